@@ -1,0 +1,102 @@
+"""The Shtrih-M "standard" link frame, declared once: ``STX | LEN | body | LRC``.
+
+``body`` is ``CMD (1 or 2 bytes) | DATA`` for a request and ``CMD | error | DATA`` for an
+answer. LEN counts the body; LRC is the XOR of LEN and the body. The driver builds requests
+and parses answers with these declarations; the emulator does the opposite with the same ones.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import xor
+from typing import Any
+
+from construct import (
+    Checksum,
+    Const,
+    Construct,
+    ConstructError,
+    GreedyBytes,
+    Int8ub,
+    Prefixed,
+    RawCopy,
+    SizeofError,
+    StreamError,
+    Struct,
+    this,
+)
+
+from kkt_bridge.errors import FrameError
+
+STX = 0x02
+ENQ = 0x05
+ACK = 0x06
+NAK = 0x15
+#: Network models send a stray 0xFF after the host's ACK; readers skip it.
+STRAY = 0xFF
+
+MAX_BODY = 255
+
+
+def lrc(data: bytes) -> int:
+    """XOR of every byte: the frame's check byte over LEN and the body."""
+    return reduce(xor, data, 0)
+
+
+class CommandCode(Construct):  # type: ignore[misc]
+    """A command code: one byte, or two big-endian bytes when the first is 0xFF."""
+
+    def _parse(self, stream: Any, context: Any, path: str) -> int:
+        first = stream.read(1)
+        if len(first) != 1:
+            raise StreamError("no command byte", path=path)
+        if first[0] != 0xFF:
+            return first[0]
+        second = stream.read(1)
+        if len(second) != 1:
+            raise StreamError("truncated two-byte command", path=path)
+        return 0xFF00 | second[0]
+
+    def _build(self, obj: int, stream: Any, context: Any, path: str) -> int:
+        stream.write(obj.to_bytes(2 if obj > 0xFF else 1, "big"))
+        return obj
+
+    def _sizeof(self, context: Any, path: str) -> int:
+        raise SizeofError("one or two bytes", path=path)
+
+
+Frame = Struct(
+    "stx" / Const(bytes([STX])),
+    "payload" / RawCopy(Prefixed(Int8ub, GreedyBytes)),
+    "lrc" / Checksum(Int8ub, lrc, this.payload.data),
+)
+"""A whole frame. Build with ``Frame.build({"payload": {"value": body}})``."""
+
+RequestBody = Struct(
+    "command" / CommandCode(),
+    "data" / GreedyBytes,
+)
+
+AnswerBody = Struct(
+    "command" / CommandCode(),
+    "error" / Int8ub,
+    "data" / GreedyBytes,
+)
+
+
+def build_frame(body: bytes) -> bytes:
+    if not 0 < len(body) <= MAX_BODY:
+        raise FrameError(f"тело кадра {len(body)} байт, допустимо 1..{MAX_BODY}")
+    return bytes(Frame.build({"payload": {"value": body}}))
+
+
+def parse_frame(frame: bytes) -> bytes:
+    """Return the body of a whole frame; raise FrameError on a bad STX, length or LRC."""
+    try:
+        parsed = Frame.parse(frame)
+    except ConstructError as exc:
+        raise FrameError(f"повреждённый кадр: {exc.__class__.__name__}") from exc
+    body: bytes = parsed.payload.value
+    if len(frame) != len(body) + 3:
+        raise FrameError("лишние байты после кадра")
+    return body

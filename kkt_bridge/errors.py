@@ -1,0 +1,162 @@
+"""The one exception hierarchy of kkt-bridge.
+
+Every error a user can see says what happened (``message``) and what to do (``hint``).
+Both are already translated when the error is raised (see :mod:`kkt_bridge.i18n`), so the
+CLI prints ``str(error)`` and nothing else: no traceback reaches a user.
+Never put a secret (token, password) into a message: messages are logged.
+"""
+
+from __future__ import annotations
+
+
+class KktBridgeError(Exception):
+    """Base of every error kkt-bridge raises on purpose."""
+
+    #: process exit code the CLI uses for this family of errors
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}. {self.hint}"
+        return self.message
+
+
+# --- link: the port, the cable, the socket -------------------------------------------------
+
+
+class LinkError(KktBridgeError):
+    """The bytes could not get through: port missing, busy, no permission, silence."""
+
+    exit_code = 3
+
+
+class PortNotFoundError(LinkError):
+    pass
+
+
+class PortBusyError(LinkError):
+    def __init__(self, message: str, hint: str | None = None, *, pid: int | None = None,
+                 process: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.pid = pid
+        self.process = process
+
+
+class PortPermissionError(LinkError):
+    pass
+
+
+class LinkTimeoutError(LinkError):
+    pass
+
+
+class LinkClosedError(LinkError):
+    pass
+
+
+class NotARegisterError(LinkError):
+    """Something answers on the port, but not a fiscal register of the expected protocol."""
+
+
+# --- protocol: bytes arrived but make no sense -----------------------------------------------
+
+
+class ProtocolError(KktBridgeError):
+    """A frame or an answer does not follow the protocol (bad checksum, wrong length)."""
+
+    exit_code = 4
+
+
+class FrameError(ProtocolError):
+    pass
+
+
+# --- the register answered with an error code ------------------------------------------------
+
+
+class DeviceError(KktBridgeError):
+    """The register refused a command; ``code`` is the vendor's error code."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, hint: str | None = None, *, code: int = 0,
+                 command: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+        self.command = command
+
+
+# --- fiscal documents --------------------------------------------------------------------
+
+
+class DocumentError(KktBridgeError):
+    """A fiscal document (FFD TLV) is truncated or corrupt."""
+
+
+# --- back office ------------------------------------------------------------------------------
+
+
+class BackOfficeError(KktBridgeError):
+    """The back office could not be reached or refused a request."""
+
+    exit_code = 6
+
+    #: True when the same request may succeed later (5xx, 429, timeouts)
+    retryable: bool = False
+
+    def __init__(self, message: str, hint: str | None = None, *,
+                 retry_after: float | None = None, retryable: bool | None = None) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class BackOfficeUnavailableError(BackOfficeError):
+    retryable = True
+
+
+class RateLimitedError(BackOfficeError):
+    retryable = True
+
+
+class AuthenticationError(BackOfficeError):
+    """The stored credentials are no longer accepted: pair again."""
+
+
+class PairingError(BackOfficeError):
+    """A sync code is wrong, expired or already used."""
+
+
+class PluginError(KktBridgeError):
+    """A plugin is missing, broken, or does not keep the contract."""
+
+
+# --- local state -----------------------------------------------------------------------------
+
+
+class StoreError(KktBridgeError):
+    pass
+
+
+class ConfigError(KktBridgeError):
+    exit_code = 2
+
+
+class ConfirmationRequiredError(KktBridgeError):
+    """A change would delete data; it needs an explicit confirmation that saw the list."""
+
+    exit_code = 7
+
+
+class CatalogLockedError(KktBridgeError):
+    """Goods cannot be edited at the register while goods sync with the back office is on."""
+
+
+class NotPairedError(KktBridgeError):
+    pass

@@ -1,0 +1,92 @@
+"""Translations: Russian is the source language, English is a gettext catalog.
+
+The seed's words (\u00abПодключить ККТ\u00bb, \u00abСоединение установлено\u00bb ...) are the msgids, so the
+Russian UI needs no catalog and cannot drift from the help page. ``set_language("en")``
+(the CLI's ``--lang en``, or ``KKT_BRIDGE_LANG=en``) switches to
+``locale/en/LC_MESSAGES/kkt_bridge.po``. The .po file is read directly, so a translator
+edits one text file and no compile step can be forgotten.
+"""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import os
+from pathlib import Path
+
+DOMAIN = "kkt_bridge"
+LOCALE_DIR = Path(__file__).with_name("locale")
+SUPPORTED = ("ru", "en")
+
+
+class PoTranslations(gettext.NullTranslations):
+    """A gettext translation object backed by a parsed .po file."""
+
+    def __init__(self, catalog: dict[str, str]) -> None:
+        super().__init__()
+        self._catalog = catalog
+
+    def gettext(self, message: str) -> str:
+        return self._catalog.get(message) or message
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return self.gettext(msgid1 if n == 1 else msgid2)
+
+
+def parse_po(text: str) -> dict[str, str]:
+    """Parse the msgid/msgstr pairs of a .po file (no plurals, no contexts)."""
+    catalog: dict[str, str] = {}
+    key: str | None = None
+    current: list[str] = []
+    msgid = ""
+
+    def flush() -> None:
+        nonlocal msgid
+        if key == "msgid":
+            msgid = "".join(current)
+        elif key == "msgstr" and msgid:
+            catalog[msgid] = "".join(current)
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("msgid ", "msgstr ")):
+            flush()
+            key, _, rest = line.partition(" ")
+            current = [ast.literal_eval(rest)]
+        elif line.startswith('"'):
+            current.append(ast.literal_eval(line))
+    flush()
+    return catalog
+
+
+_active: gettext.NullTranslations = gettext.NullTranslations()
+_language = "ru"
+
+
+def set_language(language: str | None) -> str:
+    """Switch the UI language; unknown languages fall back to Russian."""
+    global _active, _language
+    language = (language or os.environ.get("KKT_BRIDGE_LANG") or "ru").split("_")[0].lower()
+    if language not in SUPPORTED:
+        language = "ru"
+    if language == "ru":
+        _active = gettext.NullTranslations()
+    else:
+        po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        _active = PoTranslations(parse_po(po.read_text(encoding="utf-8")))
+    _language = language
+    return language
+
+
+def language() -> str:
+    return _language
+
+
+def _(message: str) -> str:
+    """Translate a Russian message into the active UI language."""
+    return _active.gettext(message)
+
+
+set_language(None)
