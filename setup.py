@@ -17,8 +17,9 @@ def _packages() -> list[str]:
     found: list[str] = []
     for name, folder in ROOTS.items():
         found.append(name)
-        found += [f"{name}.{sub}" for sub in find_packages(folder) if not sub.startswith("template")]
-    # kkt_bridge's own find also lists nothing from drivers/plugins: those live outside it.
+        # plugins/template is a separate package that vendors copy, not part of ours
+        subs = find_packages(folder, exclude=["template", "template.*"])
+        found += [f"{name}.{sub}" for sub in subs]
     return sorted(set(found))
 
 

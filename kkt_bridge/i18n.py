@@ -1,7 +1,7 @@
 """Translations: Russian is the source language, English is a gettext catalog.
 
-The seed's words (\u00abПодключить ККТ\u00bb, \u00abСоединение установлено\u00bb ...) are the msgids, so the
-Russian UI needs no catalog and cannot drift from the help page. ``set_language("en")``
+The seed's words («Подключить ККТ», «Соединение установлено» ...) are the msgids,
+so the Russian UI needs no catalog and cannot drift from the help page. ``set_language("en")``
 (the CLI's ``--lang en``, or ``KKT_BRIDGE_LANG=en``) switches to
 ``locale/en/LC_MESSAGES/kkt_bridge.po``. The .po file is read directly, so a translator
 edits one text file and no compile step can be forgotten.
