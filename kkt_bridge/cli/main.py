@@ -15,7 +15,11 @@ import click
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _, set_language
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "status", "fn", "emulator", "plugins", "backoffice",
+    "connect", "settings", "sync", "reset", "run",
+    "devices", "doctor", "demo",
+)
 
 
 class _Group(click.Group):

@@ -17,6 +17,7 @@ from construct import (
     Int32ul,
     PaddedString,
     Struct,
+    possiblestringencodings,
 )
 
 Password = Int32ul
@@ -32,6 +33,10 @@ Quantity6 = BytesInteger(6, signed=False, swapped=True)
 """FF46 quantity in millionths."""
 
 NOT_GIVEN5 = 0xFF_FF_FF_FF_FF
+
+
+# construct knows the unit size of a few encodings only; cp1251 is one byte per character
+possiblestringencodings.setdefault("cp1251", 1)
 
 
 def cp1251(size: int) -> Any:

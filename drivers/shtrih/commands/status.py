@@ -1,11 +1,11 @@
-"""Identity and status: 0xFC device type, 0x10 short status, 0x11 full status."""
+"""Identity and status: 0xFC device type, 0x10 short status, 0x11 full status, 0x13 beep."""
 
 from __future__ import annotations
 
-from construct import GreedyBytes, Int8ul, Int16ul, Struct
+from construct import Bytes, BytesInteger, GreedyBytes, Int8ul, Int16ul, Int32ul, Optional, Struct
 
 from .base import command
-from .fields import Password
+from .fields import DeviceDate, DeviceTime, Password
 
 DEVICE_TYPE = command(
     0xFC, "device_type", "Получить тип устройства",
@@ -36,7 +36,46 @@ SHORT_STATUS = command(
         "fp_error" / Int8ul,
         "eklz_error" / Int8ul,
         "operations_high" / Int8ul,
-        "reserved" / GreedyBytes,  # 3 reserved bytes, then an optional print result byte
+        "reserved" / Bytes(3),
+        # newer firmware appends the result of the last print; older answers end here
+        "print_result" / Optional(Int8ul),
     ),
     timeout=3.0,
+)
+
+FULL_STATUS = command(
+    0x11, "full_status", "Запрос состояния",
+    request=Struct("password" / Password),
+    answer=Struct(
+        "operator" / Int8ul,
+        # two characters such as b"C1"; raw bytes, since some firmware puts non-letters here
+        "firmware_version" / Bytes(2),
+        "firmware_build" / Int16ul,
+        "firmware_date" / DeviceDate,
+        "hall_number" / Int8ul,
+        "document_number" / Int16ul,
+        "flags" / Int16ul,
+        "mode" / Int8ul,
+        "submode" / Int8ul,
+        "port" / Int8ul,  # 128 = TCP
+        "fp_version" / Bytes(2),
+        "fp_build" / Int16ul,
+        "fp_date" / DeviceDate,
+        "date" / DeviceDate,
+        "time" / DeviceTime,
+        "fp_flags" / Int8ul,
+        "serial" / Int32ul,
+        "last_closed_shift" / Int16ul,
+        "free_records" / Int16ul,
+        "registrations" / Int8ul,
+        "registrations_left" / Int8ul,
+        "inn" / BytesInteger(6, swapped=True),
+    ),
+    timeout=3.0,
+)
+
+BEEP = command(
+    0x13, "beep", "Гудок",
+    request=Struct("password" / Password),
+    answer=Struct("operator" / Int8ul),
 )

@@ -1,0 +1,280 @@
+"""The device side of the Shtrih-M handshake, as a byte-level state machine without I/O.
+
+The transport (:mod:`.server`) feeds bytes in with :meth:`DeviceLink.receive` and calls
+:meth:`DeviceLink.poll` to collect what the device sends; both take the current monotonic
+time, so the machine is driven by a fake clock in unit tests and by the real one in service.
+
+The device's rules (reference §1, protocol document v1.16):
+
+- ENQ: NAK when idle and waiting for a command; ACK when it is preparing or holding an
+  answer, and then the answer follows.
+- A frame ``STX LEN body LRC`` must come with no more than 50 ms between bytes, or it is
+  forgotten. A good frame is ACKed, even when its command is unknown (the answer then
+  carries the error code); a bad LRC is NAKed. A byte that cannot start anything is a
+  broken frame: the rest of it is skipped until the line is quiet for 50 ms, then NAK
+  (unless an answer is held: then the noise was the host's ACK, and ENQ will sort it out).
+- The answer is held until the host ACKs it. After a NAK, or no ACK at all, the next ENQ
+  gets ACK and the same answer again. A new frame means the host gave the old answer up.
+- Over TCP a real device sends a stray 0xFF after the host's ACK (``stray_ff``).
+
+Pacing: with a baud rate set, a byte is not seen by the device before a real 8N1 line
+would have delivered it, and bytes leave no faster than such a line carries them. Bytes
+are released in chunks of up to :data:`CHUNK`, each only when its last byte would have
+arrived on a real line, so a client never sees a byte early.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, MAX_BODY, NAK, STRAY, STX, build_frame, lrc
+
+from .faults import FaultInjector, FaultSpec
+
+log = logging.getLogger(__name__)
+
+#: the protocol's byte timeout inside a frame
+BYTE_TIMEOUT = 0.05
+#: bytes released at once on a paced line (a UART FIFO or a USB packet)
+CHUNK = 16
+#: the answer to a request body the device could not even dispatch
+_INTERNAL_ERROR = 0x37
+
+Handler = Callable[[bytes], bytes]
+
+
+class _Rx(enum.Enum):
+    IDLE = "idle"  # waiting for ENQ, STX, ACK or NAK
+    LENGTH = "length"  # got STX
+    BODY = "body"
+    LRC = "lrc"
+    SKIP = "skip"  # a broken frame: skip to a quiet line, then NAK
+
+
+class _Answer(enum.Enum):
+    NONE = "none"
+    PREPARING = "preparing"  # command accepted, answer not ready yet (latency)
+    HELD = "held"  # answer sent (or NAKed), waiting for ACK or ENQ
+
+
+class DeviceLink:
+    """One link (a pty or one TCP connection) between a host and the device's handler."""
+
+    def __init__(self, handler: Handler, *, faults: FaultInjector | None = None,
+                 stray_ff: bool = False,
+                 power_cycle: Callable[[], None] | None = None) -> None:
+        self.handler = handler
+        self.faults = faults or FaultInjector()
+        self.stray_ff = stray_ff
+        self.power_cycle = power_cycle
+        #: set when a fault asks the transport to drop the connection
+        self.disconnect_requested = False
+        #: bytes that crossed the line: what the host wrote, what the device put on the wire
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self._rx = _Rx.IDLE
+        self._frame = bytearray()
+        self._need = 0
+        self._last_rx = 0.0
+        self._inbox: deque[tuple[float, int]] = deque()
+        self._in_free = 0.0  # when the inbound line finishes its last byte
+        self._answer = _Answer.NONE
+        self._answer_frame = b""
+        self._ready_at = 0.0
+        self._outq = bytearray()
+        self._segments: deque[int] = deque()  # lengths of what was emitted, in order
+        self._out_start = 0.0  # when the first queued byte starts on the line
+        self._out_free = 0.0
+        self._cut_after: int | None = None  # bytes of _outq to send before a disconnect
+
+    @property
+    def spec(self) -> FaultSpec:
+        return self.faults.spec
+
+    # --- input ------------------------------------------------------------------------------
+
+    def receive(self, data: bytes, now: float) -> None:
+        """Bytes read from the transport at ``now``."""
+        self.bytes_in += len(data)
+        if self.faults.is_silent(now):
+            return
+        data = self.faults.inbound(data)
+        bt = self.spec.byte_time
+        for byte in data:
+            arrival = max(now, self._in_free) + bt
+            self._in_free = arrival
+            self._inbox.append((arrival, byte))
+
+    # --- the clock --------------------------------------------------------------------------
+
+    def poll(self, now: float) -> bytes:
+        """Advance to ``now``: handle arrived bytes, return the bytes to write now."""
+        while self._inbox and self._inbox[0][0] <= now:
+            at, byte = self._inbox.popleft()
+            self._expire(at)
+            self._byte(byte, at)
+        self._expire(now)
+        if self._answer is _Answer.PREPARING and self._ready_at <= now:
+            self._answer = _Answer.HELD
+            self._send_answer(self._ready_at)
+        return self._release(now)
+
+    def next_deadline(self) -> float | None:
+        """The next moment :meth:`poll` has something to do, None when only input can."""
+        times: list[float] = []
+        if self._inbox:
+            times.append(self._inbox[0][0])
+        if self._rx is not _Rx.IDLE:
+            times.append(self._last_rx + BYTE_TIMEOUT)
+        if self._answer is _Answer.PREPARING:
+            times.append(self._ready_at)
+        if self._outq:
+            bt = self.spec.byte_time
+            times.append(self._out_start + min(self._segments[0], CHUNK) * bt)
+        return min(times) if times else None
+
+    def _expire(self, now: float) -> None:
+        """The inter-byte timeout: a frame not finished within 50 ms of its last byte."""
+        if self._rx is _Rx.IDLE or now < self._last_rx + BYTE_TIMEOUT:
+            return
+        if self._rx is _Rx.SKIP and self._answer is _Answer.NONE:
+            # A NAK here would be a reply nobody asked for while an answer is held (the
+            # noise was then most likely the host's ACK): the host could take it for the
+            # reply to its next ENQ and the held answer for the reply to its next frame.
+            self._emit(bytes([NAK]), self._last_rx + BYTE_TIMEOUT)
+        else:
+            log.debug("frame timed out after %d bytes", len(self._frame))
+        self._rx = _Rx.IDLE
+
+    # --- the handshake ----------------------------------------------------------------------
+
+    def _byte(self, byte: int, at: float) -> None:
+        self._last_rx = at
+        rx = self._rx
+        if rx is _Rx.IDLE:
+            self._control(byte, at)
+        elif rx is _Rx.LENGTH:
+            if byte == 0:
+                self._rx = _Rx.SKIP  # LEN 0 cannot be a frame: treat as noise
+                return
+            self._frame = bytearray([byte])
+            self._need = byte
+            self._rx = _Rx.BODY
+        elif rx is _Rx.BODY:
+            self._frame.append(byte)
+            self._need -= 1
+            if not self._need:
+                self._rx = _Rx.LRC
+        elif rx is _Rx.LRC:
+            self._rx = _Rx.IDLE
+            self._frame_done(bytes(self._frame), byte, at)
+
+    def _control(self, byte: int, at: float) -> None:
+        if byte == ENQ:
+            if self._answer is _Answer.NONE:
+                self._emit(bytes([NAK]), at)
+            elif self._answer is _Answer.PREPARING:
+                self._emit(bytes([ACK]), at)  # the answer follows when ready
+            else:
+                self._emit(bytes([ACK]), at)
+                self._send_answer(at)
+        elif byte == STX:
+            self._rx = _Rx.LENGTH
+        elif byte == ACK:
+            if self._answer is _Answer.HELD:
+                self._answer = _Answer.NONE
+                self._answer_frame = b""
+                if self.stray_ff:
+                    self._emit(bytes([STRAY]), at)
+        elif byte == NAK:
+            pass  # the held answer stays held: the host asks again with ENQ
+        else:
+            self._rx = _Rx.SKIP
+
+    def _frame_done(self, payload: bytes, check: int, at: float) -> None:
+        if lrc(payload) != check:
+            self._emit(bytes([NAK]), at)
+            return
+        if self._answer is _Answer.PREPARING or self.faults.refuse_frame():
+            self._emit(bytes([NAK]), at)  # busy with the previous command, or a NAK storm
+            return
+        if self.faults.power_fails():
+            # the device dies before it could acknowledge; it comes back idle
+            log.info("power loss injected at a command 0x%s", payload[1:3].hex())
+            if self.power_cycle is not None:
+                self.power_cycle()
+            self._answer = _Answer.NONE
+            return
+        self._emit(bytes([ACK]), at)
+        body = payload[1:]
+        try:
+            answer = self.handler(body)
+        except Exception:  # the device must answer something, and the log must tell why
+            log.exception("device failed on 0x%s", body[:2].hex())
+            code = body[:2] if body[0] == 0xFF else body[:1]
+            answer = code + bytes([_INTERNAL_ERROR])
+        self.faults.command_done()
+        self._answer_frame = build_frame(answer[:MAX_BODY])
+        self._answer = _Answer.PREPARING
+        self._ready_at = at + self.spec.latency_ms / 1000.0
+        if self.faults.cut_this_answer():
+            self._cut_after = len(self._outq) + len(self._answer_frame) // 2
+
+    def _send_answer(self, at: float) -> None:
+        self._emit(self._answer_frame, at)
+
+    # --- output -----------------------------------------------------------------------------
+
+    def _emit(self, data: bytes, at: float) -> None:
+        data = self.faults.outbound(data)
+        if not data:
+            return
+        if not self._outq:
+            self._out_start = max(at, self._out_free)
+        self._outq += data
+        self._segments.append(len(data))
+
+    def _release(self, now: float) -> bytes:
+        if not self._outq:
+            return b""
+        bt = self.spec.byte_time
+        if bt:
+            count = min(len(self._outq), int((now - self._out_start) / bt + 1e-9))
+            if count < min(self._segments[0], CHUNK):
+                return b""  # wait until a whole chunk, or a whole ACK, frame... is on the wire
+        else:
+            count = len(self._outq)
+        left = count
+        while left and self._segments:
+            if self._segments[0] <= left:
+                left -= self._segments.popleft()
+            else:
+                self._segments[0] -= left
+                left = 0
+        if self._cut_after is not None and count >= self._cut_after:
+            out = bytes(self._outq[:self._cut_after])
+            self.bytes_out += len(out)
+            self._outq.clear()
+            self._segments.clear()
+            self._cut_after = None
+            self._disconnect()
+            return out
+        out = bytes(self._outq[:count])
+        self.bytes_out += count
+        del self._outq[:count]
+        if self._cut_after is not None:
+            self._cut_after -= count
+        self._out_start += count * bt
+        self._out_free = self._out_start
+        return out
+
+    def _disconnect(self) -> None:
+        """Drop everything the link held, as a device that lost its line does."""
+        self.disconnect_requested = True
+        self._answer = _Answer.NONE
+        self._answer_frame = b""
+        self._rx = _Rx.IDLE
+        self._inbox.clear()

@@ -1,0 +1,312 @@
+"""The emulated register's lines: a pseudo-terminal and a TCP port, each served by a thread.
+
+Each line runs one :class:`~.link.DeviceLink` (the handshake) in front of the shared
+device. The loop sleeps in ``select`` until a byte comes or the link has a deadline (a paced
+byte, the 50 ms frame timeout, an answer's latency), so an idle emulator costs nothing.
+
+pty: the server keeps its own slave descriptor open. Without it the master reads EIO the
+moment a client closes the slave, and a client that reopens the port would find nobody;
+with it, clients may come and go any number of times. A client's open flushes whatever was
+written while nobody listened (pyserial resets the input buffer on open), as on a cable.
+
+TCP: one client at a time, like a real network register; the next connection waits in the
+listen backlog and is served when the current one goes away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import select
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable
+
+from kkt_bridge.errors import LinkError
+from kkt_bridge.i18n import _
+
+from .faults import FaultInjector, FaultSpec
+from .link import DeviceLink, Handler
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TCP_HOST = "127.0.0.1"
+DEFAULT_TCP_PORT = 7778
+#: a write nobody reads for this long is dropped: the bytes fell off the end of the cable
+_STALE_WRITE = 1.0
+_READ_SIZE = 4096
+_PR_SET_TIMERSLACK = 29
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
+def _precise_timers() -> None:
+    """Ask Linux for exact wake-ups in this thread.
+
+    The default 50 us timer slack would add to every paced byte burst; at 115200 baud a
+    byte lasts 87 us, so the slack alone would make the line look 50 % slower.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0)
+
+
+class _Line:
+    """What the pty and TCP servers share: a thread, a wake-up pipe, the fault spec."""
+
+    kind = "line"
+
+    def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None,
+                 power_cycle: Callable[[], None] | None, stray_ff: bool = False) -> None:
+        self.handler = handler
+        self.seed = seed
+        self.power_cycle = power_cycle
+        self.stray_ff = stray_ff
+        self._spec = spec
+        self._new_spec: FaultSpec | None = None
+        self._faults = FaultInjector(spec, seed)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.link: DeviceLink | None = None
+
+    # --- life -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"kkt-emulator-{self.kind}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    @property
+    def fault_stats(self) -> dict[str, int]:
+        return dict(self._faults.stats)
+
+    def set_faults(self, spec: FaultSpec) -> None:
+        """Replace the line's faults; the serving thread applies them before the next byte."""
+        self._spec = spec
+        self._new_spec = spec
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _run(self) -> None:
+        _precise_timers()
+        try:
+            self._serve()
+        except Exception:  # a dying line thread must leave a trace, not vanish
+            log.exception("emulator %s line stopped", self.kind)
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def _after_read(self) -> None:
+        """A hook for the transport after each read (TCP re-arms its quick ACKs)."""
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _new_link(self) -> DeviceLink:
+        """A fresh conversation. The faults outlive it: a one-shot disconnect stays spent,
+        and the seeded noise goes on where it was."""
+        if self._new_spec is not None:
+            self._new_spec = None
+            self._faults.reset(self._spec)
+        self.link = DeviceLink(self.handler, faults=self._faults,
+                               stray_ff=self.stray_ff, power_cycle=self.power_cycle)
+        return self.link
+
+    def _drain_wake(self, link: DeviceLink) -> None:
+        with contextlib.suppress(OSError):
+            os.read(self._wake_r, 512)
+        spec = self._new_spec
+        if spec is not None:
+            self._new_spec = None
+            link.faults.reset(spec)
+
+    # --- one conversation -------------------------------------------------------------------
+
+    def _pump(self, fd: int, link: DeviceLink) -> str:
+        """Serve ``fd`` until it closes, a fault drops it, or the server stops.
+
+        Returns why: "stop", "closed" or "disconnect".
+        """
+        pending = bytearray()
+        pending_since = 0.0
+        while not self._stopping.is_set():
+            deadline = link.next_deadline()
+            now = time.monotonic()
+            timeout = None if deadline is None else max(0.0, deadline - now)
+            writers = [fd] if pending else []
+            if pending and (timeout is None or timeout > _STALE_WRITE):
+                timeout = _STALE_WRITE
+            readable, writable, _x = select.select([fd, self._wake_r], writers, [], timeout)
+            now = time.monotonic()
+            if self._wake_r in readable:
+                self._drain_wake(link)
+            if fd in readable:
+                try:
+                    data = os.read(fd, _READ_SIZE)
+                except BlockingIOError:
+                    data = None
+                except OSError as exc:
+                    if exc.errno == errno.EIO:  # pty without any slave: wait for one
+                        time.sleep(0.01)
+                        continue
+                    return "closed"
+                if data == b"":
+                    return "closed"
+                if data:
+                    self._after_read()
+                    if self._new_spec is not None:
+                        # bytes written after an inject() must meet the new faults, even
+                        # when they arrived before the wake-up byte was seen
+                        self._drain_wake(link)
+                    link.receive(data, now)
+            out = link.poll(now)
+            if out:
+                if not pending:
+                    pending_since = now
+                pending += out
+            if pending:
+                if pending_since and now - pending_since > _STALE_WRITE:
+                    log.debug("dropping %d unread bytes", len(pending))
+                    pending.clear()
+                else:
+                    try:
+                        written = os.write(fd, pending)
+                    except BlockingIOError:
+                        written = 0
+                    except OSError:
+                        return "closed"
+                    del pending[:written]
+                    pending_since = now if pending else 0.0
+            if link.disconnect_requested:
+                link.disconnect_requested = False
+                return "disconnect"
+        return "stop"
+
+
+class PtyServer(_Line):
+    """A pseudo-terminal: clients open :attr:`path` as if it were the register's tty."""
+
+    kind = "pty"
+
+    def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None = None,
+                 power_cycle: Callable[[], None] | None = None) -> None:
+        super().__init__(handler, spec=spec, seed=seed, power_cycle=power_cycle)
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self._master, False)
+        self.path = os.ttyname(self._slave)
+
+    @property
+    def url(self) -> str:
+        return self.path
+
+    def start(self) -> None:
+        self._new_link()  # before the thread: ``link`` is there as soon as start returns
+        super().start()
+
+    def _serve(self) -> None:
+        link = self.link or self._new_link()
+        while not self._stopping.is_set():
+            why = self._pump(self._master, link)
+            if why == "disconnect":
+                # a pty cannot be unplugged; the device forgets the conversation instead
+                link = self._new_link()
+            elif why == "closed":
+                time.sleep(0.01)
+
+    def _close(self) -> None:
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class TcpServer(_Line):
+    """A TCP port served like a network register: one client at a time."""
+
+    kind = "tcp"
+
+    def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None = None,
+                 power_cycle: Callable[[], None] | None = None,
+                 host: str = DEFAULT_TCP_HOST, port: int = DEFAULT_TCP_PORT,
+                 stray_ff: bool = True) -> None:
+        super().__init__(handler, spec=spec, seed=seed, power_cycle=power_cycle,
+                         stray_ff=stray_ff)
+        self._listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                       socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._listener.bind((host, port))
+        except OSError as exc:
+            self._listener.close()
+            raise LinkError(_("порт {host}:{port} недоступен: {reason}").format(
+                host=host, port=port, reason=exc.strerror or exc),
+                _("укажите другой порт: --tcp {host}:0 выберет свободный").format(
+                    host=host)) from None
+        self._listener.listen(1)
+        self._listener.setblocking(False)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._client: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"socket://{host}:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            readable, _w, _x = select.select([self._listener, self._wake_r], [], [])
+            if self._wake_r in readable:
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 512)
+            if self._listener not in readable:
+                continue
+            try:
+                client, _addr = self._listener.accept()
+            except BlockingIOError:
+                continue
+            client.setblocking(False)
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._client = client
+            try:
+                self._pump(client.fileno(), self._new_link())
+            finally:
+                self._client = None
+                with contextlib.suppress(OSError):
+                    client.shutdown(socket.SHUT_RDWR)
+                client.close()
+
+    def _after_read(self) -> None:
+        # A client without TCP_NODELAY (pyserial's socket:// sets none) holds its next
+        # small write until our TCP ACK comes; a delayed ACK would cost it 40 ms a command.
+        # Linux drops quick-ACK mode on its own, so it is re-armed after every read.
+        client = self._client
+        if client is not None and _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                client.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+    def _close(self) -> None:
+        self._listener.close()

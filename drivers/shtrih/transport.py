@@ -1,0 +1,192 @@
+"""The host side of the Shtrih-M link handshake (reference §1), over a pyserial-like port.
+
+One :meth:`Transport.exchange` sends one command body and returns its answer body:
+
+1. ENQ. NAK means the device is idle: send the frame and wait for ACK. ACK means it holds
+   (or is preparing) an answer: read it; if it is the answer to an earlier command, drop it
+   and ENQ again.
+2. Read ``STX LEN body LRC`` and ACK it. On a bad LRC or a short frame, NAK it and ENQ
+   again: the device sends the same answer once more.
+
+Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherever a
+control byte or STX is awaited. Every loop is bounded by the attempt count and by the
+command's answer timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import reduce
+from operator import xor
+from typing import NoReturn, Protocol
+
+from kkt_bridge.errors import FrameError, LinkTimeoutError, ProtocolError
+from kkt_bridge.i18n import _
+
+from .frame import ACK, ENQ, MAX_BODY, NAK, STRAY, STX
+
+_ENQ = bytes((ENQ,))
+_ACK = bytes((ACK,))
+_NAK = bytes((NAK,))
+
+#: bounded retries of the link level (NAKs, corrupt frames, silence), as the vendor drivers do
+ATTEMPTS = 10
+#: P116: a byte may lag its predecessor by at most 50 ms
+BYTE_TIMEOUT = 0.05
+#: how long a device may take to answer ENQ or to acknowledge a frame
+CONTROL_TIMEOUT = 1.0
+
+
+class SerialPort(Protocol):
+    """What the transport needs of a ``serial.SerialBase``."""
+
+    timeout: float | None
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+
+def encode_frame(body: bytes) -> bytes:
+    """``STX LEN body LRC``: the same bytes as :data:`.frame.Frame` builds, without construct
+    on the hot path (tests check the two agree)."""
+    size = len(body)
+    if not 0 < size <= MAX_BODY:
+        raise FrameError(_("тело кадра {size} байт, допустимо 1..{limit}").format(
+            size=size, limit=MAX_BODY))
+    return bytes((STX, size)) + body + bytes((reduce(xor, body, size),))
+
+
+class _Corrupt(Exception):
+    """An answer frame arrived damaged (already NAKed): ask for it again."""
+
+
+class Transport:
+    """One command at a time over one port (the caller serialises access)."""
+
+    def __init__(self, port: SerialPort, *, byte_timeout: float = BYTE_TIMEOUT,
+                 control_timeout: float = CONTROL_TIMEOUT, attempts: int = ATTEMPTS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.port = port
+        self.byte_timeout = byte_timeout
+        self.control_timeout = control_timeout
+        self.attempts = attempts
+        self._clock = clock
+        # reconfiguring a real port is a syscall; reads below loop on this short timeout
+        if port.timeout != byte_timeout:
+            port.timeout = byte_timeout
+
+    def exchange(self, body: bytes, timeout: float) -> bytes:
+        """Send a request body (CMD + data) and return the answer body (CMD + error + data).
+
+        ``timeout`` is the command's answer time; the handshake gets ``control_timeout`` on
+        top. Raises LinkTimeoutError when the device stays silent, ProtocolError when it
+        keeps sending garbage or loses an answer it has acknowledged.
+        """
+        frame = encode_frame(body)
+        deadline = self._clock() + timeout + self.control_timeout
+        # written: our frame may have reached the device, so a held answer is ours;
+        # accepted: the device ACKed it, so sending it again could run the command twice
+        written = accepted = False
+        for _attempt in range(self.attempts):
+            self.port.write(_ENQ)
+            reply = self._control(min(deadline, self._clock() + self.control_timeout))
+            if reply == ACK:
+                try:
+                    answer = self._answer(deadline)
+                except _Corrupt:
+                    continue
+                if answer is None:
+                    break
+                if written:
+                    return answer
+                continue  # the answer to an earlier command: dropped, ENQ again
+            if reply == NAK:
+                if accepted:
+                    raise ProtocolError(
+                        _("ККТ приняла команду {command}, но её ответ потерян").format(
+                            command=body[:2 if body[0] == 0xFF else 1].hex().upper()),
+                        _("проверьте состояние ККТ (короткий запрос состояния) "
+                          "перед повтором операции"))
+                self.port.write(frame)
+                written = True
+                ack = self._control(min(deadline, self._clock() + self.control_timeout))
+                if ack == NAK:
+                    written = False  # the device rejected the frame: safe to send again
+                    continue
+                if ack != ACK:
+                    continue  # unknown whether it arrived: the next ENQ tells
+                accepted = True
+                try:
+                    answer = self._answer(deadline)
+                except _Corrupt:
+                    continue
+                if answer is None:
+                    break
+                return answer
+            if self._clock() >= deadline:
+                break
+        raise LinkTimeoutError(
+            _("ККТ не ответила на команду {command} ({attempts} попыток)").format(
+                command=body[:2 if body[0] == 0xFF else 1].hex().upper(),
+                attempts=self.attempts),
+            _("проверьте кабель, питание ККТ и скорость порта"))
+
+    def probe(self, timeout: float) -> int | None:
+        """Send ENQ once; the ACK or NAK byte a Shtrih device answers, or None."""
+        self.port.write(_ENQ)
+        return self._control(self._clock() + timeout)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _control(self, deadline: float) -> int | None:
+        """The next ACK or NAK before ``deadline`` (stray 0xFF and noise skipped), or None."""
+        read = self.port.read
+        while True:
+            byte = read(1)
+            if byte:
+                value = byte[0]
+                if value in (ACK, NAK):
+                    return value
+                continue  # 0xFF after an ACK over TCP, or line noise
+            if self._clock() >= deadline:
+                return None
+
+    def _answer(self, deadline: float) -> bytes | None:
+        """Read one answer frame and acknowledge it; None when no STX came before ``deadline``.
+
+        Raises _Corrupt (after sending NAK) when the frame is short or its LRC is wrong.
+        """
+        read = self.port.read
+        while True:
+            byte = read(1)
+            if byte:
+                if byte[0] == STX:
+                    break
+                continue  # STRAY or noise before the frame
+            if self._clock() >= deadline:
+                return None
+        head = read(1)
+        if not head:
+            self._reject()
+        size = head[0]
+        rest = read(size + 1)
+        while len(rest) < size + 1:
+            more = read(size + 1 - len(rest))
+            if not more:  # a whole byte timeout without a byte: the frame is cut
+                self._reject()
+            rest += more
+        body = rest[:size]
+        if size == 0 or reduce(xor, body, size) != rest[size]:
+            self._reject()
+        self.port.write(_ACK)
+        return body
+
+    def _reject(self) -> NoReturn:
+        self.port.write(_NAK)
+        raise _Corrupt
+
+
+__all__ = ["ATTEMPTS", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort", "Transport",
+           "encode_frame"]

@@ -1,0 +1,188 @@
+"""Export every fiscal document exactly once: ФН -> outbox -> back office -> cursor.
+
+The cursor per ФН is the last ФД the back office acknowledged. Each batch is read from the
+register (or found in the outbox, when a previous run died after reading it), stored in the
+outbox, sent, and only then is the cursor moved past the longest accepted prefix, in the same
+transaction that empties the outbox. A crash anywhere re-sends at most one batch, which the
+back office recognises by the idempotency key (ФН number + ФД number). Memory holds one
+batch, whatever the backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kkt_bridge.bridge.backoffice import BackOffice
+from kkt_bridge.errors import BackOfficeError, DocumentError
+from kkt_bridge.exchange import Credentials, ExportDocument
+from kkt_bridge.i18n import _
+from kkt_bridge.kkt import Kkt
+from kkt_bridge.store import OutboxDocument, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 50
+
+Decoder = Callable[[bytes], Mapping[str, Any]]
+
+
+def fns_decoder(raw: bytes) -> Mapping[str, Any]:
+    """The FNS JSON of a document, by :mod:`kkt_bridge.fiscal`."""
+    from kkt_bridge.fiscal import (  # type: ignore[attr-defined]
+        decode_document,
+        to_fns_json,
+    )
+
+    return to_fns_json(decode_document(raw))
+
+
+def document_type(raw: bytes) -> int:
+    """The STLV tag in front of a stored document (u16, little-endian)."""
+    if len(raw) < 2:
+        raise DocumentError(_("документ короче заголовка ({n} байт)").format(n=len(raw)),
+                            _("прочитайте документ ещё раз"))
+    return int.from_bytes(raw[:2], "little")
+
+
+@dataclass
+class ExportResult:
+    fn_number: str
+    last_fd: int
+    cursor: int
+    exported: int = 0
+    duplicates: int = 0
+    undecoded: int = 0
+    stopped: bool = False
+
+    def summary(self) -> dict[str, int]:
+        return {"exported": self.exported, "duplicates": self.duplicates,
+                "undecoded": self.undecoded, "cursor": self.cursor, "last_fd": self.last_fd,
+                "unsent": self.last_fd - self.cursor}
+
+
+class DocumentExporter:
+    def __init__(self, store: Store, kkt: Kkt, backoffice: BackOffice, credentials: Credentials,
+                 *, register_key: str, decoder: Decoder = fns_decoder,
+                 batch_size: int = DEFAULT_BATCH, stop: threading.Event | None = None) -> None:
+        self.store = store
+        self.kkt = kkt
+        self.backoffice = backoffice
+        self.credentials = credentials
+        self.key = register_key
+        self.decoder = decoder
+        self.batch_size = max(1, batch_size)
+        self.stop = stop
+
+    def run(self) -> ExportResult:
+        fn = self.kkt.fn_status()
+        self.store.set_last_fd_number(self.key, fn.last_fd_number)
+        cursor = self.store.get_cursor(fn.fn_number)
+        result = ExportResult(fn_number=fn.fn_number, last_fd=fn.last_fd_number, cursor=cursor)
+        while result.cursor < result.last_fd:
+            if self.stop is not None and self.stop.is_set():
+                result.stopped = True
+                break
+            first = result.cursor + 1
+            last = min(result.last_fd, result.cursor + self.batch_size)
+            batch = self._batch(fn.fn_number, first, last, result)
+            self._send(batch, result)
+        return result
+
+    # --- one batch --------------------------------------------------------------------
+
+    def _batch(self, fn_number: str, first: int, last: int,
+               result: ExportResult) -> list[OutboxDocument]:
+        pending = {d.fd_number: d for d in self.store.outbox(fn_number, first, last)}
+        fresh: list[OutboxDocument] = []
+        for start, end in _gaps(first, last, pending):
+            for fd_number, raw in self.kkt.iter_documents(start, end):
+                fresh.append(self._decode(fn_number, fd_number, raw, result))
+        if fresh:
+            self.store.outbox_put(fresh)
+            pending.update((d.fd_number, d) for d in fresh)
+        missing = [n for n in range(first, last + 1) if n not in pending]
+        if missing:
+            raise DocumentError(
+                _("ККТ не отдала документы {numbers}").format(
+                    numbers=", ".join(map(str, missing[:5]))),
+                _("проверьте связь с ККТ; выгрузка продолжится со следующей попытки"))
+        return [pending[n] for n in range(first, last + 1)]
+
+    def _decode(self, fn_number: str, fd_number: int, raw: bytes,
+                result: ExportResult) -> OutboxDocument:
+        try:
+            fns = dict(self.decoder(raw))
+        except DocumentError as first_error:
+            # a bad read looks like a bad document: read once more before giving up on it
+            raw = self.kkt.read_document(fd_number)
+            try:
+                fns = dict(self.decoder(raw))
+            except DocumentError as exc:
+                # an undecodable document is still a fiscal document: it goes out raw
+                # rather than blocking every later one
+                result.undecoded += 1
+                self.store.log_event(self.key, "undecoded",
+                                     _("ФД {fd} не разобран: {error}").format(
+                                         fd=fd_number, error=exc.message),
+                                     fn_number=fn_number, fd_number=fd_number)
+                log.warning("ФД %s of ФН %s not decoded: %s (first read: %s)", fd_number,
+                            fn_number, exc.message, first_error.message)
+                fns = {"undecoded": True, "error": exc.message}
+        return OutboxDocument(fn_number=fn_number, fd_number=fd_number,
+                              document_type=_safe_type(raw), fns=fns, raw=raw)
+
+    def _send(self, batch: list[OutboxDocument], result: ExportResult) -> None:
+        documents = [ExportDocument(fn_number=d.fn_number, fd_number=d.fd_number,
+                                    document_type=d.document_type, fns=d.fns, raw=d.raw)
+                     for d in batch]
+        acks = self.backoffice.export_documents(self.credentials, documents)
+        accepted = 0
+        rejection: str | None = None
+        for document, ack in zip(documents, acks, strict=False):
+            if ack.key != document.key:
+                rejection = _("бэк-офис подтвердил {got} вместо {want}").format(
+                    got=ack.key, want=document.key)
+                break
+            if not ack.accepted:
+                rejection = ack.error or _("бэк-офис не принял документ")
+                break
+            accepted += 1
+            result.duplicates += int(ack.duplicate)
+        if accepted:
+            new_cursor = documents[accepted - 1].fd_number
+            self.store.acknowledge(result.fn_number, new_cursor)
+            result.cursor = new_cursor
+            result.exported += accepted
+        if accepted < len(documents):
+            failed = documents[accepted]
+            raise BackOfficeError(
+                _("бэк-офис не принял ФД {fd}: {error}").format(
+                    fd=failed.fd_number,
+                    error=rejection or _("подтверждений меньше, чем документов")),
+                _("выгрузка продолжится с этого документа при следующей попытке"),
+                retryable=True)
+
+
+def _safe_type(raw: bytes) -> int:
+    try:
+        return document_type(raw)
+    except DocumentError:
+        return 0
+
+
+def _gaps(first: int, last: int, have: Mapping[int, object]) -> Iterator[tuple[int, int]]:
+    """Contiguous ranges of [first, last] not in ``have``."""
+    start: int | None = None
+    for n in range(first, last + 1):
+        if n in have:
+            if start is not None:
+                yield start, n - 1
+                start = None
+        elif start is None:
+            start = n
+    if start is not None:
+        yield start, last

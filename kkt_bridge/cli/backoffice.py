@@ -1,0 +1,176 @@
+"""``kkt-bridge backoffice``: run and administer the reference back office.
+
+``serve`` prints its URL as the first line of stdout (flushed), so scripts and tests can read
+it; ``add-register`` prints the new sync code as its last line; ``documents`` prints one
+JSON per received document (the FNS JSON the bridge sent, a receipt's being the FNS
+receipt JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from kkt_bridge.i18n import _
+
+DB_ENV = "KKT_BACKOFFICE_DB"
+
+
+def default_db() -> Path:
+    home = os.environ.get("KKT_BRIDGE_HOME")
+    if home:
+        return Path(home) / "backoffice.sqlite3"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kkt-bridge")) / "backoffice.sqlite3"
+
+
+def _db_option(function: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                        envvar=DB_ENV, default=None,
+                        help="Файл базы бэк-офиса (SQLite); по умолчанию в каталоге "
+                               "данных kkt-bridge.")(function)
+
+
+def _office(db_path: Path | None, **options: object):  # type: ignore[no-untyped-def]
+    # imported lazily: the server stack is not needed by the bridge's other commands
+    from kkt_bridge.plugins.reference.server import ReferenceBackOffice
+
+    return ReferenceBackOffice(db_path or default_db(), **options)  # type: ignore[arg-type]
+
+
+@click.group(name="backoffice")
+def backoffice_group() -> None:
+    """Эталонный бэк-офис: сервер с открытым API, кассы, коды синхронизации, документы."""
+
+
+@backoffice_group.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Адрес для приёма.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Порт; 0 — выбрать свободный.")
+@_db_option
+@click.option("--faults", default=None,
+              help="Сбои для проверки клиентов, например 429:every=3:retry_after=2,drop:first=1")
+@click.option("--seed-demo", is_flag=True, help="Заполнить демонстрационными товарами и "
+                                                  "сотрудниками.")
+@click.option("--code-ttl", type=click.IntRange(1), default=24 * 3600, show_default=True,
+              help="Срок действия кода синхронизации, секунд.")
+def serve_command(host: str, port: int, db_path: Path | None, faults: str | None,
+                  seed_demo: bool, code_ttl: int) -> None:
+    """Запустить сервер бэк-офиса; первая строка вывода — его адрес."""
+    office = _office(db_path, faults=faults, code_ttl=timedelta(seconds=code_ttl))
+    if seed_demo:
+        office.seed_demo()
+
+    def ready(url: str) -> None:
+        click.echo(url)
+        sys.stdout.flush()
+        click.echo(_("OpenAPI: {url}/openapi.json; база: {db}").format(url=url, db=office.db.path),
+                   err=True)
+
+    office.serve_forever(host, port, ready=ready)
+
+
+@backoffice_group.command(name="add-register")
+@_db_option
+@click.option("--shop", required=True, help="Магазин, к которому подключается касса.")
+def add_register_command(db_path: Path | None, shop: str) -> None:
+    """«Мои Кассы» -> «Добавить ККТ»: выдать код синхронизации (последняя строка вывода)."""
+    office = _office(db_path)
+    try:
+        known = {s.name for s in office.db.shops()}
+        code = office.issue_sync_code(shop)
+        if shop.strip() not in known:
+            click.echo(_("Создан магазин «{shop}»").format(shop=shop.strip()))
+        hours = office.code_ttl.total_seconds() / 3600
+        click.echo(_("Код синхронизации для магазина «{shop}» (одноразовый, действует "
+                     "{hours:g} ч):").format(shop=shop.strip(), hours=hours))
+        click.echo(code)
+    finally:
+        office.stop()
+
+
+@backoffice_group.command(name="documents")
+@_db_option
+@click.option("--after", type=click.IntRange(0), default=0, help="Только документы с номером "
+                                                                    "получения больше этого.")
+@click.option("--envelope", is_flag=True,
+              help="Печатать с ключом, кассой и временем получения вокруг JSON ФНС.")
+def documents_command(db_path: Path | None, after: int, envelope: bool) -> None:
+    """Полученные документы, по одному JSON на строку (чек — в формате JSON ФНС)."""
+    from kkt_bridge.plugins.reference.app import document_json
+
+    office = _office(db_path)
+    try:
+        while True:  # in pages, so a large archive never sits in memory at once
+            page = office.db.documents(after=after, limit=1000)
+            for doc in page:
+                if envelope:
+                    obj = document_json(doc)
+                    obj.pop("raw_b64")
+                else:
+                    obj = doc.fns
+                click.echo(json.dumps(obj, ensure_ascii=False))
+            if len(page) < 1000:
+                break
+            after = page[-1].id
+    finally:
+        office.stop()
+
+
+@backoffice_group.command(name="seed")
+@_db_option
+def seed_command(db_path: Path | None) -> None:
+    """Заполнить бэк-офис демонстрационными товарами (с группами, весовыми, штрихкодами) и
+    сотрудниками. Повторный запуск ничего не меняет."""
+    office = _office(db_path)
+    try:
+        counts = office.seed_demo()
+    finally:
+        office.stop()
+    click.echo(_("Магазинов: {shops}, групп: {groups}, товаров: {goods}, сотрудников: "
+                 "{employees}").format(**counts))
+
+
+@backoffice_group.command(name="registers")
+@_db_option
+def registers_command(db_path: Path | None) -> None:
+    """Подключённые кассы."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kkt_bridge.plugins.reference.storage import iso
+
+    office = _office(db_path)
+    try:
+        registers = office.registers()
+    finally:
+        office.stop()
+    table = Table(title=_("Мои Кассы"))
+    for column in ("id", _("Магазин"), _("Заводской номер"), _("ФН"), _("Модель"),
+                   _("Подключена"), _("Состояние")):
+        table.add_column(column)
+    for r in registers:
+        table.add_row(str(r.id), r.shop, r.serial, r.fn_number, r.model, iso(r.paired_at) or "",
+                      _("отключена") if r.revoked_at else _("активна"))
+    Console(soft_wrap=True).print(table)
+
+
+@backoffice_group.command(name="admin-token")
+@_db_option
+def admin_token_command(db_path: Path | None) -> None:
+    """Токен администратора для /api/v1/admin (держите его в секрете)."""
+    office = _office(db_path)
+    try:
+        click.echo(office.admin_token)
+    finally:
+        office.stop()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(backoffice_group)

@@ -1,0 +1,38 @@
+"""``kkt-bridge demo``: the one-command tour (see :mod:`kkt_bridge.demo`)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from kkt_bridge.i18n import _
+
+
+def register(group: click.Group) -> None:
+    @group.command("demo")
+    @click.option("--once", is_flag=True,
+                  help=_("Пройти сценарий один раз, показать итог и выйти."))
+    @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help=_("Каталог для данных демонстрации (по умолчанию временный)."))
+    @click.option("--interval", type=click.FloatRange(1, 3600), default=10.0,
+                  show_default=True, help=_("Пауза между продажами без --once, секунды."))
+    def demo(once: bool, home: Path | None, interval: float) -> None:
+        """Эмулятор ККТ + эталонный бэк-офис: подключение, обмен, продажи, выгрузка."""
+        from kkt_bridge.demo import run_demo
+
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            run_demo(Console(), once=once, home=home, interval=interval, stop=stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

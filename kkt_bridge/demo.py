@@ -1,0 +1,267 @@
+"""``kkt-bridge demo``: the whole seed flow with no hardware and no configuration.
+
+An emulated register (registered, speaking the real wire protocol over TCP loopback) and the
+reference back office (a real HTTP server on loopback, seeded with demo goods and cashiers)
+are started; the bridge pairs them with a freshly issued sync code, imports, sells a few
+receipts on the register, exports them, and shows the result. Everything lives in a
+temporary directory unless ``--home`` keeps it.
+
+The demo uses the same code paths as production: the Shtrih driver over a socket, the
+``reference`` plugin through the plugin manager, the store, the scheduler's «Обновить сейчас».
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from kkt_bridge.bridge.pairing import CONNECTED, pair
+from kkt_bridge.bridge.periods import period_label
+from kkt_bridge.bridge.scheduler import JobOutcome, RegisterLink, Scheduler
+from kkt_bridge.bridge.settings import RECEIPTS_AUTOMATIC, apply_settings, preview_settings
+from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.i18n import _
+from kkt_bridge.kkt import Kkt
+from kkt_bridge.pluginmanager import get_plugin_manager
+from kkt_bridge.registers import open_register
+from kkt_bridge.store import Store
+from kkt_bridge.store.paths import DB_NAME
+
+DEMO_SHOP = "Магазин на Ленина"
+DEMO_PLUGIN = "reference"
+#: goods sync every 15 minutes and employees every hour: two entries of the seed's list
+DEMO_GOODS_PERIOD = 15 * 60
+DEMO_EMPLOYEES_PERIOD = 3600
+DEMO_SALES = 3
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    device_url: str
+    model: str
+    serial: str
+    fn_number: str
+    backoffice_url: str
+    account: str
+    shop: str
+    groups: int
+    goods: int
+    employees: int
+    receipts_sold: int
+    exported: int
+    backoffice_documents: int
+    goods_period: int
+    employees_period: int
+
+
+class Demo:
+    """The demo's moving parts; :meth:`run_once` plays the scenario step by step."""
+
+    def __init__(self, home: Path, console: Console, *, seed: int = 2026) -> None:
+        self.home = home
+        self.console = console
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self._stack = ExitStack()
+        self.receipts_sold = 0
+        self.exported = 0
+
+    # --- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # imported here: the emulator and the reference server are the demo's, not the core's
+        from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+        from kkt_bridge.plugins.reference.server import ReferenceBackOffice
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.backoffice = self._stack.enter_context(
+            ReferenceBackOffice(self.home / "backoffice.sqlite3"))
+        self.backoffice.seed_demo()
+        self.backoffice_url = self.backoffice.serve_in_thread()
+        self.emulator = Emulator(pty=False, tcp=0, state_path=self.home / "kkt-state.json",
+                                 seed=self.seed).start()
+        self._stack.callback(self.emulator.stop)
+        assert self.emulator.tcp_url is not None
+        self.device_url: str = self.emulator.tcp_url
+        self.store = self._stack.enter_context(Store(self.home / DB_NAME))
+        self.pm = get_plugin_manager()
+        self.kkt: Kkt = open_register(self.device_url)
+        self._stack.callback(self.kkt.close)
+        self.link = RegisterLink(self.device_url, lambda _url: self.kkt, self.home / "locks")
+        self.scheduler = Scheduler(self.store, self.pm, rng=self.rng)
+        self.say(_("ККТ (эмулятор) слушает {url}").format(url=self.device_url))
+        self.say(_("Бэк-офис: {url}").format(url=self.backoffice_url))
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    def say(self, text: str) -> None:
+        self.console.print(text)
+
+    # --- the seed flow ----------------------------------------------------------------
+
+    def connect(self) -> str:
+        """«Подключить ККТ»: a code from «Мои Кассы» -> «Добавить ККТ», entered at the register."""
+        code = self.backoffice.issue_sync_code(DEMO_SHOP)
+        self.say(_("Подключить ККТ") + ": " + _("код синхронизации с бэк-офисом") + f" {code}")
+        pairing = pair(self.store, self.pm, self.kkt, plugin=DEMO_PLUGIN, code=code,
+                       endpoint=self.backoffice_url, device_url=self.device_url)
+        self.say(f"[bold green]{_(CONNECTED)}[/]")
+        self.register_key = pairing.register_key
+        return pairing.register_key
+
+    def configure(self) -> None:
+        """Exchange settings, «Сохранить»: turning goods sync on asks for confirmation, which
+        the demo gives after looking at the (empty) list of register-added goods."""
+        current = self.store.get_settings(self.register_key)
+        new = replace(current, goods_period=DEMO_GOODS_PERIOD,
+                      employees_period=DEMO_EMPLOYEES_PERIOD)
+        preview = preview_settings(self.store, self.register_key, new)
+        apply_settings(self.store, self.register_key, new, confirmation=preview.token)
+        self.say(_("экспорт товаров: {goods}; экспорт сотрудников: {employees}. {receipts}").format(
+            goods=period_label(new.goods_period), employees=period_label(new.employees_period),
+            receipts=_(RECEIPTS_AUTOMATIC)))
+
+    def update_now(self) -> list[JobOutcome]:
+        """«Обновить сейчас»: every job at once."""
+        self.say(_("Обновить сейчас") + "...")
+        outcomes = self.scheduler.run_now(self.link, self.register_key)
+        for outcome in outcomes:
+            if outcome.ok:
+                self.exported += outcome.summary.get("exported", 0)
+                details = ", ".join(f"{k}={v}" for k, v in sorted(outcome.summary.items()))
+                self.say(f"  {outcome.job}: {details}")
+            else:
+                self.say(f"  [red]{outcome.job}: {outcome.error}[/]")
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            raise KktBridgeError(_("обмен с бэк-офисом не удался: {jobs}").format(
+                jobs=", ".join(o.job for o in failed)), _("см. сообщения выше"))
+        return outcomes
+
+    def sell(self, count: int) -> None:
+        """Sell ``count`` receipts of imported goods on the register (through its protocol)."""
+        from kkt_bridge.drivers.shtrih.emulator.device import Item
+
+        goods = [stored.good for stored in self.store.goods(self.register_key)]
+        if not goods:
+            raise KktBridgeError(_("в кассе нет товаров"), _("проверьте экспорт товаров"))
+        device = self.emulator.device
+        if not self.kkt.shift().open:
+            device.open_shift()
+        for _number in range(count):
+            picked = self.rng.sample(goods, k=min(len(goods), self.rng.randint(1, 3)))
+            items = [Item(good.name, good.price,
+                          "0.750" if good.weighed else self.rng.randint(1, 3), vat=good.vat)
+                     for good in picked]
+            total = sum(_line_total(item.price, item.quantity) for item in items)
+            cash = self.rng.random() < 0.5
+            payments = {"cash": total} if cash else {"electronic": total}
+            result = device.sell(items, payments)
+            self.receipts_sold += 1
+            self.say(_("чек ФД {fd}: {total} руб. ({how})").format(
+                fd=result.fd_number, total=_rubles(result.total),
+                how=_("наличными") if cash else _("безналичными")))
+
+    def summary(self) -> DemoSummary:
+        identity = self.kkt.identity()
+        pairing = self.store.get_pairing(self.register_key)
+        assert pairing is not None
+        settings = self.store.get_settings(self.register_key)
+        return DemoSummary(
+            device_url=self.device_url, model=identity.model, serial=identity.serial,
+            fn_number=identity.fn_number or "", backoffice_url=self.backoffice_url,
+            account=pairing.credentials.account, shop=pairing.credentials.shop,
+            groups=len(self.store.groups(self.register_key)),
+            goods=len(self.store.goods(self.register_key)),
+            employees=len(self.store.employees(self.register_key)),
+            receipts_sold=self.receipts_sold, exported=self.exported,
+            backoffice_documents=self.backoffice.count_documents(identity.fn_number),
+            goods_period=settings.goods_period, employees_period=settings.employees_period)
+
+    def run_once(self) -> DemoSummary:
+        self.connect()
+        self.configure()
+        self.update_now()
+        self.sell(DEMO_SALES)
+        self.update_now()
+        return self.summary()
+
+
+def _line_total(price: int, quantity: object) -> int:
+    """A line's sum in kopecks, rounded half up per line as the register does."""
+    exact = Decimal(price) * Decimal(str(quantity))
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _rubles(kopecks: int) -> str:
+    return f"{kopecks // 100},{kopecks % 100:02d}"
+
+
+def summary_table(summary: DemoSummary) -> Table:
+    table = Table(title=_("kkt-bridge: демонстрация"), show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = (
+        (_("ККТ"), f"{summary.model}, {_('зав. №')} {summary.serial}"),
+        (_("ФН"), summary.fn_number),
+        (_("Подключение ККТ"), summary.device_url),
+        (_("Бэк-офис"), f"{DEMO_PLUGIN}: {summary.account} / {summary.shop}"),
+        (_("Синхронизация"), _(CONNECTED)),
+        (_("экспорт товаров"), period_label(summary.goods_period)),
+        (_("экспорт сотрудников"), period_label(summary.employees_period)),
+        (_("Группы товаров / товары"), f"{summary.groups} / {summary.goods}"),
+        (_("Сотрудники"), str(summary.employees)),
+        (_("Чеков продано"), str(summary.receipts_sold)),
+        (_("Документов выгружено"), str(summary.exported)),
+        (_("Документов в бэк-офисе"), str(summary.backoffice_documents)),
+        (_("Посмотреть в бэк-офисе"), f"{summary.backoffice_url}/docs"),
+    )
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@contextmanager
+def demo_home(home: Path | None) -> Iterator[Path]:
+    if home is not None:
+        yield home
+        return
+    with tempfile.TemporaryDirectory(prefix="kkt-bridge-demo-") as tmp:
+        yield Path(tmp)
+
+
+def run_demo(console: Console, *, once: bool, home: Path | None = None,
+             interval: float = 10.0, stop: threading.Event | None = None,
+             on_ready: Callable[[DemoSummary], None] | None = None) -> DemoSummary:
+    """Play the scenario; unless ``once``, keep selling and exporting every ``interval``
+    seconds until ``stop`` is set (Ctrl-C)."""
+    stop = stop or threading.Event()
+    with demo_home(home) as directory:
+        demo = Demo(directory, console)
+        try:
+            demo.start()
+            summary = demo.run_once()
+            console.print(summary_table(summary))
+            if on_ready is not None:
+                on_ready(summary)
+            if not once:
+                console.print(_("Демонстрация продолжается: продажа и выгрузка каждые "
+                                "{seconds} с. Ctrl-C — выход.").format(seconds=int(interval)))
+                while not stop.wait(interval):
+                    demo.sell(1)
+                    demo.update_now()
+                summary = demo.summary()
+                console.print(summary_table(summary))
+            return summary
+        finally:
+            demo.stop()

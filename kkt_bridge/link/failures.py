@@ -1,0 +1,172 @@
+"""Turn what the OS and pyserial say into errors a cashier's integrator can act on.
+
+Each builder returns (does not raise) a :mod:`kkt_bridge.errors` LinkError with a Russian
+message saying what happened and a hint saying what to do. Drivers use
+:func:`link_timeout` and :func:`not_a_register` so those read the same for every vendor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from pathlib import Path
+
+from serial.tools import list_ports
+
+from kkt_bridge.errors import (
+    LinkError,
+    LinkTimeoutError,
+    NotARegisterError,
+    PortBusyError,
+    PortNotFoundError,
+    PortPermissionError,
+)
+from kkt_bridge.i18n import _
+from kkt_bridge.link.access import node_access
+from kkt_bridge.link.holders import find_holders
+from kkt_bridge.link.urls import LinkKind, link_kind, network_address
+
+#: where the udev rules put stable names
+KKT_DEV_DIR = "/dev/kkt"
+INSTALL_UDEV_HINT = "sudo tools/install-udev"
+
+_BUSY = {errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK}
+_DENIED = {errno.EACCES, errno.EPERM}
+_MISSING = {errno.ENOENT, errno.ENODEV, errno.ENXIO}
+_REFUSED = {errno.ECONNREFUSED, errno.ECONNRESET}
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ETIMEDOUT}
+
+
+def available_ports(kkt_dir: str = KKT_DEV_DIR) -> list[str]:
+    """Serial ports that exist now, plus the stable /dev/kkt names, for "try one of these"."""
+    ports = sorted(p.device for p in list_ports.comports())
+    with contextlib.suppress(OSError):  # no udev rules installed: no /dev/kkt
+        ports += sorted(str(p) for p in Path(kkt_dir).iterdir())
+    return ports
+
+
+def port_not_found(url: str, ports: list[str] | None = None) -> PortNotFoundError:
+    ports = available_ports() if ports is None else ports
+    if ports:
+        hint = _("доступные порты: {ports}; проверьте кабель и адрес").format(
+            ports=", ".join(ports))
+    else:
+        hint = _("последовательных портов не найдено: подключите ККТ, включите её и "
+                 "проверьте кабель; kkt-bridge devices покажет найденные")
+    return PortNotFoundError(_("порт {url} не найден").format(url=url), hint)
+
+
+def port_busy(url: str, node: str | None = None) -> PortBusyError:
+    holders = find_holders(node or url, exclude_pid=None)
+    if holders:
+        first = holders[0]
+        names = ", ".join(f"{h.pid} ({h.name})" for h in holders)
+        return PortBusyError(
+            _("порт {url} занят процессом {holders}").format(url=url, holders=names),
+            _("закройте кассовую программу или остановите процесс (kill {pid}), "
+              "затем повторите").format(pid=first.pid),
+            pid=first.pid, process=first.name)
+    return PortBusyError(
+        _("порт {url} занят другим процессом").format(url=url),
+        _("закройте программу, которая работает с ККТ (найти её: sudo fuser -v {node}), "
+          "затем повторите").format(node=node or url))
+
+
+def port_permission(url: str, node: str | None = None) -> PortPermissionError:
+    path = node or url
+    message = _("нет прав на порт {url}").format(url=url)
+    try:
+        access = node_access(path)
+    except OSError:
+        return PortPermissionError(message, _("установите правила udev: {cmd}, затем "
+                                              "sudo usermod -aG kkt $USER").format(
+                                                  cmd=INSTALL_UDEV_HINT))
+    if access.in_group_now:
+        hint = _("пользователь {user} уже в группе {group}, но прав нет: проверьте режим "
+                 "{mode:o} и установите правила udev: {cmd}").format(
+                     user=access.user, group=access.group, mode=access.mode,
+                     cmd=INSTALL_UDEV_HINT)
+    elif access.in_group_db:
+        hint = _("пользователь {user} добавлен в группу {group}, но ещё не вошёл заново: "
+                 "выйдите из системы и войдите снова").format(user=access.user,
+                                                              group=access.group)
+    else:
+        hint = _("порт принадлежит группе {group}, пользователь {user} в ней не состоит: "
+                 "установите правила udev ({cmd}) и выполните sudo usermod -aG kkt $USER, "
+                 "затем войдите заново").format(group=access.group, user=access.user,
+                                               cmd=INSTALL_UDEV_HINT)
+    return PortPermissionError(message, hint)
+
+
+def link_timeout(url: str, seconds: float, what: str | None = None) -> LinkTimeoutError:
+    """Nothing (or not enough) arrived in time. ``what`` names the awaited answer."""
+    subject = what or _("ответа")
+    return LinkTimeoutError(
+        _("не дождались {what} от {url} за {seconds:g} с").format(
+            what=subject, url=url, seconds=seconds),
+        _("проверьте, что ККТ включена и кабель подключён; если скорость порта задана "
+          "вручную, проверьте её (kkt-bridge devices найдёт верную)"))
+
+
+def not_a_register(url: str, detail: str | None = None) -> NotARegisterError:
+    message = _("на {url} отвечает не ККТ").format(url=url)
+    if detail:
+        message += f" ({detail})"
+    return NotARegisterError(
+        message,
+        _("укажите порт ККТ: kkt-bridge devices покажет найденные регистраторы"))
+
+
+def tcp_failure(url: str, exc: BaseException | None) -> LinkError:
+    host, port = network_address(url)
+    where = f"{host}:{port}" if port is not None else host
+    code = _errno_of(exc)
+    if code in _REFUSED:
+        return LinkError(_("ККТ {where} отказала в соединении").format(where=where),
+                         _("проверьте адрес и порт (для Штрих-М обычно 7778) и что ККТ "
+                           "не занята другой программой"))
+    if code in _UNREACHABLE or isinstance(exc, TimeoutError):
+        return LinkError(_("ККТ {where} недоступна по сети").format(where=where),
+                         _("проверьте, что ККТ включена и подключена к сети, и её IP-адрес"))
+    return LinkError(_("не удалось подключиться к ККТ {where}: {reason}").format(
+        where=where, reason=_reason(exc)), _("проверьте адрес и сеть"))
+
+
+def _errno_of(exc: BaseException | None) -> int | None:
+    """The first errno in the exception chain: pyserial often wraps the OSError it got."""
+    seen = 0
+    while exc is not None and seen < 10:
+        code = getattr(exc, "errno", None)
+        if isinstance(code, int):
+            return code
+        if isinstance(exc, OSError) and exc.args and isinstance(exc.args[0], int):
+            return exc.args[0]
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "?"
+    code = _errno_of(exc)
+    return os.strerror(code) if code is not None else str(exc)
+
+
+def translate_open_error(url: str, exc: BaseException) -> LinkError:
+    """The LinkError for a failed open of ``url``."""
+    kind = link_kind(url)
+    if kind in (LinkKind.SOCKET, LinkKind.RFC2217):
+        return tcp_failure(url, exc)
+    code = _errno_of(exc)
+    node = os.path.realpath(url) if kind is LinkKind.DEVICE else None
+    if code in _MISSING:
+        return port_not_found(url)
+    if code in _DENIED:
+        return port_permission(url, node)
+    if code in _BUSY or "exclusively lock" in str(exc):
+        return port_busy(url, node)
+    return LinkError(_("не удалось открыть порт {url}: {reason}").format(
+        url=url, reason=_reason(exc)),
+        _("проверьте адрес порта; kkt-bridge devices покажет найденные ККТ"))

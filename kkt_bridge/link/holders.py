@@ -1,0 +1,73 @@
+"""Which processes hold a device node open: the answer to "port busy, by whom?".
+
+Linux only: every open descriptor is a symlink under /proc/<pid>/fd. Processes of other
+users are unreadable without privileges; they are skipped, not guessed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.pid} ({self.name})"
+
+
+def _process_name(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text(encoding="utf-8", errors="replace").strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _same_node(target: str, target_stat: os.stat_result | None, fd_path: Path) -> bool:
+    try:
+        if os.readlink(fd_path) == target:
+            return True
+    except OSError:
+        return False
+    if target_stat is None:
+        return False
+    try:
+        st = os.stat(fd_path)
+    except OSError:
+        return False
+    # device nodes reached through a symlink (/dev/kkt/...) compare by inode, not by name
+    return (st.st_dev, st.st_ino, st.st_rdev) == (
+        target_stat.st_dev, target_stat.st_ino, target_stat.st_rdev)
+
+
+def find_holders(device: str, *, proc_root: str | os.PathLike[str] = "/proc",
+                 exclude_pid: int | None = None) -> list[Holder]:
+    """Processes with ``device`` open, sorted by pid. Unreadable processes are skipped."""
+    target = os.path.realpath(device)
+    try:
+        target_stat: os.stat_result | None = os.stat(target)
+    except OSError:
+        target_stat = None
+    holders: list[Holder] = []
+    root = Path(proc_root)
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    for proc in entries:
+        if not proc.name.isdigit():
+            continue
+        pid = int(proc.name)
+        if pid == exclude_pid:
+            continue
+        try:
+            fds = list((proc / "fd").iterdir())
+        except OSError:
+            continue
+        if any(_same_node(target, target_stat, fd) for fd in fds):
+            holders.append(Holder(pid, _process_name(proc)))
+    return sorted(holders, key=lambda h: h.pid)

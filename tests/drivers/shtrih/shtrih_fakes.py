@@ -1,0 +1,168 @@
+"""A scripted Shtrih-M device on the master side of a real pseudo-terminal.
+
+Not the emulator: just enough of the device's link handshake to drive the host transport
+through each path (NAK, held answers, bad LRC, stray 0xFF, silence), with an answer
+function the test supplies. Every wait is bounded; the thread stops when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import tty
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from kkt_bridge.drivers.shtrih.commands import REGISTRY
+from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, STRAY, STX, build_frame
+
+from kkt_bridge.link import open_link
+
+Handler = Callable[[bytes], bytes]
+
+_POLL = 0.02
+
+
+@dataclass
+class Script:
+    """How the fake device misbehaves; counters count down as the misbehaviour happens."""
+
+    held: bytes | None = None  # an answer held from before the host connected
+    corrupt_answers: int = 0  # send this many answers with a wrong LRC
+    nak_frames: int = 0  # NAK this many received frames
+    stray: bool = False  # 0xFF after every ACK from the host, and before each control byte
+    silent: bool = False  # answer nothing at all
+    ignore_enqs: int = 0  # stay silent on this many ENQs
+    received: list[bytes] = field(default_factory=list)  # request bodies, in order
+
+
+class FakeDevice:
+    def __init__(self, fd: int, handler: Handler, script: Script) -> None:
+        self.fd = fd
+        self.handler = handler
+        self.script = script
+        self.held: bytes | None = script.held
+        self.log = bytearray()  # every byte the host sent
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fake-shtrih", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        # the host's last ACK may still sit in the pty: keep the log complete
+        while select.select([self.fd], [], [], 0)[0]:
+            try:
+                chunk = os.read(self.fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.log += chunk
+
+    def _read(self, n: int = 1) -> bytes:
+        data = b""
+        while len(data) < n and not self._stop.is_set():
+            ready, _, _ = select.select([self.fd], [], [], _POLL)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, n - len(data))
+                except OSError:  # the host closed the slave
+                    return data
+                self.log += chunk
+                data += chunk
+        return data
+
+    def _send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def _control(self, byte: int) -> None:
+        self._send((bytes([STRAY]) if self.script.stray else b"") + bytes([byte]))
+
+    def _frame(self, body: bytes) -> bytes:
+        frame = bytearray(build_frame(body))
+        if self.script.corrupt_answers > 0:
+            self.script.corrupt_answers -= 1
+            frame[-1] ^= 0x5A
+        return bytes(frame)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            first = self._read(1)
+            if not first or self.script.silent:
+                continue
+            byte = first[0]
+            if byte == ENQ:
+                if self.script.ignore_enqs > 0:
+                    self.script.ignore_enqs -= 1
+                elif self.held is not None:
+                    self._send(bytes([ACK]) + self._frame(self.held))
+                else:
+                    self._control(NAK)
+            elif byte == STX:
+                size = self._read(1)
+                if not size:
+                    continue
+                rest = self._read(size[0] + 1)
+                body = rest[:-1]
+                if self.script.nak_frames > 0:
+                    self.script.nak_frames -= 1
+                    self._control(NAK)
+                    continue
+                self.script.received.append(body)
+                self.held = self.handler(body)
+                self._send(bytes([ACK]) + self._frame(self.held))
+            elif byte == ACK:
+                self.held = None
+                if self.script.stray:
+                    self._send(bytes([STRAY]))
+            # NAK from the host: keep the answer until the next ENQ
+
+
+@contextmanager
+def fake_port(handler: Handler, script: Script | None = None, *,
+              timeout: float = 0.05) -> Iterator[tuple[Any, FakeDevice]]:
+    """An open pyserial port (slave side, via open_link) wired to a FakeDevice."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    device = FakeDevice(master, handler, script or Script())
+    port = open_link(os.ttyname(slave), baudrate=115200, timeout=timeout)
+    os.close(slave)  # pyserial holds its own descriptor of the slave
+    device.start()
+    try:
+        yield port, device
+    finally:
+        device.stop()
+        port.close()
+        os.close(master)
+
+
+def code_of(body: bytes) -> int:
+    return (0xFF00 | body[1]) if body[0] == 0xFF else body[0]
+
+
+class Register:
+    """Answers declared commands from a table of answer fields (or a per-command function)."""
+
+    def __init__(self, answers: dict[int, Any]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[int, Any]] = []
+
+    def __call__(self, body: bytes) -> bytes:
+        code = code_of(body)
+        cmd = REGISTRY[code]
+        fields = cmd.parse_request(body)
+        self.requests.append((code, fields))
+        answer = self.answers.get(code)
+        if callable(answer):
+            answer = answer(fields)
+        if answer is None:
+            return cmd.error_answer(0x37)
+        if isinstance(answer, int):
+            return cmd.error_answer(answer)
+        return cmd.build_answer(**answer)

@@ -1,0 +1,212 @@
+"""The host handshake over a real pseudo-terminal against a scripted device."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from kkt_bridge.drivers.shtrih import errors as shtrih_errors
+from kkt_bridge.drivers.shtrih.commands.status import SHORT_STATUS
+from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, build_frame, parse_frame
+from kkt_bridge.drivers.shtrih.transport import Transport, encode_frame
+from shtrih_fakes import FakeDevice, Script, fake_port
+
+from kkt_bridge.errors import (
+    DeviceError,
+    FrameError,
+    KktBridgeError,
+    LinkTimeoutError,
+    ProtocolError,
+)
+from kkt_bridge.link import open_link
+
+REQUEST = bytes.fromhex("10 1E 00 00 00")  # 0x10, password 30
+ANSWER = bytes.fromhex("10 00 1E 92 02 02 00 00 9F E5 20 01 00 8A 08 00")  # real (RS)
+STALE = bytes.fromhex("13 00 1E")  # a beep answer nobody read
+
+
+def echo_status(body: bytes) -> bytes:
+    assert body == REQUEST
+    return ANSWER
+
+
+def transport(port: object, **kw: float) -> Transport:
+    options = {"control_timeout": 2.0, **kw}
+    return Transport(port, **options)  # type: ignore[arg-type]
+
+
+def test_encode_frame_matches_the_declared_frame() -> None:
+    for body in (b"\x10", REQUEST, ANSWER, bytes(range(255))):
+        assert encode_frame(body) == build_frame(body)
+        assert parse_frame(encode_frame(body)) == body
+    with pytest.raises(FrameError):
+        encode_frame(b"")
+    with pytest.raises(FrameError):
+        encode_frame(bytes(256))
+
+
+def test_nak_path_sends_the_frame_and_reads_the_answer() -> None:
+    script = Script()
+    with fake_port(echo_status, script) as (port, device):
+        assert transport(port).exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST]
+    assert bytes(device.log) == bytes([ENQ]) + build_frame(REQUEST) + bytes([ACK])
+
+
+def test_a_held_answer_is_read_and_dropped_first() -> None:
+    script = Script(held=STALE)
+    with fake_port(echo_status, script) as (port, device):
+        assert transport(port).exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST]
+    # ENQ -> ACK + stale answer, host ACKs it, ENQ again -> NAK, then the command
+    assert bytes(device.log) == (bytes([ENQ, ACK, ENQ]) + build_frame(REQUEST) + bytes([ACK]))
+
+
+def test_bad_lrc_is_naked_and_the_answer_sent_again() -> None:
+    script = Script(corrupt_answers=1)
+    with fake_port(echo_status, script) as (port, device):
+        assert transport(port).exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST]  # not executed twice
+    assert bytes(device.log) == (bytes([ENQ]) + build_frame(REQUEST)
+                                 + bytes([NAK, ENQ, ACK]))
+
+
+def test_a_naked_frame_is_sent_again() -> None:
+    script = Script(nak_frames=2)
+    with fake_port(echo_status, script) as (port, device):
+        assert transport(port).exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST]
+    frame = build_frame(REQUEST)
+    assert bytes(device.log) == (bytes([ENQ]) + frame) * 3 + bytes([ACK])
+
+
+def test_stray_ff_is_skipped_wherever_a_control_byte_is_awaited() -> None:
+    script = Script(stray=True)
+    with fake_port(echo_status, script) as (port, _device):
+        t = transport(port)
+        for _ in range(3):
+            assert t.exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST] * 3
+
+
+def test_an_unanswered_enq_is_repeated() -> None:
+    script = Script(ignore_enqs=2)
+    with fake_port(echo_status, script) as (port, _device):
+        assert transport(port, control_timeout=0.1).exchange(REQUEST, 3.0) == ANSWER
+
+
+def test_a_silent_device_raises_link_timeout() -> None:
+    with fake_port(echo_status, Script(silent=True)) as (port, device), \
+            pytest.raises(LinkTimeoutError) as info:
+        transport(port, control_timeout=0.05, attempts=4).exchange(REQUEST, 0.1)
+    assert "10" in info.value.message
+    assert info.value.hint
+    assert 1 <= bytes(device.log).count(ENQ) <= 4  # bounded, then it gives up
+
+
+def test_endless_corruption_gives_up_after_the_attempts() -> None:
+    with fake_port(echo_status, Script(corrupt_answers=100)) as (port, _device), \
+            pytest.raises(LinkTimeoutError):
+        transport(port, attempts=3).exchange(REQUEST, 3.0)
+
+
+def test_an_accepted_command_whose_answer_vanished_is_not_sent_again() -> None:
+    script = Script(corrupt_answers=1)
+    with fake_port(echo_status, script) as (port, device):
+        t = transport(port)
+        real_reject = t._reject
+
+        def reject_and_forget() -> None:
+            device.held = None  # the device drops its answer after the host's NAK
+            real_reject()
+
+        t._reject = reject_and_forget  # type: ignore[method-assign]
+        with pytest.raises(ProtocolError):
+            t.exchange(REQUEST, 3.0)
+    assert script.received == [REQUEST]
+
+
+@pytest.mark.parametrize("code", sorted(shtrih_errors.BY_CODE))
+def test_every_error_code_raises_its_typed_error(code: int) -> None:
+    with fake_port(lambda body: SHORT_STATUS.error_answer(code)) as (port, _device):
+        body = transport(port).exchange(SHORT_STATUS.build_request(password=30), 3.0)
+    with pytest.raises(shtrih_errors.BY_CODE[code]) as info:
+        SHORT_STATUS.parse_answer(body)
+    assert isinstance(info.value, DeviceError)
+    assert info.value.code == code and info.value.command == 0x10
+    assert f"0x{code:02X}" in info.value.message
+
+
+
+class _StreamPort:
+    """A port that plays back fixed bytes; each empty read advances a fake clock by one
+    byte timeout, so the transport's deadlines run without wall-clock waits."""
+
+    def __init__(self, data: bytes) -> None:
+        self.timeout: float | None = 0.05
+        self.data = data
+        self.now = 0.0
+        self.reads = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def read(self, size: int = 1) -> bytes:
+        self.reads += 1
+        out, self.data = self.data[:size], self.data[size:]
+        if not out:
+            self.now += 0.05
+        return out
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+@given(st.binary(max_size=400))
+def test_no_byte_stream_crashes_the_transport(stream: bytes) -> None:
+    port = _StreamPort(stream)
+    t = Transport(port, control_timeout=0.2, clock=port.clock)
+    try:
+        body = t.exchange(REQUEST, 1.0)
+    except KktBridgeError:
+        pass
+    else:
+        assert 0 < len(body) <= 255
+    assert port.reads <= len(stream) + 200  # bounded however the bytes fall
+
+
+def test_over_tcp_with_stray_bytes() -> None:
+    """socket:// through open_link, the device side a real TCP connection on port 0."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    host, port_number = server.getsockname()
+    script = Script(stray=True)
+    holder: dict[str, Any] = {}
+
+    def accept() -> None:
+        conn, _addr = server.accept()
+        holder["conn"] = conn
+        device = FakeDevice(conn.fileno(), echo_status, script)
+        holder["device"] = device
+        device.start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    link = open_link(f"socket://{host}:{port_number}", timeout=0.05)
+    try:
+        acceptor.join(timeout=5)
+        t = transport(link)
+        for _ in range(3):
+            assert t.exchange(REQUEST, 3.0) == ANSWER
+    finally:
+        link.close()
+        if "device" in holder:
+            holder["device"].stop()
+            holder["conn"].close()
+        server.close()
+    assert script.received == [REQUEST] * 3

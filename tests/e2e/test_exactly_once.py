@@ -1,0 +1,125 @@
+"""No document lost or duplicated, whatever happens: the back office's own count decides.
+
+The bridge exports a backlog while the back office fails (500, 429, time-outs, answers lost
+after the work was done), while the link corrupts and drops bytes, and while the bridge
+itself is killed with SIGKILL at random moments. Every scenario is bounded in rounds and
+seeded, so a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_helpers import SHOP, child_env, cli_command, open_home_store
+
+from kkt_bridge.bridge.pairing import pair
+from kkt_bridge.bridge.scheduler import RegisterLink, Scheduler
+from kkt_bridge.pluginmanager import get_plugin_manager
+from kkt_bridge.registers import open_register
+from kkt_bridge.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def paired_store(home: Path, url: str, office: Any) -> tuple[Store, str]:
+    store = open_home_store(home)
+    kkt = open_register(url)
+    try:
+        pairing = pair(store, get_plugin_manager(), kkt, plugin="reference",
+                       code=office.issue_sync_code(SHOP), endpoint=office.url, device_url=url)
+    finally:
+        kkt.close()
+    return store, pairing.register_key
+
+
+def assert_exactly_once(office: Any, emu: Any) -> None:
+    archive = len(emu.archive())
+    assert office.count_documents() == archive
+    keys = Counter((d.fn_number, d.fd_number) for d in office.documents())
+    assert len(keys) == archive and max(keys.values()) == 1
+    assert sorted(fd for _, fd in keys) == list(range(1, archive + 1))
+
+
+def export_until_done(store: Store, key: str, url: str, rounds: int,
+                      batch_size: int = 10) -> list[bool]:
+    scheduler = Scheduler(store, get_plugin_manager(), rng=random.Random(1),
+                          batch_size=batch_size)
+    link = RegisterLink(url, open_register, store.path.parent / "locks")
+    results = []
+    try:
+        for _ in range(rounds):
+            outcome = scheduler.run_job(link, key, "documents")
+            results.append(outcome.ok)
+            if outcome.ok and outcome.summary["unsent"] == 0:
+                break
+    finally:
+        link.drop()
+    return results
+
+
+@pytest.mark.parametrize("faults", [
+    "500:every=2",
+    "429:every=2:retry_after=0",
+    "drop-after:every=3",
+    "drop:every=3",
+    "slow:every=4:delay=12",  # beyond the plugin's timeout: a time-out
+])
+def test_back_office_failures(kkt_emulator_factory: Callable[..., Any], office: Any,
+                              home: Path, faults: str) -> None:
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    for n in range(40):
+        emu.sell([("Товар", 100 + n)])
+    store, key = paired_store(home, emu.tcp_url, office)
+    office.set_faults(faults)
+    results = export_until_done(store, key, emu.tcp_url, rounds=40)
+    office.set_faults(None)
+    assert False in results or faults.startswith("slow")  # the faults did bite
+    if not results[-1]:
+        export_until_done(store, key, emu.tcp_url, rounds=1)
+    assert_exactly_once(office, emu)
+    store.close()
+
+
+def test_noisy_link(kkt_emulator_factory: Callable[..., Any], office: Any, home: Path) -> None:
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    for n in range(60):
+        emu.sell([("Товар", 100 + n)])
+    store, key = paired_store(home, emu.tcp_url, office)
+    emu.inject("corrupt=0.002,drop=0.002")
+    export_until_done(store, key, emu.tcp_url, rounds=60)
+    emu.clear_faults()
+    export_until_done(store, key, emu.tcp_url, rounds=2)
+    assert_exactly_once(office, emu)
+    store.close()
+
+
+def test_sigkill_at_random_points_of_an_export(kkt_emulator_factory: Callable[..., Any],
+                                               office: Any, home: Path) -> None:
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    for n in range(400):
+        emu.sell([("Товар", 100 + n)])
+    store, _key = paired_store(home, emu.tcp_url, office)
+    store.close()
+    rng = random.Random(20261124)
+    kills = 0
+    for _ in range(6):  # bounded: six killed runs at seeded random moments
+        child = subprocess.Popen(cli_command("sync", "now"), env=child_env(home),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait(timeout=30)
+    final = subprocess.run(cli_command("sync", "now"), env=child_env(home), timeout=300,
+                           capture_output=True, text=True)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert kills >= 1
+    assert_exactly_once(office, emu)

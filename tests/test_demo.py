@@ -1,0 +1,62 @@
+"""The one-command demo: the whole seed flow against the emulator and the reference server."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from kkt_bridge.demo import DEMO_SALES, run_demo
+from kkt_bridge.plugins.reference.server import ReferenceBackOffice
+
+
+def test_demo_once_pairs_imports_sells_and_exports(tmp_path: Path) -> None:
+    out = io.StringIO()
+    summary = run_demo(Console(file=out, width=120), once=True, home=tmp_path)
+    text = out.getvalue()
+
+    assert "Соединение установлено" in text
+    assert summary.receipts_sold == DEMO_SALES
+    assert summary.goods > 0 and summary.groups > 0 and summary.employees > 0
+    # registration report + shift open + the receipts, each exactly once
+    assert summary.exported == DEMO_SALES + 2
+    assert summary.backoffice_documents == summary.exported
+    # the back office's own store is the check, not the bridge's counters
+    with ReferenceBackOffice(tmp_path / "backoffice.sqlite3") as backoffice:
+        documents = backoffice.documents()
+        keys = [(d.fn_number, d.fd_number) for d in documents]
+        assert len(keys) == len(set(keys)) == summary.exported
+        receipts = [d for d in documents if d.document_type == 3]
+        assert len(receipts) == DEMO_SALES
+    assert summary.backoffice_url in text
+
+
+def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kkt_bridge.cli.main", "demo", "--interval", "1",
+         "--home", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if "Ctrl-C" in line or time.monotonic() > deadline:
+                break
+        assert any("Ctrl-C" in line for line in seen), "".join(seen)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(seen) + rest
+    assert "Traceback" not in rest
