@@ -21,7 +21,7 @@ from functools import reduce
 from operator import xor
 from typing import NoReturn, Protocol
 
-from kkt_bridge.errors import FrameError, LinkTimeoutError, ProtocolError
+from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
 
 from .frame import ACK, ENQ, MAX_BODY, NAK, STRAY, STX
@@ -82,8 +82,19 @@ class Transport:
 
         ``timeout`` is the command's answer time; the handshake gets ``control_timeout`` on
         top. Raises LinkTimeoutError when the device stays silent, ProtocolError when it
-        keeps sending garbage or loses an answer it has acknowledged.
+        keeps sending garbage or loses an answer it has acknowledged, LinkClosedError when
+        the port itself fails (a socket reset, a USB cable pulled).
         """
+        try:
+            return self._exchange(body, timeout)
+        except OSError as exc:  # serial.SerialException is an OSError too
+            raise LinkClosedError(
+                _("связь с ККТ прервана во время команды {command}: {reason}").format(
+                    command=body[:2 if body[0] == 0xFF else 1].hex().upper(), reason=exc),
+                _("проверьте кабель или сеть и повторите: незавершённая команда будет "
+                  "видна в состоянии ККТ")) from exc
+
+    def _exchange(self, body: bytes, timeout: float) -> bytes:
         frame = encode_frame(body)
         deadline = self._clock() + timeout + self.control_timeout
         # written: our frame may have reached the device, so a held answer is ours;
@@ -91,10 +102,11 @@ class Transport:
         written = accepted = False
         for _attempt in range(self.attempts):
             self.port.write(_ENQ)
-            reply = self._control(min(deadline, self._clock() + self.control_timeout))
-            if reply == ACK:
+            reply = self._control(min(deadline, self._clock() + self.control_timeout),
+                                  stx_is_ack=True)
+            if reply in (ACK, STX):
                 try:
-                    answer = self._answer(deadline)
+                    answer = self._answer(deadline, have_stx=reply == STX)
                 except _Corrupt:
                     continue
                 if answer is None:
@@ -111,15 +123,16 @@ class Transport:
                           "перед повтором операции"))
                 self.port.write(frame)
                 written = True
-                ack = self._control(min(deadline, self._clock() + self.control_timeout))
+                ack = self._control(min(deadline, self._clock() + self.control_timeout),
+                                    stx_is_ack=True)
                 if ack == NAK:
                     written = False  # the device rejected the frame: safe to send again
                     continue
-                if ack != ACK:
+                if ack not in (ACK, STX):
                     continue  # unknown whether it arrived: the next ENQ tells
                 accepted = True
                 try:
-                    answer = self._answer(deadline)
+                    answer = self._answer(deadline, have_stx=ack == STX)
                 except _Corrupt:
                     continue
                 if answer is None:
@@ -140,26 +153,32 @@ class Transport:
 
     # --- reading ------------------------------------------------------------------------
 
-    def _control(self, deadline: float) -> int | None:
-        """The next ACK or NAK before ``deadline`` (stray 0xFF and noise skipped), or None."""
+    def _control(self, deadline: float, *, stx_is_ack: bool = False) -> int | None:
+        """The next ACK or NAK before ``deadline`` (stray 0xFF and noise skipped), or None.
+
+        With ``stx_is_ack`` an STX is returned too: the device only starts an answer after
+        it acknowledged, so STX means its ACK was lost on the line. Skipping it instead would
+        hunt for a control byte inside the answer's data.
+        """
         read = self.port.read
         while True:
             byte = read(1)
             if byte:
                 value = byte[0]
-                if value in (ACK, NAK):
+                if value in (ACK, NAK) or (stx_is_ack and value == STX):
                     return value
                 continue  # 0xFF after an ACK over TCP, or line noise
             if self._clock() >= deadline:
                 return None
 
-    def _answer(self, deadline: float) -> bytes | None:
+    def _answer(self, deadline: float, *, have_stx: bool = False) -> bytes | None:
         """Read one answer frame and acknowledge it; None when no STX came before ``deadline``.
 
+        ``have_stx``: the STX was already consumed by :meth:`_control`.
         Raises _Corrupt (after sending NAK) when the frame is short or its LRC is wrong.
         """
         read = self.port.read
-        while True:
+        while not have_stx:
             byte = read(1)
             if byte:
                 if byte[0] == STX:

@@ -13,10 +13,15 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from kkt_bridge.errors import StoreError
 from kkt_bridge.i18n import _
+
+if TYPE_CHECKING:
+    from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
 DB_ENV = "KKT_BACKOFFICE_DB"
 
@@ -37,11 +42,17 @@ def _db_option(function: click.decorators.FC) -> click.decorators.FC:
                                "данных kkt-bridge.")(function)
 
 
-def _office(db_path: Path | None, **options: object):  # type: ignore[no-untyped-def]
+def _office(db_path: Path | None, *, faults: str | None = None,
+            code_ttl: timedelta = timedelta(hours=24), create: bool = True
+            ) -> ReferenceBackOffice:
     # imported lazily: the server stack is not needed by the bridge's other commands
     from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
-    return ReferenceBackOffice(db_path or default_db(), **options)  # type: ignore[arg-type]
+    path = db_path or default_db()
+    if not create and not path.exists():  # a typo must not leave an empty database behind
+        raise StoreError(_("база бэк-офиса {path} не найдена").format(path=path),
+                         _("укажите --db с файлом, который создал serve или add-register"))
+    return ReferenceBackOffice(path, faults=faults, code_ttl=code_ttl)
 
 
 @click.group(name="backoffice")
@@ -105,7 +116,7 @@ def documents_command(db_path: Path | None, after: int, envelope: bool) -> None:
     """Полученные документы, по одному JSON на строку (чек — в формате JSON ФНС)."""
     from kkt_bridge.plugins.reference.app import document_json
 
-    office = _office(db_path)
+    office = _office(db_path, create=False)
     try:
         while True:  # in pages, so a large archive never sits in memory at once
             page = office.db.documents(after=after, limit=1000)
@@ -146,7 +157,7 @@ def registers_command(db_path: Path | None) -> None:
 
     from kkt_bridge.plugins.reference.storage import iso
 
-    office = _office(db_path)
+    office = _office(db_path, create=False)
     try:
         registers = office.registers()
     finally:
@@ -165,7 +176,7 @@ def registers_command(db_path: Path | None) -> None:
 @_db_option
 def admin_token_command(db_path: Path | None) -> None:
     """Токен администратора для /api/v1/admin (держите его в секрете)."""
-    office = _office(db_path)
+    office = _office(db_path, create=False)
     try:
         click.echo(office.admin_token)
     finally:

@@ -11,6 +11,7 @@ The emulator is found through the driver plugin (its ``emulator`` attribute, a
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from importlib import import_module
 from pathlib import Path
@@ -93,7 +94,7 @@ def emulator(use_pty: bool, tcp: str | None, state: Path | None, profile: Path |
         emu.start()
         for url in emu.urls:
             click.echo(url)
-        click.get_text_stream("stdout").flush()
+        sys.stdout.flush()
         while not stop.wait(0.5):  # wakes for signals: a bare wait() would defer them
             pass
     finally:

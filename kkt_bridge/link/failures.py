@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
 from pathlib import Path
 
 from serial.tools import list_ports
@@ -121,6 +122,9 @@ def not_a_register(url: str, detail: str | None = None) -> NotARegisterError:
 def tcp_failure(url: str, exc: BaseException | None) -> LinkError:
     host, port = network_address(url)
     where = f"{host}:{port}" if port is not None else host
+    if _in_chain(exc, socket.gaierror):
+        return LinkError(_("имя {host} не найдено").format(host=host),
+                         _("проверьте имя ККТ в сети или укажите её IP-адрес"))
     code = _errno_of(exc)
     if code in _REFUSED:
         return LinkError(_("ККТ {where} отказала в соединении").format(where=where),
@@ -131,6 +135,16 @@ def tcp_failure(url: str, exc: BaseException | None) -> LinkError:
                          _("проверьте, что ККТ включена и подключена к сети, и её IP-адрес"))
     return LinkError(_("не удалось подключиться к ККТ {where}: {reason}").format(
         where=where, reason=_reason(exc)), _("проверьте адрес и сеть"))
+
+
+def _in_chain(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    for _depth in range(10):
+        if exc is None:
+            return False
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _errno_of(exc: BaseException | None) -> int | None:

@@ -133,8 +133,8 @@ def _watch_udev(pyudev: Any, callback: Callable[[PortEvent], None], interval: fl
     monitor.filter_by(subsystem="tty")
     monitor.start()
     if report_existing:
-        for info in PortPoller(list_fn, report_existing=True).poll():
-            callback(info)
+        for existing in PortPoller(list_fn, report_existing=True).poll():
+            callback(existing)
     while not stop.is_set():
         device = monitor.poll(timeout=interval)
         if device is None:

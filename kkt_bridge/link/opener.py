@@ -8,6 +8,7 @@ registered in ``serial.protocol_handler_packages`` so it takes the same road.
 from __future__ import annotations
 
 import os
+import socket
 
 import serial
 
@@ -48,7 +49,7 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
         # a second program on the same port garbles both conversations: refuse instead
         options["exclusive"] = True
     try:
-        return serial.serial_for_url(target, **options)
+        port = serial.serial_for_url(target, **options)
     except KktBridgeError:
         raise
     except ValueError as exc:
@@ -57,3 +58,14 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
                             "rfc2217://host:port, usb://1FC9:0083")) from None
     except (serial.SerialException, OSError) as exc:
         raise translate_open_error(target, exc) from None
+    if link_kind(target) is LinkKind.SOCKET:
+        _no_delay(port)
+    return port
+
+
+def _no_delay(port: serial.SerialBase) -> None:
+    """Send each small frame at once: without TCP_NODELAY the kernel holds an ENQ back until
+    the peer's delayed ACK (about 40 ms per command), and pyserial does not set it."""
+    sock = getattr(port, "_socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -143,12 +143,11 @@ def _matches(token: Token, device: Device, env: Mapping[str, str]) -> bool:
         else:
             candidates = [env.get(token.attr or "", "")]
     elif token.key == "ATTR":
-        candidates = [device.attrs.get(token.attr or "")]
+        if (token.attr or "") not in device.attrs:
+            return False  # as in udev: a missing attribute matches neither == nor !=
+        candidates = [device.attrs[token.attr or ""]]
     elif token.key == "ATTRS":
-        # ATTRS{} looks at the device and each parent; the rule matches if any one does
-        levels = (device.attrs, *device.parents_attrs)
-        candidates = [level.get(token.attr or "") for level in levels
-                      if (token.attr or "") in level] or [None]
+        raise AssertionError("ATTRS is matched per rule by _attrs_match")
     elif token.key == "TAG":
         hits = any(_glob(token.value, tag) for tag in env.get("__TAGS__", "").split())
         return hits if token.op == "==" else not hits
@@ -160,6 +159,20 @@ def _matches(token: Token, device: Device, env: Mapping[str, str]) -> bool:
     if pattern == "" and all(c is None or c == "" for c in candidates):
         found = True
     return found if token.op == "==" else not found
+
+
+def _attrs_match(tokens: list[Token], device: Device) -> bool:
+    """All ATTRS{} of one rule must match on the same device: itself or one parent.
+
+    As in udev, an attribute the level lacks matches neither == nor !=."""
+    if not tokens:
+        return True
+    for level in (device.attrs, *device.parents_attrs):
+        if all((t.attr or "") in level
+               and _glob(t.value, level[t.attr or ""].rstrip()) == (t.op == "==")
+               for t in tokens):
+            return True
+    return False
 
 
 def evaluate(rules: list[Rule], device: Device) -> Outcome:
@@ -179,7 +192,10 @@ def evaluate(rules: list[Rule], device: Device) -> Outcome:
         rule = rules[index]
         index += 1
         env["__TAGS__"] = " ".join(out.tags)
-        if not all(_matches(t, device, env) for t in rule.tokens if t.is_match):
+        attrs = [t for t in rule.tokens if t.is_match and t.key == "ATTRS"]
+        if not _attrs_match(attrs, device) or not all(
+                _matches(t, device, env) for t in rule.tokens
+                if t.is_match and t.key != "ATTRS"):
             continue
         out.applied_lines.append(rule.line)
         for token in rule.tokens:

@@ -34,6 +34,7 @@ from kkt_bridge.plugins.reference.storage import (
     PairingRefused,
     Register,
     StoredDocument,
+    display_code,
     iso,
 )
 
@@ -86,6 +87,8 @@ class ReferenceApi:
             Route("/api/v1/admin/shops", self._wrap(self.admin_shops), methods=["GET"]),
             Route("/api/v1/admin/sync-codes", self._wrap(self.admin_issue_code),
                   methods=["POST"]),
+            Route("/api/v1/admin/sync-codes", self._wrap(self.admin_sync_codes),
+                  methods=["GET"]),
             Route("/api/v1/admin/registers", self._wrap(self.admin_registers), methods=["GET"]),
             Route("/api/v1/admin/registers/{register_id:int}/revoke",
                   self._wrap(self.admin_revoke), methods=["POST"]),
@@ -134,7 +137,8 @@ class ReferenceApi:
         return register
 
     def _admin(self, request: Request) -> None:
-        if not hmac.compare_digest(_bearer(request), self.db.admin_token):
+        # bytes: compare_digest refuses non-ASCII str, and a header may carry anything
+        if not hmac.compare_digest(_bearer(request).encode(), self.db.admin_token.encode()):
             raise ApiError(401, "unauthorized", "нужен токен администратора",
                            {"WWW-Authenticate": 'Bearer realm="kkt-bridge-admin"'})
 
@@ -236,6 +240,17 @@ class ReferenceApi:
         code = await run_in_threadpool(self.db.issue_sync_code, shop, self.code_ttl)
         return JSONResponse({"code": code.display, "shop": code.shop,
                              "expires_at": iso(code.expires_at)}, status_code=201)
+
+    async def admin_sync_codes(self, request: Request) -> Response:
+        self._admin(request)
+        rows = await run_in_threadpool(self.db.sync_codes)
+        now = self.db.now()
+        return JSONResponse({"sync_codes": [
+            {"code": display_code(r["code"]), "shop": r["shop"],
+             "expires_at": iso(r["expires_at"]),
+             "state": "used" if r["used_at"] is not None
+             else "expired" if r["expires_at"] <= now else "active",
+             "register_id": r["register_id"]} for r in rows]})
 
     async def admin_registers(self, request: Request) -> Response:
         self._admin(request)

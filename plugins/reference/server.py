@@ -46,8 +46,8 @@ class ReferenceBackOffice:
                  clock: Callable[[], datetime] = utc_now,
                  code_ttl: timedelta = timedelta(hours=24),
                  faults: str | None = None) -> None:
+        self.faults = FaultInjector(faults)  # first: a bad spec must not leave a database
         self.db = Database(db_path, clock=clock)
-        self.faults = FaultInjector(faults)
         self.api = ReferenceApi(self.db, code_ttl=code_ttl, faults=self.faults)
         self.code_ttl = code_ttl
         self.url: str | None = None

@@ -407,7 +407,8 @@ class Database:
         with self.transaction(write=False) as db:
             rows = db.execute("SELECT c.code, s.name AS shop, c.created_at, c.expires_at,"
                               " c.used_at, c.register_id FROM sync_codes c"
-                              " JOIN shops s ON s.id = c.shop_id ORDER BY c.created_at").fetchall()
+                              " JOIN shops s ON s.id = c.shop_id"
+                              " ORDER BY c.created_at, c.rowid").fetchall()
         return [dict(r) for r in rows]
 
     # catalog and employees

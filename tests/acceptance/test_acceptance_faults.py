@@ -160,8 +160,6 @@ def test_disconnect_mid_answer_on_the_pty_loses_no_document(
     healthy_read_back(emu, kkt)
 
 
-@pytest.mark.xfail(reason="driver gap: a closed socket surfaces as pyserial's "
-                          "SerialException instead of a LinkError", strict=False)
 def test_disconnect_mid_answer_over_tcp(emu: Emulator, connect: Callable[..., Any]) -> None:
     assert emu.tcp_url
     kkt = connect(emu.tcp_url)

@@ -78,7 +78,8 @@ def test_reads_all_statuses(till: Any, emulator: Emulator) -> None:
 
 def test_wrong_password_is_error_4f(emulator: Emulator) -> None:
     assert emulator.pty_path
-    device = pyshtrih.ShtrihM01F(emulator.pty_path, 115200, password=4321)  # no row of table 2 has it
+    # no row of table 2 has the password 4321
+    device = pyshtrih.ShtrihM01F(emulator.pty_path, 115200, password=4321)
     device.connect()
     try:
         with pytest.raises(pyshtrih.Error) as caught:
@@ -154,3 +155,30 @@ def test_paper_out_refuses_the_receipt_until_paper_is_back(till: Any,
     till.close_check(cash=4990)
     till.wait_printing()
     assert len(emulator.archive()) == before + 1
+
+
+def test_cash_in_and_out_x_report_discount_and_cancel(till: Any, emulator: Emulator) -> None:
+    till.open_shift()
+    till.wait_printing()
+    till.income(100000)  # 1000.00 into the drawer
+    till.outcome(25000)
+    till.x_report()
+    till.wait_printing()
+    before = len(emulator.archive())
+
+    till.open_check(0)
+    till.sale(("Торт", 1000, 50000))
+    till.discount(5000, text="Скидка")
+    closed = till.close_check(cash=45000)
+    assert _param(closed, "Сдача") == 0
+
+    till.open_check(0)
+    till.sale(("Ошибка кассира", 1000, 100))
+    till.cancel_check()
+    till.wait_printing()
+
+    new = _documents(emulator)[before:]
+    assert len(new) == 1, "the cancelled receipt leaves no document"
+    receipt = new[0]
+    assert isinstance(receipt, Receipt)
+    assert receipt.total == 45000

@@ -16,11 +16,12 @@ from datetime import datetime
 import pytest
 import serial
 
+from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
 from kkt_bridge.drivers.shtrih.commands.receipt import CLOSE_RECEIPT_V2, OPERATION_V2
 from kkt_bridge.drivers.shtrih.commands.registration import REGISTRATION_REPORT
-from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+from kkt_bridge.drivers.shtrih.emulator.link import v2_frame
 from kkt_bridge.drivers.shtrih.emulator.profile import rnm_with_check
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, build_frame, parse_frame
 from kkt_bridge.fiscal import decode_document
@@ -195,3 +196,23 @@ def test_registration_request_of_the_vendor_tests(
     report = decode_document(emu.archive()[-1])
     assert int.from_bytes(body[3:7], "little") == report.fd_number == 1
     assert int.from_bytes(body[7:11], "little") == report.fiscal_sign
+
+
+def test_protocol_v2_real_request(kkt_emulator_factory: Callable[..., Emulator]) -> None:
+    """P116 / JP: ``8F 08 00 15 00 8D 01 00 00 00 00 4A EE`` (frame 0x15: open a sale receipt,
+    cashier 1) was answered ``8F 04 00 15 00 8D 30 C4 F4``. Ours: the same frame number and
+    framing, the answer to 0x8D in this device's state, a right CRC."""
+    emu = start(kkt_emulator_factory, datetime(2020, 10, 6, 15, 31))
+    emu.open_shift()
+    assert emu.pty_path
+    with serial.Serial(emu.pty_path, 115200, timeout=1) as port:
+        port.write(trace("8F 08 00 15 00 8D 01 00 00 00 00 4A EE"))
+        head = port.read(5)
+        assert head[:1] == b"\x8f"
+        length = int.from_bytes(head[1:3], "little")
+        assert head[3:5] == b"\x15\x00", "the answer carries the request's number"
+        rest = port.read(length - 2 + 2)
+    answer = head + rest
+    assert answer == v2_frame(0x15, rest[:-2])
+    assert rest[:2] == b"\x8d\x00", "0x8D, no error: the receipt is open"
+    assert emu.device.receipt is not None  # type: ignore[attr-defined]

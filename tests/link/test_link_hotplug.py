@@ -175,3 +175,12 @@ def test_pyudev_backend_required_but_missing(monkeypatch: pytest.MonkeyPatch) ->
     seen: list[PortEvent] = []
     watch_ports(seen.append, 1, wait=stop_after(2), list_fn=Script([], [ACM1]))
     assert [e.device for e in seen] == ["/dev/ttyACM1"]  # auto fell back to polling
+
+
+def test_pyudev_reports_existing_ports_first(fake_pyudev: FakeMonitor) -> None:
+    seen: list[PortEvent] = []
+    watch_ports(seen.append, 0.5, wait=stop_after(1), list_fn=Script([ACM1]),
+                report_existing=True)
+    assert seen[0] == PortEvent(PortAction.ADDED,
+                                PortInfo("/dev/ttyACM1", 0x2912, 0x0005, "77"))
+    assert [e.action for e in seen[1:]] == [PortAction.ADDED, PortAction.REMOVED]

@@ -20,11 +20,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from kkt_bridge.errors import ConfigError
+from kkt_bridge.i18n import _
+
 from .clock import Clock
 from .device import EmulatedDevice
 from .faults import FaultSpec, parse_faults
 from .profile import Profile, load_profile
-from .server import DEFAULT_TCP_HOST, DEFAULT_TCP_PORT, PtyServer, TcpServer, _Line
+from .server import DEFAULT_TCP_HOST, DEFAULT_TCP_PORT, Line, PtyServer, TcpServer
 
 
 class Emulator:
@@ -90,8 +93,10 @@ class Emulator:
         self._close_lines()
         if self._started:
             self._started = False
-            save = getattr(self.device, "save", None)
-            if callable(save) and getattr(self.device, "state_path", None):
+            # the device saves after every document; this catches what changed since
+            # (tables, the clock offset) when it knows how
+            save = getattr(self.device, "persist", None)
+            if callable(save):
                 save()
 
     def _close_lines(self) -> None:
@@ -106,7 +111,7 @@ class Emulator:
         self.stop()
 
     @property
-    def _lines(self) -> list[_Line]:
+    def _lines(self) -> list[Line]:
         return [line for line in (self.pty, self.tcp) if line is not None]
 
     # --- where it listens ---------------------------------------------------------------------
@@ -144,8 +149,12 @@ class Emulator:
         return self._spec
 
     def clear_faults(self) -> None:
-        """The line as it was started (its pacing and latency), without faults."""
+        """The line as it was started (its pacing and latency), without faults; the paper
+        is back in the device."""
         self.inject(FaultSpec())
+        faults = getattr(self.device, "faults", None)
+        if faults is not None:
+            faults.paper_out = False
 
     @property
     def fault_stats(self) -> dict[str, int]:
@@ -205,9 +214,6 @@ def _tcp_address(tcp: int | str | None) -> tuple[str, int] | None:
 
 def parse_hostport(text: str) -> tuple[str, int]:
     """``host:port``, ``:port``, ``port`` or ``host`` (then port 7778); ``[::1]:7778``."""
-    from kkt_bridge.errors import ConfigError
-    from kkt_bridge.i18n import _
-
     text = text.strip()
     host, port_text = DEFAULT_TCP_HOST, str(DEFAULT_TCP_PORT)
     if text.startswith("["):

@@ -39,6 +39,7 @@ generators seeded with ``seed``, one per direction, so a run replays byte for by
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -135,7 +136,7 @@ def _value(name: str, text: str, item: str) -> Any:
                 raise ValueError(text)
         elif name in ("latency", "silent_for"):
             value = float(text)
-            if value < 0:
+            if not 0 <= value < math.inf:  # NaN too: it would stop the clock of the link
                 raise ValueError(text)
         elif name == "paper_out":
             if text not in ("0", "1"):

@@ -17,6 +17,14 @@ The device's rules (reference §1, protocol document v1.16):
   gets ACK and the same answer again. A new frame means the host gave the old answer up.
 - Over TCP a real device sends a stray 0xFF after the host's ACK (``stray_ff``).
 
+The optional "v2" protocol of newer firmware is understood on the same line: a frame
+``8F | LEN16 | NUM16 | DATA | CRC16`` (little-endian, CRC-16/CCITT from 0xFFFF over LEN,
+NUM and DATA, 8F and 9F byte-stuffed as 9F 81 and 9F 83) gets its answer in a frame of the
+same number; no ENQ, ACK or NAK. A frame with LEN 0 synchronises the numbers (the answer
+carries the device's last number); a frame repeating the last number gets the last answer
+again without running the command twice; a frame with a bad CRC is ignored (the host
+repeats it).
+
 Pacing: with a baud rate set, a byte is not seen by the device before a real 8N1 line
 would have delivered it, and bytes leave no faster than such a line carries them. Bytes
 are released in chunks of up to :data:`CHUNK`, each only when its last byte would have
@@ -25,6 +33,7 @@ arrived on a real line, so a client never sees a byte early.
 
 from __future__ import annotations
 
+import binascii
 import enum
 import logging
 from collections import deque
@@ -42,6 +51,11 @@ BYTE_TIMEOUT = 0.05
 CHUNK = 16
 #: the answer to a request body the device could not even dispatch
 _INTERNAL_ERROR = 0x37
+#: protocol v2: frame start, escape, and what follows the escape for each of them
+V2_STX = 0x8F
+V2_ESC = 0x9F
+_V2_UNESCAPE = {0x81: V2_STX, 0x83: V2_ESC}
+_V2_MAX_LENGTH = 1024
 
 Handler = Callable[[bytes], bytes]
 
@@ -52,6 +66,7 @@ class _Rx(enum.Enum):
     BODY = "body"
     LRC = "lrc"
     SKIP = "skip"  # a broken frame: skip to a quiet line, then NAK
+    V2 = "v2"  # inside a protocol v2 frame (after 8F)
 
 
 class _Answer(enum.Enum):
@@ -89,6 +104,11 @@ class DeviceLink:
         self._out_start = 0.0  # when the first queued byte starts on the line
         self._out_free = 0.0
         self._cut_after: int | None = None  # bytes of _outq to send before a disconnect
+        self._answer_v2 = False  # the prepared answer is a v2 frame: sent once, not held
+        self._v2 = bytearray()
+        self._v2_escape = False
+        self._v2_number = 0  # the number of the last v2 frame run
+        self._v2_answer: bytes | None = None  # and its answer, for a repeated frame
 
     @property
     def spec(self) -> FaultSpec:
@@ -118,7 +138,8 @@ class DeviceLink:
             self._byte(byte, at)
         self._expire(now)
         if self._answer is _Answer.PREPARING and self._ready_at <= now:
-            self._answer = _Answer.HELD
+            # v2 has no handshake: its answer is sent once and not held
+            self._answer = _Answer.NONE if self._answer_v2 else _Answer.HELD
             self._send_answer(self._ready_at)
         return self._release(now)
 
@@ -171,6 +192,8 @@ class DeviceLink:
         elif rx is _Rx.LRC:
             self._rx = _Rx.IDLE
             self._frame_done(bytes(self._frame), byte, at)
+        elif rx is _Rx.V2:
+            self._v2_byte(byte, at)
 
     def _control(self, byte: int, at: float) -> None:
         if byte == ENQ:
@@ -191,6 +214,10 @@ class DeviceLink:
                     self._emit(bytes([STRAY]), at)
         elif byte == NAK:
             pass  # the held answer stays held: the host asks again with ENQ
+        elif byte == V2_STX:
+            self._rx = _Rx.V2
+            self._v2 = bytearray()
+            self._v2_escape = False
         else:
             self._rx = _Rx.SKIP
 
@@ -201,15 +228,21 @@ class DeviceLink:
         if self._answer is _Answer.PREPARING or self.faults.refuse_frame():
             self._emit(bytes([NAK]), at)  # busy with the previous command, or a NAK storm
             return
-        if self.faults.power_fails():
-            # the device dies before it could acknowledge; it comes back idle
-            log.info("power loss injected at a command 0x%s", payload[1:3].hex())
-            if self.power_cycle is not None:
-                self.power_cycle()
-            self._answer = _Answer.NONE
-            return
+        if self._power_fails(payload[1:]):
+            return  # the device died before it could acknowledge
         self._emit(bytes([ACK]), at)
-        body = payload[1:]
+        self._prepare(build_frame(self._run(payload[1:])[:MAX_BODY]), at, v2=False)
+
+    def _power_fails(self, body: bytes) -> bool:
+        if not self.faults.power_fails():
+            return False
+        log.info("power loss injected at a command 0x%s", body[:2].hex())
+        if self.power_cycle is not None:
+            self.power_cycle()
+        self._answer = _Answer.NONE  # it comes back idle, holding nothing
+        return True
+
+    def _run(self, body: bytes) -> bytes:
         try:
             answer = self.handler(body)
         except Exception:  # the device must answer something, and the log must tell why
@@ -217,11 +250,64 @@ class DeviceLink:
             code = body[:2] if body[0] == 0xFF else body[:1]
             answer = code + bytes([_INTERNAL_ERROR])
         self.faults.command_done()
-        self._answer_frame = build_frame(answer[:MAX_BODY])
+        return answer
+
+    def _prepare(self, frame: bytes, at: float, *, v2: bool) -> None:
+        self._answer_frame = frame
+        self._answer_v2 = v2
         self._answer = _Answer.PREPARING
         self._ready_at = at + self.spec.latency_ms / 1000.0
         if self.faults.cut_this_answer():
-            self._cut_after = len(self._outq) + len(self._answer_frame) // 2
+            self._cut_after = len(self._outq) + len(frame) // 2
+
+    # --- protocol v2 ------------------------------------------------------------------------
+
+    def _v2_byte(self, byte: int, at: float) -> None:
+        if self._v2_escape:
+            self._v2_escape = False
+            unescaped = _V2_UNESCAPE.get(byte)
+            if unescaped is None:
+                self._rx = _Rx.SKIP  # not a stuffed byte: the frame is broken
+                return
+            byte = unescaped
+        elif byte == V2_ESC:
+            self._v2_escape = True
+            return
+        elif byte == V2_STX:
+            self._v2 = bytearray()  # a new frame starts: the host gave the last one up
+            return
+        buf = self._v2
+        buf.append(byte)
+        if len(buf) < 2:
+            return
+        length = int.from_bytes(buf[:2], "little")
+        if length > _V2_MAX_LENGTH or length == 1:
+            self._rx = _Rx.SKIP
+            return
+        if len(buf) == (4 if length == 0 else length + 4):
+            self._rx = _Rx.IDLE
+            self._v2_frame_done(bytes(buf), at)
+
+    def _v2_frame_done(self, frame: bytes, at: float) -> None:
+        payload, check = frame[:-2], int.from_bytes(frame[-2:], "little")
+        if binascii.crc_hqx(payload, 0xFFFF) != check:
+            log.debug("v2 frame with a bad CRC ignored")
+            return
+        if len(payload) == 2:  # LEN 0: the host asks which number comes next
+            self._emit(v2_frame(self._v2_number, b""), at)
+            return
+        number = int.from_bytes(payload[2:4], "little")
+        body = payload[4:]
+        if number == self._v2_number and self._v2_answer is not None:
+            self._emit(v2_frame(number, self._v2_answer), at)  # a repeat: run once only
+            return
+        if not body or self._answer is _Answer.PREPARING or self.faults.refuse_frame():
+            return  # v2 has no NAK: silence makes the host repeat
+        if self._power_fails(body):
+            return
+        answer = self._run(body)
+        self._v2_number, self._v2_answer = number, answer
+        self._prepare(v2_frame(number, answer), at, v2=True)
 
     def _send_answer(self, at: float) -> None:
         self._emit(self._answer_frame, at)
@@ -278,3 +364,12 @@ class DeviceLink:
         self._answer_frame = b""
         self._rx = _Rx.IDLE
         self._inbox.clear()
+
+
+def v2_frame(number: int, data: bytes) -> bytes:
+    """A protocol v2 frame: 8F, then LEN16 NUM16 DATA CRC16, byte-stuffed."""
+    inner = (len(data) + 2).to_bytes(2, "little") + number.to_bytes(2, "little") + data
+    inner += binascii.crc_hqx(inner, 0xFFFF).to_bytes(2, "little")
+    stuffed = inner.replace(bytes([V2_ESC]), bytes([V2_ESC, 0x83])).replace(
+        bytes([V2_STX]), bytes([V2_ESC, 0x81]))
+    return bytes([V2_STX]) + stuffed

@@ -90,6 +90,8 @@ def _check_can_start(core: DeviceCore, receipt_type: int) -> None:
         return
     core.need_registered()
     core.need_shift_for_sale()
+    if core.mode() == MODE_SHIFT_CLOSED:
+        core.need_paper()  # opening the shift prints its report
 
 
 def _line_name(text: str) -> str:

@@ -41,6 +41,8 @@ DEFAULT_TCP_PORT = 7778
 _STALE_WRITE = 1.0
 _READ_SIZE = 4096
 _PR_SET_TIMERSLACK = 29
+#: how much earlier than a deadline select is asked to return (then the rest is spun)
+_EARLY = 80e-6
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
@@ -55,7 +57,7 @@ def _precise_timers() -> None:
         libc.prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0)
 
 
-class _Line:
+class Line:
     """What the pty and TCP servers share: a thread, a wake-up pipe, the fault spec."""
 
     kind = "line"
@@ -156,12 +158,18 @@ class _Line:
         while not self._stopping.is_set():
             deadline = link.next_deadline()
             now = time.monotonic()
-            timeout = None if deadline is None else max(0.0, deadline - now)
+            timeout = None if deadline is None else max(0.0, deadline - now - _EARLY)
             writers = [fd] if pending else []
             if pending and (timeout is None or timeout > _STALE_WRITE):
                 timeout = _STALE_WRITE
-            readable, writable, _x = select.select([fd, self._wake_r], writers, [], timeout)
+            readable, _writable, _x = select.select([fd, self._wake_r], writers, [], timeout)
             now = time.monotonic()
+            if deadline is not None and not readable and 0 < deadline - now <= 2 * _EARLY:
+                # select wakes tens of microseconds late: it was asked to wake a little
+                # early, and the last stretch is waited out exactly (a paced byte at
+                # 115200 baud lasts 87 us, so a late wake-up shows as a slower line)
+                while now < deadline:
+                    now = time.monotonic()
             if self._wake_r in readable:
                 self._drain_wake(link)
             if fd in readable:
@@ -207,7 +215,7 @@ class _Line:
         return "stop"
 
 
-class PtyServer(_Line):
+class PtyServer(Line):
     """A pseudo-terminal: clients open :attr:`path` as if it were the register's tty."""
 
     kind = "pty"
@@ -244,7 +252,7 @@ class PtyServer(_Line):
                 os.close(fd)
 
 
-class TcpServer(_Line):
+class TcpServer(Line):
     """A TCP port served like a network register: one client at a time."""
 
     kind = "tcp"
@@ -278,11 +286,11 @@ class TcpServer(_Line):
 
     def _serve(self) -> None:
         while not self._stopping.is_set():
-            readable, _w, _x = select.select([self._listener, self._wake_r], [], [])
+            readable, _w, _x = select.select([self._listener.fileno(), self._wake_r], [], [])
             if self._wake_r in readable:
                 with contextlib.suppress(OSError):
                     os.read(self._wake_r, 512)
-            if self._listener not in readable:
+            if self._listener.fileno() not in readable:
                 continue
             try:
                 client, _addr = self._listener.accept()

@@ -19,6 +19,7 @@ from kkt_bridge.errors import (
     DeviceError,
     FrameError,
     KktBridgeError,
+    LinkClosedError,
     LinkTimeoutError,
     ProtocolError,
 )
@@ -164,6 +165,31 @@ class _StreamPort:
 
     def write(self, data: bytes) -> int:
         return len(data)
+
+
+def test_a_lost_ack_before_the_answer_is_taken_from_the_stx() -> None:
+    """The device's ACK of our frame is garbled on the line; its answer follows. The STX
+    proves the frame was accepted: the answer is read at once, not hunted for a control
+    byte inside its data (ANSWER holds no 0x06/0x15, but 0x15 could be any data byte)."""
+    answer = bytes.fromhex("10 00 1E 15 06 02 00 00 9F E5 20 01 00 8A 08 00")
+    stream = bytes([NAK, 0x86]) + build_frame(answer)
+    port = _StreamPort(stream)
+    written: list[bytes] = []
+    port.write = lambda data: written.append(bytes(data)) or len(data)  # type: ignore[method-assign]
+    t = Transport(port, control_timeout=0.2, clock=port.clock)
+    assert t.exchange(REQUEST, 1.0) == answer
+    assert written == [bytes([ENQ]), build_frame(REQUEST), bytes([ACK])]
+
+
+def test_a_port_failure_mid_command_is_a_link_error() -> None:
+    class Broken(_StreamPort):
+        def read(self, size: int = 1) -> bytes:
+            raise OSError(104, "Connection reset by peer")
+
+    port = Broken(b"")
+    with pytest.raises(LinkClosedError) as info:
+        Transport(port, clock=port.clock).exchange(REQUEST, 1.0)
+    assert "10" in info.value.message
 
 
 @given(st.binary(max_size=400))

@@ -291,12 +291,15 @@ def test_only_token_hashes_are_stored(http: httpx.Client, office: ReferenceBackO
         assert token.encode() not in path.read_bytes(), path.name
 
 
-def test_admin_endpoints(http: httpx.Client, office: ReferenceBackOffice) -> None:
+def test_admin_endpoints(http: httpx.Client, office: ReferenceBackOffice,
+                         clock: FakeClock) -> None:
     register = pair(http, office)
     for path in ("/api/v1/admin/shops", "/api/v1/admin/registers", "/api/v1/admin/documents"):
         refused = http.get(path, headers=register)  # a register token is not an admin token
         assert refused.status_code == 401
         conforms(refused, path, "GET")
+    odd = http.get("/api/v1/admin/shops", headers={b"Authorization": "Bearer ключ".encode()})
+    assert odd.status_code == 401  # a non-ASCII token is refused, not a crash
     admin = {"Authorization": f"Bearer {office.admin_token}"}
     shops = conforms(http.get("/api/v1/admin/shops", headers=admin), "/api/v1/admin/shops",
                      "GET")
@@ -312,6 +315,13 @@ def test_admin_endpoints(http: httpx.Client, office: ReferenceBackOffice) -> Non
              "GET")
     missing = http.post("/api/v1/admin/registers/999/revoke", headers=admin)
     assert missing.status_code == 404
+    codes = conforms(http.get("/api/v1/admin/sync-codes", headers=admin),
+                     "/api/v1/admin/sync-codes", "GET")["sync_codes"]
+    assert [c["state"] for c in codes] == ["used", "used"]
+    unused = office.issue_sync_code(SHOP)
+    clock.advance(hours=25)
+    codes = http.get("/api/v1/admin/sync-codes", headers=admin).json()["sync_codes"]
+    assert codes[-1] == {**codes[-1], "code": unused, "state": "expired"}
 
 
 def test_health_needs_no_token(http: httpx.Client) -> None:

@@ -111,3 +111,18 @@ def test_serve_prints_its_url_first_and_serves(tmp_path: Path) -> None:
         process.wait(30)
     with ReferenceBackOffice(db) as office:
         assert office.db.shops()  # --seed-demo filled it
+
+
+def test_reading_commands_refuse_a_missing_database(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite3"
+    for command in ("documents", "registers", "admin-token"):
+        code, out = run("backoffice", command, "--db", str(missing))
+        assert code != 0 and "не найдена" in out, command
+    assert not missing.exists()
+
+
+def test_serve_with_a_bad_fault_spec_fails_cleanly(tmp_path: Path) -> None:
+    db = tmp_path / "bo.sqlite3"
+    code, out = run("backoffice", "serve", "--port", "0", "--db", str(db), "--faults", "418")
+    assert code == 2 and "418" in out and "Traceback" not in out
+    assert not db.exists()

@@ -107,3 +107,10 @@ def test_a_receipt_left_open_past_24_hours_cannot_close() -> None:
     assert error_of(dev, cmd(0x85), **close_fields(cash=10000)) == 0x16
     ok(dev, cmd(0x88), password=CASHIER)
     assert mode(dev) == 3
+
+
+def test_no_implicit_shift_without_paper() -> None:
+    dev = device()
+    dev.faults.paper_out = True
+    assert error_of(dev, cmd(0x80), **sale_line()) == 0x6B
+    assert mode(dev) == 4 and dev.archive()[-1] == dev.archive()[0]

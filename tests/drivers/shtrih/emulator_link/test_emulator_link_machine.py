@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import binascii
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kkt_bridge.drivers.shtrih.emulator.faults import FaultInjector, parse_faults
-from kkt_bridge.drivers.shtrih.emulator.link import BYTE_TIMEOUT, DeviceLink
+from kkt_bridge.drivers.shtrih.emulator.link import BYTE_TIMEOUT, DeviceLink, v2_frame
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, STRAY, build_frame
 
 STATUS = bytes.fromhex("10 1E 00 00 00")  # 0x10, password 30
@@ -284,3 +288,115 @@ def test_corrupt_out_flips_every_byte_at_probability_one() -> None:
     out = host.send(ENQ)
     assert len(out) == 1
     assert out != bytes([NAK])
+
+
+# --- protocol v2 -------------------------------------------------------------------------------
+
+
+def test_v2_frame_of_the_reference_trace() -> None:
+    real_answer = bytes.fromhex("8F 04 00 15 00 8D 30 C4 F4")
+    assert v2_frame(0x15, b"\x8d\x30") == real_answer
+
+
+def test_v2_request_gets_an_answer_with_its_number() -> None:
+    host = Host()
+    host.link.handler = lambda body: body[:1] + b"\x30"
+    real_request = bytes.fromhex("8F 08 00 15 00 8D 01 00 00 00 00 4A EE")
+    assert host.send(real_request) == bytes.fromhex("8F 04 00 15 00 8D 30 C4 F4")
+
+
+def test_v2_repeat_is_answered_again_without_running_twice() -> None:
+    host = Host()
+    request = v2_frame(7, STATUS)
+    first = host.send(request)
+    assert first == v2_frame(7, b"\x10\x4f")
+    assert host.send(request) == first
+    assert host.device.calls == [STATUS]
+    assert host.send(v2_frame(8, STATUS)) == v2_frame(8, b"\x10\x4f")
+    assert len(host.device.calls) == 2
+
+
+def test_v2_sync_tells_the_last_number() -> None:
+    host = Host()
+    sync = bytes.fromhex("8F 00 00") + binascii.crc_hqx(b"\x00\x00", 0xFFFF).to_bytes(2, "little")
+    assert host.send(sync) == v2_frame(0, b"")
+    host.send(v2_frame(41, STATUS))
+    assert host.send(sync) == v2_frame(41, b"")
+
+
+def test_v2_bad_crc_is_ignored() -> None:
+    host = Host()
+    frame = bytearray(v2_frame(3, STATUS))
+    frame[-1] ^= 0x40
+    assert host.send(bytes(frame), after=0.1) == b""
+    assert host.device.calls == []
+
+
+@given(st.integers(0, 0xFFFF), st.binary(min_size=1, max_size=300))
+def test_v2_stuffing_carries_any_bytes(number: int, body: bytes) -> None:
+    host = Host()
+    seen: list[bytes] = []
+
+    def echo(request: bytes) -> bytes:
+        seen.append(request)
+        return request
+
+    host.link.handler = echo
+    out = host.send(v2_frame(number, body))
+    assert seen == [body]
+    assert out == v2_frame(number, body)
+    assert out.count(0x8F) == 1, "8F only starts the frame"
+
+
+# --- any input ---------------------------------------------------------------------------------
+
+_pieces = st.lists(
+    st.one_of(
+        st.binary(max_size=12),
+        st.sampled_from([bytes([ENQ]), bytes([ACK]), bytes([NAK]), build_frame(STATUS),
+                         build_frame(b"\xfc"), v2_frame(5, STATUS)]),
+    ),
+    max_size=25,
+)
+
+
+@given(_pieces, st.lists(st.sampled_from([0.0, 0.001, 0.03, 0.06]), min_size=25, max_size=25))
+def test_any_bytes_run_only_whole_good_frames(pieces: list[bytes], gaps: list[float]) -> None:
+    host = Host("latency=10")
+    stream = b"".join(pieces)
+    out = bytearray()
+    for piece, gap in zip(pieces, gaps, strict=False):
+        out += host.send(piece, after=gap)
+    out += host.wait(1.0)
+    for body in host.device.calls:
+        assert build_frame(body) in stream or v2_frame(5, body) in stream
+    assert host.link.next_deadline() is None, "a quiet line leaves nothing pending"
+    _only_well_formed(bytes(out))
+
+
+def _only_well_formed(out: bytes) -> None:
+    """The device sends ACK, NAK, whole standard frames and whole v2 frames, nothing else."""
+    pos = 0
+    while pos < len(out):
+        byte = out[pos]
+        if byte in (ACK, NAK):
+            pos += 1
+        elif byte == 0x02:
+            size = out[pos + 1]
+            frame = out[pos:pos + size + 3]
+            assert frame == build_frame(frame[2:-1])
+            pos += size + 3
+        else:
+            assert byte == 0x8F, f"stray byte {byte:#x} at {pos}"
+            plain = bytearray()
+            end = pos + 1
+            while len(plain) < 2 or len(plain) < int.from_bytes(plain[:2], "little") + 4:
+                if out[end] == 0x9F:
+                    plain.append({0x81: 0x8F, 0x83: 0x9F}[out[end + 1]])
+                    end += 2
+                else:
+                    plain.append(out[end])
+                    end += 1
+            number = int.from_bytes(plain[2:4], "little")
+            assert out[pos:end] == v2_frame(number, bytes(plain[4:-2]))
+            pos = end
