@@ -84,7 +84,7 @@ class Demo:
 
         self.home.mkdir(parents=True, exist_ok=True)
         self.backoffice = self._stack.enter_context(
-            ReferenceBackOffice(self.home / "backoffice.sqlite3"))
+            ReferenceBackOffice(self.home / "backoffice.sqlite3", open_ui=True))
         self.backoffice.seed_demo()
         self.backoffice_url = self.backoffice.serve_in_thread()
         self.emulator = Emulator(pty=False, tcp=0, state_path=self.home / "kkt-state.json",
@@ -224,7 +224,7 @@ def summary_table(summary: DemoSummary) -> Table:
         (_("Чеков продано"), str(summary.receipts_sold)),
         (_("Документов выгружено"), str(summary.exported)),
         (_("Документов в бэк-офисе"), str(summary.backoffice_documents)),
-        (_("Посмотреть в бэк-офисе"), f"{summary.backoffice_url}/docs"),
+        (_("Посмотреть в бэк-офисе"), f"{summary.backoffice_url}/"),
     )
     for name, value in rows:
         table.add_row(name, value)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kkt_bridge.errors import StoreError
+from kkt_bridge.errors import ConfigError, StoreError
 from kkt_bridge.i18n import _
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ def _db_option(function: click.decorators.FC) -> click.decorators.FC:
 
 
 def _office(db_path: Path | None, *, faults: str | None = None,
-            code_ttl: timedelta = timedelta(hours=24), create: bool = True
-            ) -> ReferenceBackOffice:
+            code_ttl: timedelta = timedelta(hours=24), create: bool = True,
+            open_ui: bool = False) -> ReferenceBackOffice:
     # imported lazily: the server stack is not needed by the bridge's other commands
     from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
@@ -52,7 +52,7 @@ def _office(db_path: Path | None, *, faults: str | None = None,
     if not create and not path.exists():  # a typo must not leave an empty database behind
         raise StoreError(_("база бэк-офиса {path} не найдена").format(path=path),
                          _("укажите --db с файлом, который создал serve или add-register"))
-    return ReferenceBackOffice(path, faults=faults, code_ttl=code_ttl)
+    return ReferenceBackOffice(path, faults=faults, code_ttl=code_ttl, open_ui=open_ui)
 
 
 @click.group(name="backoffice")
@@ -71,10 +71,16 @@ def backoffice_group() -> None:
                                                   "сотрудниками.")
 @click.option("--code-ttl", type=click.IntRange(1), default=24 * 3600, show_default=True,
               help="Срок действия кода синхронизации, секунд.")
+@click.option("--ui", "open_ui", is_flag=True,
+              help="Страницы «Мои Кассы» без входа (только для адреса 127.0.0.1).")
 def serve_command(host: str, port: int, db_path: Path | None, faults: str | None,
-                  seed_demo: bool, code_ttl: int) -> None:
+                  seed_demo: bool, code_ttl: int, open_ui: bool) -> None:
     """Запустить сервер бэк-офиса; первая строка вывода — его адрес."""
-    office = _office(db_path, faults=faults, code_ttl=timedelta(seconds=code_ttl))
+    if open_ui and host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(_("страницы без входа можно открыть только на 127.0.0.1"),
+                          _("уберите --ui или запустите с --host 127.0.0.1"))
+    office = _office(db_path, faults=faults, code_ttl=timedelta(seconds=code_ttl),
+                     open_ui=open_ui)
     if seed_demo:
         office.seed_demo()
 

@@ -18,14 +18,16 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from kkt_bridge.errors import ConfigError, KktBridgeError
+from kkt_bridge.plugins.reference import ui
 from kkt_bridge.plugins.reference.faults import FaultInjector, FaultMiddleware
 from kkt_bridge.plugins.reference.storage import (
     MAX_BATCH,
@@ -67,7 +69,7 @@ class ReferenceApi:
     """Request handlers bound to one store; ``app`` is the ASGI application to serve."""
 
     def __init__(self, db: Database, *, code_ttl: timedelta = timedelta(hours=24),
-                 faults: FaultInjector | None = None) -> None:
+                 faults: FaultInjector | None = None, open_ui: bool = False) -> None:
         self.db = db
         self.code_ttl = code_ttl
         self.faults = faults or FaultInjector()
@@ -97,6 +99,11 @@ class ReferenceApi:
             Route("/api/v1/admin/faults", self._wrap(self.admin_faults),
                   methods=["GET", "PUT"]),
         ]
+        if open_ui:
+            routes += [
+                Route("/", self._wrap(self.ui_registers), methods=["GET"]),
+                Route("/sync-codes", self._wrap(self.ui_issue_code), methods=["POST"]),
+            ]
         self.starlette = Starlette(routes=routes)
         self.app = FaultMiddleware(self.starlette, self.faults)
 
@@ -282,6 +289,28 @@ class ReferenceApi:
             except ConfigError as exc:
                 raise ApiError(400, "invalid_faults", str(exc)) from None
         return JSONResponse({"spec": self.faults.spec, "rules": self.faults.describe()})
+
+
+    # «Мои Кассы» pages (open_ui only)
+
+    async def ui_registers(self, request: Request) -> Response:
+        def collect() -> str:
+            return ui.registers_page(
+                self.db.account(), self.db.shops(), self.db.registers(),
+                self.db.document_counts(), self.db.recent_documents(ui.RECENT),
+                self.db.count_documents())
+        return HTMLResponse(await run_in_threadpool(collect))
+
+    async def ui_issue_code(self, request: Request) -> Response:
+        form = parse_qs((await self._body(request)).decode("utf-8", "replace"))
+        shop = (form.get("shop") or [""])[0]
+        if shop not in {s.name for s in self.db.shops()}:
+            return HTMLResponse(ui.registers_page(
+                self.db.account(), self.db.shops(), self.db.registers(),
+                self.db.document_counts(), self.db.recent_documents(ui.RECENT),
+                self.db.count_documents()), status_code=400)
+        code = await run_in_threadpool(self.db.issue_sync_code, shop, self.code_ttl)
+        return HTMLResponse(ui.sync_code_page(shop, code.display, code.expires_at))
 
 
 # --- request parsing -----------------------------------------------------------------------

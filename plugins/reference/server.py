@@ -45,10 +45,11 @@ class ReferenceBackOffice:
     def __init__(self, db_path: str | os.PathLike[str], *,
                  clock: Callable[[], datetime] = utc_now,
                  code_ttl: timedelta = timedelta(hours=24),
-                 faults: str | None = None) -> None:
+                 faults: str | None = None, open_ui: bool = False) -> None:
         self.faults = FaultInjector(faults)  # first: a bad spec must not leave a database
         self.db = Database(db_path, clock=clock)
-        self.api = ReferenceApi(self.db, code_ttl=code_ttl, faults=self.faults)
+        self.api = ReferenceApi(self.db, code_ttl=code_ttl, faults=self.faults,
+                                open_ui=open_ui)
         self.code_ttl = code_ttl
         self.url: str | None = None
         self._server: uvicorn.Server | None = None

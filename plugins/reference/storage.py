@@ -554,6 +554,20 @@ class Database:
                              (fn_number, fd_number, register.shop_id, register.serial)).fetchone()
         return _document(row) if row else None
 
+    def recent_documents(self, limit: int) -> list[StoredDocument]:
+        """The newest ``limit`` documents, oldest first."""
+        with self.transaction(write=False) as db:
+            rows = db.execute(_DOCUMENT_SELECT + " ORDER BY d.id DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [_document(r) for r in reversed(rows)]
+
+    def document_counts(self) -> dict[int, int]:
+        """Documents received per register id."""
+        with self.transaction(write=False) as db:
+            rows = db.execute("SELECT register_id, COUNT(*) FROM documents"
+                              " GROUP BY register_id").fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
+
     def count_documents(self, fn_number: str | None = None) -> int:
         with self.transaction(write=False) as db:
             if fn_number is None:
