@@ -72,6 +72,19 @@ class TimedKkt:
             yield item
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS. ``VmHWM`` starts afresh at exec; ``ru_maxrss`` would carry
+    the parent's (the emulator's and back office's) peak over the fork."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(home: Path, url: str, batch: int, trace: bool) -> None:
     """Run the export job once and print the figures as one JSON line."""
     import tracemalloc
@@ -102,7 +115,7 @@ def child(home: Path, url: str, batch: int, trace: bool) -> None:
     print(json.dumps({
         "ok": outcome.ok, "error": outcome.error, "exported": outcome.summary.get("exported"),
         "seconds": seconds, "link_seconds": sum(t.link_seconds for t in timed),
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_kib": peak_rss_kib(),
         "tracemalloc_peak": peak,
     }))
 

@@ -67,18 +67,23 @@ class Daemon:
         self.stop_event.set()
 
     def tick(self, link: RegisterLink) -> list[JobOutcome]:
-        """One round for one link: look at the register, then run what is due."""
+        """One round for one link: look at the register, then run what is due.
+
+        The port is closed again at the end of the round, so ``kkt-bridge sync now`` (or a
+        service tool) can open it between rounds; the link lock keeps them from meeting."""
         if not link.lock.acquire(blocking=False):
             return []  # a `sync now` holds it: look again next round
         try:
             observation = self.watcher.poll(link)
+            if observation is None or not observation.registered:
+                return []
+            if self.store.get_pairing(observation.key) is None:
+                return []
+            return self.scheduler.run_jobs(link, observation.key,
+                                           self.scheduler.due(observation.key))
         finally:
+            link.drop()
             link.lock.release()
-        if observation is None or not observation.registered:
-            return []
-        if self.store.get_pairing(observation.key) is None:
-            return []
-        return self.scheduler.run_due(link, observation.key)
 
     def wait_time(self, link: RegisterLink) -> float:
         """Seconds until this link needs attention again."""

@@ -143,7 +143,8 @@ class Scheduler:
     def due(self, register_key: str) -> list[str]:
         now = self.clock.now()
         return [job for job in JOBS
-                if (at := self.due_at(register_key, job)) is not None and at <= now]
+                if (at := planned_run(self.store, register_key, job, now)) is not None
+                and at <= now]
 
     def next_due_at(self, register_key: str) -> float | None:
         times = [t for job in JOBS if (t := self.due_at(register_key, job)) is not None]
@@ -160,17 +161,18 @@ class Scheduler:
         if not due or not link.lock.acquire(blocking=False):
             return []
         try:
-            return self._run_jobs(link, register_key, due)
+            return self.run_jobs(link, register_key, due)
         finally:
             link.lock.release()
 
     def run_now(self, link: RegisterLink, register_key: str) -> list[JobOutcome]:
         """«Обновить сейчас»: every enabled job of the register, at once."""
         with link.lock:
-            return self._run_jobs(link, register_key, self.enabled_jobs(register_key))
+            return self.run_jobs(link, register_key, self.enabled_jobs(register_key))
 
-    def _run_jobs(self, link: RegisterLink, register_key: str,
-                  jobs: list[str]) -> list[JobOutcome]:
+    def run_jobs(self, link: RegisterLink, register_key: str,
+                 jobs: list[str]) -> list[JobOutcome]:
+        """Run ``jobs`` in order (the caller holds the link lock); stops early on stop()."""
         outcomes: list[JobOutcome] = []
         for job in jobs:
             if self.stop.is_set():

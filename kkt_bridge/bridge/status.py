@@ -11,7 +11,7 @@ from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.bridge.scheduler import job_period, planned_run
 from kkt_bridge.bridge.settings import RECEIPTS_AUTOMATIC
 from kkt_bridge.i18n import _
-from kkt_bridge.store import Store
+from kkt_bridge.store import Store, db_path
 
 
 def _when(ts: float | None) -> str | None:
@@ -93,3 +93,16 @@ def format_status(status: dict[str, Any]) -> list[str]:
     lines.append(_("Не выгружено документов: {unsent} (выгружен до ФД {cursor})").format(
         unsent=unsent, cursor=export["cursor"]))
     return lines
+
+
+def stored_status(register_key: str, *,
+                  last_fd_number: int | None = None) -> dict[str, Any] | None:
+    """:func:`bridge_status` from the data directory's store, or None when the bridge has
+    never seen this register (no store is created just to say so)."""
+    path = db_path()
+    if not path.exists():
+        return None
+    with Store(path) as store:
+        if store.get_register(register_key) is None:
+            return None
+        return bridge_status(store, register_key, last_fd_number=last_fd_number)

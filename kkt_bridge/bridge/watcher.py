@@ -79,8 +79,10 @@ class Watcher:
         previous = self._last.get(link.url)
         self._last[link.url] = observation
         reason = self._reason(previous, observation)
-        if observation.identity.fn_number is not None:
-            self.store.save_register(observation.record(link.url))
+        record = observation.record(link.url)
+        if observation.identity.fn_number is not None and record != self.store.get_register(
+                observation.key):
+            self.store.save_register(record)
         if reason is not None:
             self._raise(link.url, observation, reason)
         return observation

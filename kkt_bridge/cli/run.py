@@ -18,9 +18,36 @@ from kkt_bridge.bridge import app
 from kkt_bridge.bridge.daemon import DEFAULT_POLL_INTERVAL, Daemon, paired_urls
 from kkt_bridge.bridge.watcher import Prompt
 from kkt_bridge.cli.connect import connect_dialogue
-from kkt_bridge.errors import ConfigError, KktBridgeError
+from kkt_bridge.errors import ConfigError, KktBridgeError, PairingError
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import configure_logging
+
+CODE_ATTEMPTS = 3
+
+
+def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
+                 endpoint: str | None) -> int:
+    """«Подключить ККТ» for each register the watcher flagged; returns how many paired."""
+    paired = 0
+    while not prompts.empty():
+        prompt = prompts.get_nowait()
+        link = next(lk for lk in daemon.links if lk.url == prompt.url)
+        click.echo(_("{reason}: {url}").format(reason=prompt.reason_text, url=prompt.url))
+        with link.lock:
+            for _attempt in range(CODE_ATTEMPTS):
+                try:
+                    connect_dialogue(daemon.store, daemon.scheduler.pm, link.kkt(),
+                                     plugin=plugin, endpoint=endpoint, code=None,
+                                     device=prompt.url)
+                    paired += 1
+                    break
+                except PairingError as exc:  # a mistyped code: ask again
+                    click.echo(_("Ошибка: ") + str(exc), err=True)
+                except KktBridgeError as exc:
+                    click.echo(_("Ошибка: ") + str(exc), err=True)
+                    break
+            link.drop()
+    return paired
 
 
 @click.command(name="run")
@@ -58,18 +85,9 @@ def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_int
         signal.signal(signal.SIGINT, stop)
 
         def between() -> None:
-            while interactive and not prompts.empty():
-                prompt = prompts.get_nowait()
-                link = next(lk for lk in daemon.links if lk.url == prompt.url)
-                click.echo(_("{reason}: {url}").format(reason=prompt.reason_text,
-                                                        url=prompt.url))
-                with link.lock:
-                    try:
-                        assert plugin is not None
-                        connect_dialogue(db, pm, link.kkt(), plugin=plugin, endpoint=endpoint,
-                                         code=None, device=prompt.url)
-                    except KktBridgeError as exc:
-                        click.echo(_("Ошибка: ") + str(exc), err=True)
+            if interactive:
+                assert plugin is not None
+                show_prompts(daemon, prompts, plugin=plugin, endpoint=endpoint)
 
         daemon.run(between=between)
     finally:

@@ -121,8 +121,13 @@ def status_command(url: str, driver: str, as_json: bool) -> None:
     kkt = open_register(url, driver=driver)
     try:
         report = {"device": url, **collect(kkt)}
+        bridge_key = kkt.identity().key
     finally:
         kkt.close()
+    # the bridge side: pairing, periods, last and next runs, unsent documents
+    from kkt_bridge.bridge.status import format_status, stored_status
+
+    report["bridge"] = stored_status(bridge_key, last_fd_number=report["last_fd_number"])
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
@@ -132,6 +137,8 @@ def status_command(url: str, driver: str, as_json: bool) -> None:
     for name, value in rows(report):
         table.add_row(name, value.replace("[", r"\["))
     Console(soft_wrap=True).print(table)
+    for line in format_status(report["bridge"]) if report["bridge"] else ():
+        click.echo(line)
 
 
 def register(group: click.Group) -> None:

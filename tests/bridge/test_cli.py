@@ -107,3 +107,42 @@ def test_english_ui(env: FakeKkt) -> None:
     code, out = run("--lang", "en", "connect", "--device", "fake://1", "--plugin", "fake",
                     "--code", "123456")
     assert code == 0 and "Connection established" in out
+
+
+def test_run_without_registers_says_what_to_do(env: FakeKkt) -> None:
+    code, out = run("run")
+    assert code == 2 and "kkt-bridge connect" in out
+
+
+def test_stored_status_needs_no_store(home: Path, env: FakeKkt) -> None:
+    from kkt_bridge.bridge.status import stored_status
+
+    assert stored_status("0001:9999000011112222") is None
+    assert not (home / "kkt-bridge.sqlite3").exists()
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    status = stored_status("0001:9999000011112222", last_fd_number=5)
+    assert status is not None and status["export"]["unsent"] == 5
+
+
+def test_run_shows_the_connect_dialogue_for_a_prompt(
+        env: FakeKkt, home: Path, backoffice: FakeBackOffice,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import queue
+
+    from kkt_bridge.bridge.daemon import Daemon
+    from kkt_bridge.bridge.watcher import Prompt
+    from kkt_bridge.cli.run import show_prompts
+
+    prompts: queue.Queue[Prompt] = queue.Queue()
+    with open_store(home) as db:
+        daemon = Daemon(db, app.plugin_manager(), ["fake://1"], opener=lambda url: env,
+                        on_prompt=prompts.put)
+        daemon.tick(daemon.links[0])
+        assert prompts.qsize() == 1
+        answers = iter(["wrong", "123456"])
+        monkeypatch.setattr("click.prompt", lambda *a, **k: next(answers))
+        assert show_prompts(daemon, prompts, plugin="fake", endpoint=None) == 1
+        assert db.get_pairing(env.identity().key) is not None
+    out = capsys.readouterr()
+    assert "Подключить ККТ" in out.out and "Соединение установлено" in out.out
+    assert "неверен" in out.err

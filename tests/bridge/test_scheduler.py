@@ -99,7 +99,7 @@ def test_failure_backs_off_and_respects_retry_after(scheduler: Scheduler, link: 
     kkt.sell()
     backoffice.export_failures = [RateLimitedError("429", "подождите", retry_after=300),
                                   BackOfficeError("500", "позже", retryable=True)]
-    (outcome,) = scheduler._run_jobs(link, key, [DOCUMENTS])
+    (outcome,) = scheduler.run_jobs(link, key, [DOCUMENTS])
     assert not outcome.ok and outcome.next_run_at is not None
     assert outcome.next_run_at - clock.now() >= 300
     run = store.get_job_run(key, DOCUMENTS)
@@ -107,10 +107,10 @@ def test_failure_backs_off_and_respects_retry_after(scheduler: Scheduler, link: 
     clock.advance(299)
     assert DOCUMENTS not in scheduler.due(key)
     clock.advance(outcome.next_run_at - clock.now())
-    (second,) = scheduler._run_jobs(link, key, [DOCUMENTS])
+    (second,) = scheduler.run_jobs(link, key, [DOCUMENTS])
     assert not second.ok and store.get_job_run(key, DOCUMENTS).failures == 2
     clock.advance(second.next_run_at - clock.now())  # type: ignore[operator]
-    (third,) = scheduler._run_jobs(link, key, [DOCUMENTS])
+    (third,) = scheduler.run_jobs(link, key, [DOCUMENTS])
     assert third.ok and store.get_job_run(key, DOCUMENTS).failures == 0
     assert len(backoffice.stored) == 2
 
@@ -183,3 +183,18 @@ def test_another_register_on_the_link_is_not_served(scheduler: Scheduler, key: s
     kkt.register()
     outcome = scheduler.run_job(link, key, DOCUMENTS)
     assert not outcome.ok and "другой ФН" in (outcome.error or "")
+
+
+class TickingClock(FakeClock):
+    """Every reading is a little later than the one before, as on a real clock."""
+
+    def now(self) -> float:
+        self.advance(0.001)
+        return super().now()
+
+
+def test_a_job_never_run_is_due_on_a_moving_clock(store: Store, pm: BackOfficePluginManager,
+                                                  link: RegisterLink, key: str) -> None:
+    scheduler = Scheduler(store, pm, clock=TickingClock(), decoder=fake_decoder)
+    assert set(scheduler.due(key)) == {DOCUMENTS, GOODS, EMPLOYEES}
+    assert len(scheduler.run_due(link, key)) == 3

@@ -22,8 +22,8 @@ from e2e_helpers import SHOP, child_env, cli_command, open_home_store
 
 from kkt_bridge.bridge.pairing import pair
 from kkt_bridge.bridge.scheduler import RegisterLink, Scheduler
-from kkt_bridge.plugins.reference.plugin import ReferencePlugin
 from kkt_bridge.pluginmanager import get_plugin_manager
+from kkt_bridge.plugins.reference.plugin import ReferencePlugin
 from kkt_bridge.registers import open_register
 from kkt_bridge.store import Store
 
@@ -116,17 +116,29 @@ def test_sigkill_at_random_points_of_an_export(kkt_emulator_factory: Callable[..
     store, _key = paired_store(home, emu.tcp_url, office)
     store.close()
     rng = random.Random(20261124)
-    kills = 0
-    for _ in range(6):  # bounded: six killed runs at seeded random moments
+    total = len(emu.archive())
+    mid_export = 0
+    for round_ in range(6):  # bounded: six killed runs at seeded random points
         child = subprocess.Popen(cli_command("sync", "now"), env=child_env(home),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 3.0))
+        done_before = office.count_documents()
+        if round_ % 2:
+            # a random moment: start-up, reading the ФН, sending, acknowledging
+            time.sleep(rng.uniform(0.2, 2.0))
+        else:
+            # once the back office holds a random number of documents more
+            target = done_before + rng.randint(1, max(1, (total - done_before) // 2))
+            deadline = time.monotonic() + 60
+            while (office.count_documents() < target and child.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.01)
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
-            kills += 1
+            if done_before < office.count_documents() < total:
+                mid_export += 1
         child.wait(timeout=30)
     final = subprocess.run(cli_command("sync", "now"), env=child_env(home), timeout=300,
                            capture_output=True, text=True)
     assert final.returncode == 0, final.stdout + final.stderr
-    assert kills >= 1
+    assert mid_export >= 2  # the kills did land in the middle of exports
     assert_exactly_once(office, emu)

@@ -114,4 +114,9 @@ def test_seed_flow(kkt_emulator_factory: Callable[..., Any], office: Any, home: 
 
     status = bridge_status(store, key)
     assert status["pairing"]["shop"] == SHOP and status["export"]["unsent"] == 0
+    emu.sell([("Кефир", 7500)])
+    code, out = cli_run("status", "--device", url)
+    assert code == 0, out
+    assert SHOP in out and "Экспорт товаров: Никогда" in out
+    assert "Не выгружено документов: 1" in out
     store.close()

@@ -1,0 +1,62 @@
+"""``kkt-bridge run`` as a process: exports as documents appear, logs JSON, stops on
+SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_helpers import SHOP, child_env, cli_command, open_home_store
+
+from kkt_bridge.bridge.pairing import pair
+from kkt_bridge.bridge.settings import apply_settings
+from kkt_bridge.pluginmanager import get_plugin_manager
+from kkt_bridge.registers import open_register
+from kkt_bridge.store import ExchangeSettings
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_run_exports_new_documents_and_stops_on_sigterm(
+        kkt_emulator_factory: Callable[..., Any], office: Any, home: Path) -> None:
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    url = emu.tcp_url
+    store = open_home_store(home)
+    kkt = open_register(url)
+    try:
+        pairing = pair(store, get_plugin_manager(), kkt, plugin="reference",
+                       code=office.issue_sync_code(SHOP), endpoint=office.url, device_url=url)
+    finally:
+        kkt.close()
+    apply_settings(store, pairing.register_key, ExchangeSettings(receipts_interval=5))
+    store.close()
+    daemon = subprocess.Popen(cli_command("run", "--log-format", "json", "--poll-interval", "0.2"),
+                              env=child_env(home), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: office.count_documents() == len(emu.archive()), 60)
+        for price in (100, 200, 300):
+            emu.sell([("Хлеб", price)])
+        assert wait_for(lambda: office.count_documents() == len(emu.archive()), 60)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, stderr[-3000:]
+    records = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert any(r["message"] == "bridge stopped" for r in records)
+    assert pairing.credentials.token not in stderr
