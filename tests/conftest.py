@@ -1,12 +1,30 @@
-"""Shared test settings: hypothesis profiles (CI runs the default, bounded one)."""
+"""Shared test settings: hypothesis profiles (CI runs the default, bounded one), and
+isolation: no test reads or writes the user's real data directory, and every test starts
+with the Russian UI whatever an earlier ``--lang en`` test switched to."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from kkt_bridge import i18n
 
 settings.register_profile("default", max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home_and_language(tmp_path_factory: pytest.TempPathFactory,
+                                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("kkt-bridge-home")
+    monkeypatch.setenv("KKT_BRIDGE_HOME", str(home))
+    monkeypatch.delenv("KKT_BRIDGE_LANG", raising=False)
+    i18n.set_language("ru")
+    yield home
+    i18n.set_language("ru")

@@ -23,6 +23,26 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Group(click.Group):
+    """Loads the command modules on first use: after ``--lang`` took effect (their help texts
+    are translated when they are defined), and without importing the server stack for a
+    command that does not need it."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for module in COMMAND_MODULES:
+                import_module(f"kkt_bridge.cli.{module}").register(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -40,16 +60,22 @@ def cli(lang: str | None) -> None:
     set_language(lang)
 
 
-for _module in COMMAND_MODULES:
-    import_module(f"kkt_bridge.cli.{_module}").register(cli)
+def _language_from_argv(argv: list[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
 
 
 def main() -> None:
-    # --lang must take effect before any sub-command formats its help text
-    if "--lang" in sys.argv:
-        idx = sys.argv.index("--lang")
-        if idx + 1 < len(sys.argv):
-            set_language(sys.argv[idx + 1])
+    # before click builds anything: the group's own help text is translated at import too
+    set_language(_language_from_argv(sys.argv[1:]))
+    cli.help = _(cli.help or "")
+    for param in cli.params:
+        if isinstance(param, click.Option) and param.help:
+            param.help = _(param.help)
     cli(prog_name="kkt-bridge")
 
 
