@@ -5,8 +5,10 @@ fed with plain values or injectable callables so every check is testable without
 hardware. :func:`run_checks` strings them together for the CLI.
 
 Back-office reachability is a hook: :func:`check_backoffice` takes a callable that tries
-the paired back office with the stored credentials (the bridge wires it in
-:func:`set_backoffice_ping`); without one, the check says it was not run.
+the paired back office with the stored credentials. The CLI builds one per paired register
+from the store (:class:`PairedBackOffice`, checked by :func:`check_paired_backoffices`);
+:func:`set_backoffice_ping` wires a single one in by hand. Without any, the check says it
+was not run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import fcntl
 import grp
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -416,6 +418,45 @@ def check_backoffice(ping: BackOfficePing | None) -> list[Finding]:
     return [Finding(Level.OK, _("бэк-офис доступен, ключ принят"), check="backoffice")]
 
 
+@dataclass(frozen=True)
+class PairedBackOffice:
+    """One paired register as the store knows it, with a ping of its back office."""
+
+    label: str  # "ШТРИХ-М-01Ф № 0042 → reference (Магазин на Ленина)"
+    ping: BackOfficePing
+    #: ФД the ФН had when the bridge last looked minus those the back office acknowledged
+    unsent: int = 0
+    #: the receipts job's last error, when its last run failed
+    export_error: str | None = None
+
+
+def check_paired_backoffices(paired: Sequence[PairedBackOffice]) -> list[Finding]:
+    """Reachability and credentials of every paired register's back office, and the
+    receipts it has not acknowledged yet."""
+    if not paired:
+        return [Finding(Level.INFO, _("ни одна ККТ не подключена к бэк-офису"),
+                        _("подключите: kkt-bridge connect --device URL --plugin ИМЯ"),
+                        check="backoffice")]
+    findings: list[Finding] = []
+    for register in paired:
+        for finding in check_backoffice(register.ping):
+            findings.append(replace(finding, title=f"{register.label}: {finding.title}"))
+        if register.export_error is not None:
+            findings.append(Finding(
+                Level.WARNING, _("{label}: не выгружено в бэк-офис ФД: {count}; последняя "
+                                 "ошибка: {error}").format(label=register.label,
+                                                           count=register.unsent,
+                                                           error=register.export_error),
+                _("выгрузка продолжится сама; сразу: kkt-bridge sync now"),
+                check="backoffice-queue"))
+        elif register.unsent:
+            findings.append(Finding(
+                Level.INFO, _("{label}: ждут выгрузки в бэк-офис ФД: {count}").format(
+                    label=register.label, count=register.unsent),
+                check="backoffice-queue"))
+    return findings
+
+
 # --- all together ---------------------------------------------------------------------------
 
 
@@ -432,6 +473,8 @@ class DoctorEnv:
     access: Callable[[str], NodeAccess] = node_access
     can_open: Callable[[str], bool] | None = None
     backoffice: BackOfficePing | None = None
+    #: every paired register's back office (from the store); None: use ``backoffice``
+    paired: Sequence[PairedBackOffice] | None = None
 
 
 def run_checks(urls: Sequence[str], env: DoctorEnv, *,
@@ -464,4 +507,6 @@ def run_checks(urls: Sequence[str], env: DoctorEnv, *,
             findings += check_register(kkt, env.now())
         finally:
             kkt.close()
+    if env.paired is not None:
+        return findings + check_paired_backoffices(env.paired)
     return findings + check_backoffice(env.backoffice)

@@ -128,3 +128,9 @@ def kkt_job_finished(register: RegisterIdentity, job: str, summary: dict[str, in
 @hookspec
 def kkt_job_failed(register: RegisterIdentity, job: str, error: str) -> None:
     """A sync job failed; ``error`` is the user-facing message (no secrets)."""
+
+
+@hookspec
+def kkt_link_changed(url: str, present: bool, register_key: str | None) -> None:
+    """The register's port at ``url`` was plugged in (``present``) or unplugged (hot-plug);
+    ``register_key`` is the register last seen there, None when none was seen yet."""

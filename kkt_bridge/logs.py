@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -98,3 +101,40 @@ def configure_logging(fmt: str = "text", level: str | int = "INFO",
     logger.setLevel(level.upper() if isinstance(level, str) else level)
     logger.propagate = False
     return logger
+
+
+FORMATS = ("text", "json")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: what a command without ``--log-format``/``--log-level`` uses (``kkt-bridge run`` overrides)
+FORMAT_ENV = "KKT_BRIDGE_LOG_FORMAT"
+LEVEL_ENV = "KKT_BRIDGE_LOG_LEVEL"
+
+
+def configure_from_env(default_level: str = "WARNING") -> logging.Logger:
+    """The same format for every command: ``KKT_BRIDGE_LOG_FORMAT`` / ``_LEVEL``, where a
+    value that makes no sense falls back to the default rather than stopping the command."""
+    fmt = os.environ.get(FORMAT_ENV, "text").lower()
+    level = os.environ.get(LEVEL_ENV, default_level).upper()
+    return configure_logging(fmt if fmt in FORMATS else "text",
+                             level if level in LEVELS else default_level)
+
+
+def unconfigure_logging() -> None:
+    """Undo :func:`configure_logging` (a command run in-process, as tests do, must not
+    leave a handler on a stream that is closed afterwards)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(logger.handlers):
+        if getattr(handler, "_kkt_bridge", False):
+            logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
+
+
+@contextmanager
+def logging_configured(fmt: str = "text", level: str | int = "INFO",
+                       stream: TextIO | None = None) -> Iterator[logging.Logger]:
+    """:func:`configure_logging` for the length of a ``with`` block."""
+    try:
+        yield configure_logging(fmt, level, stream)
+    finally:
+        unconfigure_logging()

@@ -24,6 +24,12 @@ _HELP = {
     "kkt_bridge_link_errors_total": ("counter", "Errors on the link to a register."),
     "kkt_bridge_documents_exported_total": ("counter", "Fiscal documents acknowledged by the "
                                             "back office."),
+    "kkt_bridge_outbox_documents": ("gauge", "Documents read from the ФН and kept in the "
+                                    "outbox until the back office acknowledges them."),
+    "kkt_bridge_register_present": ("gauge", "1 while the register's port is plugged in "
+                                    "(hot-plug), 0 while it is unplugged."),
+    "kkt_bridge_hotplug_events_total": ("counter", "Registers plugged in (action=added) or "
+                                        "unplugged (action=removed)."),
 }
 
 

@@ -128,7 +128,7 @@ def call_backoffice(pm: BackOfficePluginManager, hook: str, *, backoffice: str,
         result = caller(backoffice=backoffice, **kwargs)
     except KktBridgeError as exc:
         raise _scrubbed(exc, secrets) from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not stop us
         raise _wrap(exc, backoffice, secrets) from None
     if result is None:
         raise PluginError(
@@ -144,7 +144,7 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> None:
     for impl in getattr(pm.hook, hook).get_hookimpls():
         try:
             impl.function(**{name: kwargs[name] for name in impl.argnames})
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             log.warning("модуль %s: ошибка при обработке события %s: %s",
                         impl.plugin_name, hook, _scrub(f"{type(exc).__name__}: {exc}",
                                                        _secrets(kwargs)))
@@ -250,7 +250,7 @@ def _scrubbed(exc: KktBridgeError, secrets: list[str]) -> KktBridgeError:
     return exc
 
 
-def _wrap(exc: Exception, backoffice: str, secrets: list[str]) -> KktBridgeError:
+def _wrap(exc: BaseException, backoffice: str, secrets: list[str]) -> KktBridgeError:
     detail = _scrub(f"{type(exc).__name__}: {exc}", secrets)
     if isinstance(exc, OSError | TimeoutError) or _is_httpx_transport_error(exc):
         return BackOfficeUnavailableError(
@@ -262,7 +262,7 @@ def _wrap(exc: Exception, backoffice: str, secrets: list[str]) -> KktBridgeError
                        "сообщите разработчику модуля; подробности в журнале")
 
 
-def _is_httpx_transport_error(exc: Exception) -> bool:
+def _is_httpx_transport_error(exc: BaseException) -> bool:
     try:
         import httpx
     except ImportError:  # pragma: no cover - httpx is a dependency

@@ -60,3 +60,16 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 0, "".join(seen) + rest
     assert "Traceback" not in rest
+
+
+def test_demo_once_command_prints_the_summary_and_exits_0(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kkt_bridge.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["demo", "--once", "--home", str(tmp_path)],
+                                env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    for row in ("Подключение ККТ", "Синхронизация", "Группы товаров / товары",
+                "Документов выгружено", "Посмотреть в бэк-офисе", "Соединение установлено"):
+        assert row in result.output

@@ -217,6 +217,80 @@ def test_real_entry_points_include_the_reference_plugin() -> None:
     assert records["reference"].version
 
 
+
+@pytest.fixture
+def installed_vendor_dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Two vendor distributions really installed on sys.path (a ``*.dist-info`` with
+    ``entry_points.txt``, as pip leaves it): one whose module fails to import, one whose
+    module calls ``sys.exit`` while loading. Nothing is monkeypatched in kkt_bridge."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for dist, version, module, body in (
+            ("kkt-vendor-broken", "1.2.3", "kkt_vendor_broken",
+             "import kkt_no_such_dependency_anywhere\n"),
+            ("kkt-vendor-exits", "0.9", "kkt_vendor_exits", "import sys\nsys.exit(7)\n")):
+        info = site / f"{module}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text(
+            f"[{pluginmanager.GROUP}]\n{module.removeprefix('kkt_vendor_')} = {module}\n",
+            encoding="utf-8")
+        (site / f"{module}.py").write_text(body, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        yield site
+    finally:
+        for name in ("kkt_vendor_broken", "kkt_vendor_exits"):
+            sys.modules.pop(name, None)
+
+
+def test_a_broken_installed_distribution_is_reported_with_its_package_and_skipped(
+        installed_vendor_dists: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        pm = get_plugin_manager()
+    records = {r.name: r for r in list_plugins(pm)}
+    broken, exits = records["broken"], records["exits"]
+    assert (broken.status, broken.package, broken.version) == \
+        (BROKEN, "kkt-vendor-broken", "1.2.3")
+    assert "ModuleNotFoundError" in broken.reason
+    assert (exits.status, exits.package, exits.version) == (BROKEN, "kkt-vendor-exits", "0.9")
+    assert "SystemExit" in exits.reason
+    # the built-in plugins, found through the same entry points, still work
+    assert records["reference"].status == OK and records["moysklad"].status == OK
+    assert records["reference"].package == "kkt-bridge"
+    assert set(pluginmanager.backoffices(pm)) >= {"reference", "moysklad"}
+    assert "kkt-vendor-broken" in caplog.text
+    # and the command lists all of them and exits 0
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in map(json.loads, result.output.splitlines())}
+    assert rows["broken"]["package"] == "kkt-vendor-broken"
+    assert rows["broken"]["status"] == BROKEN and rows["reference"]["status"] == OK
+
+
+
+def test_marker_project_is_the_entry_point_group_and_every_hook_is_documented() -> None:
+    from importlib.metadata import distribution
+
+    from kkt_bridge import driverapi, hookspecs
+
+    assert hookspecs.hookspec.project_name == hookspecs.hookimpl.project_name == \
+        pluginmanager.GROUP == "kkt_bridge.backoffice"
+    assert driverapi.GROUP == "kkt_bridge.drivers"
+    # the installed kkt-bridge declares its built-in plugins in those same groups
+    declared = {(ep.group, ep.name) for ep in distribution("kkt-bridge").entry_points}
+    assert {(pluginmanager.GROUP, "reference"), (pluginmanager.GROUP, "moysklad"),
+            (driverapi.GROUP, "shtrih")} <= declared
+    hooks = [name for name in dir(hookspecs) if name.startswith(("backoffice_", "kkt_"))]
+    assert {"backoffice_pair", "backoffice_check", "backoffice_fetch_catalog",
+            "backoffice_fetch_employees", "backoffice_export_documents", "kkt_connect_prompt",
+            "kkt_registered", "kkt_job_finished", "kkt_job_failed"} <= set(hooks)
+    for name in hooks:
+        doc = getattr(hookspecs, name).__doc__ or ""
+        assert len(doc.split()) >= 8, f"{name} is not documented where it is declared"
+
+
 # --- calling -------------------------------------------------------------------------------
 
 
@@ -257,6 +331,18 @@ def test_unexpected_exceptions_become_plugin_errors_without_the_token(
     assert TOKEN not in str(info.value) and "KeyError" in str(info.value)
     # the original exception is not chained into a printed traceback
     assert TOKEN not in "".join(traceback.format_exception(info.value))
+
+
+def test_a_plugin_calling_sys_exit_in_a_hook_or_event_does_not_stop_the_caller(
+        pm: pluginmanager.BackOfficePluginManager, fake: FakePlugin) -> None:
+    fake.raise_on["check"] = SystemExit(2)
+    with pytest.raises(PluginError, match="SystemExit"):
+        call_backoffice(pm, "backoffice_check", backoffice="fake", credentials=CREDS)
+    other = pm.owners["other"]
+    assert isinstance(other, FakePlugin)
+    other.raise_on["event"] = SystemExit(3)
+    notify(pm, "kkt_registered", register=REGISTER)  # returns: the others still hear it
+    assert fake.events == [("registered", REGISTER)]
 
 
 def test_network_exceptions_become_retryable_errors(

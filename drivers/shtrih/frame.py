@@ -27,6 +27,7 @@ from construct import (
 )
 
 from kkt_bridge.errors import FrameError
+from kkt_bridge.i18n import _
 
 STX = 0x02
 ENQ = 0x05
@@ -86,7 +87,8 @@ AnswerBody = Struct(
 
 def build_frame(body: bytes) -> bytes:
     if not 0 < len(body) <= MAX_BODY:
-        raise FrameError(f"тело кадра {len(body)} байт, допустимо 1..{MAX_BODY}")
+        raise FrameError(_("тело кадра {size} байт, допустимо 1..{limit}").format(
+            size=len(body), limit=MAX_BODY))
     return bytes(Frame.build({"payload": {"value": body}}))
 
 
@@ -95,8 +97,11 @@ def parse_frame(frame: bytes) -> bytes:
     try:
         parsed = Frame.parse(frame)
     except ConstructError as exc:
-        raise FrameError(f"повреждённый кадр: {exc.__class__.__name__}") from exc
+        raise FrameError(
+            _("повреждённый кадр: {reason}").format(reason=exc.__class__.__name__),
+            _("повторите команду; если ошибка повторяется, проверьте кабель")) from exc
     body: bytes = parsed.payload.value
     if len(frame) != len(body) + 3:
-        raise FrameError("лишние байты после кадра")
+        raise FrameError(_("лишние байты после кадра"),
+                         _("повторите команду; если ошибка повторяется, проверьте кабель"))
     return body

@@ -23,6 +23,7 @@ from typing import NoReturn, Protocol
 
 from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
+from kkt_bridge.link.failures import not_a_register
 
 from .frame import ACK, ENQ, MAX_BODY, NAK, STRAY, STX
 
@@ -36,6 +37,8 @@ ATTEMPTS = 10
 BYTE_TIMEOUT = 0.05
 #: how long a device may take to answer ENQ or to acknowledge a frame
 CONTROL_TIMEOUT = 1.0
+#: how many bytes of what answered instead of a register go into the error message
+NOISE_SHOWN = 8
 
 
 class SerialPort(Protocol):
@@ -73,6 +76,9 @@ class Transport:
         self.control_timeout = control_timeout
         self.attempts = attempts
         self._clock = clock
+        # what arrived during one exchange: any protocol byte, and the bytes that were not
+        self._heard = False
+        self._noise = bytearray()
         # reconfiguring a real port is a syscall; reads below loop on this short timeout
         if port.timeout != byte_timeout:
             port.timeout = byte_timeout
@@ -96,6 +102,8 @@ class Transport:
 
     def _exchange(self, body: bytes, timeout: float) -> bytes:
         frame = encode_frame(body)
+        self._heard = False
+        self._noise.clear()
         deadline = self._clock() + timeout + self.control_timeout
         # written: our frame may have reached the device, so a held answer is ours;
         # accepted: the device ACKed it, so sending it again could run the command twice
@@ -140,6 +148,13 @@ class Transport:
                 return answer
             if self._clock() >= deadline:
                 break
+        if self._noise and not self._heard:
+            # bytes came, never a control byte or a frame: something else sits on this port
+            shown = self._noise[:NOISE_SHOWN].hex(" ").upper()
+            raise not_a_register(
+                str(getattr(self.port, "port", None) or getattr(self.port, "name", "?")),
+                _("вместо ответа ККТ пришли байты {bytes}").format(
+                    bytes=shown + (" ..." if len(self._noise) > NOISE_SHOWN else "")))
         raise LinkTimeoutError(
             _("ККТ не ответила на команду {command} ({attempts} попыток)").format(
                 command=body[:2 if body[0] == 0xFF else 1].hex().upper(),
@@ -166,8 +181,10 @@ class Transport:
             if byte:
                 value = byte[0]
                 if value in (ACK, NAK) or (stx_is_ack and value == STX):
+                    self._heard = True
                     return value
-                continue  # 0xFF after an ACK over TCP, or line noise
+                self._note(value)  # 0xFF after an ACK over TCP, or line noise
+            # checked after noise too: a port that never stops talking must not hold us
             if self._clock() >= deadline:
                 return None
 
@@ -182,8 +199,9 @@ class Transport:
             byte = read(1)
             if byte:
                 if byte[0] == STX:
+                    self._heard = True
                     break
-                continue  # STRAY or noise before the frame
+                self._note(byte[0])  # STRAY or noise before the frame
             if self._clock() >= deadline:
                 return None
         head = read(1)
@@ -201,6 +219,11 @@ class Transport:
             self._reject()
         self.port.write(_ACK)
         return body
+
+    def _note(self, value: int) -> None:
+        """Keep a little of what arrived that is not the protocol (the stray 0xFF is)."""
+        if value != STRAY and len(self._noise) <= NOISE_SHOWN:
+            self._noise.append(value)
 
     def _reject(self) -> NoReturn:
         self.port.write(_NAK)

@@ -26,6 +26,10 @@ from kkt_bridge.store import OutboxDocument, Store
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 50
+#: after this many refusals in a row of the same ФД the failure is reported as one the back
+#: office will not get over by itself (the cursor still waits at that document)
+REJECTION_ALERT = 3
+REJECTED = "rejected"
 
 Decoder = Callable[[bytes], Mapping[str, Any]]
 
@@ -89,6 +93,31 @@ class DocumentExporter:
             first = result.cursor + 1
             last = min(result.last_fd, result.cursor + self.batch_size)
             batch = self._batch(fn.fn_number, first, last, result)
+            self._send(batch, result)
+        return result
+
+    def drain(self, fn_number: str, last_fd: int | None = None) -> ExportResult:
+        """Send what the outbox still holds of ФН ``fn_number`` that is no longer in the
+        register (the ФН was replaced): those copies are the only ones the bridge can still
+        reach. Goes from the cursor on, stops at the first document never read; ``unsent`` in
+        the result counts what is left up to ``last_fd`` (the last ФД the bridge saw)."""
+        cursor = self.store.get_cursor(fn_number)
+        result = ExportResult(fn_number=fn_number, last_fd=max(cursor, last_fd or 0),
+                              cursor=cursor)
+        while True:
+            if self.stop is not None and self.stop.is_set():
+                result.stopped = True
+                break
+            held = self.store.outbox(fn_number, result.cursor + 1,
+                                     result.cursor + self.batch_size)
+            batch: list[OutboxDocument] = []
+            for document in held:  # only the run that follows the cursor without a gap
+                if document.fd_number != result.cursor + 1 + len(batch):
+                    break
+                batch.append(document)
+            if not batch:
+                break
+            result.last_fd = max(result.last_fd, batch[-1].fd_number)
             self._send(batch, result)
         return result
 
@@ -159,12 +188,40 @@ class DocumentExporter:
             result.exported += accepted
         if accepted < len(documents):
             failed = documents[accepted]
+            error = rejection or _("подтверждений меньше, чем документов")
+            attempts = self._record_rejection(failed, error)
+            if attempts >= REJECTION_ALERT:
+                # the back office keeps refusing this one document: every later one waits
+                # behind it (the cursor never skips a fiscal document), so say so plainly
+                raise BackOfficeError(
+                    _("бэк-офис отклоняет ФД {fd} (ФН {fn}) уже {n}-й раз подряд: {error}; "
+                      "следующие документы не выгружаются, пока он не принят").format(
+                        fd=failed.fd_number, fn=failed.fn_number, n=attempts, error=error),
+                    _("исправьте причину в бэк-офисе или обратитесь в его поддержку, назвав "
+                      "ФН {fn} и ФД {fd}; документ хранится в ФН и не потерян, выгрузка "
+                      "продолжится сама или по «Обновить сейчас» (kkt-bridge sync now)").format(
+                        fn=failed.fn_number, fd=failed.fd_number),
+                    retryable=True)
             raise BackOfficeError(
-                _("бэк-офис не принял ФД {fd}: {error}").format(
-                    fd=failed.fd_number,
-                    error=rejection or _("подтверждений меньше, чем документов")),
+                _("бэк-офис не принял ФД {fd}: {error}").format(fd=failed.fd_number,
+                                                               error=error),
                 _("выгрузка продолжится с этого документа при следующей попытке"),
                 retryable=True)
+
+    def _record_rejection(self, document: ExportDocument, error: str) -> int:
+        """Log the refusal; returns how many times in a row this ФД has been refused."""
+        previous = self.store.last_event(self.key, REJECTED)
+        attempts = 1
+        if previous is not None and (previous.data.get("fn_number"),
+                                     previous.data.get("fd_number")) == (document.fn_number,
+                                                                         document.fd_number):
+            attempts = int(previous.data.get("attempts", 0)) + 1
+        self.store.log_event(self.key, REJECTED,
+                             _("бэк-офис не принял ФД {fd} (ФН {fn}): {error}").format(
+                                 fd=document.fd_number, fn=document.fn_number, error=error),
+                             fn_number=document.fn_number, fd_number=document.fd_number,
+                             attempts=attempts, error=error)
+        return attempts
 
 
 def _safe_type(raw: bytes) -> int:

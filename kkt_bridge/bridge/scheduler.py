@@ -220,7 +220,9 @@ class Scheduler:
                                     installation_id=self.store.installation_id)
         kkt = link.kkt()
         identity = kkt.identity()
-        if identity.key != register_key:
+        fn_replaced = (identity.key != register_key and identity.serial == record.serial
+                       and identity.fn_number != record.fn_number)
+        if identity.key != register_key and not fn_replaced:
             raise NotPairedError(
                 _("на {url} теперь другая ККТ или другой ФН ({key})").format(
                     url=link.url, key=identity.key),
@@ -229,7 +231,7 @@ class Scheduler:
                           backoffice=BackOffice(self.pm, pairing.credentials.backoffice),
                           credentials=pairing.credentials, register_key=register_key,
                           register=register, decoder=self.decoder, batch_size=self.batch_size,
-                          stop=self.stop)
+                          stop=self.stop, fn_replaced=fn_replaced)
 
     def _failed(self, run: JobRun, started: float, exc: KktBridgeError,
                 register: RegisterIdentity | None) -> JobOutcome:

@@ -6,12 +6,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from kkt_bridge.bridge.export import REJECTED
 from kkt_bridge.bridge.jobs import JOB_TITLES, JOBS
 from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.bridge.scheduler import job_period, planned_run
 from kkt_bridge.bridge.settings import RECEIPTS_AUTOMATIC
 from kkt_bridge.i18n import _
-from kkt_bridge.store import Store, db_path
+from kkt_bridge.store import RegisterRecord, Store, db_path
 
 
 def _when(ts: float | None) -> str | None:
@@ -61,8 +62,40 @@ def bridge_status(store: Store, register_key: str, *,
         record.last_fd_number if record else None)
     result["export"] = {"fn_number": fn_number, "cursor": cursor, "last_fd": last,
                         "unsent": max(0, last - cursor) if last is not None else None,
-                        "outbox": store.outbox_count(fn_number)}
+                        "outbox": store.outbox_count(fn_number),
+                        "rejected": _rejected(store, register_key, fn_number, cursor),
+                        "replaced_fns": _replaced_fns(store, record)}
     return result
+
+
+def _rejected(store: Store, register_key: str, fn_number: str,
+              cursor: int) -> dict[str, Any] | None:
+    """The document the back office refuses, while the cursor still waits at it."""
+    event = store.last_event(register_key, REJECTED)
+    if event is None or event.data.get("fn_number") != fn_number:
+        return None
+    fd = int(event.data.get("fd_number", 0))
+    if fd <= cursor:
+        return None  # accepted since
+    return {"fd_number": fd, "attempts": int(event.data.get("attempts", 1)),
+            "error": event.data.get("error"), "at": _when(event.at)}
+
+
+def _replaced_fns(store: Store, record: RegisterRecord | None) -> list[dict[str, Any]]:
+    """Earlier ФН of this register with documents not yet in the back office."""
+    if record is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for other in store.registers():
+        if other.serial != record.serial or other.fn_number == record.fn_number:
+            continue
+        cursor = store.get_cursor(other.fn_number)
+        outbox = store.outbox_count(other.fn_number)
+        last = max(other.last_fd_number or 0, cursor)
+        if outbox or (last > cursor and store.get_pairing(other.register_key) is not None):
+            out.append({"fn_number": other.fn_number, "cursor": cursor, "last_fd": last,
+                        "outbox": outbox, "unread": max(0, last - cursor - outbox)})
+    return out
 
 
 def format_status(status: dict[str, Any]) -> list[str]:
@@ -92,6 +125,15 @@ def format_status(status: dict[str, Any]) -> list[str]:
     unsent = "?" if export["unsent"] is None else export["unsent"]
     lines.append(_("Не выгружено документов: {unsent} (выгружен до ФД {cursor})").format(
         unsent=unsent, cursor=export["cursor"]))
+    rejected = export.get("rejected")
+    if rejected:
+        lines.append(_("Бэк-офис не принимает ФД {fd} (попыток подряд: {attempts}): {error}; "
+                       "следующие документы ждут его").format(
+            fd=rejected["fd_number"], attempts=rejected["attempts"], error=rejected["error"]))
+    for old in export.get("replaced_fns", ()):
+        lines.append(_("Прежний ФН {fn}: не выгружено {n} (в очереди {outbox}, не прочитано "
+                       "{unread})").format(fn=old["fn_number"], n=old["last_fd"] - old["cursor"],
+                                           outbox=old["outbox"], unread=old["unread"]))
     return lines
 
 

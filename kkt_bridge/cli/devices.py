@@ -98,7 +98,8 @@ def print_report(report: DevicesReport, console: Console) -> None:
         console.print(f"[yellow]{url}[/yellow]: {err}", markup=True, highlight=False)
 
 
-@click.command(name="devices")
+@click.command(name="devices", help=_(
+    "Найти подключённые ККТ: адрес, модель, заводской номер, скорость."))
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести JSON для скриптов."))
 @click.option("--probe/--no-probe", default=True, show_default=True,
               help=_("Опросить порты, чтобы найти ККТ, модель и скорость."))

@@ -1,12 +1,16 @@
 """``kkt-bridge doctor [--device URL] [--json]``: find what is wrong, say what to do.
 
-Without ``--device`` it checks every port whose USB id a driver knows. Exit code 0 when
+Without ``--device`` it checks every port whose USB id a driver knows and every paired
+register's port. Each paired register's back office is asked whether it is reachable and
+still accepts the stored credentials (``backoffice_check`` of its plugin). Exit code 0 when
 nothing is wrong (only OK and INFO findings), 1 otherwise.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from functools import partial
 
 import click
 from rich.console import Console
@@ -14,9 +18,13 @@ from rich.markup import escape
 
 from kkt_bridge import doctor
 from kkt_bridge.driverapi import ProbeResult, get_driver, load_drivers
+from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.exchange import Credentials
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 from kkt_bridge.link.discovery import Confidence, list_candidates, probe
+from kkt_bridge.pluginmanager import BackOfficePluginManager, call_backoffice, get_plugin_manager
+from kkt_bridge.store import Store, db_path
 
 _MARKS = {
     doctor.Level.OK: "[green]✔[/green]",
@@ -32,13 +40,80 @@ def _open(url: str, found: ProbeResult) -> Kkt:
 
 def environment() -> doctor.DoctorEnv:
     """The real world (a seam the tests replace)."""
+    ping = doctor.backoffice_ping()
     return doctor.DoctorEnv(probe=lambda url: probe(url, load_drivers()), open_register=_open,
-                            backoffice=doctor.backoffice_ping())
+                            backoffice=ping, paired=None if ping else paired_backoffices())
+
+
+def _check(pm: BackOfficePluginManager, credentials: Credentials) -> object:
+    return call_backoffice(pm, "backoffice_check", backoffice=credentials.backoffice,
+                           credentials=credentials)
+
+
+def _unavailable(error: KktBridgeError) -> object:
+    raise error
+
+
+def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor.PairedBackOffice]:
+    """What the store knows of every paired register, each with a ping of its back office.
+
+    No store yet means nothing is paired; the store is never created here. A store that
+    cannot be opened is reported through the ping, so it shows as a finding."""
+    path = db_path()
+    if not path.exists():
+        return []
+    try:
+        db = Store(path)
+    except KktBridgeError as exc:
+        return [doctor.PairedBackOffice(_("хранилище"), partial(_unavailable, exc))]
+    plugins = pm or get_plugin_manager()
+    found: list[doctor.PairedBackOffice] = []
+    with db:
+        for pairing in db.pairings():
+            record = db.get_register(pairing.register_key)
+            credentials = pairing.credentials
+            label = pairing.register_key
+            unsent = 0
+            if record is not None:
+                label = _("{model} № {serial}").format(model=record.model or _("ККТ"),
+                                                       serial=record.serial)
+                unsent = max(0, (record.last_fd_number or 0) - db.get_cursor(record.fn_number))
+            label += f" → {credentials.backoffice}" + (f" ({credentials.shop})"
+                                                       if credentials.shop else "")
+            run = db.get_job_run(pairing.register_key, "documents")
+            failed = run.failures > 0 and run.last_error is not None
+            found.append(doctor.PairedBackOffice(
+                label, partial(_check, plugins, credentials), unsent=unsent,
+                export_error=run.last_error if failed else None))
+    return found
+
+
+def paired_device_urls() -> list[str]:
+    """The ports of the paired registers, as the bridge was told them."""
+    path = db_path()
+    if not path.exists():
+        return []
+    try:
+        with Store(path) as db:
+            return [record.device_url for pairing in db.pairings()
+                    if (record := db.get_register(pairing.register_key)) is not None
+                    and record.device_url]
+    except KktBridgeError:
+        return []
 
 
 def default_urls() -> list[str]:
-    """Ports whose USB id a driver declares: the registers plugged in here."""
-    return [c.url for c in list_candidates(load_drivers()) if c.confidence is Confidence.USB_ID]
+    """Ports whose USB id a driver declares (the registers plugged in here) and the ports
+    of the paired registers; a symlink and the node it names count once."""
+    urls: list[str] = []
+    seen: set[str] = set()
+    found = [c.url for c in list_candidates(load_drivers()) if c.confidence is Confidence.USB_ID]
+    for url in paired_device_urls() + found:
+        same = os.path.realpath(url) if "://" not in url else url
+        if same not in seen:
+            seen.add(same)
+            urls.append(url)
+    return urls
 
 
 def print_findings(findings: list[doctor.Finding], console: Console) -> None:

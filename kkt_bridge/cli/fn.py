@@ -24,6 +24,10 @@ from kkt_bridge.kkt import Kkt
 FORMATS = ("fns", "tree")
 READ_FORMATS = ("fns", "tree", "raw")
 
+DECODE_HELP = (
+    "Разобрать один документ из FILE: его байты, как их отдаёт ФН (тип, длина, тело).\n\n"
+    "FILE может содержать и те же байты в hex (как в выводе «fn read --format raw»).")
+
 
 def open_register(url: str, *, driver: str | None = None) -> Kkt:
     """The register behind ``url`` (a seam the tests replace with a fake register)."""
@@ -60,22 +64,20 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-@click.group(name="fn")
+@click.group(name="fn", help=_(
+    "Архив фискального накопителя (ФН): чтение и разбор документов."))
 def fn_group() -> None:
     """Архив фискального накопителя (ФН): чтение и разбор документов."""
 
 
-@fn_group.command(name="decode")
+@fn_group.command(name="decode", help=_(DECODE_HELP))
 @click.argument("file", type=click.File("rb"))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="fns", show_default=True,
-              help="fns: JSON чека в формате ФНС; tree: дерево тегов.")
+              help=_("fns: JSON чека в формате ФНС; tree: дерево тегов."))
 @click.option("--indent/--no-indent", default=True, show_default=True,
-              help="Печатать JSON с отступами.")
+              help=_("Печатать JSON с отступами."))
 def decode_command(file: BinaryIO, fmt: str, indent: bool) -> None:
-    """Разобрать один документ из FILE (байты как их отдают FF3A/FF3B: тип, длина, тело).
-
-    FILE может содержать и те же байты в hex (как в выводе «fn read --format raw»).
-    """
+    """Print the JSON of the one document in FILE (its help text: :data:`DECODE_HELP`)."""
     data = file.read()
     obj = render(from_hex_text(data), fmt)
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2 if indent else None))
@@ -118,17 +120,18 @@ def _progress(total: int) -> Iterator[_Progress]:
         yield _RichProgress(progress, progress.add_task(_("Чтение документов"), total=total))
 
 
-@fn_group.command(name="read")
+@fn_group.command(name="read", help=_(
+    "Прочитать документы из архива ФН, по одному JSON на строку."))
 @click.option("--device", "url", required=True, metavar="URL",
-              help="Адрес ККТ: /dev/ttyACM0, socket://host:7778, ...")
-@click.option("--driver", default=None, help="Драйвер ККТ (по умолчанию shtrih).")
+              help=_("Адрес ККТ: /dev/ttyACM0, socket://host:7778, ..."))
+@click.option("--driver", default=None, help=_("Драйвер ККТ (по умолчанию shtrih)."))
 @click.option("--from", "first", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Первый номер ФД.")
+              help=_("Первый номер ФД."))
 @click.option("--to", "last", type=click.IntRange(min=1), default=None,
-              help="Последний номер ФД (по умолчанию последний документ в ФН).")
+              help=_("Последний номер ФД (по умолчанию последний документ в ФН)."))
 @click.option("--format", "fmt", type=click.Choice(READ_FORMATS), default="fns",
               show_default=True,
-              help="fns: JSON в формате ФНС; tree: дерево тегов; raw: байты в hex.")
+              help=_("fns: JSON в формате ФНС; tree: дерево тегов; raw: байты в hex."))
 def read_command(url: str, driver: str | None, first: int, last: int | None,
                  fmt: str) -> None:
     """Прочитать документы из архива ФН, по одному JSON на строку."""

@@ -14,6 +14,7 @@ import click
 
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _, set_language
+from kkt_bridge.logs import configure_from_env
 
 COMMAND_MODULES: tuple[str, ...] = (
     "status", "fn", "emulator", "plugins", "backoffice",
@@ -72,6 +73,7 @@ def _language_from_argv(argv: list[str]) -> str | None:
 def main() -> None:
     # before click builds anything: the group's own help text is translated at import too
     set_language(_language_from_argv(sys.argv[1:]))
+    configure_from_env()  # one log format for every command; `run` has its own options
     cli.help = _(cli.help or "")
     for param in cli.params:
         if isinstance(param, click.Option) and param.help:

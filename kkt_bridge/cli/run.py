@@ -2,25 +2,39 @@
 
 SIGTERM or Ctrl+C stops it gracefully: the job in hand ends its current step. With
 ``--plugin`` on a terminal, a register that needs pairing opens the «Подключить ККТ»
-dialogue right here.
+dialogue right here. ``--log-format``/``--log-level`` are the format every command logs in
+(:mod:`kkt_bridge.logs`); ``--metrics-port``/``--metrics-file`` publish
+:data:`kkt_bridge.metrics.METRICS` for Prometheus; ``--hotplug`` picks how plugging and
+unplugging a register is noticed.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import sys
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 
 import click
 
 from kkt_bridge.bridge import app
-from kkt_bridge.bridge.daemon import DEFAULT_POLL_INTERVAL, Daemon, paired_urls
+from kkt_bridge.bridge.daemon import (
+    DEFAULT_POLL_INTERVAL,
+    HOTPLUG_BACKENDS,
+    Daemon,
+    paired_urls,
+)
 from kkt_bridge.bridge.watcher import Prompt
 from kkt_bridge.cli.connect import connect_dialogue
 from kkt_bridge.errors import ConfigError, KktBridgeError, PairingError
 from kkt_bridge.i18n import _
-from kkt_bridge.logs import configure_logging
+from kkt_bridge.logs import FORMATS, logging_configured
+from kkt_bridge.metrics import METRICS, Metrics
+
+log = logging.getLogger(__name__)
 
 CODE_ATTEMPTS = 3
 
@@ -52,21 +66,48 @@ def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
 
 @click.command(name="run")
 @click.option("--device", "urls", multiple=True, metavar="URL",
-              help="Порт ККТ (можно несколько раз); по умолчанию все подключённые ККТ.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Формат журнала.")
-@click.option("--log-level", default="INFO", show_default=True, help="Уровень журнала.")
+              help=_("Порт ККТ (можно несколько раз); по умолчанию все подключённые ККТ."))
+@click.option("--log-format", type=click.Choice(FORMATS), default="text",
+              show_default=True, help=_("Формат журнала."))
+@click.option("--log-level", default="INFO", show_default=True, help=_("Уровень журнала."),
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--poll-interval", type=click.FloatRange(0.1, 3600), default=DEFAULT_POLL_INTERVAL,
-              show_default=True, help="Как часто опрашивать ККТ, секунд.")
+              show_default=True, help=_("Как часто опрашивать ККТ, секунд."))
 @click.option("--plugin", default=None, metavar="NAME",
-              help="Модуль бэк-офиса для диалога «Подключить ККТ» (в терминале).")
+              help=_("Модуль бэк-офиса для диалога «Подключить ККТ» (в терминале)."))
 @click.option("--backoffice", "endpoint", default=None, metavar="URL",
-              help="Адрес бэк-офиса для диалога подключения.")
+              help=_("Адрес бэк-офиса для диалога подключения."))
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help=_("Отдавать метрики Prometheus на http://127.0.0.1:PORT/metrics "
+                     "(0: свободный порт, адрес в журнале)."))
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="PATH", help=_("Записывать метрики в файл для node_exporter (textfile)."))
+@click.option("--hotplug", type=click.Choice(HOTPLUG_BACKENDS), default="auto",
+              show_default=True,
+              help=_("Как замечать подключение ККТ: udev, опрос портов или никак."))
 def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_interval: float,
-                plugin: str | None, endpoint: str | None) -> None:
+                plugin: str | None, endpoint: str | None, metrics_port: int | None,
+                metrics_file: Path | None, hotplug: str) -> None:
     """Работать постоянно: следить за ККТ и обмениваться с бэк-офисом по расписанию."""
-    configure_logging(log_format, log_level)
+    with logging_configured(log_format, log_level):
+        _run(urls, poll_interval, plugin, endpoint, metrics_port, metrics_file, hotplug)
+
+
+def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
+    try:
+        return metrics.serve("127.0.0.1", port)
+    except OSError as exc:
+        raise ConfigError(_("порт метрик {port} не открыть: {error}").format(
+            port=port, error=exc.strerror or exc),
+            _("укажите другой --metrics-port или остановите программу, которая его "
+              "занимает")) from None
+
+
+def _run(urls: tuple[str, ...], poll_interval: float, plugin: str | None,
+         endpoint: str | None, metrics_port: int | None, metrics_file: Path | None,
+         hotplug: str) -> None:
     db = app.store()
+    server: ThreadingHTTPServer | None = None
     try:
         devices = list(urls) or paired_urls(db)
         if not devices:
@@ -76,7 +117,12 @@ def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_int
         interactive = plugin is not None and sys.stdin.isatty()
         pm = app.plugin_manager()
         daemon = Daemon(db, pm, devices, opener=app.open_register, poll_interval=poll_interval,
-                        on_prompt=prompts.put if interactive else None)
+                        on_prompt=prompts.put if interactive else None, hotplug=hotplug,
+                        metrics=METRICS, metrics_file=metrics_file)
+        if metrics_port is not None:
+            server = serve_metrics(METRICS, metrics_port)
+            log.info("metrics at http://127.0.0.1:%d/metrics", server.server_address[1])
+        daemon.write_metrics()
 
         def stop(signum: int, frame: FrameType | None) -> None:
             daemon.stop()
@@ -91,6 +137,9 @@ def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_int
 
         daemon.run(between=between)
     finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         db.close()
 
 

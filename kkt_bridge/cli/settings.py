@@ -49,6 +49,7 @@ def show_confirmation(preview: SettingsPreview) -> None:
     for good in preview.goods_to_delete:
         click.echo(_("  товар: {name} [{id}], код {code}").format(
             name=good.name, id=good.id, code=good.code or "—"))
+    click.secho(f"[ {_(CONFIRM_BUTTON[preview.goods_change])} ]", bold=True)
 
 
 @click.command(name="settings")
@@ -60,11 +61,17 @@ def show_confirmation(preview: SettingsPreview) -> None:
               "тот же список периодов.")
 @click.option("--receipts-interval", type=int, default=None, metavar="S",
               help="Как часто проверять новые чеки, секунд (по умолчанию 60).")
-@click.option("--confirm", is_flag=True,
-              help="Подтвердить изменение синхронизации товаров (с удалением списка).")
+@click.option("--confirm", "confirm", is_flag=False, flag_value="", default=None,
+              metavar="[КОД]",
+              help="Подтвердить изменение синхронизации товаров. С КОДОМ из предпросмотра — "
+                   "только если список удаляемого с тех пор не изменился.")
 def settings_command(device: str | None, goods: str | None, employees: str | None,
-                     receipts_interval: int | None, confirm: bool) -> None:
-    """Изменить настройки обновления: периоды обмена товарами и сотрудниками."""
+                     receipts_interval: int | None, confirm: str | None) -> None:
+    """Изменить настройки обновления: периоды обмена товарами и сотрудниками.
+
+    Включение или отключение синхронизации товаров сначала показывает «Подтверждение»:
+    список товаров и групп, которые будут удалены, и код подтверждения; ничего не меняется,
+    пока команда не повторена с --confirm (или --confirm КОД)."""
     db = app.store()
     try:
         key = app.choose_register(db, device)
@@ -79,17 +86,29 @@ def settings_command(device: str | None, goods: str | None, employees: str | Non
             receipts_interval=(current.receipts_interval if receipts_interval is None
                                else receipts_interval))
         preview = preview_settings(db, key, new)
+        confirmation = preview.token
         if preview.needs_confirmation:
-            assert preview.goods_change is not None
+            assert preview.goods_change is not None and preview.token is not None
+            button = _(CONFIRM_BUTTON[preview.goods_change])
             show_confirmation(preview)
-            if not confirm:
+            if confirm is None:
+                # the user sees the list first and decides in a second run
+                click.echo(_("Код подтверждения: {token}").format(token=preview.token))
                 raise ConfirmationRequiredError(
                     _("настройки не сохранены: нужно подтверждение"),
-                    _("чтобы подтвердить («{button}»), повторите команду с --confirm").format(
-                        button=_(CONFIRM_BUTTON[preview.goods_change])))
-            click.echo(_("Подтверждено: «{button}»").format(
-                button=_(CONFIRM_BUTTON[preview.goods_change])))
-        apply_settings(db, key, new, confirmation=preview.token)
+                    _("чтобы подтвердить («{button}») именно этот список, повторите команду "
+                      "с --confirm {token}").format(button=button, token=preview.token))
+            if confirm:
+                confirmation = confirm  # apply_settings refuses it if the list changed
+            try:
+                apply_settings(db, key, new, confirmation=confirmation)
+            except ConfirmationRequiredError:
+                # the list shown above is the current one: its token confirms it
+                click.echo(_("Код подтверждения: {token}").format(token=preview.token))
+                raise
+            click.echo(_("Подтверждено: «{button}»").format(button=button))
+        else:
+            apply_settings(db, key, new, confirmation=confirmation)
         click.secho(_("Настройки сохранены"), fg="green")
         show_settings(new)
         if preview.goods_change == "on":

@@ -91,7 +91,8 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         out += [
             (_("ИНН"), reg["inn"]),
             (_("РН ККТ"), reg["rnm"]),
-            (_("Системы налогообложения"), ", ".join(reg["tax_systems"]) or "-"),
+            (_("Системы налогообложения"),
+             ", ".join(_(name) for name in reg["tax_systems"]) or "-"),
             (_("Версия ФФД"), reg["ffd_version"]),
             (_("Дата регистрации"), reg["registered_at"] or "-"),
         ]
@@ -111,11 +112,12 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-@click.command(name="status")
+@click.command(name="status", help=_(
+    "Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."))
 @click.option("--device", "url", required=True, metavar="URL",
-              help="Порт ККТ: /dev/ttyACM0, COM3, socket://host[:7778], usb://VID:PID.")
-@click.option("--driver", default="shtrih", show_default=True, help="Протокол ККТ.")
-@click.option("--json", "as_json", is_flag=True, help="Вывести состояние одним JSON-объектом.")
+              help=_("Порт ККТ: /dev/ttyACM0, COM3, socket://host[:7778], usb://VID:PID."))
+@click.option("--driver", default="shtrih", show_default=True, help=_("Протокол ККТ."))
+@click.option("--json", "as_json", is_flag=True, help=_("Вывести состояние одним JSON-объектом."))
 def status_command(url: str, driver: str, as_json: bool) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
     kkt = open_register(url, driver=driver)

@@ -381,7 +381,7 @@ def document_from_tags(document_type: int, tags: Tags) -> FiscalDocument:
 
 
 def decode_document(data: bytes) -> FiscalDocument:
-    """One document exactly as FF3A/FF3B deliver it -> its typed form.
+    """One document exactly as the ФН delivers it (type, length, body) -> its typed form.
 
     Raises :class:`~kkt_bridge.errors.DocumentError` (and nothing else) on truncated or
     corrupt bytes; unknown tags are kept as raw bytes in ``tags``.

@@ -357,7 +357,7 @@ def encode_tlv(tag: int, value: TagValue, parent: int | None = None) -> bytes:
 
 
 def encode_document(document_type: int, tags: Sequence[tuple[int, TagValue]]) -> bytes:
-    """A whole document as FF3A/FF3B deliver it: type u16 LE, length u16 LE, body."""
+    """A whole document as the ФН delivers it: type u16 LE, length u16 LE, body."""
     if not 0 <= document_type <= 0xFFFF:
         raise DocumentError(f"тип документа {document_type} вне 0..65535",
                             _("Укажите тип из DOCUMENT_TYPES"))

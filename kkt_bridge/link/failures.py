@@ -119,7 +119,9 @@ def not_a_register(url: str, detail: str | None = None) -> NotARegisterError:
         _("укажите порт ККТ: kkt-bridge devices покажет найденные регистраторы"))
 
 
-def tcp_failure(url: str, exc: BaseException | None) -> LinkError:
+def tcp_failure(url: str, exc: BaseException | None,
+                default_port: int | None = None) -> LinkError:
+    """``default_port``: the port the driver's registers usually listen on, for the hint."""
     host, port = network_address(url)
     where = f"{host}:{port}" if port is not None else host
     if _in_chain(exc, socket.gaierror):
@@ -127,9 +129,12 @@ def tcp_failure(url: str, exc: BaseException | None) -> LinkError:
                          _("проверьте имя ККТ в сети или укажите её IP-адрес"))
     code = _errno_of(exc)
     if code in _REFUSED:
-        return LinkError(_("ККТ {where} отказала в соединении").format(where=where),
-                         _("проверьте адрес и порт (для Штрих-М обычно 7778) и что ККТ "
-                           "не занята другой программой"))
+        if default_port is not None and default_port != port:
+            hint = _("проверьте адрес и порт (обычно {port}) и что ККТ не занята другой "
+                     "программой").format(port=default_port)
+        else:
+            hint = _("проверьте адрес и порт и что ККТ не занята другой программой")
+        return LinkError(_("ККТ {where} отказала в соединении").format(where=where), hint)
     if code in _UNREACHABLE or isinstance(exc, TimeoutError):
         return LinkError(_("ККТ {where} недоступна по сети").format(where=where),
                          _("проверьте, что ККТ включена и подключена к сети, и её IP-адрес"))
@@ -168,11 +173,12 @@ def _reason(exc: BaseException | None) -> str:
     return os.strerror(code) if code is not None else str(exc)
 
 
-def translate_open_error(url: str, exc: BaseException) -> LinkError:
-    """The LinkError for a failed open of ``url``."""
+def translate_open_error(url: str, exc: BaseException,
+                         default_port: int | None = None) -> LinkError:
+    """The LinkError for a failed open of ``url`` (``default_port``: see :func:`tcp_failure`)."""
     kind = link_kind(url)
     if kind in (LinkKind.SOCKET, LinkKind.RFC2217):
-        return tcp_failure(url, exc)
+        return tcp_failure(url, exc, default_port)
     code = _errno_of(exc)
     node = os.path.realpath(url) if kind is LinkKind.DEVICE else None
     if code in _MISSING:

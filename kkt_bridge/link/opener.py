@@ -31,7 +31,7 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
     """Open ``url`` 8N1 without flow control; the caller closes it.
 
     ``timeout`` is the read timeout in seconds (the protocol's byte timeout);
-    ``default_port`` completes ``socket://host`` (7778 for Shtrih-M). Failures raise
+    ``default_port`` (the driver's) completes ``socket://host``. Failures raise
     LinkError subclasses naming what to do; a malformed URL raises ConfigError.
     """
     register_handlers()
@@ -45,6 +45,9 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
         "bytesize": serial.EIGHTBITS, "parity": serial.PARITY_NONE,
         "stopbits": serial.STOPBITS_ONE, "xonxoff": False, "rtscts": False,
     }
+    if link_kind(target) is LinkKind.RFC2217:
+        # pyserial's rfc2217 client refuses any write timeout (NotImplementedError)
+        del options["write_timeout"]
     if link_kind(target) is LinkKind.DEVICE and os.name == "posix":
         # a second program on the same port garbles both conversations: refuse instead
         options["exclusive"] = True
@@ -57,7 +60,7 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
                           _("примеры: /dev/ttyACM0, COM3, socket://10.0.0.5:7778, "
                             "rfc2217://host:port, usb://1FC9:0083")) from None
     except (serial.SerialException, OSError) as exc:
-        raise translate_open_error(target, exc) from None
+        raise translate_open_error(target, exc, default_port) from None
     if link_kind(target) is LinkKind.SOCKET:
         _no_delay(port)
     return port

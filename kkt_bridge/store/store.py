@@ -23,6 +23,7 @@ from kkt_bridge.errors import StoreError
 from kkt_bridge.exchange import Credentials, Employee, Good, GoodsGroup
 from kkt_bridge.i18n import _
 from kkt_bridge.store import migrations
+from kkt_bridge.store.holders import StoreHold, holders, try_exclusive
 from kkt_bridge.store.models import (
     ORIGIN_BACKOFFICE,
     Event,
@@ -56,6 +57,8 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_DIR)
+        # held while open, so that `kkt-bridge reset` can refuse and name this process
+        self._hold = StoreHold(self.path.parent)
         old_umask = os.umask(0o077)  # the db and the -wal/-shm SQLite creates next to it
         try:
             try:
@@ -74,6 +77,9 @@ class Store:
                 ) from exc
             _private(self.path)
             self._installation_id = self._ensure_installation()
+        except BaseException:
+            self._hold.release()
+            raise
         finally:
             os.umask(old_umask)
 
@@ -82,6 +88,7 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._hold.release()
 
     def __enter__(self) -> Store:
         return self
@@ -384,6 +391,11 @@ class Store:
                                document_type=r["document_type"], fns=json.loads(r["fns"]),
                                raw=bytes(r["raw"])) for r in rows]
 
+    def outbox_fns(self) -> list[str]:
+        """ФН numbers that still have documents waiting in the outbox."""
+        return [str(r[0]) for r in self._rows(
+            "SELECT DISTINCT fn_number FROM outbox ORDER BY fn_number")]
+
     def outbox_count(self, fn_number: str | None = None) -> int:
         if fn_number is None:
             row = self._row("SELECT COUNT(*) FROM outbox")
@@ -421,14 +433,25 @@ class Store:
                        (self._now(), register_key, kind, message,
                         json.dumps(data, ensure_ascii=False, default=str)))
 
+    def last_event(self, register_key: str | None, kind: str) -> Event | None:
+        """The newest event of ``kind`` (for ``register_key``, or with none)."""
+        rows = self._rows(
+            "SELECT * FROM events WHERE register_key IS ? AND kind = ? ORDER BY id DESC LIMIT 1",
+            (register_key, kind))
+        return _event(rows[0]) if rows else None
+
     def events(self, register_key: str | None = None, limit: int = 100) -> list[Event]:
         if register_key is None:
             rows = self._rows("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
         else:
             rows = self._rows("SELECT * FROM events WHERE register_key = ? ORDER BY id DESC "
                               "LIMIT ?", (register_key, limit))
-        return [Event(id=r["id"], at=r["at"], register_key=r["register_key"], kind=r["kind"],
-                      message=r["message"], data=json.loads(r["data"])) for r in reversed(rows)]
+        return [_event(r) for r in reversed(rows)]
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(id=row["id"], at=row["at"], register_key=row["register_key"], kind=row["kind"],
+                 message=row["message"], data=json.loads(row["data"]))
 
 
 def _register(row: sqlite3.Row) -> RegisterRecord:
@@ -459,6 +482,21 @@ def open_store(directory: Path | None = None, **kwargs: Any) -> Store:
 
 def reset_store(directory: Path | None = None) -> None:
     """Forget everything, as a reinstall does: the next open makes a new installation id
-    and has no pairing."""
-    for file in db_files(db_path(directory)):
-        file.unlink(missing_ok=True)
+    and has no pairing. Refused (StoreError naming the processes) while the store is open
+    anywhere: a daemon or ``sync now`` would go on with a deleted file."""
+    path = db_path(directory)
+    hold = try_exclusive(path.parent)
+    if hold is None:
+        busy = holders(path.parent)
+        raise StoreError(
+            _("хранилище {path} сейчас открыто: {holders}").format(
+                path=path.parent,
+                holders=", ".join(_("процесс {who}").format(who=who) for who in busy)
+                or _("другим процессом")),
+            _("остановите kkt-bridge run (и дождитесь окончания kkt-bridge sync now), "
+              "затем повторите сброс"))
+    try:
+        for file in db_files(path):
+            file.unlink(missing_ok=True)
+    finally:
+        hold.release()

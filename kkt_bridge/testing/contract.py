@@ -40,6 +40,7 @@ from kkt_bridge.exchange import (
     ExportDocument,
     RegisterIdentity,
 )
+from kkt_bridge.fiscal import WireType, decode_document, tag_spec, to_fns_json
 from kkt_bridge.pluginmanager import (
     BackOfficePluginManager,
     call_backoffice,
@@ -54,6 +55,32 @@ CONTRACT_REGISTER = RegisterIdentity(
 # --- sample fiscal documents ----------------------------------------------------------------
 
 
+SALE_RECEIPT = 3
+
+
+def _value_bytes(tag: int, value: Any, parent: int) -> bytes:
+    """One requisite's value on the wire, by its FFD type (the few types a receipt uses)."""
+    spec = tag_spec(tag, parent)
+    assert spec is not None, tag
+    kind = spec.type
+    if kind in (WireType.BYTE, WireType.U16, WireType.U32):
+        return int(value).to_bytes({WireType.BYTE: 1, WireType.U16: 2, WireType.U32: 4}[kind],
+                                   "little")
+    if kind is WireType.UNIXTIME:
+        return int((value - datetime(1970, 1, 1)).total_seconds()).to_bytes(4, "little")
+    if kind is WireType.VLN:
+        return int(value).to_bytes((int(value).bit_length() + 7) // 8, "little")
+    if kind is WireType.FVLN:
+        scale, mantissa = value  # (digits after the point, the digits as an integer)
+        return bytes([scale]) + mantissa.to_bytes((mantissa.bit_length() + 7) // 8, "little")
+    if kind is WireType.STRING:
+        return str(value).encode("cp866")
+    if kind is WireType.STLV:
+        return b"".join(_tlv(t, _value_bytes(t, v, tag)) for t, v in value)
+    assert kind in (WireType.BYTES, WireType.FISCAL_SIGN), kind
+    return bytes(value)
+
+
 def _tlv(tag: int, value: bytes) -> bytes:
     return struct.pack("<HH", tag, len(value)) + value
 
@@ -61,46 +88,38 @@ def _tlv(tag: int, value: bytes) -> bytes:
 def sample_receipt(fn_number: str, fd_number: int, *, rnm: str = "0000000001012345",
                    inn: str = "7700000000", when: datetime | None = None,
                    shift: int = 1, items: int = 2) -> ExportDocument:
-    """A sale receipt (ФД type 3) with its FNS JSON, the shape ``kkt_bridge.fiscal``
-    produces: money in kopecks, one entry per item, the totals adding up."""
-    when = when or datetime(2026, 11, 24, 10, 0, tzinfo=UTC) + timedelta(minutes=fd_number)
-    lines: list[dict[str, Any]] = []
+    """A sale receipt (ФД type 3, FFD 1.05) exactly as the bridge exports one: ``raw`` is
+    the document's TLV bytes as the ФН archive returns them, and ``fns`` is what the bridge's
+    own decoder makes of them (:func:`kkt_bridge.fiscal.to_fns_json`, the flat FNS receipt
+    JSON: ``receiptCode``, kopecks, quantities as decimal strings). Totals add up."""
+    moment = when or datetime(2026, 11, 24, 10, 0, tzinfo=UTC) + timedelta(minutes=fd_number)
+    local = moment.replace(tzinfo=None, microsecond=0)  # the ФН keeps wall-clock time
+    lines: list[tuple[tuple[int, Any], ...]] = []
+    total = 0
     for n in range(items):
         price = 4500 + 1000 * ((fd_number + n) % 7)
         quantity = 1 + (n % 2)
-        lines.append({"name": f"Товар {n + 1}", "price": price, "quantity": quantity,
-                      "sum": price * quantity, "nds": 6, "paymentType": 4, "productType": 1})
-    total = sum(line["sum"] for line in lines)
+        total += price * quantity
+        lines.append(((1214, 4), (1212, 1), (1030, f"Товар {n + 1}"), (1079, price),
+                      (1023, (3, quantity * 1000)), (1199, 6), (1043, price * quantity),
+                      (1197, "шт")))
     cash = total if fd_number % 2 else 0
-    fns = {
-        "code": 3,
-        "fiscalDocumentFormatVer": 4,
-        "user": "ООО «Ромашка»",
-        "userInn": inn.ljust(12),
-        "requestNumber": fd_number,
-        "dateTime": when.strftime("%Y-%m-%dT%H:%M:%S"),
-        "shiftNumber": shift,
-        "operationType": 1,
-        "appliedTaxationType": 1,
-        "operator": "Иванова Мария Петровна",
-        "kktRegId": rnm.ljust(20),
-        "fiscalDriveNumber": fn_number,
-        "fiscalDocumentNumber": fd_number,
-        "fiscalSign": (fd_number * 2654435761) % 4294967296,
-        "retailPlace": "Магазин на Ленина",
-        "retailPlaceAddress": "г. Москва, ул. Ленина, д. 1",
-        "items": lines,
-        "totalSum": total,
-        "cashTotalSum": cash,
-        "ecashTotalSum": total - cash,
-        "prepaidSum": 0,
-        "creditSum": 0,
-        "provisionSum": 0,
-    }
-    raw = (_tlv(1040, struct.pack("<I", fd_number)) + _tlv(1041, fn_number.encode())
-           + _tlv(1020, struct.pack("<I", total)))
-    return ExportDocument(fn_number=fn_number, fd_number=fd_number, document_type=3,
-                          fns={"receipt": fns}, raw=_tlv(3, raw))
+    sign = (fd_number * 2654435761) % 4294967296
+    tags: list[tuple[int, Any]] = [
+        (1000, "КАССОВЫЙ ЧЕК"), (1209, 2), (1048, 'ООО "Ромашка"'), (1018, inn.ljust(12)),
+        (1042, fd_number), (1012, local), (1038, shift), (1054, 1), (1055, 1),
+        (1021, "Иванова Мария Петровна"), (1037, rnm.ljust(20)),
+        (1009, "г. Москва, ул. Ленина, д. 1"), (1187, "Магазин на Ленина"),
+        *((1059, line) for line in lines),
+        (1020, total), (1031, cash), (1081, total - cash), (1215, 0), (1216, 0), (1217, 0),
+        (1060, "www.nalog.gov.ru"), (1040, fd_number), (1041, fn_number),
+        (1077, b"\x31\x04" + sign.to_bytes(4, "big")),
+    ]
+    body = b"".join(_tlv(tag, _value_bytes(tag, value, SALE_RECEIPT)) for tag, value in tags)
+    raw = struct.pack("<HH", SALE_RECEIPT, len(body)) + body
+    return ExportDocument(fn_number=fn_number, fd_number=fd_number,
+                          document_type=SALE_RECEIPT, fns=to_fns_json(decode_document(raw)),
+                          raw=raw)
 
 
 def sample_documents(register: RegisterIdentity, count: int, *, start: int = 1
@@ -125,6 +144,11 @@ class BaseHarness:
     many_documents: int = 120
     #: the next ФД number the checks export (each check takes fresh numbers)
     next_fd: int = 1
+    #: True: a sync code pairs once and then is spent (the reference back office, «Мои
+    #: Кассы»). False: the vendor's "code" is a standing credential, e.g. an API token
+    #: (MoySklad), and pairing again with it must work (reinstalling the cash software).
+    #: The "code works once" check proves whichever the harness declares.
+    one_time_codes: bool = True
 
     def plugins(self) -> Sequence[object]:  # required
         raise NotImplementedError
@@ -225,8 +249,15 @@ def check_pair_returns_secret_credentials(c: Contract) -> None:
 
 
 def check_code_works_once(c: Contract) -> None:
+    """A one-time code pairs once; a standing one (``one_time_codes = False``) pairs again,
+    and the second pairing's credentials work."""
     code = c.harness.issue_code()
     c.pair(code)
+    if not c.harness.one_time_codes:
+        again = c.pair(code)
+        assert c.call("backoffice_check", credentials=again) is True, \
+            "повторное подключение с постоянным кодом не дало рабочих учётных данных"
+        return
     before = c.harness.state()
     with pytest.raises(PairingError):
         c.pair(code)

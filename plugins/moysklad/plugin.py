@@ -1,7 +1,7 @@
 """The MoySklad back-office plugin (entry point ``moysklad`` of ``kkt_bridge.backoffice``).
 
-The entry point names this module; its hook functions are those of one default
-:class:`MoySkladPlugin`. Tests and demos register their own instance instead, with the
+The entry point names this module; the plugin manager registers its ``plugin``, one
+:class:`MoySkladPlugin` instance. Tests and demos register their own instance instead, with the
 in-process fake as transport and a fake clock::
 
     fake = FakeMoySklad(); fake.seed_demo()
@@ -183,12 +183,6 @@ class MoySkladPlugin:
         return acks
 
 
-#: the instance behind the entry point
-default = MoySkladPlugin()
-
-backoffice_info = default.backoffice_info
-backoffice_pair = default.backoffice_pair
-backoffice_check = default.backoffice_check
-backoffice_fetch_catalog = default.backoffice_fetch_catalog
-backoffice_fetch_employees = default.backoffice_fetch_employees
-backoffice_export_documents = default.backoffice_export_documents
+#: what the entry point registers (see kkt_bridge.pluginmanager: a module's ``plugin``
+#: object), as for the reference plugin and the template: one instance per process
+plugin = MoySkladPlugin()

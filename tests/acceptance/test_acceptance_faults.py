@@ -8,14 +8,20 @@ every complete document is still there and reads back unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
 from kkt_bridge.drivers.shtrih.commands.receipt import CLOSE_RECEIPT_V2, OPERATION_V2
+from kkt_bridge.drivers.shtrih.driver import ShtrihKkt
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice
+from kkt_bridge.drivers.shtrih.plugin import open_port
 from kkt_bridge.errors import DeviceError, LinkError, LinkTimeoutError, ProtocolError
+from kkt_bridge.kkt import ShiftState
 from kkt_bridge.registers import open_register
 
 #: short link timeouts keep a fault test at a second or two (the defaults are for real lines)
@@ -201,3 +207,106 @@ def test_paper_out_refuses_the_receipt(emu: Emulator, connect: Callable[..., Any
                 tax_sums=[0] * 6, tax_system=1, text="")
     assert len(emu.archive()) == len(stored) + 1
     healthy_read_back(emu, kkt)
+
+
+class RecordingPort:
+    """A pyserial port that logs both directions as the host saw them: where faults fell."""
+
+    def __init__(self, port: Any) -> None:
+        self._port = port
+        self.log = bytearray()
+
+    @property
+    def timeout(self) -> float | None:
+        return float(self._port.timeout)
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._port.timeout = value
+
+    def read(self, size: int = 1) -> bytes:
+        data = bytes(self._port.read(size))
+        if data:
+            self.log += b"<" + data
+        return data
+
+    def write(self, data: bytes, /) -> int | None:
+        self.log += b">" + bytes(data)
+        return int(self._port.write(data))
+
+    def close(self) -> None:
+        self._port.close()
+
+
+def _faulty_session(factory: Callable[..., Emulator], spec: str, seed: int
+                    ) -> tuple[bytes, dict[str, int]]:
+    """An emulator started as ``--faults spec --seed seed`` (the ФН keyed apart, so only the
+    faults differ between seeds); the driver reads the archive. Returns the exchange as the
+    host saw it and what the faults did."""
+    device = EmulatedDevice(clock=ManualClock(), seed=1)
+    device.open_shift()  # through the device: the line noise starts with the driver
+    for price in (4990, 12000):
+        device.sell([("Товар", price)])
+    emu = factory(device=device, seed=seed, faults=spec, tcp=None)
+    assert emu.pty_path
+    port = RecordingPort(open_port(emu.pty_path, baudrate=None))
+    kkt = ShtrihKkt.on_port(port, **FAST)
+    try:
+        errors: list[Exception] = []
+        read = read_with_retries(kkt, range(1, len(emu.archive()) + 1), errors)
+    finally:
+        kkt.close()
+    assert read == emu.archive(), "the driver recovered every document byte for byte"
+    return bytes(port.log), emu.fault_stats
+
+
+@pytest.mark.parametrize(("spec", "fired"), [
+    ("corrupt=0.003", "corrupted"),
+    ("drop_in=0.005", "dropped"),
+    ("nak=0.3,nak_burst=2", "naked"),
+])
+def test_the_same_seed_puts_the_faults_at_the_same_bytes(
+        kkt_emulator_factory: Callable[..., Emulator], spec: str, fired: str) -> None:
+    """`--faults SPEC --seed N` replays: the same bytes go wrong, the driver reacts the same."""
+    log, stats = _faulty_session(kkt_emulator_factory, spec, seed=11)
+    assert stats[fired] > 0
+    assert _faulty_session(kkt_emulator_factory, spec, seed=11) == (log, stats)
+    assert _faulty_session(kkt_emulator_factory, spec, seed=12)[0] != log
+
+
+def test_power_loss_mid_document_then_a_restart_keeps_complete_documents_only(
+        kkt_emulator_factory: Callable[..., Emulator], tmp_path: Path) -> None:
+    """`kkt-bridge emulator --state PATH`: power fails while a receipt is open and again as
+    the next one closes; after a restart from the state file the ФН has every complete
+    document and nothing else, and the driver reads them back unchanged."""
+    state = tmp_path / "kkt.json"
+    emu = kkt_emulator_factory(state_path=state, tcp=None, seed=3)
+    assert emu.pty_path
+    with open_register(emu.pty_path, control_timeout=0.2,  # type: ignore[attr-defined]
+                       attempts=10) as kkt:
+        kkt.open_shift()
+        sell(kkt, 4990)
+        complete = emu.archive()
+        emu.inject("power_loss_at=2")  # FF46 goes through; power fails as FF45 arrives
+        with pytest.raises((DeviceError, LinkError, ProtocolError)):
+            sell(kkt, 1500)
+        assert emu.archive() == complete
+        emu.clear_faults()
+        kkt.execute(OPERATION_V2, operation=1, quantity=1_000_000, price=700,
+                    amount=NOT_GIVEN5, tax_amount=NOT_GIVEN5, tax_rate=8, department=1,
+                    payment_method=4, payment_subject=1, name="Открыт при отключении")
+    emu.power_cycle()  # the plug is pulled with a receipt open
+    emu.stop()
+
+    again = kkt_emulator_factory(state_path=state, tcp=None, seed=3)
+    assert again.archive() == complete
+    assert again.pty_path
+    with open_register(again.pty_path, control_timeout=0.2,  # type: ignore[attr-defined]
+                       attempts=10) as kkt:
+        status = kkt.status()
+        assert not status.receipt_open
+        assert status.shift is ShiftState.OPEN
+        assert read_all(kkt) == complete
+        sell(kkt, 1500)
+        assert kkt.fn_status().last_fd_number == len(complete) + 1
+        assert read_all(kkt) == again.archive()

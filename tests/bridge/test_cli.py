@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +15,12 @@ from click.testing import CliRunner
 from kkt_bridge.bridge import app, export
 from kkt_bridge.cli.main import cli
 from kkt_bridge.errors import BackOfficeError
-from kkt_bridge.exchange import Good
+from kkt_bridge.bridge.catalog import Catalog
+from kkt_bridge.bridge.settings import WARNING
+from kkt_bridge.exchange import Good, GoodsGroup
 from kkt_bridge.i18n import set_language
 from kkt_bridge.pluginmanager import get_plugin_manager
-from kkt_bridge.store import ORIGIN_REGISTER, open_store
+from kkt_bridge.store import ExchangeSettings, open_store
 
 
 @pytest.fixture
@@ -49,28 +56,65 @@ def test_connect_with_a_wrong_code_stores_nothing(env: FakeKkt, home: Path) -> N
         assert db.pairings() == []
 
 
-def test_settings_need_confirmation_to_change_goods_sync(env: FakeKkt, home: Path) -> None:
+def _token(out: str) -> str:
+    match = re.search(r"Код подтверждения: ([0-9a-f]{16})", out)
+    assert match, out
+    return match.group(1)
+
+
+def test_settings_preview_first_then_confirm(env: FakeKkt, home: Path) -> None:
     run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    key = env.identity().key
     with open_store(home) as db:
-        db.put_good(env.identity().key, Good("local:1", "Пирожок", 100), ORIGIN_REGISTER)
+        Catalog(db, key).add_group(GoodsGroup("", "Своя выпечка"))
+        Catalog(db, key).add_good(Good("", "Пирожок", 100, code="77"))
     code, out = run("settings")
     assert code == 0 and "Экспорт товаров: Никогда" in out
+    # first run: the preview, the seed's words and a token; nothing changes
     code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч")
     assert code == 7, out
-    assert "Подтверждение" in out and "Пирожок" in out and "Синхронизировать товары" in out
+    assert "Подтверждение" in out and "Пирожок" in out and "Своя выпечка" in out
+    assert WARNING["on"] in out and "[ Синхронизировать товары ]" in out
+    shown = _token(out)
+    assert f"--confirm {shown}" in out
     with open_store(home) as db:
-        assert db.get_settings(env.identity().key).goods_period == 0
-        assert len(db.goods(env.identity().key)) == 1
-    code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч", "--confirm")
+        assert db.get_settings(key) == ExchangeSettings()
+        assert len(db.goods(key)) == 1 and len(db.groups(key)) == 1
+    # the goods were edited at the register after the preview: the shown token is stale
+    with open_store(home) as db:
+        Catalog(db, key).add_good(Good("", "Ватрушка", 300))
+    code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч", "--confirm", shown)
+    assert code == 7 and "устарело" in out and "Ватрушка" in out
+    fresh = _token(out)
+    assert fresh != shown
+    with open_store(home) as db:
+        assert db.get_settings(key) == ExchangeSettings() and len(db.goods(key)) == 2
+    code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч", "--confirm", fresh)
+    assert code == 0 and "Настройки сохранены" in out and "Синхронизировать товары" in out
+    with open_store(home) as db:
+        settings = db.get_settings(key)
+        assert (settings.goods_period, settings.employees_period) == (900, 3600)
+        assert db.goods(key) == [] and db.groups(key) == []
+    # turning it off: its own warning and button; the plain flag proceeds
+    code, out = run("settings", "--goods", "Никогда")
+    assert code == 7 and WARNING["off"] in out and "[ Отключить синхронизацию ]" in out
+    with open_store(home) as db:
+        assert db.get_settings(key).goods_sync
+    code, out = run("settings", "--confirm", "--goods", "Никогда")
     assert code == 0 and "Настройки сохранены" in out
     with open_store(home) as db:
-        settings = db.get_settings(env.identity().key)
-        assert (settings.goods_period, settings.employees_period) == (900, 3600)
-        assert db.goods(env.identity().key) == []
-    code, out = run("settings", "--goods", "Никогда")
-    assert code == 7 and "Отключить синхронизацию" in out
+        assert not db.get_settings(key).goods_sync
     code, out = run("settings", "--goods", "7 мин")
     assert code == 2 and "не из списка" in out
+
+
+def test_settings_without_a_goods_change_need_no_confirmation(env: FakeKkt,
+                                                             home: Path) -> None:
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    code, out = run("settings", "--employees", "30 мин", "--receipts-interval", "30")
+    assert code == 0 and "Подтверждение" not in out
+    with open_store(home) as db:
+        assert db.get_settings(env.identity().key) == ExchangeSettings(0, 1800, 30)
 
 
 def test_sync_now_runs_every_job(env: FakeKkt, home: Path, backoffice: FakeBackOffice) -> None:
@@ -146,3 +190,120 @@ def test_run_shows_the_connect_dialogue_for_a_prompt(
     out = capsys.readouterr()
     assert "Подключить ККТ" in out.out and "Соединение установлено" in out.out
     assert "неверен" in out.err
+
+
+def _hold_in_child(code: str, home: Path) -> subprocess.Popen[str]:
+    """A child process that runs ``code`` (which takes a lock), prints "ready" and waits."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", code + "\nprint('ready', flush=True)\nsys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "KKT_BRIDGE_HOME": str(home)})
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    return child
+
+
+def _end(child: subprocess.Popen[str]) -> None:
+    assert child.stdin is not None
+    child.stdin.close()
+    child.wait(timeout=30)
+
+
+def test_reset_is_refused_while_another_process_has_the_store(env: FakeKkt,
+                                                              home: Path) -> None:
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    with open_store(home) as db:
+        old_id = db.installation_id
+    # what a running `kkt-bridge run` (or `sync now`) does: keeps the store open
+    child = _hold_in_child("import sys\nfrom kkt_bridge.store import open_store\n"
+                           "db = open_store()", home)
+    try:
+        code, out = run("reset", "--yes")
+        assert code != 0 and "сейчас открыто" in out and f"{child.pid} (" in out
+        assert "kkt-bridge run" in out  # what to stop
+        with open_store(home) as db:
+            assert db.pairings() and db.installation_id == old_id
+    finally:
+        _end(child)
+    code, out = run("reset", "--yes")  # the holder is gone: the kernel dropped its lock
+    assert code == 0, out
+    with open_store(home) as db:
+        assert db.pairings() == [] and db.installation_id != old_id
+
+
+def test_reset_is_refused_while_the_store_is_open_in_this_process(env: FakeKkt,
+                                                                  home: Path) -> None:
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    db = open_store(home)
+    try:
+        code, out = run("reset", "--yes")
+        assert code != 0 and f"{os.getpid()} (" in out
+        assert db.pairings()
+    finally:
+        db.close()
+
+
+def test_after_reset_the_watcher_asks_for_pairing_again(env: FakeKkt, home: Path,
+                                                        backoffice: FakeBackOffice) -> None:
+    from kkt_bridge.bridge.scheduler import RegisterLink
+    from kkt_bridge.bridge.watcher import NOT_PAIRED, Prompt, Watcher
+
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    pm = get_plugin_manager(load_entrypoints=False, plugins=[backoffice])
+    link = RegisterLink("fake://1", lambda url: env, home / "locks")
+    with open_store(home) as db:
+        seen: list[Prompt] = []
+        Watcher(db, pm, on_prompt=seen.append).poll(link)
+        assert seen == []  # paired: no prompt
+    assert run("reset", "--yes")[0] == 0
+    with open_store(home) as db:
+        seen = []
+        Watcher(db, pm, on_prompt=seen.append).poll(link)
+        assert [p.reason for p in seen] == [NOT_PAIRED]  # «Подключить ККТ» again
+
+
+def test_one_job_per_link_across_processes(env: FakeKkt, home: Path) -> None:
+    """A daemon in another process mid-job holds the link: `sync now` and this process's
+    daemon round leave the register alone."""
+    from kkt_bridge.bridge.daemon import Daemon
+
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    env.sell()
+    child = _hold_in_child(
+        "import sys\nfrom pathlib import Path\nfrom kkt_bridge.bridge.locks import LinkLock\n"
+        f"lock = LinkLock(Path({str(home / 'locks')!r}), 'fake://1')\n"
+        "assert lock.acquire(blocking=False)", home)
+    try:
+        code, out = run("sync", "now")
+        assert code == 1 and "занята другим заданием" in out
+        with open_store(home) as db:
+            daemon = Daemon(db, app.plugin_manager(), ["fake://1"], opener=lambda url: env,
+                            decoder=fake_decoder)
+            assert daemon.tick(daemon.links[0]) == []
+            assert db.get_cursor(env.fn_number or "") == 0
+        assert env.reads == 0
+    finally:
+        _end(child)
+    code, out = run("sync", "now")
+    assert code == 0, out
+
+
+def test_status_shows_pairing_periods_runs_and_unsent(env: FakeKkt, home: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kkt_bridge.cli.status.open_register", lambda url, driver=None: env)
+    run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    run("settings", "--employees", "15 мин")
+    assert run("sync", "now")[0] == 0
+    env.sell()
+    env.sell()
+    code, out = run("status", "--device", "fake://1")
+    assert code == 0, out
+    assert "Бэк-офис: fake (ООО Ромашка / shop-1)" in out
+    assert "Экспорт товаров: Никогда; экспорт сотрудников: 15 мин" in out
+    assert "Экспорт чеков настроен автоматически" in out
+    runs = [line for line in out.splitlines() if "последний" in line]
+    assert len(runs) == 2 and all("—" not in line for line in runs)  # last and next known
+    assert "Не выгружено документов: 2" in out
+    assert "s3cr3t" not in out
+    code, out = run("status", "--device", "fake://1", "--json")
+    bridge = json.loads(out)["bridge"]
+    assert bridge["export"]["unsent"] == 2 and bridge["jobs"]["employees"]["next_run"]

@@ -139,14 +139,21 @@ def test_catalog_is_locked_while_goods_sync_is_on(store: Store, paired: str) -> 
     good = catalog.add_good(Good("", "Вода", 100, barcodes=("4601",)))
     on = ExchangeSettings(goods_period=300)
     apply_settings(store, paired, on, confirmation=preview_settings(store, paired, on).token)
-    store.replace_catalog(paired, [], [Good("p1", "Сок", 200, barcodes=("4602",))])
+    store.replace_catalog(paired, [GoodsGroup("g1", "Напитки")],
+                          [Good("p1", "Сок", 200, "g1", code="12", barcodes=("4602",))])
+    before = (store.goods(paired), store.groups(paired))
     for action in (lambda: catalog.add_good(Good("", "Хлеб", 1)),
                    lambda: catalog.edit_good(Good("p1", "Сок!", 1)),
                    lambda: catalog.delete_good("p1"),
-                   lambda: catalog.add_group(GoodsGroup("", "Г"))):
-        with pytest.raises(CatalogLockedError, match="синхронизация товаров"):
+                   lambda: catalog.add_group(GoodsGroup("", "Г")),
+                   lambda: catalog.edit_group(GoodsGroup("g1", "Соки")),
+                   lambda: catalog.delete_group("g1")):
+        with pytest.raises(CatalogLockedError, match="синхронизация товаров") as info:
             action()
+        assert "бэк-офисе" in (info.value.hint or "")  # what to do instead
+    assert (store.goods(paired), store.groups(paired)) == before
     assert catalog.find_by_barcode("4602").name == "Сок"  # type: ignore[union-attr]
+    assert catalog.find_by_code("12").id == "p1"  # type: ignore[union-attr]
     assert catalog.find_by_barcode("4601") is None and good.id.startswith("local:")
 
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import random
+import threading
+from pathlib import Path
 
 import pytest
 from bridge_fakes import FakeBackOffice, FakeKkt, fake_decoder
 
 from kkt_bridge.bridge.clock import FakeClock
 from kkt_bridge.bridge.jobs import DOCUMENTS, EMPLOYEES, GOODS
+from kkt_bridge.bridge.locks import LinkBusyError
 from kkt_bridge.bridge.pairing import pair
 from kkt_bridge.bridge.scheduler import (
     BACKOFF_CAP,
@@ -178,11 +181,13 @@ def test_cashiers_are_written_only_where_the_driver_can(scheduler: Scheduler,
 
 
 def test_another_register_on_the_link_is_not_served(scheduler: Scheduler, key: str,
-                                                    link: RegisterLink, kkt: FakeKkt) -> None:
-    kkt.new_fn("8888000011112222")
-    kkt.register()
+                                                    store: Store, home: Path) -> None:
+    other = FakeKkt(serial="0002")
+    other.sell()
+    link = RegisterLink("fake://1", lambda url: other, home / "locks")
     outcome = scheduler.run_job(link, key, DOCUMENTS)
-    assert not outcome.ok and "другой ФН" in (outcome.error or "")
+    assert not outcome.ok and "другая ККТ" in (outcome.error or "")
+    assert other.reads == 0 and store.get_cursor(other.fn_number or "") == 0
 
 
 class TickingClock(FakeClock):
@@ -198,3 +203,51 @@ def test_a_job_never_run_is_due_on_a_moving_clock(store: Store, pm: BackOfficePl
     scheduler = Scheduler(store, pm, clock=TickingClock(), decoder=fake_decoder)
     assert set(scheduler.due(key)) == {DOCUMENTS, GOODS, EMPLOYEES}
     assert len(scheduler.run_due(link, key)) == 3
+
+
+class SlowKkt(FakeKkt):
+    """A register whose ФН status takes until the test says so, counting overlapping users."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = threading.Event()
+        self.go = threading.Event()
+        self.active = 0
+        self.most = 0
+        self._count = threading.Lock()
+
+    def fn_status(self):  # type: ignore[no-untyped-def]
+        with self._count:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        self.inside.set()
+        try:
+            assert self.go.wait(30)
+            return super().fn_status()
+        finally:
+            with self._count:
+                self.active -= 1
+
+
+def test_never_two_jobs_on_one_link_across_threads(store: Store, pm: BackOfficePluginManager,
+                                                   key: str, home: Path,
+                                                   backoffice: FakeBackOffice) -> None:
+    slow = SlowKkt()
+    slow.sell()
+    first = Scheduler(store, pm, decoder=fake_decoder)
+    second = Scheduler(store, pm, decoder=fake_decoder)
+    link_a = RegisterLink("fake://1", lambda url: slow, home / "locks")
+    link_b = RegisterLink("fake://1", lambda url: slow, home / "locks")  # another worker
+    worker = threading.Thread(target=first.run_now, args=(link_a, key))
+    worker.start()
+    try:
+        assert slow.inside.wait(30)
+        with pytest.raises(LinkBusyError, match="занята"):
+            second.run_now(link_b, key)
+        assert second.run_due(link_b, key) == []
+    finally:
+        slow.go.set()
+        worker.join(30)
+    assert not worker.is_alive() and slow.most == 1
+    assert len(backoffice.stored) == 2
+    assert second.run_now(link_b, key)  # free again

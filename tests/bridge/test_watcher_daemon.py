@@ -134,3 +134,24 @@ def test_daemon_stops_on_request(store: Store, pm2, kkt: FakeKkt) -> None:  # ty
     daemon.stop()
     thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def test_one_daemon_serves_several_registers(store: Store, pm2, backoffice: FakeBackOffice,  # type: ignore[no-untyped-def]
+                                             clock: FakeClock) -> None:
+    first, second = FakeKkt(serial="0001"), FakeKkt(serial="0002", fn_number="7777000011112222")
+    registers = {"fake://1": first, "fake://2": second}
+    pair(store, pm2, first, plugin="fake", code="123456", device_url="fake://1")
+    backoffice.codes["654321"] = "shop-2"
+    pair(store, pm2, second, plugin="fake", code="654321", device_url="fake://2")
+    assert paired_urls(store) == ["fake://1", "fake://2"]
+    first.sell()
+    second.sell()
+    second.sell()
+    daemon = Daemon(store, pm2, paired_urls(store), opener=registers.__getitem__, clock=clock,
+                    rng=random.Random(1), decoder=fake_decoder)
+    for link in daemon.links:
+        daemon.run_link(link, max_rounds=2)
+    assert sorted(backoffice.stored) == sorted(
+        ["9999000011112222:1", "9999000011112222:2",
+         "7777000011112222:1", "7777000011112222:2", "7777000011112222:3"])
+    assert store.get_cursor("7777000011112222") == 3

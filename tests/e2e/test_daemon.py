@@ -45,7 +45,9 @@ def test_run_exports_new_documents_and_stops_on_sigterm(
         kkt.close()
     apply_settings(store, pairing.register_key, ExchangeSettings(receipts_interval=5))
     store.close()
-    daemon = subprocess.Popen(cli_command("run", "--log-format", "json", "--poll-interval", "0.2"),
+    # DEBUG: the most a log ever says, and still no token in it
+    daemon = subprocess.Popen(cli_command("run", "--log-format", "json", "--log-level", "DEBUG",
+                                          "--poll-interval", "0.2"),
                               env=child_env(home), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -55,8 +57,14 @@ def test_run_exports_new_documents_and_stops_on_sigterm(
         assert wait_for(lambda: office.count_documents() == len(emu.archive()), 60)
     finally:
         daemon.send_signal(signal.SIGTERM)
-        _, stderr = daemon.communicate(timeout=60)
+        stdout, stderr = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, stderr[-3000:]
     records = [json.loads(line) for line in stderr.splitlines() if line.strip()]
     assert any(r["message"] == "bridge stopped" for r in records)
-    assert pairing.credentials.token not in stderr
+    assert any(r.get("level") == "debug" for r in records), records[:5]  # DEBUG did log
+    assert pairing.credentials.token not in stderr + stdout
+    # the store and its journal files hold the token: private to the user
+    for file in home.iterdir():
+        if file.is_file():
+            assert file.stat().st_mode & 0o077 == 0, file
+    assert home.stat().st_mode & 0o077 == 0

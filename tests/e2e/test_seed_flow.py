@@ -3,6 +3,7 @@ the bridge through its CLI."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,10 @@ def test_seed_flow(kkt_emulator_factory: Callable[..., Any], office: Any, home: 
     code, out = cli_run("settings", "--goods", "5 мин", "--employees", "15 мин")
     assert code == 7 and "Подтверждение" in out and "Пирожок домашний" in out
     assert store.get_settings(key).goods_period == 0
-    code, out = cli_run("settings", "--goods", "5 мин", "--employees", "15 мин", "--confirm")
+    token = re.search(r"Код подтверждения: (\w+)", out)
+    assert token is not None, out
+    code, out = cli_run("settings", "--goods", "5 мин", "--employees", "15 мин",
+                        "--confirm", token.group(1))
     assert code == 0 and "Настройки сохранены" in out
     assert store.goods(key, ORIGIN_REGISTER) == []
 

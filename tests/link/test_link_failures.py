@@ -87,6 +87,30 @@ def test_tcp_other_failure_and_socket_timeout() -> None:
     assert "недоступна" in tcp_failure("socket://h:1", TimeoutError()).message
 
 
+def test_tcp_refused_hint_names_the_drivers_default_port_not_a_vendor() -> None:
+    refused = OSError(errno.ECONNREFUSED, "refused")
+    err = tcp_failure("socket://10.0.0.5:9100", refused, default_port=7778)
+    assert err.message == "ККТ 10.0.0.5:9100 отказала в соединении"
+    assert err.hint and "обычно 7778" in err.hint and "Штрих" not in err.hint
+    # already on the usual port, or no driver default: no port advice
+    for url, default in (("socket://10.0.0.5:7778", 7778), ("socket://10.0.0.5:9100", None)):
+        hint = tcp_failure(url, refused, default_port=default).hint or ""
+        assert "обычно" not in hint and "проверьте адрес и порт" in hint
+
+
+def test_open_link_passes_the_default_port_to_the_refusal_hint() -> None:
+    with socket.socket() as sock:  # bound, not listening: connect is refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with pytest.raises(LinkError) as info:
+            open_link("socket://127.0.0.1", timeout=0.2, default_port=port)
+    assert f"127.0.0.1:{port}" in info.value.message
+    assert "обычно" not in (info.value.hint or "")  # the default was the port tried
+    with pytest.raises(LinkError) as other:
+        open_link(f"socket://127.0.0.1:{port}", timeout=0.2, default_port=1)
+    assert "обычно 1)" in (other.value.hint or "")
+
+
 def test_rfc2217_refused_names_host_and_port() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

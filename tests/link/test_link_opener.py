@@ -3,6 +3,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,58 @@ def test_usb_url_goes_through_serial_for_url(mocker: MockerFixture) -> None:
     assert HANDLER_PACKAGE in serial.protocol_handler_packages
     spy.assert_called_once()
     find.assert_called_once_with(find_all=True, idVendor=0x1FC9, idProduct=0x0083)
+
+
+def _rfc2217_server(server: socket.socket, stop: threading.Event) -> None:
+    """pyserial's own RFC 2217 port manager over a loop:// port: bytes sent come back."""
+    import serial.rfc2217
+
+    conn, _addr = server.accept()
+    with conn:
+        conn.settimeout(0.05)
+        port = serial.serial_for_url("loop://", timeout=0)
+
+        class _Out:
+            def write(self, data: bytes) -> None:
+                conn.sendall(data)
+
+        manager = serial.rfc2217.PortManager(port, _Out())
+        for _tick in range(400):  # bounded: at most ~20 s of 0.05 s waits
+            if stop.is_set():
+                break
+            try:
+                data = conn.recv(1024)
+            except TimeoutError:
+                data = None
+            if data == b"":
+                break
+            if data:
+                port.write(b"".join(manager.filter(data)))
+            echoed = port.read(port.in_waiting or 1)
+            if echoed:
+                conn.sendall(b"".join(manager.escape(echoed)))
+        port.close()
+
+
+# pyserial's rfc2217 client names its reader thread the old way
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_rfc2217_url_opens_through_serial_for_url(mocker: MockerFixture) -> None:
+    spy = mocker.spy(serial, "serial_for_url")
+    stop = threading.Event()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        thread = threading.Thread(target=_rfc2217_server, args=(server, stop), daemon=True)
+        thread.start()
+        link = open_link(f"rfc2217://127.0.0.1:{port}", baudrate=9600, timeout=2.0)
+        try:
+            assert link.baudrate == 9600
+            link.write(b"\x05\xff")  # 0xFF is IAC in telnet: escaping must round-trip it
+            assert link.read(2) == b"\x05\xff"
+        finally:
+            link.close()
+            stop.set()
+            thread.join(timeout=5)
+    # the first call is ours (the server thread opens its loop:// port through it too)
+    assert spy.call_args_list[0].args[0] == f"rfc2217://127.0.0.1:{port}"

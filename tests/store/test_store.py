@@ -56,7 +56,36 @@ def test_store_is_wal_and_private(tmp_path: Path) -> None:
     for file in files:
         assert stat.S_IMODE(os.stat(file).st_mode) == 0o600, file
     assert stat.S_IMODE(os.stat(path.parent).st_mode) & 0o077 == 0
+    # the lock files beside it (who has the store open) are private too
+    locks = path.parent / "locks"
+    assert stat.S_IMODE(os.stat(locks).st_mode) & 0o077 == 0
+    for file in locks.iterdir():
+        assert stat.S_IMODE(os.stat(file).st_mode) == 0o600, file
     s.close()
+
+
+def test_store_reopened_after_a_chmod_is_private_again(tmp_path: Path) -> None:
+    s = open_store(tmp_path / "home")
+    s.close()
+    path = db_path(tmp_path / "home")
+    os.chmod(path, 0o644)  # a backup tool, a careless copy
+    s = open_store(tmp_path / "home")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    s.close()
+
+
+def test_reset_is_refused_while_the_store_is_open(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    s = open_store(home)
+    s.save_register(RegisterRecord(KEY, "0001", "9999000011112222"))
+    s.save_pairing(KEY, CREDS)
+    with pytest.raises(StoreError, match="сейчас открыто") as info:
+        reset_store(home)
+    assert f"процесс {os.getpid()} (" in str(info.value)
+    assert s.get_pairing(KEY) is not None
+    s.close()
+    reset_store(home)
+    assert not db_path(home).exists()
 
 
 def test_installation_id_survives_reopen_and_reset_forgets_everything(tmp_path: Path) -> None:

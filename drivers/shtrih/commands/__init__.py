@@ -11,7 +11,8 @@ from importlib import import_module
 from .base import REGISTRY, Command, command
 
 # One module per family of commands; each declares its commands at import.
-_FAMILIES = ("status", "tables", "shift", "fn", "receipt", "registration", "cash")
+_FAMILIES = ("status", "tables", "shift", "fn", "receipt", "correction", "registration",
+             "cash")
 
 for _family in _FAMILIES:
     import_module(f"{__name__}.{_family}")

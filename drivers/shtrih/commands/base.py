@@ -89,7 +89,8 @@ class Command:
         return self.code_bytes + bytes([error])
 
     def __str__(self) -> str:
-        return f"0x{self.code:02X} {self.title}"
+        # the title is a msgid: error messages name the command in the UI language
+        return f"0x{self.code:02X} {_(self.title)}"
 
 
 REGISTRY: dict[int, Command] = {}

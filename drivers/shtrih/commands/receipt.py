@@ -17,13 +17,12 @@ from construct import (
     GreedyBytes,
     Int8ul,
     Int16sl,
-    Int16ul,
     Int32ul,
     SizeofError,
     Struct,
 )
 
-from .base import REGISTRY, Command, command
+from .base import command
 from .fields import FnDateTime, Money, Password, Quantity5, Quantity6
 
 
@@ -219,23 +218,3 @@ RECEIPT_DISCOUNT = command(
     ),
 )
 
-
-def _declare_once(code: int, name: str, title: str, request: Any, answer: Any) -> Command:
-    """Declare a command unless another family (imported earlier) already has: the
-    correction commands sit in the ФН range FF01..FF40 that the ФН family may claim too."""
-    existing = REGISTRY.get(code)
-    return existing if existing is not None else command(code, name, title, request, answer)
-
-
-BEGIN_CORRECTION = _declare_once(
-    0xFF35, "begin_correction", "Начать формирование чека коррекции",
-    Struct("password" / Password), Struct(),
-)
-
-# check types of FF36: the 1054 operation being corrected (1 приход, 3 расход)
-CORRECTION_RECEIPT = _declare_once(
-    0xFF36, "correction_receipt", "Сформировать чек коррекции",
-    Struct("password" / Password, "amount" / Money, "operation" / Int8ul),
-    Struct("receipt_number" / Int16ul, "document_number" / Int32ul,
-           "fiscal_sign" / Int32ul),
-)

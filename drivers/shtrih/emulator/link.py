@@ -26,9 +26,11 @@ again without running the command twice; a frame with a bad CRC is ignored (the 
 repeats it).
 
 Pacing: with a baud rate set, a byte is not seen by the device before a real 8N1 line
-would have delivered it, and bytes leave no faster than such a line carries them. Bytes
-are released in chunks of up to :data:`CHUNK`, each only when its last byte would have
-arrived on a real line, so a client never sees a byte early.
+would have delivered it, and bytes leave no faster than such a line carries them. Each
+frame (or control byte) is released whole when its last byte would have arrived on a real
+line, so a client never sees a byte early, and never a frame in two parts: a real device
+does not pause inside a frame, but an emulator descheduled for longer than the 50 ms byte
+timeout (a loaded CI machine) would, and the host would rightly NAK the cut frame.
 """
 
 from __future__ import annotations
@@ -47,8 +49,6 @@ log = logging.getLogger(__name__)
 
 #: the protocol's byte timeout inside a frame
 BYTE_TIMEOUT = 0.05
-#: bytes released at once on a paced line (a UART FIFO or a USB packet)
-CHUNK = 16
 #: the answer to a request body the device could not even dispatch
 _INTERNAL_ERROR = 0x37
 #: protocol v2: frame start, escape, and what follows the escape for each of them
@@ -154,7 +154,7 @@ class DeviceLink:
             times.append(self._ready_at)
         if self._outq:
             bt = self.spec.byte_time
-            times.append(self._out_start + min(self._segments[0], CHUNK) * bt)
+            times.append(self._out_start + self._segments[0] * bt)
         return min(times) if times else None
 
     def _expire(self, now: float) -> None:
@@ -328,9 +328,14 @@ class DeviceLink:
             return b""
         bt = self.spec.byte_time
         if bt:
-            count = min(len(self._outq), int((now - self._out_start) / bt + 1e-9))
-            if count < min(self._segments[0], CHUNK):
-                return b""  # wait until a whole chunk, or a whole ACK, frame... is on the wire
+            on_the_wire = int((now - self._out_start) / bt + 1e-9)
+            count = 0
+            for size in self._segments:  # whole segments only: an ACK, a frame...
+                if count + size > on_the_wire:
+                    break
+                count += size
+            if not count:
+                return b""
         else:
             count = len(self._outq)
         left = count

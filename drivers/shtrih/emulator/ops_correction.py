@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.commands import Command
-from kkt_bridge.drivers.shtrih.commands.receipt import BEGIN_CORRECTION, CORRECTION_RECEIPT
+from kkt_bridge.drivers.shtrih.commands.correction import BEGIN_CORRECTION, CORRECTION_RECEIPT
 
 from . import documents
 from .archive import DOC_CORRECTION, StoredDocument

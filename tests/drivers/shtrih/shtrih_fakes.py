@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import select
+import termios
 import threading
 import tty
 from collections.abc import Callable, Iterator
@@ -36,6 +37,9 @@ class Script:
     stray: bool = False  # 0xFF after every ACK from the host, and before each control byte
     silent: bool = False  # answer nothing at all
     ignore_enqs: int = 0  # stay silent on this many ENQs
+    # the device's line speed: at any other speed the host's bytes are noise to it
+    line_speed: int | None = None
+    enq_speeds: list[int] = field(default_factory=list)  # the host's line speed at each ENQ
     received: list[bytes] = field(default_factory=list)  # request bodies, in order
 
 
@@ -97,6 +101,12 @@ class FakeDevice:
             if not first or self.script.silent:
                 continue
             byte = first[0]
+            if self.script.line_speed is not None:
+                speed = _speed_of(self.fd)
+                if byte == ENQ:
+                    self.script.enq_speeds.append(speed)
+                if speed != self.script.line_speed:
+                    continue  # framing errors on a real line: the device hears nothing
             if byte == ENQ:
                 if self.script.ignore_enqs > 0:
                     self.script.ignore_enqs -= 1
@@ -122,6 +132,15 @@ class FakeDevice:
                 if self.script.stray:
                     self._send(bytes([STRAY]))
             # NAK from the host: keep the answer until the next ENQ
+
+
+_SPEEDS = {getattr(termios, f"B{speed}"): speed
+           for speed in (2400, 4800, 9600, 19200, 38400, 57600, 115200)}
+
+
+def _speed_of(fd: int) -> int:
+    """The line speed the host set on the pty (the master sees the slave's settings)."""
+    return _SPEEDS.get(termios.tcgetattr(fd)[5], 0)
 
 
 @contextmanager

@@ -47,12 +47,21 @@ def test_status_table_in_russian_and_english() -> None:
     finally:
         set_language("ru")
     assert code == 0 and "Not sent to the OFD" in out_en
+    # every label and value in English; only the model's own name stays as the register says
+    leftover = out_en.replace("ШТРИХ-М-01Ф", "")
+    assert not any("а" <= ch <= "я" or ch == "ё" for ch in leftover.lower()), out_en
+    assert "OSN (general), USN income" in out_en
 
 
 def test_status_of_an_unregistered_register() -> None:
     code, out = run(Register(answers(registered=False)))
     assert code == 0, out
     assert "не зарегистрирована" in out
+    try:
+        code, out_en = run(Register(answers(registered=False)), lang="en")
+    finally:
+        set_language("ru")
+    assert code == 0 and "not registered" in out_en
 
 
 def test_status_of_a_silent_port_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,3 +75,19 @@ def test_status_of_a_silent_port_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     code, out = run(Register(answers()), script=Script(silent=True))
     assert code == 3  # LinkError
     assert "Ошибка" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("command", [["status"], ["fn"], ["fn", "read"], ["fn", "decode"],
+                                     ["devices"]])
+def test_help_of_the_register_commands_is_english_under_lang_en(command: list[str]) -> None:
+    """A fresh process, as a user runs it: help texts are translated when modules import."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "from kkt_bridge.cli.main import main; main()",
+         "--lang", "en", *command, "--help"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
+    assert not any("а" <= ch <= "я" or ch == "ё" for ch in done.stdout.lower()), done.stdout

@@ -59,3 +59,56 @@ def test_no_bytes_crash_the_frame_parser(data: bytes) -> None:
     except KktBridgeError:
         return
     assert data == bytes([0x02, len(body)]) + body + data[-1:]
+
+
+# the commands the issue names; each is declared once and the round trips above cover it
+ISSUE_COMMANDS = {
+    0xFC: "device_type", 0x10: "short_status", 0x11: "full_status",
+    0x1E: "write_table", 0x1F: "read_table",
+    0xE0: "open_shift", 0x41: "z_report", 0x88: "cancel_receipt",
+    0xFF01: "fn_status", 0xFF02: "fn_number", 0xFF03: "fn_validity",
+    0xFF09: "last_registration", 0xFF0A: "find_document", 0xFF39: "ofd_exchange",
+    0xFF3A: "document_tlv", 0xFF3B: "read_tlv_block", 0xFF3F: "unconfirmed_count",
+    0xFF40: "shift_parameters",
+    # correction receipts, declared once in commands/correction.py
+    0xFF35: "begin_correction", 0xFF36: "correction_receipt",
+}
+
+
+def test_every_command_of_the_issue_is_declared() -> None:
+    assert {code: REGISTRY[code].name for code in ISSUE_COMMANDS if code in REGISTRY} \
+        == ISSUE_COMMANDS
+    names = [cmd.name for cmd in COMMANDS]
+    assert len(names) == len(set(names))  # a name is a driver method and an emulator handler
+
+
+def test_correction_commands_live_in_their_own_family() -> None:
+    from kkt_bridge.drivers.shtrih.commands import _FAMILIES, correction
+
+    assert "correction" in _FAMILIES
+    assert REGISTRY[0xFF35] is correction.BEGIN_CORRECTION
+    assert REGISTRY[0xFF36] is correction.CORRECTION_RECEIPT
+
+
+@given(st.binary(min_size=1, max_size=255))
+def test_frames_round_trip(body: bytes) -> None:
+    from kkt_bridge.drivers.shtrih.frame import build_frame
+    from kkt_bridge.drivers.shtrih.transport import encode_frame
+
+    frame = build_frame(body)
+    assert frame == encode_frame(body)  # the hot path writes the declared frame
+    assert (frame[0], frame[1]) == (0x02, len(body))
+    assert parse_frame(frame) == body
+
+
+@given(st.one_of(st.integers(0, 0xFE), st.integers(0xFF00, 0xFFFF)),
+       st.integers(0, 255), st.binary(max_size=64))
+def test_frame_bodies_round_trip(code: int, error: int, data: bytes) -> None:
+    from kkt_bridge.drivers.shtrih.frame import AnswerBody, RequestBody
+
+    request = RequestBody.build({"command": code, "data": data})
+    assert request[:2 if code > 0xFF else 1] == code.to_bytes(2 if code > 0xFF else 1, "big")
+    parsed = RequestBody.parse(request)
+    assert (parsed.command, parsed.data) == (code, data)
+    answer = AnswerBody.parse(AnswerBody.build({"command": code, "error": error, "data": data}))
+    assert (answer.command, answer.error, answer.data) == (code, error, data)

@@ -120,7 +120,7 @@ def test_the_plugin_is_a_driver_and_opens_a_kkt() -> None:
     assert isinstance(shtrih_driver, Driver)
     assert get_driver("shtrih") is not None
     assert shtrih_driver.default_tcp_port == 7778
-    assert shtrih_driver.probe_speeds[0] == 115200
+    assert shtrih_driver.probe_speeds == (115200, 57600, 38400, 19200, 9600, 4800)
     assert {str(u) for u in shtrih_driver.usb_ids} == {"1FC9:0083", "ABCD:1980", "04D9:B534"}
 
 
@@ -279,3 +279,30 @@ def test_probe_of_a_silent_port_is_none(register: Register) -> None:
         url = port.port
         port.close()
         assert shtrih_driver.probe(url, 9600, 0.05) is None
+
+
+def test_discovery_finds_the_speed_by_enq_from_115200_down(register: Register) -> None:
+    from kkt_bridge.link import probe
+
+    script = Script(line_speed=19200)
+    with fake_port(register, script) as (port, _device):
+        url = port.port
+        port.close()  # the probe opens the node itself, at each speed in turn
+        found = probe(url, {"shtrih": shtrih_driver}, timeout=0.05)
+    assert found is not None
+    assert (found.baudrate, found.model, found.serial) == (19200, "ШТРИХ-М-01Ф", "12345678")
+    # the faster speeds were tried first and heard nothing; the first ENQ at 19200 answered
+    tried = list(dict.fromkeys(script.enq_speeds))
+    assert tried == [115200, 57600, 38400, 19200]
+
+
+def test_discovery_of_a_register_at_4800_tries_every_speed(register: Register) -> None:
+    from kkt_bridge.link import probe
+
+    script = Script(line_speed=4800)
+    with fake_port(register, script) as (port, _device):
+        url = port.port
+        port.close()
+        found = probe(url, {"shtrih": shtrih_driver}, timeout=0.05)
+    assert found is not None and found.baudrate == 4800
+    assert list(dict.fromkeys(script.enq_speeds)) == list(shtrih_driver.probe_speeds)

@@ -65,3 +65,19 @@ def test_messages_translate() -> None:
     assert error.message.startswith("the register rejected command 0xFF3B")
     assert "no requested data (code 0x08)" in error.message
     assert error.hint and error.hint.startswith("check the document number")
+
+
+@pytest.mark.parametrize("code", REFERENCE_CODES)
+def test_each_code_has_an_english_message_and_hint(code: int) -> None:
+    """Under --lang en nothing Russian is left: the meaning, the hint and the command title."""
+    from kkt_bridge.drivers.shtrih.commands import REGISTRY
+
+    try:
+        set_language("en")
+        errors = [error_for(command, code) for command in REGISTRY]
+    finally:
+        set_language("ru")
+    for error in errors:
+        text = f"{error.message} {error.hint}"
+        assert not any("а" <= ch <= "я" or ch == "ё" for ch in text.lower()), text
+        assert f"(code 0x{code:02X})" in error.message

@@ -21,6 +21,7 @@ from kkt_bridge.errors import (
     KktBridgeError,
     LinkClosedError,
     LinkTimeoutError,
+    NotARegisterError,
     ProtocolError,
 )
 from kkt_bridge.link import open_link
@@ -175,7 +176,12 @@ def test_a_lost_ack_before_the_answer_is_taken_from_the_stx() -> None:
     stream = bytes([NAK, 0x86]) + build_frame(answer)
     port = _StreamPort(stream)
     written: list[bytes] = []
-    port.write = lambda data: written.append(bytes(data)) or len(data)  # type: ignore[method-assign]
+
+    def record(data: bytes) -> int:
+        written.append(bytes(data))
+        return len(data)
+
+    port.write = record  # type: ignore[method-assign]
     t = Transport(port, control_timeout=0.2, clock=port.clock)
     assert t.exchange(REQUEST, 1.0) == answer
     assert written == [bytes([ENQ]), build_frame(REQUEST), bytes([ACK])]
@@ -236,3 +242,142 @@ def test_over_tcp_with_stray_bytes() -> None:
             holder["conn"].close()
         server.close()
     assert script.received == [REQUEST] * 3
+
+
+def _chatter(port: Any, stop: threading.Event) -> None:
+    """Not a register: a modem-like device answering every byte with text."""
+    import os
+    import select
+
+    fd = port
+    while not stop.is_set():
+        if select.select([fd], [], [], 0.02)[0]:
+            try:
+                os.read(fd, 64)
+                os.write(fd, b"OK\r\n")
+            except OSError:
+                return
+
+
+def test_something_else_answering_is_not_a_register() -> None:
+    import os
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(master)
+    stop = threading.Event()
+    thread = threading.Thread(target=_chatter, args=(master, stop), daemon=True)
+    thread.start()
+    port = open_link(os.ttyname(slave), timeout=0.05)
+    os.close(slave)
+    try:
+        with pytest.raises(NotARegisterError) as info:
+            transport(port, control_timeout=0.05, attempts=3).exchange(REQUEST, 0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        port.close()
+        os.close(master)
+    assert info.value.message.startswith(f"на {port.port} отвечает не ККТ")
+    assert "4F 4B 0D 0A" in info.value.message  # what came instead: "OK\r\n"
+    assert info.value.hint and "kkt-bridge devices" in info.value.hint
+
+
+class _EndlessStream:
+    """A port that never stops sending one byte: a streaming scale, a line at a wrong speed."""
+
+    timeout: float | None = 0.05
+
+    def __init__(self, byte: bytes) -> None:
+        self.byte = byte
+        self.reads = 0
+
+    def read(self, size: int = 1) -> bytes:
+        self.reads += 1
+        if self.reads > 50_000:  # a transport that never looks at its clock fails, not hangs
+            raise AssertionError("the transport kept reading past its deadline")
+        return self.byte * size
+
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+
+@pytest.mark.parametrize(("byte", "error"), [
+    (b"\xff", LinkTimeoutError),  # only the network register's stray byte: silence
+    (b"A", NotARegisterError),  # anything else, endlessly: not a register
+])
+def test_an_endless_stream_ends_in_time_with_the_right_error(byte: bytes,
+                                                              error: type[Exception]) -> None:
+    ticks = iter(range(100_000))  # a clock that moves 10 ms per look; bounded either way
+    tr = Transport(_EndlessStream(byte), control_timeout=0.05, attempts=3,  # type: ignore[arg-type]
+                   clock=lambda: next(ticks) * 0.01)
+    with pytest.raises(error) as info:
+        tr.exchange(REQUEST, 0.1)
+    assert type(info.value) is error
+
+
+class _SlowDevice:
+    """NAK to ENQ, ACK to a frame, then the answer only ``delay`` seconds later (fake clock:
+    every empty read is one byte timeout)."""
+
+    def __init__(self, answer: bytes, delay: float) -> None:
+        self.timeout: float | None = 0.05
+        self.answer = answer
+        self.delay = delay
+        self.now = 0.0
+        self.out = b""
+        self.ready_at: float | None = None
+
+    def clock(self) -> float:
+        return self.now
+
+    def write(self, data: bytes, /) -> int:
+        if data == bytes([ENQ]):
+            self.out += bytes([NAK])
+        elif data[:1] == b"\x02":
+            self.out += bytes([ACK])
+            self.ready_at = self.now + self.delay
+        return len(data)
+
+    def read(self, size: int = 1) -> bytes:
+        if not self.out and self.ready_at is not None and self.now >= self.ready_at:
+            self.out, self.ready_at = build_frame(self.answer), None
+        if not self.out:
+            self.now += 0.05
+            return b""
+        data, self.out = self.out[:size], self.out[size:]
+        return data
+
+
+@pytest.mark.parametrize(("name", "declared", "patient", "too_slow"), [
+    ("short_status", 3.0, 2.0, 5.0),
+    ("full_status", 3.0, 2.0, 5.0),
+    ("beep", 30.0, 25.0, 35.0),  # the default
+    ("z_report", 65.0, 60.0, 70.0),
+    ("open_shift", 120.0, 110.0, 125.0),
+])
+def test_each_command_waits_its_own_answer_timeout(name: str, declared: float,
+                                                   patient: float, too_slow: float) -> None:
+    from kkt_bridge.drivers.shtrih.commands import REGISTRY
+    from kkt_bridge.drivers.shtrih.driver import ShtrihKkt
+
+    cmd = next(c for c in REGISTRY.values() if c.name == name)
+    assert cmd.timeout == declared  # the vendor driver's figure (reference §1)
+    if name == "short_status":
+        answer = ANSWER
+    elif name == "full_status":
+        answer = cmd.error_answer(0x4F)  # any answer will do: a wrong password
+    else:
+        answer = cmd.build_answer(operator=1)
+    device = _SlowDevice(answer, patient)
+    kkt = ShtrihKkt(Transport(device, control_timeout=0.5, clock=device.clock))  # type: ignore[arg-type]
+    if name == "full_status":
+        with pytest.raises(shtrih_errors.WrongPasswordError):
+            kkt.execute(cmd)
+    else:
+        kkt.execute(cmd)
+    slow = _SlowDevice(answer, too_slow)
+    kkt = ShtrihKkt(Transport(slow, control_timeout=0.5, clock=slow.clock))  # type: ignore[arg-type]
+    with pytest.raises(LinkTimeoutError):
+        kkt.execute(cmd)
+    assert slow.now < too_slow  # it gave up at its deadline, not when the answer came

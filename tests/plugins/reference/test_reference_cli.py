@@ -68,7 +68,7 @@ def test_documents_prints_one_fns_json_per_line(tmp_path: Path) -> None:
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     assert lines == [dict(d.fns) for d in docs]
-    assert lines[0]["receipt"]["fiscalDocumentNumber"] == 1
+    assert lines[0]["receiptCode"] == 3 and lines[0]["fiscalDocumentNumber"] == 1
     _, enveloped = run("backoffice", "documents", "--db", str(db), "--envelope", "--after", "1")
     keyed = [json.loads(line) for line in enveloped.splitlines()]
     assert [k["key"] for k in keyed] == [d.key for d in docs[1:]]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
@@ -14,8 +16,16 @@ from click.testing import CliRunner
 
 from kkt_bridge.cli.emulator import emulator_factory
 from kkt_bridge.cli.main import cli
+from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
+from kkt_bridge.drivers.shtrih.commands.receipt import CLOSE_RECEIPT_V2, OPERATION_V2
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+from kkt_bridge.drivers.shtrih.emulator.profile import DEMO_PROFILE, rnm_is_valid, rnm_with_check
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK
+from kkt_bridge.fiscal import Receipt, decode_document, parse_document
+from kkt_bridge.kkt import FnLifecycle
+from kkt_bridge.registers import open_register
+
+pyshtrih = pytest.importorskip("pyshtrih")
 
 RUN = [sys.executable, "-m", "kkt_bridge.drivers.shtrih.emulator"]
 
@@ -87,3 +97,162 @@ def test_bad_options_say_what_is_wrong(args: list[str], words: str) -> None:
 
 def test_emulator_is_reached_through_the_driver_plugin() -> None:
     assert emulator_factory() is Emulator
+
+
+# --- as the issue names it: the installed `kkt-bridge emulator` -----------------------------
+
+KKT_BRIDGE = [str(Path(sys.executable).with_name("kkt-bridge")), "emulator"]
+INN = "5001007329"
+
+
+def _cli(child: list[subprocess.Popen[str]], *args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([*KKT_BRIDGE, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    child.append(proc)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def _stop(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    proc.send_signal(sig)
+    assert proc.wait(10) == 0
+    assert proc.stderr is not None
+    assert "Traceback" not in proc.stderr.read()
+
+
+def _sell(kkt: Any, price: int) -> None:
+    kkt.execute(OPERATION_V2, operation=1, quantity=1_000_000, price=price, amount=NOT_GIVEN5,
+                tax_amount=NOT_GIVEN5, tax_rate=8, department=1, payment_method=4,
+                payment_subject=1, name="Товар")
+    kkt.execute(CLOSE_RECEIPT_V2, payments=[price] + [0] * 15, rounding=0,
+                tax_sums=[0] * 6, tax_system=2, text="")
+
+
+def _read_all(kkt: Any) -> list[bytes]:
+    return [data for _n, data in kkt.iter_documents(1, kkt.fn_status().last_fd_number)]
+
+
+def test_profile_then_state_across_a_sigterm_and_a_sigint(
+        child: list[subprocess.Popen[str]], tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({
+        "inn": INN, "rnm_sequence": "0000000042", "tax_systems": ["usn_income", "patent"],
+        "ffd": "1.2", "address": "г. Тверь, ул. Советская, 3"}), encoding="utf-8")
+    state = tmp_path / "kkt.json"
+    proc, pty_path = _cli(child, "--profile", str(profile), "--state", str(state))
+    assert pty_path.startswith("/dev/pts/")
+    with open_register(pty_path) as kkt:  # type: ignore[attr-defined]
+        registration = kkt.registration()
+        assert registration is not None
+        assert registration.inn == INN
+        assert registration.rnm == rnm_with_check("0000000042", INN, DEMO_PROFILE.kkt_serial)
+        assert rnm_is_valid(registration.rnm, INN, DEMO_PROFILE.kkt_serial)
+        assert registration.tax_systems == 0b100010
+        assert registration.ffd_version == "1.2"
+        assert dict(parse_document(kkt.read_document(1))[1])[1009] == "г. Тверь, ул. Советская, 3"
+        kkt.open_shift()
+        _sell(kkt, 4990)
+        before = _read_all(kkt)
+    _stop(proc, signal.SIGTERM)
+    assert len(before) == 3
+
+    proc, pty_path = _cli(child, "--state", str(state))  # the file wins, no profile needed
+    with open_register(pty_path) as kkt:  # type: ignore[attr-defined]
+        assert _read_all(kkt) == before
+        _sell(kkt, 1500)
+        after = _read_all(kkt)
+    _stop(proc, signal.SIGINT)
+    proc, pty_path = _cli(child, "--state", str(state))
+    with open_register(pty_path) as kkt:  # type: ignore[attr-defined]
+        assert _read_all(kkt) == after and len(after) == 4
+    _stop(proc, signal.SIGTERM)
+
+
+def test_unregistered_starts_a_fresh_device(child: list[subprocess.Popen[str]]) -> None:
+    proc, pty_path = _cli(child, "--unregistered")
+    with open_register(pty_path) as kkt:  # type: ignore[attr-defined]
+        assert kkt.fn_status().lifecycle == FnLifecycle.READY
+        assert kkt.fn_status().last_fd_number == 0
+        assert kkt.registration() is None
+    _stop(proc, signal.SIGTERM)
+
+
+def test_clients_close_and_reopen_the_pty_again_and_again(
+        child: list[subprocess.Popen[str]]) -> None:
+    """pyshtrih and the project's driver take turns on the pty, five times each."""
+    proc, pty_path = _cli(child, "--pty")
+    documents = 0
+    for turn in range(5):
+        till = pyshtrih.ShtrihM01F(pty_path, 115200)
+        till.connect()
+        try:
+            assert till.state()["Подрежим ФР"].state == 0
+            if turn == 0:
+                till.open_shift()
+                till.wait_printing()
+            till.sale(("Хлеб", 1000, 4990))
+            till.close_check(cash=4990)
+            till.wait_printing()
+        finally:
+            till.disconnect()
+        with open_register(pty_path) as kkt:  # type: ignore[attr-defined]
+            last = kkt.fn_status().last_fd_number
+            assert last == 1 + 1 + (turn + 1), "registration, shift open, one receipt a turn"
+            receipt = decode_document(kkt.read_document(last))
+            assert isinstance(receipt, Receipt) and receipt.total == 4990
+            documents = last
+    assert documents == 7
+    _stop(proc, signal.SIGTERM)
+
+
+def _line_noise(child: list[subprocess.Popen[str]], seed: int) -> bytes:
+    proc, pty_path = _cli(child, "--baud", "115200", "--latency", "5",
+                          "--faults", "corrupt_out=0.3", "--seed", str(seed))
+    heard = bytearray()
+    with serial.Serial(pty_path, timeout=2) as port:
+        for _ in range(40):
+            port.write(bytes([ENQ]))
+            heard += port.read(1)  # NAK, or what the noise made of it
+    _stop(proc, signal.SIGTERM)
+    return bytes(heard)
+
+
+def test_faults_and_seed_flags_replay_the_same_noise(
+        child: list[subprocess.Popen[str]]) -> None:
+    heard = _line_noise(child, 5)
+    assert len(heard) == 40 and heard.count(NAK) < 40, "the noise fired"
+    assert _line_noise(child, 5) == heard
+    assert _line_noise(child, 6) != heard
+
+
+class _Started(Exception):
+    """Raised by the fake emulator: the command got as far as starting it."""
+
+
+@pytest.mark.parametrize(("args", "pty", "tcp"), [
+    ([], True, None),  # --pty is the default when no link is named
+    (["--tcp"], False, "127.0.0.1:7778"),  # the port of a networked register
+    (["--pty", "--tcp", "0.0.0.0:9000"], True, "0.0.0.0:9000"),
+])
+def test_link_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                         pty: bool, tcp: str | None) -> None:
+    seen: dict[str, Any] = {}
+
+    class Fake:
+        def __init__(self, **options: Any) -> None:
+            seen.update(options)
+
+        def start(self) -> None:
+            raise _Started
+
+        def stop(self) -> None:
+            seen["stopped"] = True
+
+    monkeypatch.setattr("kkt_bridge.cli.emulator.emulator_factory", lambda: Fake)
+    result = CliRunner().invoke(cli, ["emulator", *args, "--seed", "4", "--baud", "9600",
+                                      "--latency", "20", "--faults", "nak=0.1"])
+    assert isinstance(result.exception, _Started)
+    assert (seen["pty"], seen["tcp"]) == (pty, tcp)
+    assert (seen["seed"], seen["baud"], seen["latency_ms"], seen["faults"]) == (
+        4, 9600, 20.0, "nak=0.1")
+    assert seen["stopped"], "stopped even when starting failed"
