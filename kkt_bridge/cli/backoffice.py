@@ -38,8 +38,8 @@ def default_db() -> Path:
 def _db_option(function: click.decorators.FC) -> click.decorators.FC:
     return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
                         envvar=DB_ENV, default=None,
-                        help="Файл базы бэк-офиса (SQLite); по умолчанию в каталоге "
-                               "данных kkt-bridge.")(function)
+                        help=_("Файл базы бэк-офиса (SQLite); по умолчанию в каталоге "
+                                "данных kkt-bridge."))(function)
 
 
 def _office(db_path: Path | None, *, faults: str | None = None,
@@ -55,24 +55,27 @@ def _office(db_path: Path | None, *, faults: str | None = None,
     return ReferenceBackOffice(path, faults=faults, code_ttl=code_ttl, open_ui=open_ui)
 
 
-@click.group(name="backoffice")
+@click.group(name="backoffice", help=_(
+    "Эталонный бэк-офис: сервер с открытым API, кассы, коды синхронизации, документы."))
 def backoffice_group() -> None:
     """Эталонный бэк-офис: сервер с открытым API, кассы, коды синхронизации, документы."""
 
 
-@backoffice_group.command(name="serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Адрес для приёма.")
+@backoffice_group.command(name="serve", help=_(
+    "Запустить сервер бэк-офиса; первая строка вывода — его адрес."))
+@click.option("--host", default="127.0.0.1", show_default=True, help=_("Адрес для приёма."))
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="Порт; 0 — выбрать свободный.")
+              help=_("Порт; 0 — выбрать свободный."))
 @_db_option
 @click.option("--faults", default=None,
-              help="Сбои для проверки клиентов, например 429:every=3:retry_after=2,drop:first=1")
-@click.option("--seed-demo", is_flag=True, help="Заполнить демонстрационными товарами и "
-                                                  "сотрудниками.")
+              help=_("Сбои для проверки клиентов, например "
+                      "429:every=3:retry_after=2,drop:first=1"))
+@click.option("--seed-demo", is_flag=True,
+              help=_("Заполнить демонстрационными товарами и сотрудниками."))
 @click.option("--code-ttl", type=click.IntRange(1), default=24 * 3600, show_default=True,
-              help="Срок действия кода синхронизации, секунд.")
+              help=_("Срок действия кода синхронизации, секунд."))
 @click.option("--ui", "open_ui", is_flag=True,
-              help="Страницы «Мои Кассы» без входа (только для адреса 127.0.0.1).")
+              help=_("Страницы «Мои Кассы» без входа (только для адреса 127.0.0.1)."))
 def serve_command(host: str, port: int, db_path: Path | None, faults: str | None,
                   seed_demo: bool, code_ttl: int, open_ui: bool) -> None:
     """Запустить сервер бэк-офиса; первая строка вывода — его адрес."""
@@ -93,9 +96,10 @@ def serve_command(host: str, port: int, db_path: Path | None, faults: str | None
     office.serve_forever(host, port, ready=ready)
 
 
-@backoffice_group.command(name="add-register")
+@backoffice_group.command(name="add-register", help=_(
+    "«Мои Кассы» -> «Добавить ККТ»: выдать код синхронизации (последняя строка вывода)."))
 @_db_option
-@click.option("--shop", required=True, help="Магазин, к которому подключается касса.")
+@click.option("--shop", required=True, help=_("Магазин, к которому подключается касса."))
 def add_register_command(db_path: Path | None, shop: str) -> None:
     """«Мои Кассы» -> «Добавить ККТ»: выдать код синхронизации (последняя строка вывода)."""
     office = _office(db_path)
@@ -112,12 +116,13 @@ def add_register_command(db_path: Path | None, shop: str) -> None:
         office.stop()
 
 
-@backoffice_group.command(name="documents")
+@backoffice_group.command(name="documents", help=_(
+    "Полученные документы, по одному JSON на строку (чек — в формате JSON ФНС)."))
 @_db_option
-@click.option("--after", type=click.IntRange(0), default=0, help="Только документы с номером "
-                                                                    "получения больше этого.")
+@click.option("--after", type=click.IntRange(0), default=0,
+              help=_("Только документы с номером получения больше этого."))
 @click.option("--envelope", is_flag=True,
-              help="Печатать с ключом, кассой и временем получения вокруг JSON ФНС.")
+              help=_("Печатать с ключом, кассой и временем получения вокруг JSON ФНС."))
 def documents_command(db_path: Path | None, after: int, envelope: bool) -> None:
     """Полученные документы, по одному JSON на строку (чек — в формате JSON ФНС)."""
     from kkt_bridge.plugins.reference.app import document_json
@@ -140,7 +145,9 @@ def documents_command(db_path: Path | None, after: int, envelope: bool) -> None:
         office.stop()
 
 
-@backoffice_group.command(name="seed")
+@backoffice_group.command(name="seed", help=_(
+    "Заполнить бэк-офис демонстрационными товарами (с группами, весовыми, штрихкодами) и "
+    "сотрудниками. Повторный запуск ничего не меняет."))
 @_db_option
 def seed_command(db_path: Path | None) -> None:
     """Заполнить бэк-офис демонстрационными товарами (с группами, весовыми, штрихкодами) и
@@ -154,7 +161,7 @@ def seed_command(db_path: Path | None) -> None:
                  "{employees}").format(**counts))
 
 
-@backoffice_group.command(name="registers")
+@backoffice_group.command(name="registers", help=_("Подключённые кассы."))
 @_db_option
 def registers_command(db_path: Path | None) -> None:
     """Подключённые кассы."""
@@ -178,7 +185,8 @@ def registers_command(db_path: Path | None) -> None:
     Console(soft_wrap=True).print(table)
 
 
-@backoffice_group.command(name="admin-token")
+@backoffice_group.command(name="admin-token", help=_(
+    "Токен администратора для /api/v1/admin (держите его в секрете)."))
 @_db_option
 def admin_token_command(db_path: Path | None) -> None:
     """Токен администратора для /api/v1/admin (держите его в секрете)."""

@@ -41,14 +41,15 @@ def connect_dialogue(db: Store, pm: BackOfficePluginManager, kkt: Kkt, *, plugin
     return pairing
 
 
-@click.command(name="connect")
+@click.command(name="connect", help=_(
+    "Подключить ККТ к бэк-офису по коду синхронизации."))
 @click.option("--device", "url", required=True, metavar="URL",
-              help="Порт ККТ: /dev/ttyACM0, socket://host[:7778] ...")
-@click.option("--plugin", required=True, metavar="NAME", help="Модуль бэк-офиса (reference, "
-              "moysklad ...).")
+              help=_("Порт ККТ: /dev/ttyACM0, socket://host[:7778] ..."))
+@click.option("--plugin", required=True, metavar="NAME",
+              help=_("Модуль бэк-офиса (reference, moysklad ...)."))
 @click.option("--backoffice", "endpoint", default=None, metavar="URL",
-              help="Адрес бэк-офиса, если не по умолчанию.")
-@click.option("--code", default=None, help="Код синхронизации (иначе будет запрошен).")
+              help=_("Адрес бэк-офиса, если не по умолчанию."))
+@click.option("--code", default=None, help=_("Код синхронизации (иначе будет запрошен)."))
 def connect_command(url: str, plugin: str, endpoint: str | None, code: str | None) -> None:
     """Подключить ККТ к бэк-офису по коду синхронизации."""
     db = app.store()

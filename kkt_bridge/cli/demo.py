@@ -14,7 +14,8 @@ from kkt_bridge.i18n import _
 
 
 def register(group: click.Group) -> None:
-    @group.command("demo")
+    @group.command("demo", help=_(
+        "Эмулятор ККТ + эталонный бэк-офис: подключение, обмен, продажи, выгрузка."))
     @click.option("--once", is_flag=True,
                   help=_("Пройти сценарий один раз, показать итог и выйти."))
     @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,

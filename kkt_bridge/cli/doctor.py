@@ -128,7 +128,8 @@ def print_findings(findings: list[doctor.Finding], console: Console) -> None:
         console.print(_("Проблем не найдено"))
 
 
-@click.command(name="doctor")
+@click.command(name="doctor", help=_(
+    "Проверить доступ к ККТ, правила udev, часы, ФН, ОФД и бэк-офис."))
 @click.option("--device", "urls", multiple=True, metavar="URL",
               help=_("Порт ККТ (можно несколько); по умолчанию все найденные ККТ."))
 @click.option("--baudrate", type=int, default=None,

@@ -49,7 +49,7 @@ def emulator_factory(driver_name: str = DRIVER) -> Any:
     return target
 
 
-@click.command("emulator")
+@click.command("emulator", help=_("Эмулятор ККТ Штрих-М: отвечает байт в байт, как настоящая."))
 @click.option("--pty", "use_pty", is_flag=True,
               help=_("Псевдотерминал (по умолчанию, если не указан --tcp)."))
 @click.option("--tcp", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1:7778",

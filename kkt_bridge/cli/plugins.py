@@ -13,8 +13,10 @@ from kkt_bridge.i18n import _
 from kkt_bridge.pluginmanager import OK, list_plugins
 
 
-@click.command(name="plugins")
-@click.option("--json", "as_json", is_flag=True, help="Вывести список в JSON, по строке на модуль.")
+@click.command(name="plugins", help=_(
+    "Установленные модули бэк-офисов: пакет, версия, состояние."))
+@click.option("--json", "as_json", is_flag=True,
+              help=_("Вывести список в JSON, по строке на модуль."))
 def plugins_command(as_json: bool) -> None:
     """Установленные модули бэк-офисов: пакет, версия, состояние."""
     records = list_plugins()

@@ -8,8 +8,9 @@ from kkt_bridge.i18n import _
 from kkt_bridge.store import data_dir, open_store, reset_store
 
 
-@click.command(name="reset")
-@click.option("--yes", is_flag=True, help="Не спрашивать подтверждения.")
+@click.command(name="reset", help=_(
+    "Сбросить kkt-bridge как при переустановке: ККТ нужно будет подключить заново."))
+@click.option("--yes", is_flag=True, help=_("Не спрашивать подтверждения."))
 def reset_command(yes: bool) -> None:
     """Сбросить kkt-bridge как при переустановке: ККТ нужно будет подключить заново."""
     directory = data_dir()

@@ -64,7 +64,8 @@ def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
     return paired
 
 
-@click.command(name="run")
+@click.command(name="run", help=_(
+    "Работать постоянно: следить за ККТ и обмениваться с бэк-офисом по расписанию."))
 @click.option("--device", "urls", multiple=True, metavar="URL",
               help=_("Порт ККТ (можно несколько раз); по умолчанию все подключённые ККТ."))
 @click.option("--log-format", type=click.Choice(FORMATS), default="text",

@@ -52,19 +52,23 @@ def show_confirmation(preview: SettingsPreview) -> None:
     click.secho(f"[ {_(CONFIRM_BUTTON[preview.goods_change])} ]", bold=True)
 
 
-@click.command(name="settings")
+@click.command(name="settings", help=_(
+    "Изменить настройки обновления: периоды обмена товарами и сотрудниками.\n\n"
+    "Включение или отключение синхронизации товаров сначала показывает «Подтверждение»: "
+    "список товаров и групп, которые будут удалены, и код подтверждения; ничего не меняется, "
+    "пока команда не повторена с --confirm (или --confirm КОД)."))
 @click.option("--device", default=None, metavar="URL",
-              help="ККТ, если к бэк-офису подключено несколько.")
+              help=_("ККТ, если к бэк-офису подключено несколько."))
 @click.option("--goods", default=None, metavar="PERIOD",
-              help="Экспорт товаров: Никогда, 5 мин, 15 мин, 30 мин, 1 ч, 3 ч, 6 ч, 12 ч, 24 ч.")
-@click.option("--employees", default=None, metavar="PERIOD", help="Экспорт сотрудников: "
-              "тот же список периодов.")
+              help=_("Экспорт товаров: Никогда, 5 мин, 15 мин, 30 мин, 1 ч, 3 ч, 6 ч, 12 ч, 24 ч."))
+@click.option("--employees", default=None, metavar="PERIOD",
+              help=_("Экспорт сотрудников: тот же список периодов."))
 @click.option("--receipts-interval", type=int, default=None, metavar="S",
-              help="Как часто проверять новые чеки, секунд (по умолчанию 60).")
+              help=_("Как часто проверять новые чеки, секунд (по умолчанию 60)."))
 @click.option("--confirm", "confirm", is_flag=False, flag_value="", default=None,
-              metavar="[КОД]",
-              help="Подтвердить изменение синхронизации товаров. С КОДОМ из предпросмотра — "
-                   "только если список удаляемого с тех пор не изменился.")
+              metavar=_("[КОД]"),
+              help=_("Подтвердить изменение синхронизации товаров. С КОДОМ из предпросмотра — "
+                     "только если список удаляемого с тех пор не изменился."))
 def settings_command(device: str | None, goods: str | None, employees: str | None,
                      receipts_interval: int | None, confirm: str | None) -> None:
     """Изменить настройки обновления: периоды обмена товарами и сотрудниками.

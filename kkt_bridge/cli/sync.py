@@ -41,13 +41,14 @@ def sync_now(db: Store, device: str | None = None) -> list[JobOutcome]:
     return outcomes
 
 
-@click.group(name="sync")
+@click.group(name="sync", help=_("Обмен с бэк-офисом."))
 def sync_group() -> None:
     """Обмен с бэк-офисом."""
 
 
-@sync_group.command(name="now")
-@click.option("--device", default=None, metavar="URL", help="Только ККТ на этом порту.")
+@sync_group.command(name="now", help=_(
+    "Обновить сейчас: все задания всех подключённых ККТ; код 0, если все успешны."))
+@click.option("--device", default=None, metavar="URL", help=_("Только ККТ на этом порту."))
 def now_command(device: str | None) -> None:
     """Обновить сейчас: все задания всех подключённых ККТ; код 0, если все успешны."""
     db = app.store()
