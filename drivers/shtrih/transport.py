@@ -195,6 +195,7 @@ class Transport:
         Raises _Corrupt (after sending NAK) when the frame is short or its LRC is wrong.
         """
         read = self.port.read
+        garbled = False
         while not have_stx:
             byte = read(1)
             if byte:
@@ -202,6 +203,12 @@ class Transport:
                     self._heard = True
                     break
                 self._note(byte[0])  # STRAY or noise before the frame
+                garbled = garbled or byte[0] != STRAY
+            elif garbled:
+                # bytes, then a byte timeout of silence: an answer whose STX was lost on
+                # the line. NAK it and ENQ again at once instead of waiting out the
+                # command's whole answer time; the device sends the same answer again.
+                self._reject()
             if self._clock() >= deadline:
                 return None
         head = read(1)

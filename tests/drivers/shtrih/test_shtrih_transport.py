@@ -187,6 +187,47 @@ def test_a_lost_ack_before_the_answer_is_taken_from_the_stx() -> None:
     assert written == [bytes([ENQ]), build_frame(REQUEST), bytes([ACK])]
 
 
+class _ChunkPort(_StreamPort):
+    """Plays back chunks; an empty chunk is a byte timeout of silence on the line."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        super().__init__(b"")
+        self.chunks = list(chunks)
+
+    def read(self, size: int = 1) -> bytes:
+        self.reads += 1
+        while self.chunks and not self.chunks[0]:
+            self.chunks.pop(0)
+            self.now += 0.05
+            return b""
+        if not self.chunks:
+            self.now += 0.05
+            return b""
+        out, rest = self.chunks[0][:size], self.chunks[0][size:]
+        if rest:
+            self.chunks[0] = rest
+        else:
+            self.chunks.pop(0)
+        return out
+
+
+def test_an_answer_without_its_stx_is_asked_again_at_once() -> None:
+    """The answer's STX is lost on the line: the rest of the frame is noise, then silence.
+    The host NAKs and ENQs again straight away instead of waiting out the 30 s answer time,
+    and the device sends the answer again."""
+    answer = bytes.fromhex("10 00 1E 92 04 04 00 00 9F E5 20 01 00 8A 08 00")
+    frame = build_frame(answer)
+    assert 0x02 not in frame[1:]  # no byte of the rest may pass for an STX
+    port = _ChunkPort([bytes([NAK, ACK]), frame[1:], b"", bytes([ACK]) + frame])
+    written: list[bytes] = []
+    port.write = lambda data: written.append(bytes(data)) or len(data)  # type: ignore[method-assign]
+    t = Transport(port, control_timeout=0.2, clock=port.clock)
+    assert t.exchange(REQUEST, 30.0) == answer
+    assert written == [bytes([ENQ]), build_frame(REQUEST), bytes([NAK]), bytes([ENQ]),
+                       bytes([ACK])]
+    assert port.now < 1.0  # fake seconds: a byte timeout or two, not the answer time
+
+
 def test_a_port_failure_mid_command_is_a_link_error() -> None:
     class Broken(_StreamPort):
         def read(self, size: int = 1) -> bytes:
