@@ -13,10 +13,10 @@ from bridge_fakes import FakeBackOffice, FakeKkt, fake_decoder
 from click.testing import CliRunner
 
 from kkt_bridge.bridge import app, export
-from kkt_bridge.cli.main import cli
-from kkt_bridge.errors import BackOfficeError
 from kkt_bridge.bridge.catalog import Catalog
 from kkt_bridge.bridge.settings import WARNING
+from kkt_bridge.cli.main import cli
+from kkt_bridge.errors import BackOfficeError
 from kkt_bridge.exchange import Good, GoodsGroup
 from kkt_bridge.i18n import set_language
 from kkt_bridge.pluginmanager import get_plugin_manager

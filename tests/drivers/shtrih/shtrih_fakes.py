@@ -19,7 +19,6 @@ from typing import Any
 
 from kkt_bridge.drivers.shtrih.commands import REGISTRY
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, STRAY, STX, build_frame
-
 from kkt_bridge.link import open_link
 
 Handler = Callable[[bytes], bytes]

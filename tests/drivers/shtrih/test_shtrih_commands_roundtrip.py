@@ -8,10 +8,10 @@ import contextlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from kkt_bridge.drivers.shtrih.commands import REGISTRY, Command
-from kkt_bridge.drivers.shtrih.frame import parse_frame
 from shtrih_strategies import normalize, strategy_for
 
+from kkt_bridge.drivers.shtrih.commands import REGISTRY, Command
+from kkt_bridge.drivers.shtrih.frame import parse_frame
 from kkt_bridge.errors import KktBridgeError
 
 COMMANDS = sorted(REGISTRY.values(), key=lambda cmd: cmd.code)

@@ -6,13 +6,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pytest
+from shtrih_fakes import Register, Script, fake_port
+
+from kkt_bridge.driverapi import Driver, get_driver
 from kkt_bridge.drivers.shtrih.commands.status import BEEP
 from kkt_bridge.drivers.shtrih.driver import ShtrihKkt, find_top_tag
 from kkt_bridge.drivers.shtrih.errors import NotInModeError, WrongPasswordError
 from kkt_bridge.drivers.shtrih.plugin import driver as shtrih_driver
-from shtrih_fakes import Register, Script, fake_port
-
-from kkt_bridge.driverapi import Driver, get_driver
 from kkt_bridge.errors import ConfigError, ProtocolError
 from kkt_bridge.kkt import Kkt, ShiftState, TaxSystem
 

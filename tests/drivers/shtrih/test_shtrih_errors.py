@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kkt_bridge.drivers.shtrih import errors as shtrih_errors
 from kkt_bridge.drivers.shtrih.errors import (
     FnError,
@@ -12,7 +13,6 @@ from kkt_bridge.drivers.shtrih.errors import (
     error_for,
     raise_for,
 )
-
 from kkt_bridge.errors import DeviceError
 from kkt_bridge.i18n import set_language
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from kkt_bridge.drivers.shtrih import errors as shtrih_errors
 from kkt_bridge.drivers.shtrih.commands import REGISTRY
 from kkt_bridge.drivers.shtrih.commands.fn import FIND_DOCUMENT, FN_STATUS, LAST_REGISTRATION
 from kkt_bridge.drivers.shtrih.commands.status import SHORT_STATUS
 from kkt_bridge.drivers.shtrih.frame import build_frame, parse_frame
-
 from kkt_bridge.errors import FrameError, ProtocolError
 
 

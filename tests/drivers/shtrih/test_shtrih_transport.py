@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shtrih_fakes import FakeDevice, Script, fake_port
+
 from kkt_bridge.drivers.shtrih import errors as shtrih_errors
 from kkt_bridge.drivers.shtrih.commands.status import SHORT_STATUS
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, build_frame, parse_frame
 from kkt_bridge.drivers.shtrih.transport import Transport, encode_frame
-from shtrih_fakes import FakeDevice, Script, fake_port
-
 from kkt_bridge.errors import (
     DeviceError,
     FrameError,
