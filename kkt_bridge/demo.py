@@ -96,7 +96,7 @@ class Demo:
         self.pm = get_plugin_manager()
         self.kkt: Kkt = open_register(self.device_url)
         self._stack.callback(self.kkt.close)
-        self.link = RegisterLink(self.device_url, lambda _url: self.kkt, self.home / "locks")
+        self.link = RegisterLink(self.device_url, lambda _url: self.kkt, self.store.lock_dir)
         self.scheduler = Scheduler(self.store, self.pm, rng=self.rng)
         self.say(_("ККТ (эмулятор) слушает {url}").format(url=self.device_url))
         self.say(_("Бэк-офис: {url}").format(url=self.backoffice_url))

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from kkt_bridge.errors import PluginError
+from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
 GROUP = "kkt_bridge.drivers"
@@ -71,18 +72,22 @@ def load_drivers() -> dict[str, Driver]:
     for ep in entry_points(group=GROUP):
         try:
             loaded = ep.load()
-        except Exception as exc:  # a broken third-party package must not hide the others
-            raise PluginError(f"драйвер {ep.name} не загружается: {exc}") from exc
+        except Exception as exc:  # whatever a third-party module raises: name the package
+            raise PluginError(
+                _("драйвер {name} не загружается: {reason}").format(name=ep.name, reason=exc),
+                _("переустановите пакет драйвера или удалите его")) from exc
         driver = getattr(loaded, "driver", loaded)
         drivers[driver.name] = driver
     return drivers
 
 
 def get_driver(name: str) -> Driver:
+    """The installed driver ``name``; PluginError naming the installed ones otherwise."""
     drivers = load_drivers()
     try:
         return drivers[name]
     except KeyError:
-        known = ", ".join(sorted(drivers)) or "нет"
-        raise PluginError(f"драйвер {name!r} не установлен (есть: {known})",
-                          "установите пакет драйвера или укажите --driver") from None
+        known = ", ".join(sorted(drivers)) or "—"
+        raise PluginError(_("драйвер {name!r} не установлен (есть: {known})").format(
+            name=name, known=known), _("установите пакет драйвера или укажите --driver")
+        ) from None

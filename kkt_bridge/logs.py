@@ -39,6 +39,7 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` with every token pattern and registered secret masked."""
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
     with _secrets_lock:
@@ -83,13 +84,18 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+def _remove_own_handlers(logger: logging.Logger) -> None:
+    # only ours: a handler an embedding application or pytest added stays
+    for handler in list(logger.handlers):
+        if getattr(handler, "_kkt_bridge", False):
+            logger.removeHandler(handler)
+
+
 def configure_logging(fmt: str = "text", level: str | int = "INFO",
                       stream: TextIO | None = None) -> logging.Logger:
     """Set up the ``kkt_bridge`` logger once per process (idempotent)."""
     logger = logging.getLogger(LOGGER_NAME)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_kkt_bridge", False):
-            logger.removeHandler(handler)
+    _remove_own_handlers(logger)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler._kkt_bridge = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
@@ -123,9 +129,7 @@ def unconfigure_logging() -> None:
     """Undo :func:`configure_logging` (a command run in-process, as tests do, must not
     leave a handler on a stream that is closed afterwards)."""
     logger = logging.getLogger(LOGGER_NAME)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_kkt_bridge", False):
-            logger.removeHandler(handler)
+    _remove_own_handlers(logger)
     logger.setLevel(logging.NOTSET)
     logger.propagate = True
 

@@ -14,33 +14,42 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+UNSENT = "kkt_bridge_documents_unsent"
+OUTBOX = "kkt_bridge_outbox_documents"
+OFD_UNSENT = "kkt_bridge_ofd_unsent"
+LAST_SUCCESS = "kkt_bridge_last_success_timestamp_seconds"
+JOB_FAILURES = "kkt_bridge_job_failures_total"
+LINK_ERRORS = "kkt_bridge_link_errors_total"
+EXPORTED = "kkt_bridge_documents_exported_total"
+PRESENT = "kkt_bridge_register_present"
+HOTPLUG_EVENTS = "kkt_bridge_hotplug_events_total"
+
 _HELP = {
-    "kkt_bridge_documents_unsent": ("gauge", "Fiscal documents read from the ФН but not yet "
-                                    "acknowledged by the back office."),
-    "kkt_bridge_ofd_unsent": ("gauge", "Documents the ФН has not yet delivered to the OFD."),
-    "kkt_bridge_last_success_timestamp_seconds": ("gauge", "Unix time of the last successful "
-                                                  "run of a sync job."),
-    "kkt_bridge_job_failures_total": ("counter", "Failed sync job runs."),
-    "kkt_bridge_link_errors_total": ("counter", "Errors on the link to a register."),
-    "kkt_bridge_documents_exported_total": ("counter", "Fiscal documents acknowledged by the "
-                                            "back office."),
-    "kkt_bridge_outbox_documents": ("gauge", "Documents read from the ФН and kept in the "
-                                    "outbox until the back office acknowledges them."),
-    "kkt_bridge_register_present": ("gauge", "1 while the register's port is plugged in "
-                                    "(hot-plug), 0 while it is unplugged."),
-    "kkt_bridge_hotplug_events_total": ("counter", "Registers plugged in (action=added) or "
-                                        "unplugged (action=removed)."),
+    UNSENT: ("gauge", "Fiscal documents read from the ФН but not yet acknowledged by the "
+                      "back office."),
+    OFD_UNSENT: ("gauge", "Documents the ФН has not yet delivered to the OFD."),
+    LAST_SUCCESS: ("gauge", "Unix time of the last successful run of a sync job."),
+    JOB_FAILURES: ("counter", "Failed sync job runs."),
+    LINK_ERRORS: ("counter", "Errors on the link to a register."),
+    EXPORTED: ("counter", "Fiscal documents acknowledged by the back office."),
+    OUTBOX: ("gauge", "Documents read from the ФН and kept in the outbox until the back "
+                      "office acknowledges them."),
+    PRESENT: ("gauge", "1 while the register's port is plugged in (hot-plug), 0 while it is "
+                       "unplugged."),
+    HOTPLUG_EVENTS: ("counter", "Registers plugged in (action=added) or unplugged "
+                                "(action=removed)."),
 }
+
+
+def _escape(value: str) -> str:
+    # the exposition format's escapes inside a label value
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _labels(labels: Mapping[str, str]) -> str:
     if not labels:
         return ""
-    inner = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in sorted(labels.items())
-    )
-    return "{" + inner + "}"
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items())) + "}"
 
 
 class Metrics:
@@ -104,7 +113,3 @@ class Metrics:
         server = ThreadingHTTPServer((host, port), Handler)
         threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
         return server
-
-
-#: the process-wide registry the daemon and jobs update
-METRICS = Metrics()

@@ -36,11 +36,9 @@ from .commands import fn as fn_cmds
 from .commands import shift as shift_cmds
 from .commands import status as status_cmds
 from .commands import tables as table_cmds
+from .commands.fields import CASHIER_PASSWORD, SYSADMIN_PASSWORD, cp1251_text
 from .errors import FnError, FnNoDataError, FnWrongStateError, NotFiscalizedError, NotSupportedError
 from .transport import SerialPort, Transport
-
-CASHIER_PASSWORD = 1
-SYSADMIN_PASSWORD = 30
 
 #: commands that need the system administrator (tables, reports), besides every 0xFFxx one
 _SYSADMIN_COMMANDS = frozenset({0x1E, 0x1F, 0x2D, 0x2E, 0x40, 0x41})
@@ -411,11 +409,11 @@ class ShtrihKkt:
         self.close()
 
 
-# --- helpers shared with the plugin and the CLI -------------------------------------------------
+# --- helpers (model_name is the plugin's too) ------------------------------------------------
 
 
 def model_name(raw: bytes) -> str:
-    return bytes(raw).split(b"\x00", 1)[0].decode("cp1251", errors="replace").strip()
+    return cp1251_text(raw).strip()
 
 
 def shift_state(mode: int) -> ShiftState:
@@ -428,7 +426,7 @@ def shift_state(mode: int) -> ShiftState:
 
 
 def decode_char(raw: bytes) -> str:
-    return raw.split(b"\x00", 1)[0].decode("cp1251", errors="replace").rstrip()
+    return cp1251_text(raw).rstrip()
 
 
 def encode_char(text: str, size: int) -> bytes:

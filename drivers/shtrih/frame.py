@@ -37,11 +37,20 @@ NAK = 0x15
 STRAY = 0xFF
 
 MAX_BODY = 255
+#: P116: a byte may lag its predecessor by at most 50 ms (host and device alike)
+BYTE_TIMEOUT = 0.05
+#: the TCP port network models serve this protocol on
+TCP_PORT = 7778
 
 
 def lrc(data: bytes) -> int:
     """XOR of every byte: the frame's check byte over LEN and the body."""
     return reduce(xor, data, 0)
+
+
+def command_prefix(body: bytes) -> bytes:
+    """The command code a request or answer body starts with: two bytes after 0xFF, else one."""
+    return body[:2 if body[:1] == b"\xff" else 1]
 
 
 class CommandCode(Construct):  # type: ignore[misc]

@@ -9,11 +9,10 @@ from kkt_bridge.driverapi import ProbeResult, UsbId
 from kkt_bridge.errors import DeviceError, LinkTimeoutError, ProtocolError
 
 from .driver import ShtrihKkt, model_name
-from .frame import ACK, NAK
+from .frame import ACK, NAK, TCP_PORT
 from .transport import BYTE_TIMEOUT, Transport
 
 DEFAULT_BAUDRATE = 115200
-TCP_PORT = 7778
 #: how many ENQ a probe sends before it gives up: a device busy printing may miss one
 PROBE_ENQS = 2
 

@@ -25,7 +25,7 @@ from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, Pro
 from kkt_bridge.i18n import _
 from kkt_bridge.link.failures import not_a_register
 
-from .frame import ACK, ENQ, MAX_BODY, NAK, STRAY, STX
+from .frame import ACK, BYTE_TIMEOUT, ENQ, MAX_BODY, NAK, STRAY, STX, command_prefix
 
 _ENQ = bytes((ENQ,))
 _ACK = bytes((ACK,))
@@ -33,8 +33,6 @@ _NAK = bytes((NAK,))
 
 #: bounded retries of the link level (NAKs, corrupt frames, silence), as the vendor drivers do
 ATTEMPTS = 10
-#: P116: a byte may lag its predecessor by at most 50 ms
-BYTE_TIMEOUT = 0.05
 #: how long a device may take to answer ENQ or to acknowledge a frame
 CONTROL_TIMEOUT = 1.0
 #: how many bytes of what answered instead of a register go into the error message
@@ -59,6 +57,11 @@ def encode_frame(body: bytes) -> bytes:
         raise FrameError(_("тело кадра {size} байт, допустимо 1..{limit}").format(
             size=size, limit=MAX_BODY))
     return bytes((STX, size)) + body + bytes((reduce(xor, body, size),))
+
+
+def _command_hex(body: bytes) -> str:
+    """The command code a request body starts with, as errors name it ("FF01", "11")."""
+    return command_prefix(body).hex().upper()
 
 
 class _Corrupt(Exception):
@@ -96,7 +99,7 @@ class Transport:
         except OSError as exc:  # serial.SerialException is an OSError too
             raise LinkClosedError(
                 _("связь с ККТ прервана во время команды {command}: {reason}").format(
-                    command=body[:2 if body[0] == 0xFF else 1].hex().upper(), reason=exc),
+                    command=_command_hex(body), reason=exc),
                 _("проверьте кабель или сеть и повторите: незавершённая команда будет "
                   "видна в состоянии ККТ")) from exc
 
@@ -126,7 +129,7 @@ class Transport:
                 if accepted:
                     raise ProtocolError(
                         _("ККТ приняла команду {command}, но её ответ потерян").format(
-                            command=body[:2 if body[0] == 0xFF else 1].hex().upper()),
+                            command=_command_hex(body)),
                         _("проверьте состояние ККТ (короткий запрос состояния) "
                           "перед повтором операции"))
                 self.port.write(frame)
@@ -157,7 +160,7 @@ class Transport:
                     bytes=shown + (" ..." if len(self._noise) > NOISE_SHOWN else "")))
         raise LinkTimeoutError(
             _("ККТ не ответила на команду {command} ({attempts} попыток)").format(
-                command=body[:2 if body[0] == 0xFF else 1].hex().upper(),
+                command=_command_hex(body),
                 attempts=self.attempts),
             _("проверьте кабель, питание ККТ и скорость порта"))
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
-from kkt_bridge.kkt import Kkt
 from kkt_bridge.pluginmanager import BackOfficePluginManager, get_plugin_manager
+from kkt_bridge.registers import open_register as open_register  # a seam the tests replace
 from kkt_bridge.store import Store, open_store
-
-
-def open_register(url: str) -> Kkt:
-    from kkt_bridge.registers import open_register as open_real
-
-    return open_real(url)
 
 
 def plugin_manager() -> BackOfficePluginManager:

@@ -18,14 +18,8 @@ from kkt_bridge.exchange import (
 from kkt_bridge.pluginmanager import (
     BackOfficePluginManager,
     call_backoffice,
-    get_plugin_manager,
     require_backoffice,
 )
-
-
-def plugin_manager(pm: BackOfficePluginManager | None = None) -> BackOfficePluginManager:
-    """``pm`` itself, or the installed plugins."""
-    return pm if pm is not None else get_plugin_manager()
 
 
 class BackOffice:
@@ -43,6 +37,12 @@ class BackOffice:
             self.pm, "backoffice_pair", backoffice=self.name, endpoint=endpoint, code=code,
             register=register)
         return credentials
+
+    def check(self, credentials: Credentials) -> bool:
+        """Whether the back office still accepts ``credentials`` (it raises when not)."""
+        answer: bool = call_backoffice(self.pm, "backoffice_check", backoffice=self.name,
+                                       credentials=credentials)
+        return answer
 
     def fetch_catalog(self, credentials: Credentials, since: datetime | None) -> Catalog:
         catalog: Catalog = call_backoffice(

@@ -69,6 +69,25 @@ class Catalog:
                         barcode=barcode, name=clash[0].good.name),
                     _("укажите другой штрихкод"))
 
+    def _stored_good(self, good_id: str) -> StoredGood:
+        stored = self.store.get_good(self.key, good_id)
+        if stored is None:
+            raise ConfigError(_("товар {id} не найден").format(id=good_id),
+                              _("проверьте код товара"))
+        return stored
+
+    def _stored_group(self, group_id: str) -> StoredGroup:
+        stored = self.store.get_group(self.key, group_id)
+        if stored is None:
+            raise ConfigError(_("группа {id} не найдена").format(id=group_id),
+                              _("проверьте код группы"))
+        return stored
+
+    def _check_group(self, group: GoodsGroup) -> None:
+        if not group.name.strip():
+            raise ConfigError(_("у группы нет наименования"), _("укажите наименование"))
+        self._check_parent(group)
+
     def _check_parent(self, group: GoodsGroup) -> None:
         parent = group.parent_id
         seen = {group.id}
@@ -99,10 +118,7 @@ class Catalog:
     def edit_good(self, good: Good) -> Good:
         with self.store.transaction():
             self._check_unlocked()
-            stored = self.store.get_good(self.key, good.id)
-            if stored is None:
-                raise ConfigError(_("товар {id} не найден").format(id=good.id),
-                                  _("проверьте код товара"))
+            stored = self._stored_good(good.id)
             self._check_good(good)
             # the origin stays: a back-office good edited here is replaced, not deleted,
             # when sync comes back on
@@ -112,9 +128,7 @@ class Catalog:
     def delete_good(self, good_id: str) -> None:
         with self.store.transaction():
             self._check_unlocked()
-            if self.store.get_good(self.key, good_id) is None:
-                raise ConfigError(_("товар {id} не найден").format(id=good_id),
-                                  _("проверьте код товара"))
+            self._stored_good(good_id)
             self.store.delete_good(self.key, good_id)
 
     def add_group(self, group: GoodsGroup) -> GoodsGroup:
@@ -125,22 +139,15 @@ class Catalog:
             elif self.store.get_group(self.key, group.id) is not None:
                 raise ConfigError(_("группа {id} уже есть").format(id=group.id),
                                   _("измените её или укажите другой код"))
-            if not group.name.strip():
-                raise ConfigError(_("у группы нет наименования"), _("укажите наименование"))
-            self._check_parent(group)
+            self._check_group(group)
             self.store.put_group(self.key, group, ORIGIN_REGISTER)
         return group
 
     def edit_group(self, group: GoodsGroup) -> GoodsGroup:
         with self.store.transaction():
             self._check_unlocked()
-            stored = self.store.get_group(self.key, group.id)
-            if stored is None:
-                raise ConfigError(_("группа {id} не найдена").format(id=group.id),
-                                  _("проверьте код группы"))
-            if not group.name.strip():
-                raise ConfigError(_("у группы нет наименования"), _("укажите наименование"))
-            self._check_parent(group)
+            stored = self._stored_group(group.id)
+            self._check_group(group)
             self.store.put_group(self.key, group, stored.origin)
         return group
 
@@ -148,9 +155,7 @@ class Catalog:
         """Delete an empty group; one with goods or subgroups is refused."""
         with self.store.transaction():
             self._check_unlocked()
-            if self.store.get_group(self.key, group_id) is None:
-                raise ConfigError(_("группа {id} не найдена").format(id=group_id),
-                                  _("проверьте код группы"))
+            self._stored_group(group_id)
             used = any(g.good.group_id == group_id for g in self.store.goods(self.key)) or any(
                 g.group.parent_id == group_id for g in self.store.groups(self.key))
             if used:

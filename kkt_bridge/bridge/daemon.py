@@ -35,8 +35,20 @@ from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 from kkt_bridge.link.hotplug import PortEvent, watch_ports
 from kkt_bridge.logs import register_secret
-from kkt_bridge.metrics import Metrics
+from kkt_bridge.metrics import (
+    EXPORTED,
+    HOTPLUG_EVENTS,
+    JOB_FAILURES,
+    LAST_SUCCESS,
+    LINK_ERRORS,
+    OFD_UNSENT,
+    OUTBOX,
+    PRESENT,
+    UNSENT,
+    Metrics,
+)
 from kkt_bridge.pluginmanager import BackOfficePluginManager, notify
+from kkt_bridge.registers import open_register
 from kkt_bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,22 +57,6 @@ DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_HOTPLUG_INTERVAL = 1.0
 #: "auto" (pyudev when importable, else polling), "pyudev", "poll", or "off"
 HOTPLUG_BACKENDS = ("auto", "pyudev", "poll", "off")
-
-UNSENT = "kkt_bridge_documents_unsent"
-OUTBOX = "kkt_bridge_outbox_documents"
-OFD_UNSENT = "kkt_bridge_ofd_unsent"
-LAST_SUCCESS = "kkt_bridge_last_success_timestamp_seconds"
-JOB_FAILURES = "kkt_bridge_job_failures_total"
-LINK_ERRORS = "kkt_bridge_link_errors_total"
-EXPORTED = "kkt_bridge_documents_exported_total"
-PRESENT = "kkt_bridge_register_present"
-HOTPLUG_EVENTS = "kkt_bridge_hotplug_events_total"
-
-
-def default_opener(url: str) -> Kkt:
-    from kkt_bridge.registers import open_register
-
-    return open_register(url)
 
 
 def paired_urls(store: Store) -> list[str]:
@@ -107,7 +103,7 @@ class _CountingKkt:
 
 class Daemon:
     def __init__(self, store: Store, pm: BackOfficePluginManager, urls: Sequence[str], *,
-                 opener: Callable[[str], Kkt] = default_opener, clock: Clock | None = None,
+                 opener: Callable[[str], Kkt] = open_register, clock: Clock | None = None,
                  rng: random.Random | None = None, decoder: Decoder = fns_decoder,
                  batch_size: int = DEFAULT_BATCH,
                  poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -130,8 +126,8 @@ class Daemon:
         self.metrics = metrics if metrics is not None else Metrics()
         self.metrics_file = metrics_file
         self._metrics_lock = threading.Lock()
-        lock_dir = Path(store.path).parent / "locks"
-        self.links = [RegisterLink(url, self._counting(url, opener), lock_dir) for url in urls]
+        self.links = [RegisterLink(url, self._counting(url, opener), store.lock_dir)
+                      for url in urls]
         self._wake = {link.url: threading.Event() for link in self.links}
         self.scheduler = Scheduler(store, pm, clock=self.clock, rng=rng, decoder=decoder,
                                    batch_size=batch_size, stop=self.stop_event)

@@ -19,6 +19,7 @@ from typing import Any
 from kkt_bridge.bridge.backoffice import BackOffice
 from kkt_bridge.errors import BackOfficeError, DocumentError
 from kkt_bridge.exchange import Credentials, ExportDocument
+from kkt_bridge.fiscal import decode_document, to_fns_json
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 from kkt_bridge.store import OutboxDocument, Store
@@ -36,11 +37,6 @@ Decoder = Callable[[bytes], Mapping[str, Any]]
 
 def fns_decoder(raw: bytes) -> Mapping[str, Any]:
     """The FNS JSON of a document, by :mod:`kkt_bridge.fiscal`."""
-    from kkt_bridge.fiscal import (  # type: ignore[attr-defined]
-        decode_document,
-        to_fns_json,
-    )
-
     return to_fns_json(decode_document(raw))
 
 

@@ -70,9 +70,13 @@ def job_period(settings: ExchangeSettings, job: str) -> int:
             DOCUMENTS: settings.receipts_interval}[job]
 
 
-def planned_run(store: Store, register_key: str, job: str, now: float) -> float | None:
-    """When ``job`` is due; None when it is off. Never run: due ``now``."""
-    period = job_period(store.get_settings(register_key), job)
+def planned_run(store: Store, register_key: str, job: str, now: float,
+                settings: ExchangeSettings | None = None) -> float | None:
+    """When ``job`` is due; None when it is off. Never run: due ``now``. ``settings``: the
+    register's, when the caller has them already."""
+    if settings is None:
+        settings = store.get_settings(register_key)
+    period = job_period(settings, job)
     if period <= 0:
         return None
     run = store.get_job_run(register_key, job)
@@ -137,18 +141,18 @@ class Scheduler:
         settings = self.store.get_settings(register_key)
         return [job for job in JOBS if job_period(settings, job) > 0]
 
-    def due_at(self, register_key: str, job: str) -> float | None:
-        return planned_run(self.store, register_key, job, self.clock.now())
+    def _planned(self, register_key: str, now: float) -> dict[str, float]:
+        """Job -> when it is due, for the jobs that are on (the settings read once)."""
+        settings = self.store.get_settings(register_key)
+        planned = {job: planned_run(self.store, register_key, job, now, settings) for job in JOBS}
+        return {job: at for job, at in planned.items() if at is not None}
 
     def due(self, register_key: str) -> list[str]:
         now = self.clock.now()
-        return [job for job in JOBS
-                if (at := planned_run(self.store, register_key, job, now)) is not None
-                and at <= now]
+        return [job for job, at in self._planned(register_key, now).items() if at <= now]
 
     def next_due_at(self, register_key: str) -> float | None:
-        times = [t for job in JOBS if (t := self.due_at(register_key, job)) is not None]
-        return min(times) if times else None
+        return min(self._planned(register_key, self.clock.now()).values(), default=None)
 
     def _offset(self, job: str, period: float) -> float:
         return installation_offset(self.store.installation_id, job, period)

@@ -49,7 +49,7 @@ def bridge_status(store: Store, register_key: str, *,
     for job in JOBS:
         run = store.get_job_run(register_key, job)
         enabled = job_period(settings, job) > 0
-        next_at = planned_run(store, register_key, job, time.time()) if pairing else None
+        next_at = planned_run(store, register_key, job, time.time(), settings) if pairing else None
         jobs[job] = {"title": _(JOB_TITLES[job]), "enabled": enabled,
                      "last_run": _when(run.last_run_at),
                      "last_success": _when(run.last_success_at),

@@ -9,7 +9,6 @@ receipt JSON).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ import click
 
 from kkt_bridge.errors import ConfigError, StoreError
 from kkt_bridge.i18n import _
+from kkt_bridge.store.paths import data_dir
 
 if TYPE_CHECKING:
     from kkt_bridge.plugins.reference.server import ReferenceBackOffice
@@ -27,12 +27,8 @@ DB_ENV = "KKT_BACKOFFICE_DB"
 
 
 def default_db() -> Path:
-    home = os.environ.get("KKT_BRIDGE_HOME")
-    if home:
-        return Path(home) / "backoffice.sqlite3"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("kkt-bridge")) / "backoffice.sqlite3"
+    """Beside the bridge's own store (``KKT_BRIDGE_HOME`` or the user data directory)."""
+    return data_dir() / "backoffice.sqlite3"
 
 
 def _db_option(function: click.decorators.FC) -> click.decorators.FC:

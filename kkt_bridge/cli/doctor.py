@@ -17,13 +17,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from kkt_bridge import doctor
+from kkt_bridge.bridge.backoffice import BackOffice
+from kkt_bridge.bridge.daemon import paired_urls
 from kkt_bridge.driverapi import ProbeResult, get_driver, load_drivers
 from kkt_bridge.errors import KktBridgeError
-from kkt_bridge.exchange import Credentials
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 from kkt_bridge.link.discovery import Confidence, list_candidates, probe
-from kkt_bridge.pluginmanager import BackOfficePluginManager, call_backoffice, get_plugin_manager
+from kkt_bridge.pluginmanager import BackOfficePluginManager, get_plugin_manager
 from kkt_bridge.store import Store, db_path
 
 _MARKS = {
@@ -43,11 +44,6 @@ def environment() -> doctor.DoctorEnv:
     ping = doctor.backoffice_ping()
     return doctor.DoctorEnv(probe=lambda url: probe(url, load_drivers()), open_register=_open,
                             backoffice=ping, paired=None if ping else paired_backoffices())
-
-
-def _check(pm: BackOfficePluginManager, credentials: Credentials) -> object:
-    return call_backoffice(pm, "backoffice_check", backoffice=credentials.backoffice,
-                           credentials=credentials)
 
 
 def _unavailable(error: KktBridgeError) -> object:
@@ -82,9 +78,9 @@ def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor
                                                        if credentials.shop else "")
             run = db.get_job_run(pairing.register_key, "documents")
             failed = run.failures > 0 and run.last_error is not None
+            ping = partial(BackOffice(plugins, credentials.backoffice).check, credentials)
             found.append(doctor.PairedBackOffice(
-                label, partial(_check, plugins, credentials), unsent=unsent,
-                export_error=run.last_error if failed else None))
+                label, ping, unsent=unsent, export_error=run.last_error if failed else None))
     return found
 
 
@@ -95,9 +91,7 @@ def paired_device_urls() -> list[str]:
         return []
     try:
         with Store(path) as db:
-            return [record.device_url for pairing in db.pairings()
-                    if (record := db.get_register(pairing.register_key)) is not None
-                    and record.device_url]
+            return paired_urls(db)
     except KktBridgeError:
         return []
 

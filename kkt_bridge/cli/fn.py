@@ -19,7 +19,7 @@ import click
 from kkt_bridge.errors import DocumentError, KktBridgeError
 from kkt_bridge.fiscal import decode_document, to_fns_json, to_tree
 from kkt_bridge.i18n import _
-from kkt_bridge.kkt import Kkt
+from kkt_bridge.registers import open_register as open_register  # a seam the tests replace
 
 FORMATS = ("fns", "tree")
 READ_FORMATS = ("fns", "tree", "raw")
@@ -27,14 +27,6 @@ READ_FORMATS = ("fns", "tree", "raw")
 DECODE_HELP = (
     "Разобрать один документ из FILE: его байты, как их отдаёт ФН (тип, длина, тело).\n\n"
     "FILE может содержать и те же байты в hex (как в выводе «fn read --format raw»).")
-
-
-def open_register(url: str, *, driver: str | None = None) -> Kkt:
-    """The register behind ``url`` (a seam the tests replace with a fake register)."""
-    # imported here: the driver stack is only needed by ``fn read``
-    from kkt_bridge.registers import open_register as open_real
-
-    return open_real(url, driver=driver)
 
 
 def render(data: bytes, fmt: str) -> dict[str, Any]:

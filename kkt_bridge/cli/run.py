@@ -3,8 +3,8 @@
 SIGTERM or Ctrl+C stops it gracefully: the job in hand ends its current step. With
 ``--plugin`` on a terminal, a register that needs pairing opens the «Подключить ККТ»
 dialogue right here. ``--log-format``/``--log-level`` are the format every command logs in
-(:mod:`kkt_bridge.logs`); ``--metrics-port``/``--metrics-file`` publish
-:data:`kkt_bridge.metrics.METRICS` for Prometheus; ``--hotplug`` picks how plugging and
+(:mod:`kkt_bridge.logs`); ``--metrics-port``/``--metrics-file`` publish the daemon's
+:class:`kkt_bridge.metrics.Metrics` for Prometheus; ``--hotplug`` picks how plugging and
 unplugging a register is noticed.
 """
 
@@ -32,7 +32,7 @@ from kkt_bridge.cli.connect import connect_dialogue
 from kkt_bridge.errors import ConfigError, KktBridgeError, PairingError
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import FORMATS, logging_configured
-from kkt_bridge.metrics import METRICS, Metrics
+from kkt_bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,9 @@ def _run(urls: tuple[str, ...], poll_interval: float, plugin: str | None,
         pm = app.plugin_manager()
         daemon = Daemon(db, pm, devices, opener=app.open_register, poll_interval=poll_interval,
                         on_prompt=prompts.put if interactive else None, hotplug=hotplug,
-                        metrics=METRICS, metrics_file=metrics_file)
+                        metrics_file=metrics_file)
         if metrics_port is not None:
-            server = serve_metrics(METRICS, metrics_port)
+            server = serve_metrics(daemon.metrics, metrics_port)
             log.info("metrics at http://127.0.0.1:%d/metrics", server.server_address[1])
         daemon.write_metrics()
 

@@ -16,13 +16,7 @@ from rich.table import Table
 
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt, ShiftState
-
-
-def open_register(url: str, *, driver: str | None = None) -> Kkt:
-    """The register behind ``url`` (a seam the tests may replace)."""
-    from kkt_bridge.registers import open_register as open_real
-
-    return open_real(url, driver=driver)
+from kkt_bridge.registers import open_register as open_register  # a seam the tests replace
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from kkt_bridge.bridge import app
@@ -19,7 +17,6 @@ def sync_now(db: Store, device: str | None = None) -> list[JobOutcome]:
     """Run every enabled job of every paired register (at ``device``) once, now."""
     pm = app.plugin_manager()
     scheduler = Scheduler(db, pm)
-    lock_dir = Path(db.path).parent / "locks"
     outcomes: list[JobOutcome] = []
     for key in app.paired_keys(db, device):
         record = db.get_register(key)
@@ -31,7 +28,7 @@ def sync_now(db: Store, device: str | None = None) -> list[JobOutcome]:
             outcomes.append(JobOutcome(key, "documents", False, error=_(
                 "адрес ККТ неизвестен: подключите её заново (kkt-bridge connect)")))
             continue
-        link = RegisterLink(url, app.open_register, lock_dir)
+        link = RegisterLink(url, app.open_register, db.lock_dir)
         try:
             outcomes += scheduler.run_now(link, key)
         except KktBridgeError as exc:

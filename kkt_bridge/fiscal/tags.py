@@ -295,8 +295,6 @@ DOCUMENT_TYPES: dict[int, str] = {
 }
 """FFD document types (the STLV tag of a whole document) and their Russian names."""
 
-DOCUMENT_MAX_LENGTH: dict[int, int] = {1: 658, 11: 658, 2: 440, 5: 441, 6: 432}
-
 
 def tag_spec(tag: int, parent: int | None = None) -> TagSpec | None:
     """The meaning of ``tag`` inside ``parent`` (a document type or an STLV tag)."""

@@ -59,20 +59,16 @@ def pyusb_devices() -> list[UsbDevice]:
     """Every USB device pyusb sees; empty when libusb is missing."""
     try:
         import usb.core
+
+        from kkt_bridge.link.handlers.protocol_usb import serial_number_of
     except ImportError:
         return []
     try:
         found = list(usb.core.find(find_all=True) or [])
     except (usb.core.NoBackendError, usb.core.USBError):
         return []
-    devices: list[UsbDevice] = []
-    for dev in found:
-        try:
-            serial_number = dev.serial_number
-        except (usb.core.USBError, ValueError, NotImplementedError):
-            serial_number = None  # unreadable without permission; still a candidate
-        devices.append((int(dev.idVendor), int(dev.idProduct), serial_number or None))
-    return devices
+    # a serial number unreadable without permission is None: still a candidate
+    return [(int(dev.idVendor), int(dev.idProduct), serial_number_of(dev)) for dev in found]
 
 
 def list_candidates(drivers: Mapping[str, Driver] | None = None, *,
@@ -92,8 +88,10 @@ def list_candidates(drivers: Mapping[str, Driver] | None = None, *,
     for port in ports:
         vid, pid = getattr(port, "vid", None), getattr(port, "pid", None)
         serial_number = getattr(port, "serial_number", None) or None
-        match = match_usb_id(drivers, vid, pid) if vid is not None and pid is not None else None
+        match = None
         if vid is not None and pid is not None:
+            match = match_usb_id(drivers, vid, pid)
+            # a USB device seen without its serial number is this tty too
             with_tty.add((vid, pid, serial_number))
             with_tty.add((vid, pid, None))
         if match is not None:
@@ -107,8 +105,6 @@ def list_candidates(drivers: Mapping[str, Driver] | None = None, *,
     for vid, pid, serial_number in (usb_devices or pyusb_devices)():
         match = match_usb_id(drivers, vid, pid)
         if match is None or (vid, pid, serial_number) in with_tty:
-            continue
-        if serial_number is None and (vid, pid, None) in with_tty:
             continue
         driver, usb_id = match
         url = f"usb://{vid:04X}:{pid:04X}" + (f"/{serial_number}" if serial_number else "")
@@ -134,8 +130,7 @@ def probe(url: str, drivers: Mapping[str, Driver] | None = None, *, timeout: flo
     drivers = load_drivers() if drivers is None else drivers
     ordered = [drivers[only]] if only is not None else list(drivers.values())
     for driver in ordered:
-        target = with_default_port(url, driver.default_tcp_port) \
-            if link_kind(url) in (LinkKind.SOCKET, LinkKind.RFC2217) else url
+        target = with_default_port(url, driver.default_tcp_port)
         for speed in _speeds(driver, target):
             result = driver.probe(target, speed, timeout)
             if result is not None:

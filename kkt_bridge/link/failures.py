@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 from serial.tools import list_ports
@@ -62,7 +63,7 @@ def port_busy(url: str, node: str | None = None) -> PortBusyError:
     holders = find_holders(node or url, exclude_pid=None)
     if holders:
         first = holders[0]
-        names = ", ".join(f"{h.pid} ({h.name})" for h in holders)
+        names = ", ".join(map(str, holders))
         return PortBusyError(
             _("порт {url} занят процессом {holders}").format(url=url, holders=names),
             _("закройте кассовую программу или остановите процесс (kill {pid}), "
@@ -142,27 +143,27 @@ def tcp_failure(url: str, exc: BaseException | None,
         where=where, reason=_reason(exc)), _("проверьте адрес и сеть"))
 
 
-def _in_chain(exc: BaseException | None, kind: type[BaseException]) -> bool:
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what caused it, at most 10 deep: a cyclic ``__context__`` must not hang."""
     for _depth in range(10):
         if exc is None:
-            return False
-        if isinstance(exc, kind):
-            return True
+            return
+        yield exc
         exc = exc.__cause__ or exc.__context__
-    return False
+
+
+def _in_chain(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    return any(isinstance(link, kind) for link in _chain(exc))
 
 
 def _errno_of(exc: BaseException | None) -> int | None:
     """The first errno in the exception chain: pyserial often wraps the OSError it got."""
-    seen = 0
-    while exc is not None and seen < 10:
-        code = getattr(exc, "errno", None)
+    for link in _chain(exc):
+        code = getattr(link, "errno", None)
         if isinstance(code, int):
             return code
-        if isinstance(exc, OSError) and exc.args and isinstance(exc.args[0], int):
-            return exc.args[0]
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
+        if isinstance(link, OSError) and link.args and isinstance(link.args[0], int):
+            return link.args[0]
     return None
 
 

@@ -40,15 +40,16 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
         raise ConfigError(_("не указан порт ККТ"),
                           _("укажите --device, например /dev/ttyACM0 или socket://10.0.0.5"))
     target = with_default_port(url, default_port)
+    kind = link_kind(target)
     options: dict[str, object] = {
         "baudrate": baudrate, "timeout": timeout, "write_timeout": max(timeout, 1.0),
         "bytesize": serial.EIGHTBITS, "parity": serial.PARITY_NONE,
         "stopbits": serial.STOPBITS_ONE, "xonxoff": False, "rtscts": False,
     }
-    if link_kind(target) is LinkKind.RFC2217:
+    if kind is LinkKind.RFC2217:
         # pyserial's rfc2217 client refuses any write timeout (NotImplementedError)
         del options["write_timeout"]
-    if link_kind(target) is LinkKind.DEVICE and os.name == "posix":
+    if kind is LinkKind.DEVICE and os.name == "posix":
         # a second program on the same port garbles both conversations: refuse instead
         options["exclusive"] = True
     try:
@@ -61,7 +62,7 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
                             "rfc2217://host:port, usb://1FC9:0083")) from None
     except (serial.SerialException, OSError) as exc:
         raise translate_open_error(target, exc, default_port) from None
-    if link_kind(target) is LinkKind.SOCKET:
+    if kind is LinkKind.SOCKET:
         _no_delay(port)
     return port
 

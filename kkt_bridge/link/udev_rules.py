@@ -19,7 +19,6 @@ from fnmatch import fnmatchcase
 from kkt_bridge.errors import ConfigError
 
 MATCH_OPS = ("==", "!=")
-ASSIGN_OPS = ("=", "+=", "-=", ":=")
 
 _TOKEN = re.compile(
     r'\s*(?P<key>[A-Z_]+)(?:\{(?P<attr>[^}]*)\})?\s*(?P<op>==|!=|\+=|-=|:=|=)\s*'

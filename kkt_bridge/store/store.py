@@ -23,7 +23,7 @@ from kkt_bridge.errors import StoreError
 from kkt_bridge.exchange import Credentials, Employee, Good, GoodsGroup
 from kkt_bridge.i18n import _
 from kkt_bridge.store import migrations
-from kkt_bridge.store.holders import StoreHold, holders, try_exclusive
+from kkt_bridge.store.holders import StoreHold, holders, lock_dir, try_exclusive
 from kkt_bridge.store.models import (
     ORIGIN_BACKOFFICE,
     Event,
@@ -40,6 +40,9 @@ from kkt_bridge.store.paths import db_files, db_path
 
 _PRIVATE_FILE = 0o600
 _PRIVATE_DIR = 0o700
+#: up to this many goods their barcodes are looked up by id, beyond it the whole register's
+#: are read (an IN list of thousands is slower, and SQLite caps the number of parameters)
+_FEW_GOODS = 100
 
 
 def _private(path: Path) -> None:
@@ -128,6 +131,11 @@ class Store:
     def _row(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
+
+    @property
+    def lock_dir(self) -> Path:
+        """Where this store's processes keep their locks (the store's and each link's)."""
+        return lock_dir(self.path.parent)
 
     @property
     def schema_version(self) -> int:
@@ -253,13 +261,12 @@ class Store:
         if origin:
             sql += " AND origin = ?"
             params.append(origin)
-        rows = self._rows(sql + " ORDER BY name, id", params)
-        return [self._good(r) for r in rows]
+        return self._goods(register_key, self._rows(sql + " ORDER BY name, id", params))
 
     def get_good(self, register_key: str, good_id: str) -> StoredGood | None:
         row = self._row("SELECT * FROM goods WHERE register_key = ? AND id = ?",
                         (register_key, good_id))
-        return self._good(row) if row else None
+        return self._goods(register_key, [row])[0] if row else None
 
     def get_group(self, register_key: str, group_id: str) -> StoredGroup | None:
         row = self._row("SELECT * FROM goods_groups WHERE register_key = ? AND id = ?",
@@ -271,12 +278,12 @@ class Store:
             "SELECT g.* FROM goods g JOIN goods_barcodes b ON b.register_key = g.register_key "
             "AND b.good_id = g.id WHERE g.register_key = ? AND b.barcode = ? ORDER BY g.id",
             (register_key, barcode))
-        return [self._good(r) for r in rows]
+        return self._goods(register_key, rows)
 
     def find_goods_by_code(self, register_key: str, code: str) -> list[StoredGood]:
         rows = self._rows("SELECT * FROM goods WHERE register_key = ? AND code = ? ORDER BY id",
                           (register_key, code))
-        return [self._good(r) for r in rows]
+        return self._goods(register_key, rows)
 
     def put_group(self, register_key: str, group: GoodsGroup, origin: Origin) -> None:
         with self.transaction() as db:
@@ -333,14 +340,24 @@ class Store:
             for good in goods:
                 self.put_good(register_key, good, ORIGIN_BACKOFFICE)
 
-    def _good(self, row: sqlite3.Row) -> StoredGood:
-        barcodes = tuple(r[0] for r in self._rows(
-            "SELECT barcode FROM goods_barcodes WHERE register_key = ? AND good_id = ? "
-            "ORDER BY position", (row["register_key"], row["id"])))
-        good = Good(id=row["id"], name=row["name"], price=row["price"], group_id=row["group_id"],
-                    code=row["code"], barcodes=barcodes, measure=row["measure"], vat=row["vat"],
-                    weighed=bool(row["weighed"]))
-        return StoredGood(good=good, origin=row["origin"])
+    def _goods(self, register_key: str, rows: Sequence[sqlite3.Row]) -> list[StoredGood]:
+        # the barcodes of all the rows in one query, not one per good: a catalog has thousands
+        if not rows:
+            return []
+        sql = "SELECT good_id, barcode FROM goods_barcodes WHERE register_key = ?"
+        params: list[Any] = [register_key]
+        if len(rows) <= _FEW_GOODS:
+            sql += f" AND good_id IN ({', '.join('?' * len(rows))})"
+            params += [r["id"] for r in rows]
+        barcodes: dict[str, list[str]] = {}
+        for r in self._rows(sql + " ORDER BY good_id, position", params):
+            barcodes.setdefault(r["good_id"], []).append(r["barcode"])
+        return [StoredGood(good=Good(id=r["id"], name=r["name"], price=r["price"],
+                                     group_id=r["group_id"], code=r["code"],
+                                     barcodes=tuple(barcodes.get(r["id"], ())),
+                                     measure=r["measure"], vat=r["vat"],
+                                     weighed=bool(r["weighed"])),
+                           origin=r["origin"]) for r in rows]
 
     # --- employees --------------------------------------------------------------------
 
@@ -376,12 +393,13 @@ class Store:
                        (fn_number, last_fd))
 
     def outbox_put(self, documents: Iterable[OutboxDocument]) -> None:
+        read_at = self._now()  # one batch, one read
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO outbox (fn_number, fd_number, document_type, fns, raw, "
                 "read_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [(d.fn_number, d.fd_number, d.document_type,
-                  json.dumps(d.fns, ensure_ascii=False, default=str), d.raw, self._now())
+                  json.dumps(d.fns, ensure_ascii=False, default=str), d.raw, read_at)
                  for d in documents])
 
     def outbox(self, fn_number: str, first: int, last: int) -> list[OutboxDocument]:
@@ -390,11 +408,6 @@ class Store:
         return [OutboxDocument(fn_number=r["fn_number"], fd_number=r["fd_number"],
                                document_type=r["document_type"], fns=json.loads(r["fns"]),
                                raw=bytes(r["raw"])) for r in rows]
-
-    def outbox_fns(self) -> list[str]:
-        """ФН numbers that still have documents waiting in the outbox."""
-        return [str(r[0]) for r in self._rows(
-            "SELECT DISTINCT fn_number FROM outbox ORDER BY fn_number")]
 
     def outbox_count(self, fn_number: str | None = None) -> int:
         if fn_number is None:

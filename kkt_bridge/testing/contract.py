@@ -42,6 +42,7 @@ from kkt_bridge.exchange import (
 )
 from kkt_bridge.fiscal import WireType, decode_document, tag_spec, to_fns_json
 from kkt_bridge.pluginmanager import (
+    OK,
     BackOfficePluginManager,
     call_backoffice,
     get_plugin_manager,
@@ -212,7 +213,7 @@ class Contract:
 
 def make_contract(harness: BaseHarness) -> Contract:
     pm = get_plugin_manager(load_entrypoints=False, plugins=harness.plugins())
-    broken = [r for r in pm.records if r.status != "ok"]
+    broken = [r for r in pm.records if r.status != OK]
     assert not broken, f"плагин не загрузился: {broken}"
     return Contract(harness, pm)
 

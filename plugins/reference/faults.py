@@ -93,7 +93,7 @@ def parse_faults(spec: str | None) -> list[FaultRule]:
 def _rule_for(kind: str, chunk: str) -> FaultRule:
     if kind.isdigit() and 500 <= int(kind) <= 599:
         return FaultRule("status", status=int(kind))
-    if kind in ("429", "slow", "drop", "drop-after"):
+    if kind in KINDS and kind != "status":  # a status fault is spelt as its code
         return FaultRule(kind, status=429 if kind == "429" else 500)
     raise _bad(chunk, f"неизвестный вид сбоя {kind!r} (5xx, 429, slow, drop, drop-after)")
 

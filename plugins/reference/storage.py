@@ -119,7 +119,8 @@ def hash_token(token: str) -> str:
 
 def normalize_code(code: str) -> str:
     """What the user typed, without the spaces and dashes a code is displayed with."""
-    return "".join(ch for ch in code if ch.isalnum()).upper()
+    # upper-cased first: a few letters upper-case to a letter plus a combining mark
+    return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
 def display_code(code: str) -> str:

@@ -13,7 +13,15 @@ import pytest
 from bridge_fakes import FakeBackOffice, FakeKkt, fake_decoder
 
 from kkt_bridge.bridge.clock import FakeClock
-from kkt_bridge.bridge.daemon import (
+from kkt_bridge.bridge.daemon import Daemon
+from kkt_bridge.bridge.jobs import DOCUMENTS
+from kkt_bridge.bridge.pairing import pair
+from kkt_bridge.bridge.presence import LinkChange, PortPresence, device_path
+from kkt_bridge.errors import BackOfficeUnavailableError, LinkError, PortNotFoundError
+from kkt_bridge.hookspecs import hookimpl
+from kkt_bridge.kkt import Kkt
+from kkt_bridge.link.hotplug import PortAction, PortEvent, PortInfo, PortPoller
+from kkt_bridge.metrics import (
     EXPORTED,
     HOTPLUG_EVENTS,
     JOB_FAILURES,
@@ -23,16 +31,8 @@ from kkt_bridge.bridge.daemon import (
     OUTBOX,
     PRESENT,
     UNSENT,
-    Daemon,
+    Metrics,
 )
-from kkt_bridge.bridge.jobs import DOCUMENTS
-from kkt_bridge.bridge.pairing import pair
-from kkt_bridge.bridge.presence import LinkChange, PortPresence, device_path
-from kkt_bridge.errors import BackOfficeUnavailableError, LinkError, PortNotFoundError
-from kkt_bridge.hookspecs import hookimpl
-from kkt_bridge.kkt import Kkt
-from kkt_bridge.link.hotplug import PortAction, PortEvent, PortInfo, PortPoller
-from kkt_bridge.metrics import Metrics
 from kkt_bridge.pluginmanager import get_plugin_manager
 from kkt_bridge.store import Store
 

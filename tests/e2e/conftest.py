@@ -6,13 +6,12 @@ from pathlib import Path
 import pytest
 
 from kkt_bridge.i18n import set_language
+from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
 
 @pytest.fixture
-def office(tmp_path: Path):  # type: ignore[no-untyped-def]
+def office(tmp_path: Path) -> Iterator[ReferenceBackOffice]:
     """The reference back office, seeded with the demo shops' goods and employees."""
-    from kkt_bridge.plugins.reference.server import ReferenceBackOffice
-
     bo = ReferenceBackOffice(tmp_path / "backoffice.sqlite3")
     bo.seed_demo()
     bo.serve_in_thread()

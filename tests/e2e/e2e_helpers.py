@@ -1,21 +1,26 @@
 """Shared pieces of the end-to-end tests: the reference back office, the bridge's home,
-registering an emulator through the protocol, and running the CLI."""
+registering an emulator through the protocol, pairing it, and running the CLI."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
 
+from kkt_bridge.bridge.pairing import pair
 from kkt_bridge.cli.main import cli
 from kkt_bridge.drivers.shtrih.commands.registration import (
     BEGIN_REGISTRATION_REPORT,
     REGISTRATION_REPORT,
 )
-from kkt_bridge.store import Store
+from kkt_bridge.pluginmanager import get_plugin_manager
+from kkt_bridge.registers import open_register
+from kkt_bridge.store import Pairing, Store
 
 SHOP = "Магазин на Ленина"
 PYTHON = sys.executable
@@ -36,6 +41,26 @@ def cli_run(*args: str, input: str | None = None) -> tuple[int, str]:
 
 def open_home_store(home: Path) -> Store:
     return Store(home / "kkt-bridge.sqlite3")
+
+
+def pair_with_office(store: Store, url: str, office: Any) -> Pairing:
+    """Pair the register at ``url`` with the reference back office, as the user would."""
+    kkt = open_register(url)
+    try:
+        return pair(store, get_plugin_manager(), kkt, plugin="reference",
+                    code=office.issue_sync_code(SHOP), endpoint=office.url, device_url=url)
+    finally:
+        kkt.close()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    """Polls ``condition``: a child process or thread does the work on its own time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def cli_command(*args: str) -> list[str]:

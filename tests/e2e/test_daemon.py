@@ -6,30 +6,17 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import SHOP, child_env, cli_command, open_home_store
+from e2e_helpers import child_env, cli_command, open_home_store, pair_with_office, wait_for
 
-from kkt_bridge.bridge.pairing import pair
 from kkt_bridge.bridge.settings import apply_settings
-from kkt_bridge.pluginmanager import get_plugin_manager
-from kkt_bridge.registers import open_register
 from kkt_bridge.store import ExchangeSettings
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_run_exports_new_documents_and_stops_on_sigterm(
@@ -37,12 +24,7 @@ def test_run_exports_new_documents_and_stops_on_sigterm(
     emu = kkt_emulator_factory(pty=False, tcp=0)
     url = emu.tcp_url
     store = open_home_store(home)
-    kkt = open_register(url)
-    try:
-        pairing = pair(store, get_plugin_manager(), kkt, plugin="reference",
-                       code=office.issue_sync_code(SHOP), endpoint=office.url, device_url=url)
-    finally:
-        kkt.close()
+    pairing = pair_with_office(store, url, office)
     apply_settings(store, pairing.register_key, ExchangeSettings(receipts_interval=5))
     store.close()
     # DEBUG: the most a log ever says, and still no token in it

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import SHOP, child_env, cli_command, open_home_store
+from e2e_helpers import child_env, cli_command, open_home_store, pair_with_office
 
-from kkt_bridge.bridge.pairing import pair
 from kkt_bridge.bridge.scheduler import RegisterLink, Scheduler
 from kkt_bridge.pluginmanager import get_plugin_manager
 from kkt_bridge.plugins.reference.plugin import ReferencePlugin
@@ -32,13 +31,7 @@ pytestmark = pytest.mark.slow
 
 def paired_store(home: Path, url: str, office: Any) -> tuple[Store, str]:
     store = open_home_store(home)
-    kkt = open_register(url)
-    try:
-        pairing = pair(store, get_plugin_manager(), kkt, plugin="reference",
-                       code=office.issue_sync_code(SHOP), endpoint=office.url, device_url=url)
-    finally:
-        kkt.close()
-    return store, pairing.register_key
+    return store, pair_with_office(store, url, office).register_key
 
 
 def assert_exactly_once(office: Any, emu: Any) -> None:
@@ -54,7 +47,7 @@ def export_until_done(store: Store, key: str, url: str, rounds: int,
     pm = (get_plugin_manager(load_entrypoints=False, plugins=plugins) if plugins
           else get_plugin_manager())
     scheduler = Scheduler(store, pm, rng=random.Random(1), batch_size=batch_size)
-    link = RegisterLink(url, open_register, store.path.parent / "locks")
+    link = RegisterLink(url, open_register, store.lock_dir)
     results = []
     try:
         for _ in range(rounds):

@@ -5,7 +5,6 @@ reaches the reference back office exactly once."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import SHOP, open_home_store
+from e2e_helpers import open_home_store, pair_with_office, wait_for
 
 from kkt_bridge.bridge.daemon import Daemon
-from kkt_bridge.bridge.pairing import pair
 from kkt_bridge.metrics import Metrics
 from kkt_bridge.pluginmanager import get_plugin_manager
-from kkt_bridge.registers import open_register
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +24,6 @@ pytestmark = pytest.mark.slow
 @dataclass(frozen=True)
 class Port:
     device: str
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_unplugged_register_resumes_exactly_once(
@@ -49,17 +37,10 @@ def test_unplugged_register_resumes_exactly_once(
     url = str(link)
 
     store = open_home_store(home)
-    pm = get_plugin_manager()
-    kkt = open_register(url)
-    try:
-        pairing = pair(store, pm, kkt, plugin="reference", code=office.issue_sync_code(SHOP),
-                       endpoint=office.url, device_url=url)
-    finally:
-        kkt.close()
-    key = pairing.register_key
+    key = pair_with_office(store, url, office).register_key
     metrics = Metrics()
-    daemon = Daemon(store, pm, [url], poll_interval=0.2, hotplug="poll", hotplug_interval=0.05,
-                    list_ports=lambda: list(ports), metrics=metrics)
+    daemon = Daemon(store, get_plugin_manager(), [url], poll_interval=0.2, hotplug="poll",
+                    hotplug_interval=0.05, list_ports=lambda: list(ports), metrics=metrics)
     worker = threading.Thread(target=daemon.run)
     worker.start()
     try:

@@ -16,22 +16,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from e2e_helpers import SHOP, child_env, cli_command, open_home_store
-
-from kkt_bridge.bridge.pairing import pair
-from kkt_bridge.pluginmanager import get_plugin_manager
-from kkt_bridge.registers import open_register
+from e2e_helpers import child_env, cli_command, open_home_store, pair_with_office, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def read_lines(stream: IO[str], into: queue.Queue[str]) -> None:
@@ -43,14 +30,8 @@ def test_run_serves_and_writes_metrics(kkt_emulator_factory: Callable[..., Any],
                                        home: Path, tmp_path: Path) -> None:
     emu = kkt_emulator_factory(pty=False, tcp=0)
     url = emu.tcp_url
-    store = open_home_store(home)
-    kkt = open_register(url)
-    try:
-        pairing = pair(store, get_plugin_manager(), kkt, plugin="reference",
-                       code=office.issue_sync_code(SHOP), endpoint=office.url, device_url=url)
-    finally:
-        kkt.close()
-    store.close()
+    with open_home_store(home) as store:
+        pairing = pair_with_office(store, url, office)
     key = pairing.register_key
     textfile = tmp_path / "node-exporter" / "kkt_bridge.prom"
     daemon = subprocess.Popen(

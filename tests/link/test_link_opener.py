@@ -83,32 +83,29 @@ def test_missing_port_with_no_ports_at_all(mocker: MockerFixture, tmp_path: Path
     assert info.value.hint is not None and "подключите ККТ" in info.value.hint
 
 
-def test_permission_denied_names_group_and_udev(mocker: MockerFixture,
-                                                tmp_path: Path) -> None:
+def _denied_hint(mocker: MockerFixture, tmp_path: Path, *, in_group_db: bool) -> str:
+    """The hint of opening a node the user "cashier" may not open (group "kkt", 0660)."""
     node = tmp_path / "ttyACM0"
     node.write_bytes(b"")
     mocker.patch("serial.serial_for_url",
                  side_effect=serial.SerialException(errno.EACCES, "could not open port"))
     mocker.patch("kkt_bridge.link.failures.node_access").return_value = mocker.Mock(
-        group="kkt", user="cashier", in_group_now=False, in_group_db=False, mode=0o660)
+        group="kkt", user="cashier", in_group_now=False, in_group_db=in_group_db, mode=0o660)
     with pytest.raises(PortPermissionError) as info:
         open_link(str(node))
-    hint = info.value.hint or ""
+    return info.value.hint or ""
+
+
+def test_permission_denied_names_group_and_udev(mocker: MockerFixture,
+                                                tmp_path: Path) -> None:
+    hint = _denied_hint(mocker, tmp_path, in_group_db=False)
     assert "kkt" in hint and "cashier" in hint
     assert "tools/install-udev" in hint and "usermod -aG kkt" in hint
 
 
 def test_permission_denied_after_usermod_without_relogin(mocker: MockerFixture,
                                                          tmp_path: Path) -> None:
-    node = tmp_path / "ttyACM0"
-    node.write_bytes(b"")
-    mocker.patch("serial.serial_for_url",
-                 side_effect=serial.SerialException(errno.EACCES, "denied"))
-    mocker.patch("kkt_bridge.link.failures.node_access").return_value = mocker.Mock(
-        group="kkt", user="cashier", in_group_now=False, in_group_db=True, mode=0o660)
-    with pytest.raises(PortPermissionError) as info:
-        open_link(str(node))
-    assert "войдите снова" in (info.value.hint or "")
+    assert "войдите снова" in _denied_hint(mocker, tmp_path, in_group_db=True)
 
 
 def test_tcp_refused_names_host_and_port() -> None:

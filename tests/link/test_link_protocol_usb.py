@@ -22,6 +22,7 @@ from kkt_bridge.errors import (
 )
 from kkt_bridge.link import open_link
 from kkt_bridge.link.handlers.protocol_usb import device_node, parse_usb_url
+from kkt_bridge.link.holders import Holder
 
 BULK, INTERRUPT = 0x02, 0x03
 
@@ -274,8 +275,7 @@ def test_claimed_elsewhere_is_busy(usb_mock: Any, mocker: MockerFixture) -> None
     dev = usb_mock.devices[0]
     dev.claim_error = usb.core.USBError("Resource busy", errno=errno.EBUSY)
     find = mocker.patch("kkt_bridge.link.failures.find_holders",
-                        return_value=[mocker.Mock(pid=4321)])
-    find.return_value[0].name = "kassa"
+                        return_value=[Holder(4321, "kassa")])
     with pytest.raises(PortBusyError) as info:
         open_link("usb://1FC9:0083")
     assert info.value.pid == 4321 and "4321" in info.value.message

@@ -158,6 +158,16 @@ def test_catalog_replace_and_find(store: Store) -> None:
     assert store.goods(KEY) == [] and store.find_goods_by_barcode(KEY, "111") == []
 
 
+@pytest.mark.parametrize("count", [3, 250])  # barcodes looked up by id / for the whole register
+def test_goods_keep_their_own_barcodes_in_order(store: Store, count: int) -> None:
+    goods = [Good(f"p{n}", f"Товар {n:03d}", 100, barcodes=(f"{n}9", f"{n}1", f"{n}5")[: n % 4])
+             for n in range(count)]
+    store.replace_catalog(KEY, [], goods)
+    assert [s.good for s in store.goods(KEY)] == sorted(goods, key=lambda g: g.name)
+    found = store.get_good(KEY, "p2")
+    assert found is not None and found.good.barcodes == ("29", "21")
+
+
 def test_employees_replaced_in_order(store: Store) -> None:
     store.replace_employees(KEY, [Employee("b", "Б"), Employee("a", "А")])
     store.replace_employees(KEY, [Employee("c", "В"), Employee("b", "Б")])

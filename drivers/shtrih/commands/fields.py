@@ -23,6 +23,10 @@ from construct import (
 Password = Int32ul
 """Operator password, u32 LE (cashier 1..28, admin 29 -> 30, sysadmin 30)."""
 
+#: factory passwords of table 2: the first cashier's and the system administrator's
+CASHIER_PASSWORD = 1
+SYSADMIN_PASSWORD = 30
+
 Money = BytesInteger(5, signed=False, swapped=True)
 """5-byte LE kopecks; 0xFFFFFFFFFF means "not given" in FF46."""
 
@@ -42,6 +46,12 @@ possiblestringencodings.setdefault("cp1251", 1)
 def cp1251(size: int) -> Any:
     """A NUL-padded cp1251 string field of a fixed size."""
     return PaddedString(size, "cp1251")
+
+
+def cp1251_text(raw: bytes) -> str:
+    """A cp1251 text up to its first NUL. Undecodable bytes become U+FFFD instead of failing:
+    a real device prints them as '?', and a name must never make a status query fail."""
+    return bytes(raw).split(b"\x00", 1)[0].decode("cp1251", errors="replace")
 
 
 def ascii_field(size: int) -> Any:

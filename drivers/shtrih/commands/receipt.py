@@ -23,7 +23,7 @@ from construct import (
 )
 
 from .base import command
-from .fields import FnDateTime, Money, Password, Quantity5, Quantity6
+from .fields import FnDateTime, Money, Password, Quantity5, Quantity6, cp1251_text
 
 
 class _Text(Adapter):  # type: ignore[misc]
@@ -39,7 +39,7 @@ class _Text(Adapter):  # type: ignore[misc]
         self.min_size = min_size
 
     def _decode(self, obj: bytes, context: Any, path: str) -> str:
-        return bytes(obj).split(b"\x00", 1)[0].decode("cp1251", errors="replace")
+        return cp1251_text(obj)
 
     def _encode(self, obj: str, context: Any, path: str) -> bytes:
         return obj.encode("cp1251").ljust(self.min_size, b"\x00")

@@ -31,27 +31,23 @@ _RESULT = Struct(
 )
 
 # INN and RNM are NUL-padded by clients; the ФН keeps them space-padded.
+# FF34 is FF06 with the reason appended.
+_REQUISITES = (
+    "password" / Password,
+    "inn" / ascii_field(12),
+    "rnm" / ascii_field(20),
+    "tax_systems" / Int8ul,
+    "work_mode" / Int8ul,
+)
+
 REGISTRATION_REPORT = command(
     0xFF06, "registration_report", "Сформировать отчёт о регистрации ККТ",
-    request=Struct(
-        "password" / Password,
-        "inn" / ascii_field(12),
-        "rnm" / ascii_field(20),
-        "tax_systems" / Int8ul,
-        "work_mode" / Int8ul,
-    ),
+    request=Struct(*_REQUISITES),
     answer=_RESULT,
 )
 
 REREGISTRATION_REPORT = command(
     0xFF34, "reregistration_report", "Сформировать отчёт о перерегистрации ККТ",
-    request=Struct(
-        "password" / Password,
-        "inn" / ascii_field(12),
-        "rnm" / ascii_field(20),
-        "tax_systems" / Int8ul,
-        "work_mode" / Int8ul,
-        "reason" / Int8ul,
-    ),
+    request=Struct(*_REQUISITES, "reason" / Int8ul),
     answer=_RESULT,
 )

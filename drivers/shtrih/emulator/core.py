@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from kkt_bridge.errors import DocumentError
@@ -82,7 +81,6 @@ class DeviceCore:
     state: DeviceState
     clock: Clock
     faults: DeviceFaults
-    state_path: Path | None
     state_file: StateFile | None
 
     def __init__(self) -> None:
@@ -153,6 +151,11 @@ class DeviceCore:
             self.print_failed = True
             refuse(NO_PAPER)
 
+    def need_shift_closed(self) -> None:
+        """Shift-closed commands (open a shift, registration reports) refuse anything else."""
+        if self.mode() != MODE_SHIFT_CLOSED:
+            refuse(WRONG_MODE)
+
     def need_shift_for_sale(self) -> None:
         """A sale may start in an open shift, or open one itself; not after 24 hours."""
         mode = self.mode()
@@ -186,6 +189,12 @@ class DeviceCore:
         )
 
     @property
+    def registered_tax_systems(self) -> int:
+        """1062 bits of the last registration (OSN alone before the first one)."""
+        registrations = self.state.registrations
+        return registrations[-1].tax_systems if registrations else 1
+
+    @property
     def ffd_code(self) -> int:
         # table 17 field 17 "формат ФД": 2 = 1.05, 4 = 1.2
         return 4 if self.state.tables.get_int(17, 1, 17) >= 4 else 2
@@ -208,7 +217,7 @@ class DeviceCore:
         shift = self.state.shift
         if shift.is_open or doc_type == DOC_SHIFT_OPEN:
             shift.documents += 1
-        self.state.through_number = (self.state.through_number + 1) & 0xFFFF
+        self.next_through_number()
         try:
             self.persist()
         except OSError:
@@ -217,6 +226,11 @@ class DeviceCore:
             self.restart()
             refuse(FN_FAILURE)
         return document
+
+    def next_through_number(self) -> int:
+        """Count one more printed document; the device's counter is u16 and wraps."""
+        self.state.through_number = (self.state.through_number + 1) & 0xFFFF
+        return self.state.through_number
 
     def open_shift_now(self, operator: int) -> StoredDocument:
         shift = self.state.shift

@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.commands import REGISTRY, Command
-from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
+from kkt_bridge.drivers.shtrih.commands.fields import (
+    CASHIER_PASSWORD,
+    NOT_GIVEN5,
+    SYSADMIN_PASSWORD,
+)
 from kkt_bridge.drivers.shtrih.commands.receipt import (
     CLOSE_RECEIPT,
     CLOSE_RECEIPT_V2,
@@ -40,6 +44,7 @@ from kkt_bridge.drivers.shtrih.commands.registration import (
 from kkt_bridge.drivers.shtrih.commands.shift import CANCEL_RECEIPT, OPEN_SHIFT, Z_REPORT
 from kkt_bridge.drivers.shtrih.commands.tables import WRITE_TABLE
 from kkt_bridge.drivers.shtrih.errors import raise_for
+from kkt_bridge.drivers.shtrih.frame import command_prefix
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 
@@ -84,8 +89,6 @@ _HANDLER_MODULES = (ops_correction, ops_fn, ops_receipt, ops_registration, ops_s
 
 log = logging.getLogger(__name__)
 
-CASHIER_PASSWORD = 1
-SYSADMIN_PASSWORD = 30
 #: FF46 tax bit for each 1199 rate
 VAT_TO_TAX_BIT = {vat: bit for bit, vat in TAX_BIT_TO_VAT.items()}
 #: classic tax group (table 6 row) for each 1199 rate
@@ -119,9 +122,8 @@ class SaleResult:
 
 def _code_of(body: bytes) -> tuple[int, bytes, bytes]:
     """(command code, its echo bytes, the data after it)."""
-    if body[0] == 0xFF and len(body) >= 2:
-        return 0xFF00 | body[1], body[:2], body[2:]
-    return body[0], body[:1], body[1:]
+    echo = command_prefix(body)
+    return int.from_bytes(echo, "big"), echo, body[len(echo):]
 
 
 class EmulatedDevice(DeviceCore):
@@ -135,7 +137,6 @@ class EmulatedDevice(DeviceCore):
         self.faults = DeviceFaults()
         self.clock = clock or SystemClock()
         self.seed = seed
-        self.state_path = state_path
         self.profile = profile or DEMO_PROFILE
         #: what went wrong inside the emulator itself (a bug, never the client's fault)
         self.internal_errors: list[str] = []

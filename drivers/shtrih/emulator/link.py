@@ -41,16 +41,24 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, MAX_BODY, NAK, STRAY, STX, build_frame, lrc
+from kkt_bridge.drivers.shtrih.frame import (
+    ACK,
+    BYTE_TIMEOUT,
+    ENQ,
+    MAX_BODY,
+    NAK,
+    STRAY,
+    STX,
+    build_frame,
+    command_prefix,
+    lrc,
+)
 
 from .faults import FaultInjector, FaultSpec
+from .refusal import UNSUPPORTED
 
 log = logging.getLogger(__name__)
 
-#: the protocol's byte timeout inside a frame
-BYTE_TIMEOUT = 0.05
-#: the answer to a request body the device could not even dispatch
-_INTERNAL_ERROR = 0x37
 #: protocol v2: frame start, escape, and what follows the escape for each of them
 V2_STX = 0x8F
 V2_ESC = 0x9F
@@ -247,8 +255,8 @@ class DeviceLink:
             answer = self.handler(body)
         except Exception:  # the device must answer something, and the log must tell why
             log.exception("device failed on 0x%s", body[:2].hex())
-            code = body[:2] if body[0] == 0xFF else body[:1]
-            answer = code + bytes([_INTERNAL_ERROR])
+            # what a device answers to a command it cannot run
+            answer = command_prefix(body) + bytes([UNSUPPORTED])
         self.faults.command_done()
         return answer
 

@@ -48,7 +48,7 @@ def correction_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     state = core.state
     shift = state.shift
     number = shift.receipts + 1
-    taxes = state.registrations[-1].tax_systems if state.registrations else 1
+    taxes = core.registered_tax_systems
     tags = documents.correction(core.requisites(operator), core.document_time(), shift.number,
                                 number, request.operation, taxes & -taxes, request.amount)
 

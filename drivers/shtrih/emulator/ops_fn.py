@@ -23,7 +23,9 @@ from kkt_bridge.drivers.shtrih.commands.fn import (
     SHIFT_PARAMETERS,
     UNCONFIRMED_COUNT,
 )
+from kkt_bridge.drivers.shtrih.frame import MAX_BODY
 
+from .archive import StoredDocument
 from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
 from .refusal import FN_BAD_STATE, FN_NO_DATA, refuse
@@ -35,8 +37,16 @@ CURRENT_RECEIPT = 0x04
 CURRENT_REREGISTRATION = 0x13
 #: FF39 status bit: a message is waiting to go to the OFD
 EXCHANGE_HAS_MESSAGE = 0x02
-#: one FF3B answer: 255 bytes of body minus FF 3B and the error byte
-MAX_BLOCK = 252
+#: one FF3B answer: a whole frame body minus FF 3B and the error byte
+MAX_BLOCK = MAX_BODY - 3
+
+
+def _archived(core: DeviceCore, fd_number: int) -> StoredDocument:
+    """A document of the ФН archive; FN_NO_DATA when the ФН has no such number."""
+    document = core.state.archive.get(fd_number)
+    if document is None:
+        refuse(FN_NO_DATA)
+    return document
 
 
 def _current_document(core: DeviceCore) -> int:
@@ -102,9 +112,7 @@ def last_registration(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(FIND_DOCUMENT)
 def find_document(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    document = core.state.archive.get(request.fd_number)
-    if document is None:
-        refuse(FN_NO_DATA)
+    document = _archived(core, request.fd_number)
     return cmd.build_answer(
         document_type=document.doc_type, ofd_acknowledged=int(document.ofd_acknowledged),
         created_at=document.created_at, fd_number=document.number,
@@ -142,9 +150,7 @@ def shift_parameters(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(DOCUMENT_TLV)
 def document_tlv(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    document = core.state.archive.get(request.fd_number)
-    if document is None:
-        refuse(FN_NO_DATA)
+    document = _archived(core, request.fd_number)
     core.read_cursor = (document, 0, 0)
     return cmd.build_answer(document_type=document.doc_type, length=len(document.body))
 

@@ -68,14 +68,12 @@ CASH_INTO_DRAWER = frozenset({1, 4})
 
 
 def _start_receipt(core: DeviceCore, receipt_type: int, operator: int) -> OpenReceipt:
-    """The open receipt of this type, opening it (and the shift) when there is none."""
-    receipt = core.receipt
-    if receipt is not None:
-        if receipt.receipt_type != receipt_type:
-            refuse(WRONG_MODE)
-        return receipt
-    core.need_registered()
-    core.need_shift_for_sale()
+    """The open receipt of this type, opening it (and the shift) when there is none.
+
+    Every refusal comes before anything changes: a refused line opens no shift."""
+    _check_can_start(core, receipt_type)
+    if core.receipt is not None:
+        return core.receipt
     if core.mode() == MODE_SHIFT_CLOSED:
         core.open_shift_now(operator)
     core.receipt = OpenReceipt(receipt_type, operator)
@@ -83,7 +81,6 @@ def _start_receipt(core: DeviceCore, receipt_type: int, operator: int) -> OpenRe
 
 
 def _check_can_start(core: DeviceCore, receipt_type: int) -> None:
-    """Every refusal :func:`_start_receipt` could give, without its side effects."""
     if core.receipt is not None:
         if core.receipt.receipt_type != receipt_type:
             refuse(WRONG_MODE)
@@ -108,7 +105,6 @@ def open_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
         refuse(RECEIPT_OPEN)
     if request.receipt_type not in OPERATION_TO_RECEIPT_TYPE.values():
         refuse(BAD_PARAMETERS)
-    _check_can_start(core, request.receipt_type)
     _start_receipt(core, request.receipt_type, operator)
     return cmd.build_answer(operator=operator)
 
@@ -126,7 +122,6 @@ def classic_line(core: DeviceCore, cmd: Command, request: Any) -> bytes:
                 quantity=documents.quantity(thousandths=request.quantity),
                 price=request.price, amount=amount, vat_rate=TAX_GROUP_TO_VAT[tax_group],
                 department=request.department)
-    _check_can_start(core, receipt_type)
     _start_receipt(core, receipt_type, operator).lines.append(line)
     return cmd.build_answer(operator=operator)
 
@@ -149,7 +144,6 @@ def operation_v2(core: DeviceCore, cmd: Command, request: Any) -> bytes:
                 department=request.department, payment_method=request.payment_method,
                 payment_subject=request.payment_subject,
                 vat_sum=None if request.tax_amount == NOT_GIVEN5 else request.tax_amount)
-    _check_can_start(core, receipt_type)
     _start_receipt(core, receipt_type, operator).lines.append(line)
     return cmd.build_answer()
 
@@ -224,17 +218,16 @@ def _payments16(payments: list[int]) -> tuple[int, documents.Payments]:
         credit=payments[14], provision=payments[15])
 
 
-def _close(core: DeviceCore, operator_password: int, rows: frozenset[int] | None,
-           cash: int, others: documents.Payments, discount_delta: int,
+def _close(core: DeviceCore, cash: int, others: documents.Payments, discount_delta: int,
            tax_system_bit: int) -> tuple[int, StoredDocument]:
-    """Close the open receipt into a document: (change, document)."""
-    core.operator(operator_password, rows)
+    """Close the open receipt into a document: (change, document). The caller has checked
+    the operator's password."""
     receipt = _open_receipt(core)
     if core.shift_expired():
         # the receipt was opened in time, but the ФН signs nothing after 24 hours
         refuse(FN_SHIFT_OVER_24H)
     state = core.state
-    registered_taxes = state.registrations[-1].tax_systems if state.registrations else 1
+    registered_taxes = core.registered_tax_systems
     if tax_system_bit == 0:
         tax_system_bit = registered_taxes & -registered_taxes  # the lowest registered one
     if tax_system_bit & (tax_system_bit - 1) or not tax_system_bit & registered_taxes:
@@ -294,7 +287,7 @@ def close_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password)
     cash, *others = request.payments
     change, _document = _close(
-        core, request.password, None, cash, documents.Payments(electronic=sum(others)),
+        core, cash, documents.Payments(electronic=sum(others)),
         _percent_delta(core, request.discount_percent), 0)
     return cmd.build_answer(operator=operator, change=change)
 
@@ -303,7 +296,7 @@ def close_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 def close_receipt_extended(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password)
     cash, others = _payments16(list(request.payments))
-    change, _document = _close(core, request.password, None, cash, others,
+    change, _document = _close(core, cash, others,
                                _percent_delta(core, request.discount_percent), 0)
     return cmd.build_answer(operator=operator, change=change)
 
@@ -314,8 +307,7 @@ def close_receipt_v2(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     if request.rounding > 99:
         refuse(BAD_PARAMETERS)
     cash, others = _payments16(list(request.payments))
-    change, document = _close(core, request.password, SYSADMIN_ONLY, cash, others,
-                              -request.rounding, request.tax_system)
+    change, document = _close(core, cash, others, -request.rounding, request.tax_system)
     extended = core.state.tables.get_int(17, 1, T17_EXTENDED_ANSWERS)
     return cmd.build_answer(change=change, document_number=document.number,
                             fiscal_sign=document.fiscal_sign,

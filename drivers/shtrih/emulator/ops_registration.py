@@ -18,10 +18,10 @@ from kkt_bridge.drivers.shtrih.commands.registration import (
 
 from . import documents
 from .archive import DOC_REGISTRATION, DOC_REREGISTRATION, StoredDocument
-from .core import MODE_SHIFT_CLOSED, SYSADMIN_ONLY, DeviceCore
+from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
 from .profile import inn_is_valid, rnm_is_valid
-from .refusal import BAD_PARAMETERS, FN_BAD_STATE, WRONG_MODE, refuse
+from .refusal import BAD_PARAMETERS, FN_BAD_STATE, refuse
 from .state import LIFECYCLE_FISCAL, FnRegistration
 from .tables import T17_EXTENDED_ANSWERS, T18_INN, T18_MODE, T18_OFD_INN, T18_RNM, T18_TAX
 
@@ -33,8 +33,7 @@ MAX_REASON = 4
 def begin_report(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
     core.need_no_receipt()
-    if core.mode() != MODE_SHIFT_CLOSED:
-        refuse(WRONG_MODE)
+    core.need_shift_closed()
     if request.report_type not in REPORT_TYPES:
         refuse(BAD_PARAMETERS)
     # a first registration only on a fresh ФН, a change only on a registered one
@@ -48,8 +47,7 @@ def begin_report(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 def _register(core: DeviceCore, cmd: Command, request: Any, reason: int | None) -> bytes:
     operator = core.operator(request.password, SYSADMIN_ONLY)
     core.need_no_receipt()
-    if core.mode() != MODE_SHIFT_CLOSED:
-        refuse(WRONG_MODE)
+    core.need_shift_closed()
     wanted_report = (0,) if reason is None else (1, 2)
     if core.pending_report not in wanted_report:
         refuse(FN_BAD_STATE)

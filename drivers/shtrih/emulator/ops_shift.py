@@ -34,8 +34,7 @@ def open_shift(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password)
     core.need_no_receipt()
     core.need_registered()
-    if core.mode() != MODE_SHIFT_CLOSED:
-        refuse(WRONG_MODE)
+    core.need_shift_closed()
     core.need_paper()
     core.open_shift_now(operator)
     return cmd.build_answer(operator=operator)
@@ -46,7 +45,7 @@ def x_report(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password, X_REPORT_ROWS)
     core.need_no_receipt()
     core.need_paper()
-    core.state.through_number = (core.state.through_number + 1) & 0xFFFF
+    core.next_through_number()
     core.persist()
     return cmd.build_answer(operator=operator)
 
@@ -87,7 +86,7 @@ def cancel_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
         refuse(RECEIPT_CLOSED)
     core.need_paper()
     core.receipt = None
-    core.state.through_number = (core.state.through_number + 1) & 0xFFFF
+    core.next_through_number()
     return cmd.build_answer(operator=operator)
 
 
@@ -108,6 +107,6 @@ def cash_in_out(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     if core.mode() == MODE_SHIFT_CLOSED:
         core.open_shift_now(operator)  # ФН-era firmware opens the shift itself
     state.cash_in_drawer += amount if cmd is CASH_IN else -amount
-    state.through_number = (state.through_number + 1) & 0xFFFF
+    number = core.next_through_number()
     core.persist()
-    return cmd.build_answer(operator=operator, document_number=state.through_number)
+    return cmd.build_answer(operator=operator, document_number=number)

@@ -17,8 +17,8 @@ from kkt_bridge.drivers.shtrih.commands.tables import (
 
 from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
-from .refusal import BAD_PARAMETERS, TABLE_NOT_DEFINED, refuse
-from .tables import FIELD_BIN, TABLES
+from .refusal import BAD_PARAMETERS, refuse
+from .tables import FIELD_BIN, table_def
 
 
 @handles(WRITE_TABLE)
@@ -40,18 +40,14 @@ def read_table(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(TABLE_STRUCTURE)
 def table_structure(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    table = TABLES.get(request.table)
-    if table is None:
-        refuse(TABLE_NOT_DEFINED)
+    table = table_def(request.table)
     return cmd.build_answer(name=table.name[:40], rows=table.rows, fields=len(table.fields))
 
 
 @handles(FIELD_STRUCTURE)
 def field_structure(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    table = TABLES.get(request.table)
-    if table is None:
-        refuse(TABLE_NOT_DEFINED)
+    table = table_def(request.table)
     spec = table.field(request.field)
     if spec is None:
         refuse(BAD_PARAMETERS)

@@ -27,6 +27,7 @@ import time
 import tty
 from collections.abc import Callable
 
+from kkt_bridge.drivers.shtrih.frame import TCP_PORT
 from kkt_bridge.errors import LinkError
 from kkt_bridge.i18n import _
 
@@ -36,7 +37,7 @@ from .link import DeviceLink, Handler
 log = logging.getLogger(__name__)
 
 DEFAULT_TCP_HOST = "127.0.0.1"
-DEFAULT_TCP_PORT = 7778
+DEFAULT_TCP_PORT = TCP_PORT
 #: a write nobody reads for this long is dropped: the bytes fell off the end of the cable
 _STALE_WRITE = 1.0
 _READ_SIZE = 4096

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kkt_bridge.drivers.shtrih.commands.fields import cp1251_text
+
 from .refusal import BAD_PARAMETERS, TABLE_NOT_DEFINED, refuse
 
 FIELD_BIN = 0
@@ -197,6 +199,14 @@ TABLES: dict[int, TableDef] = {t.number: t for t in (TABLE_1, TABLE_2, TABLE_17,
                                                        TABLE_19)}
 
 
+def table_def(number: int) -> TableDef:
+    """A table the device has; TABLE_NOT_DEFINED for any other number, as a real one says."""
+    definition = TABLES.get(number)
+    if definition is None:
+        refuse(TABLE_NOT_DEFINED)
+    return definition
+
+
 def encode_value(field: FieldDef, value: Value) -> bytes:
     if field.type == FIELD_BIN:
         return int(value).to_bytes(field.size, "little")
@@ -207,7 +217,7 @@ def encode_value(field: FieldDef, value: Value) -> bytes:
 def decode_value(field: FieldDef, raw: bytes) -> Value:
     if field.type == FIELD_BIN:
         return int.from_bytes(raw[: field.size], "little")
-    return raw.split(b"\x00", 1)[0].decode("cp1251", errors="replace")
+    return cp1251_text(raw)
 
 
 class TableStore:
@@ -217,16 +227,16 @@ class TableStore:
         self._values: dict[tuple[int, int, int], Value] = {}
 
     def locate(self, table: int, row: int, field: int) -> FieldDef:
-        definition = TABLES.get(table)
-        if definition is None:
-            refuse(TABLE_NOT_DEFINED)
+        definition = table_def(table)
         spec = definition.field(field)
         if spec is None or not 1 <= row <= definition.rows:
             refuse(BAD_PARAMETERS)
         return spec
 
     def get(self, table: int, row: int, field: int) -> Value:
-        spec = self.locate(table, row, field)
+        return self._value(self.locate(table, row, field), table, row, field)
+
+    def _value(self, spec: FieldDef, table: int, row: int, field: int) -> Value:
         value = self._values.get((table, row, field))
         if value is not None:
             return value
@@ -252,7 +262,7 @@ class TableStore:
 
     def read_raw(self, table: int, row: int, field: int) -> bytes:
         spec = self.locate(table, row, field)
-        return encode_value(spec, self.get(table, row, field))
+        return encode_value(spec, self._value(spec, table, row, field))
 
     def write_raw(self, table: int, row: int, field: int, raw: bytes) -> None:
         """A 0x1E write: refuse what a real device refuses, change nothing then."""

@@ -54,7 +54,7 @@ def device_node(dev: Any) -> str:
     return f"/dev/bus/usb/{int(dev.bus):03d}/{int(dev.address):03d}"
 
 
-def _serial_of(dev: Any) -> str | None:
+def serial_number_of(dev: Any) -> str | None:
     try:
         value = dev.serial_number
     except (usb.core.USBError, ValueError, NotImplementedError):
@@ -130,13 +130,13 @@ class Serial(SerialBase):
             raise LinkError(_("не найдена библиотека libusb для доступа к {url}").format(
                 url=url), _("установите libusb: sudo apt install libusb-1.0-0")) from None
         if wanted_serial is not None:
-            found = [d for d in found if _serial_of(d) == wanted_serial]
+            found = [d for d in found if serial_number_of(d) == wanted_serial]
         if not found:
             raise PortNotFoundError(_("устройство USB {url} не найдено").format(url=url),
                                     _("подключите ККТ и проверьте кабель; lsusb покажет "
                                       "подключённые устройства"))
         if len(found) > 1 and wanted_serial is None:
-            urls = ", ".join(f"usb://{vid:04X}:{pid:04X}/{_serial_of(d) or '?'}"
+            urls = ", ".join(f"usb://{vid:04X}:{pid:04X}/{serial_number_of(d) or '?'}"
                              for d in found)
             raise ConfigError(_("подключено несколько устройств {url}").format(url=url),
                               _("укажите серийный номер: {urls}").format(urls=urls))

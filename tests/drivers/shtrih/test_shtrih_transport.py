@@ -196,11 +196,9 @@ class _ChunkPort(_StreamPort):
 
     def read(self, size: int = 1) -> bytes:
         self.reads += 1
-        while self.chunks and not self.chunks[0]:
-            self.chunks.pop(0)
-            self.now += 0.05
-            return b""
-        if not self.chunks:
+        if not self.chunks or not self.chunks[0]:
+            if self.chunks:
+                self.chunks.pop(0)
             self.now += 0.05
             return b""
         out, rest = self.chunks[0][:size], self.chunks[0][size:]
