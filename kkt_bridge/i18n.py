@@ -3,8 +3,10 @@
 The seed's words («Подключить ККТ», «Соединение установлено» ...) are the msgids,
 so the Russian UI needs no catalog and cannot drift from the help page. ``set_language("en")``
 (the CLI's ``--lang en``, or ``KKT_BRIDGE_LANG=en``) switches to
-``locale/en/LC_MESSAGES/kkt_bridge.po``. The .po file is read directly, so a translator
-edits one text file and no compile step can be forgotten.
+the catalogs in ``locale/en/LC_MESSAGES/``: ``kkt_bridge.po`` plus one file per area
+(``web.po``, ``atol.po`` ...), merged, so that work on different areas never edits the same
+file. The .po files are read directly, so a translator edits text and no compile step can be
+forgotten.
 """
 
 from __future__ import annotations
@@ -61,6 +63,19 @@ def parse_po(text: str) -> dict[str, str]:
     return catalog
 
 
+def catalog_files(language: str) -> list[Path]:
+    """The .po files of ``language``: the main catalog first, then the areas' by name."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda path: (path.stem != DOMAIN, path.name))
+
+
+def load_catalog(language: str) -> dict[str, str]:
+    catalog: dict[str, str] = {}
+    for po in catalog_files(language):
+        catalog.update(parse_po(po.read_text(encoding="utf-8")))
+    return catalog
+
+
 _active: gettext.NullTranslations = gettext.NullTranslations()
 _language = "ru"
 
@@ -74,8 +89,7 @@ def set_language(language: str | None) -> str:
     if language == "ru":
         _active = gettext.NullTranslations()
     else:
-        po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-        _active = PoTranslations(parse_po(po.read_text(encoding="utf-8")))
+        _active = PoTranslations(load_catalog(language))
     _language = language
     return language
 

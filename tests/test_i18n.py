@@ -31,7 +31,7 @@ def test_unknown_language_falls_back_to_russian() -> None:
 
 
 def test_every_english_entry_is_translated() -> None:
-    catalog = i18n.parse_po((i18n.LOCALE_DIR / "en/LC_MESSAGES/kkt_bridge.po").read_text("utf-8"))
+    catalog = i18n.load_catalog("en")
     assert catalog, "the English catalog is empty"
     assert all(value.strip() for value in catalog.values())
 

@@ -11,13 +11,12 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from kkt_bridge.i18n import LOCALE_DIR, parse_po
+from kkt_bridge.i18n import catalog_files, parse_po
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("kkt_bridge", "drivers", "plugins")
 # the plugin template is copied by plugin authors; its messages are theirs to translate
 EXCLUDED = (ROOT / "plugins" / "template",)
-PO_FILE = LOCALE_DIR / "en" / "LC_MESSAGES" / "kkt_bridge.po"
 # where every Russian literal is something the user reads, so it must go through _()
 USER_FACING = (*sorted((ROOT / "kkt_bridge" / "cli").glob("*.py")), ROOT / "kkt_bridge" / "demo.py")
 NOT_UI = {
@@ -128,7 +127,8 @@ def unwrapped_russian(source: str) -> set[str]:
 
 
 def _po_text() -> str:
-    return PO_FILE.read_text(encoding="utf-8")
+    """Every English catalog file, joined: each msgid must stand in exactly one of them."""
+    return "\n".join(path.read_text(encoding="utf-8") for path in catalog_files("en"))
 
 
 def _raw_msgids(text: str) -> list[str]:
@@ -207,4 +207,4 @@ def test_no_english_entry_contains_cyrillic() -> None:
 
 def test_no_msgid_appears_twice() -> None:
     twice = [msgid for msgid, count in Counter(_raw_msgids(_po_text())).items() if count > 1]
-    assert not twice, f"duplicate msgids in {PO_FILE.name}: {twice}"
+    assert not twice, f"duplicate msgids in the English catalogs: {twice}"
