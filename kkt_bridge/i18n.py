@@ -1,66 +1,44 @@
 """Translations: Russian is the source language, English is a gettext catalog.
 
 The seed's words («Подключить ККТ», «Соединение установлено» ...) are the msgids,
-so the Russian UI needs no catalog and cannot drift from the help page. ``set_language("en")``
-(the CLI's ``--lang en``, or ``KKT_BRIDGE_LANG=en``) switches to
+so the Russian UI needs no catalog and cannot drift from the help page. English comes from
 the catalogs in ``locale/en/LC_MESSAGES/``: ``kkt_bridge.po`` plus one file per area
 (``web.po``, ``atol.po`` ...), merged, so that work on different areas never edits the same
-file. The .po files are read directly, so a translator edits text and no compile step can be
-forgotten.
+file. The .po files are read with Babel when a language is first used, so a translator edits
+text and no compile step can be forgotten.
+
+Texts whose source is English (click's «Usage:», «Missing option» ...) go the other way:
+``locale/ru/LC_MESSAGES/*.po`` translates them into Russian (:func:`gettext_foreign`).
+
+The language is per context: :func:`set_language` sets the process default (the CLI's
+``--lang``, or ``KKT_BRIDGE_LANG``), and :func:`using_language` overrides it for one scope,
+such as one web request, without touching concurrent requests (a :class:`ContextVar`).
 """
 
 from __future__ import annotations
 
-import ast
 import gettext
+import io
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 DOMAIN = "kkt_bridge"
 LOCALE_DIR = Path(__file__).with_name("locale")
+SOURCE = "ru"
 SUPPORTED = ("ru", "en")
 
-
-class PoTranslations(gettext.NullTranslations):
-    """A gettext translation object backed by a parsed .po file."""
-
-    def __init__(self, catalog: dict[str, str]) -> None:
-        super().__init__()
-        self._catalog = catalog
-
-    def gettext(self, message: str) -> str:
-        return self._catalog.get(message) or message
-
-    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        return self.gettext(msgid1 if n == 1 else msgid2)
-
-
-def parse_po(text: str) -> dict[str, str]:
-    """Parse the msgid/msgstr pairs of a .po file (no plurals, no contexts)."""
-    catalog: dict[str, str] = {}
-    key: str | None = None
-    current: list[str] = []
-    msgid = ""
-
-    def flush() -> None:
-        nonlocal msgid
-        if key == "msgid":
-            msgid = "".join(current)
-        elif key == "msgstr" and msgid:
-            catalog[msgid] = "".join(current)
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith(("msgid ", "msgstr ")):
-            flush()
-            key, _, rest = line.partition(" ")
-            current = [ast.literal_eval(rest)]
-        elif line.startswith('"'):
-            current.append(ast.literal_eval(line))
-    flush()
-    return catalog
+_default = SOURCE
+_scoped: ContextVar[str | None] = ContextVar("kkt_bridge_language", default=None)
+_loaded: dict[str, gettext.NullTranslations] = {}
+_loading = threading.Lock()
 
 
 def catalog_files(language: str) -> list[Path]:
@@ -69,38 +47,139 @@ def catalog_files(language: str) -> list[Path]:
     return sorted(folder.glob("*.po"), key=lambda path: (path.stem != DOMAIN, path.name))
 
 
+def _read(text: str, language: str | None = None) -> Catalog:
+    from babel.messages.pofile import read_po
+
+    return read_po(io.StringIO(text), locale=language)
+
+
+def parse_po(text: str) -> dict[str, str]:
+    """The translated msgid -> msgstr pairs of one .po text (a plural entry by its
+    singular form); untranslated entries are left out."""
+    catalog: dict[str, str] = {}
+    for message in _read(text):
+        if not message.id or not message.string:
+            continue
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        msgstr = message.string if isinstance(message.string, str) else message.string[0]
+        if msgstr:
+            catalog[msgid] = msgstr
+    return catalog
+
+
 def load_catalog(language: str) -> dict[str, str]:
+    """Every translated message of ``language``, all its .po files merged."""
     catalog: dict[str, str] = {}
     for po in catalog_files(language):
         catalog.update(parse_po(po.read_text(encoding="utf-8")))
     return catalog
 
 
-_active: gettext.NullTranslations = gettext.NullTranslations()
-_language = "ru"
+def _compile(language: str) -> gettext.NullTranslations:
+    """One gettext object over all the .po files of ``language`` (plurals included),
+    compiled in memory: the files stay the only thing a translator edits."""
+    files = catalog_files(language)
+    if not files:
+        return gettext.NullTranslations()
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    merged = Catalog(locale=language, domain=DOMAIN)
+    for po in files:
+        for message in _read(po.read_text(encoding="utf-8"), language):
+            if message.id:
+                merged[message.id] = message
+    compiled = io.BytesIO()
+    write_mo(compiled, merged)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def _translations(language: str) -> gettext.NullTranslations:
+    found = _loaded.get(language)
+    if found is None:
+        with _loading:
+            found = _loaded.get(language)
+            if found is None:
+                found = _loaded[language] = _compile(language)
+    return found
+
+
+def _supported(language: str | None) -> str:
+    chosen = (language or "").replace("-", "_").split("_")[0].lower()
+    return chosen if chosen in SUPPORTED else SOURCE
 
 
 def set_language(language: str | None) -> str:
-    """Switch the UI language; unknown languages fall back to Russian."""
-    global _active, _language
-    language = (language or os.environ.get("KKT_BRIDGE_LANG") or "ru").split("_")[0].lower()
-    if language not in SUPPORTED:
-        language = "ru"
-    if language == "ru":
-        _active = gettext.NullTranslations()
-    else:
-        _active = PoTranslations(load_catalog(language))
-    _language = language
-    return language
+    """Set the process's default UI language (``None``: ``KKT_BRIDGE_LANG``, else
+    Russian); unknown languages fall back to Russian. The catalogs are read again, so an
+    edited .po shows on the next switch."""
+    global _default
+    chosen = _supported(language or os.environ.get("KKT_BRIDGE_LANG"))
+    with _loading:
+        _loaded.clear()
+    _default = chosen
+    return chosen
+
+
+@contextmanager
+def using_language(language: str | None) -> Iterator[str]:
+    """Use ``language`` within this block only (this thread or task; others keep theirs):
+    one web request in English while the next is answered in Russian."""
+    chosen = _supported(language) if language else _default
+    token = _scoped.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _scoped.reset(token)
 
 
 def language() -> str:
-    return _language
+    """The UI language in effect here: the scope's, else the process default."""
+    return _scoped.get() or _default
 
 
 def _(message: str) -> str:
-    """Translate a Russian message into the active UI language."""
-    return _active.gettext(message)
+    """Translate a Russian message into the UI language in effect."""
+    current = language()
+    if current == SOURCE:
+        return message
+    return _translations(current).gettext(message)
+
+
+def gettext_foreign(message: str) -> str:
+    """Translate a message whose source is English (a library's, such as click's) into
+    the UI language in effect."""
+    return _translations(language()).gettext(message)
+
+
+def ngettext_foreign(singular: str, plural: str, count: int) -> str:
+    """:func:`gettext_foreign` for a message with plural forms."""
+    return _translations(language()).ngettext(singular, plural, count)
+
+
+def negotiate(header: str | None) -> str:
+    """The supported language an HTTP ``Accept-Language`` header prefers most: the highest
+    quality wins, the header's order breaks ties; Russian when nothing supported is asked
+    for (``*`` included) or the header is malformed."""
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate((header or "").split(",")):
+        tag, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _sep, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary not in SUPPORTED or not 0 < quality <= 1:
+            continue
+        candidate = (-quality, position, primary)
+        if best is None or candidate < best:
+            best = candidate
+    return best[2] if best else SOURCE
 
 
 set_language(None)

@@ -91,7 +91,8 @@ def named_messages(source: str) -> set[str]:
             continue
         arg = node.args[0]
         if isinstance(arg, ast.Subscript):
-            arg = arg.value
+            while isinstance(arg, ast.Subscript):  # NAME[key] and NAME[key][field]
+                arg = arg.value
         elif (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute)
               and arg.func.attr == "get"):
             arg = arg.func.value

@@ -1,48 +1,101 @@
-"""The ``kkt-bridge`` command: a click group whose sub-commands live in sibling modules.
+"""The ``kkt-bridge`` command: a click group whose sub-commands are imported on demand.
 
-Each module in :data:`COMMAND_MODULES` defines ``register(group)``; adding a command is one
-line here. Every :class:`~kkt_bridge.errors.KktBridgeError` is printed as its message and
-hint, with the error's exit code, never as a traceback.
+:data:`COMMANDS` maps each command name to where it lives and to the one-line summary that
+``kkt-bridge --help`` lists, so listing the commands imports none of them and running one
+imports only its own module: adding a command is one line there. The target is either a
+click command or a ``register(group)`` function that adds it. Every
+:class:`~kkt_bridge.errors.KktBridgeError` is printed as its message and hint, with the
+error's exit code, never as a traceback.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from importlib import import_module
 
 import click
 
+from kkt_bridge.cli.clicktext import install_click_texts
 from kkt_bridge.errors import KktBridgeError
-from kkt_bridge.i18n import _, set_language
-from kkt_bridge.logs import configure_from_env
+from kkt_bridge.i18n import _, gettext_foreign, set_language
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "status", "fn", "emulator", "plugins", "backoffice",
-    "connect", "settings", "sync", "reset", "run",
-    "devices", "doctor", "demo",
-)
+install_click_texts()
+
+#: name -> ("module:attribute", summary shown by ``kkt-bridge --help``, in Russian)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backoffice": ("kkt_bridge.cli.backoffice:backoffice_group",
+                   "Эталонный бэк-офис: сервер, кассы, коды, документы."),
+    "connect": ("kkt_bridge.cli.connect:connect_command",
+                "Подключить ККТ к бэк-офису по коду синхронизации."),
+    "demo": ("kkt_bridge.cli.demo:register",
+             "Демонстрация: эмулятор ККТ и эталонный бэк-офис."),
+    "devices": ("kkt_bridge.cli.devices:devices_command",
+                "Найти подключённые ККТ."),
+    "doctor": ("kkt_bridge.cli.doctor:doctor_command",
+               "Проверить доступ к ККТ, ФН, ОФД и бэк-офис."),
+    "emulator": ("kkt_bridge.cli.emulator:emulator",
+                 "Эмулятор ККТ Штрих-М."),
+    "fn": ("kkt_bridge.cli.fn:fn_group",
+           "Архив ФН: чтение и разбор документов."),
+    "plugins": ("kkt_bridge.cli.plugins:plugins_command",
+                "Установленные модули бэк-офисов."),
+    "reset": ("kkt_bridge.cli.reset:reset_command",
+              "Сбросить всё, как при переустановке."),
+    "run": ("kkt_bridge.cli.run:run_command",
+            "Работать постоянно: следить за ККТ и обмениваться."),
+    "settings": ("kkt_bridge.cli.settings:settings_command",
+                 "Изменить настройки обновления."),
+    "status": ("kkt_bridge.cli.status:status_command",
+               "Состояние ККТ, ФН и очереди в ОФД."),
+    "sync": ("kkt_bridge.cli.sync:sync_group",
+             "Обмен с бэк-офисом."),
+}
 
 
-class _Group(click.Group):
-    """Loads the command modules on first use: after ``--lang`` took effect (their help texts
-    are translated when they are defined), and without importing the server stack for a
-    command that does not need it."""
+def load_command(name: str, target: str) -> click.Command:
+    """Import the command behind ``module:attribute``; a ``register(group)`` function is
+    run against a scratch group and the command it added under ``name`` is taken."""
+    module_name, _sep, attribute = target.partition(":")
+    found: click.Command | Callable[[click.Group], None] = getattr(
+        import_module(module_name), attribute)
+    if isinstance(found, click.Command):
+        return found
+    scratch = click.Group()
+    found(scratch)
+    return scratch.commands[name]
 
-    _loaded = False
 
-    def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            for module in COMMAND_MODULES:
-                import_module(f"kkt_bridge.cli.{module}").register(self)
+class LazyGroup(click.Group):
+    """The commands of :data:`COMMANDS`, each imported the first time it is asked for: after
+    ``--lang`` took effect (their help texts are translated when they are defined), and
+    without importing what the other commands need."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load()
-        return super().list_commands(ctx)
+        return sorted({*self.commands, *COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._load()
-        return super().get_command(ctx, cmd_name)
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(load_command(cmd_name, COMMANDS[cmd_name][0]), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows: list[tuple[str, str]] = []
+        for name in names:
+            if name in COMMANDS:
+                # a stand-in carries the summary, shortened exactly as click shortens help
+                summary = click.Command(name, help=_(COMMANDS[name][1])).get_short_help_str(limit)
+            elif self.commands[name].hidden:
+                continue
+            else:
+                summary = self.commands[name].get_short_help_str(limit)
+            rows.append((name, summary))
+        with formatter.section(gettext_foreign("Commands")):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -52,10 +105,25 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+VERSION_HELP = "Show the version and exit."  # click's own text, so click's catalog has it
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # click.version_option translates its texts when it is applied, before --lang is known
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    click.echo(gettext_foreign("%(prog)s, version %(version)s")
+               % {"prog": ctx.find_root().info_name, "version": version("kkt-bridge")})
+    ctx.exit()
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--lang", type=click.Choice(["ru", "en"]), default=None,
               help="Язык интерфейса (по умолчанию русский, или KKT_BRIDGE_LANG).")
-@click.version_option(package_name="kkt-bridge")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version, help=VERSION_HELP)
 def cli(lang: str | None) -> None:
     """kkt-bridge: мост между ККТ и бэк-офисом."""
     set_language(lang)
@@ -73,10 +141,14 @@ def _language_from_argv(argv: list[str]) -> str | None:
 def main() -> None:
     # before click builds anything: the group's own help text is translated at import too
     set_language(_language_from_argv(sys.argv[1:]))
+    from kkt_bridge.logs import configure_from_env
+
     configure_from_env()  # one log format for every command; `run` has its own options
     cli.help = _(cli.help or "")
     for param in cli.params:
-        if isinstance(param, click.Option) and param.help:
+        if param.name == "version":
+            param.help = gettext_foreign(VERSION_HELP)
+        elif isinstance(param, click.Option) and param.help:
             param.help = _(param.help)
     cli(prog_name="kkt-bridge")
 
