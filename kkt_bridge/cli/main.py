@@ -52,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Обмен с бэк-офисом."),
 }
 
+# click's own texts, so that click's catalog has them
+VERSION_HELP = "Show the version and exit."
+HELP_HELP = "Show this message and exit."
+
 
 def load_command(name: str, target: str) -> click.Command:
     """Import the command behind ``module:attribute``; a ``register(group)`` function is
@@ -79,6 +83,28 @@ class LazyGroup(click.Group):
             self.add_command(load_command(cmd_name, COMMANDS[cmd_name][0]), cmd_name)
         return self.commands.get(cmd_name)
 
+    _sources: dict[str, str] | None = None
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # the group's own texts are defined at import, before the language is known: they
+        # keep their source and are translated each time they are shown
+        if self._sources is None:
+            self._sources = {param.name or "": param.help for param in self.params
+                             if isinstance(param, click.Option) and param.help}
+            self._sources[""] = self.help or ""
+        self.help = _(self._sources[""])
+        for param in self.params:
+            if isinstance(param, click.Option) and param.name in self._sources:
+                source = self._sources[param.name]
+                param.help = gettext_foreign(source) if param.name == "version" else _(source)
+        super().format_help(ctx, formatter)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:  # click keeps the first one, in the language of that moment
+            option.help = gettext_foreign(HELP_HELP)
+        return option
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
         if not names:
@@ -105,7 +131,6 @@ class LazyGroup(click.Group):
             ctx.exit(exc.exit_code)
 
 
-VERSION_HELP = "Show the version and exit."  # click's own text, so click's catalog has it
 
 
 def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -139,17 +164,11 @@ def _language_from_argv(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    # before click builds anything: the group's own help text is translated at import too
+    # before a command module is imported: their help texts are translated when defined
     set_language(_language_from_argv(sys.argv[1:]))
     from kkt_bridge.logs import configure_from_env
 
     configure_from_env()  # one log format for every command; `run` has its own options
-    cli.help = _(cli.help or "")
-    for param in cli.params:
-        if param.name == "version":
-            param.help = gettext_foreign(VERSION_HELP)
-        elif isinstance(param, click.Option) and param.help:
-            param.help = _(param.help)
     cli(prog_name="kkt-bridge")
 
 

@@ -28,7 +28,6 @@ from kkt_bridge.bridge.daemon import (
     paired_urls,
 )
 from kkt_bridge.bridge.watcher import Prompt
-from kkt_bridge.cli.connect import connect_dialogue
 from kkt_bridge.errors import ConfigError, KktBridgeError, PairingError
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import FORMATS, logging_configured
@@ -42,6 +41,8 @@ CODE_ATTEMPTS = 3
 def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
                  endpoint: str | None) -> int:
     """«Подключить ККТ» for each register the watcher flagged; returns how many paired."""
+    from kkt_bridge.cli.connect import connect_dialogue  # a command imports only itself
+
     paired = 0
     while not prompts.empty():
         prompt = prompts.get_nowait()
