@@ -28,6 +28,7 @@ from kkt_bridge.errors import (
     PluginError,
 )
 from kkt_bridge.exchange import Ack, BackOfficeInfo, Credentials, ExportDocument
+from kkt_bridge.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,11 @@ def backoffices(pm: BackOfficePluginManager) -> dict[str, BackOfficeInfo]:
 def require_backoffice(pm: BackOfficePluginManager, name: str) -> BackOfficeInfo:
     known = backoffices(pm)
     if name not in known:
-        names = ", ".join(sorted(known)) or "нет"
+        names = ", ".join(sorted(known)) or _("нет установленных")
         raise PluginError(
-            f"модуль бэк-офиса «{name}» не установлен или не загрузился (есть: {names})",
-            "посмотрите список: kkt-bridge plugins",
+            _("модуль бэк-офиса «{name}» не установлен или не загрузился (есть: {names})")
+            .format(name=name, names=names),
+            _("посмотрите список: kkt-bridge plugins"),
         )
     return known[name]
 
@@ -132,8 +134,9 @@ def call_backoffice(pm: BackOfficePluginManager, hook: str, *, backoffice: str,
         raise _wrap(exc, backoffice, secrets) from None
     if result is None:
         raise PluginError(
-            f"модуль бэк-офиса «{backoffice}» не ответил на {hook}",
-            "модуль не реализует эту функцию: обновите его",
+            _("модуль бэк-офиса «{backoffice}» не ответил на {hook}").format(
+                backoffice=backoffice, hook=hook),
+            _("модуль не реализует эту функцию: обновите его"),
         )
     _check_answer(hook, backoffice, result, kwargs)
     return result
@@ -145,7 +148,7 @@ def notify(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> None:
         try:
             impl.function(**{name: kwargs[name] for name in impl.argnames})
         except (Exception, SystemExit) as exc:
-            log.warning("модуль %s: ошибка при обработке события %s: %s",
+            log.warning(_("модуль %s: ошибка при обработке события %s: %s"),
                         impl.plugin_name, hook, _scrub(f"{type(exc).__name__}: {exc}",
                                                        _secrets(kwargs)))
 
@@ -176,26 +179,26 @@ def _load(ep: EntryPoint) -> object:
 def _admit(pm: BackOfficePluginManager, name: str, package: str, version: str,
            load: Callable[[], object]) -> None:
     def broken(reason: str) -> None:
-        log.error("модуль бэк-офиса %s (%s %s) пропущен: %s", name, package, version, reason)
+        log.error(_("модуль бэк-офиса %s (%s %s) пропущен: %s"), name, package, version, reason)
         pm.records.append(PluginRecord(name, package, version, BROKEN, reason))
 
     try:
         obj = load()
     except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not stop us
-        broken(f"не загружается: {type(exc).__name__}: {exc}")
+        broken(_("не загружается: {error}").format(error=f"{type(exc).__name__}: {exc}"))
         return
     if pm.is_registered(obj):
         return  # the same object reached us twice (given directly and by entry point)
     try:
         pm.register(obj, name=name)
     except Exception as exc:  # PluginValidationError, or a name already taken
-        broken(f"не подходит к API: {exc}")
+        broken(_("не подходит к API: {error}").format(error=exc))
         return
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         pm.unregister(obj)
-        broken(f"функция без спецификации: {exc}")
+        broken(_("функция без спецификации: {error}").format(error=exc))
         return
     try:
         infos = _infos(pm, obj)
@@ -206,7 +209,7 @@ def _admit(pm: BackOfficePluginManager, name: str, package: str, version: str,
     taken = [info.name for info in infos if info.name in pm.owners]
     if taken:
         pm.unregister(obj)
-        broken(f"бэк-офис {', '.join(taken)} уже обслуживает другой модуль")
+        broken(_("бэк-офис {names} уже обслуживает другой модуль").format(names=", ".join(taken)))
         return
     for info in infos:
         pm.owners[info.name] = obj
@@ -219,7 +222,8 @@ def _infos(pm: pluggy.PluginManager, obj: object) -> list[BackOfficeInfo]:
         if impl.plugin is obj:
             info = impl.function()
             if not isinstance(info, BackOfficeInfo) or not info.name:
-                raise TypeError(f"ожидался BackOfficeInfo, получено {info!r}")
+                raise TypeError(_("ожидался BackOfficeInfo, получено {answer}").format(
+                    answer=repr(info)))
             infos.append(info)
     return infos
 
@@ -254,12 +258,14 @@ def _wrap(exc: BaseException, backoffice: str, secrets: list[str]) -> KktBridgeE
     detail = _scrub(f"{type(exc).__name__}: {exc}", secrets)
     if isinstance(exc, OSError | TimeoutError) or _is_httpx_transport_error(exc):
         return BackOfficeUnavailableError(
-            f"бэк-офис «{backoffice}» недоступен ({detail})",
-            "проверьте сеть; обмен повторится автоматически",
+            _("бэк-офис «{backoffice}» недоступен ({detail})").format(
+                backoffice=backoffice, detail=detail),
+            _("проверьте сеть; обмен повторится автоматически"),
         )
-    log.error("модуль бэк-офиса %s упал: %s", backoffice, detail)
-    return PluginError(f"модуль бэк-офиса «{backoffice}» упал ({detail})",
-                       "сообщите разработчику модуля; подробности в журнале")
+    log.error(_("модуль бэк-офиса %s упал: %s"), backoffice, detail)
+    return PluginError(_("модуль бэк-офиса «{backoffice}» упал ({detail})").format(
+                           backoffice=backoffice, detail=detail),
+                       _("сообщите разработчику модуля; подробности в журнале"))
 
 
 def _is_httpx_transport_error(exc: BaseException) -> bool:
@@ -274,22 +280,23 @@ def _check_answer(hook: str, backoffice: str, result: Any, kwargs: Mapping[str, 
     """Hold the plugin to the hookspec, so the bridge never acts on a malformed answer."""
 
     def violation(what: str) -> PluginError:
-        return PluginError(f"модуль бэк-офиса «{backoffice}» нарушил контракт: {what}",
-                           "сообщите разработчику модуля")
+        return PluginError(_("модуль бэк-офиса «{backoffice}» нарушил контракт: {what}").format(
+                               backoffice=backoffice, what=what),
+                           _("сообщите разработчику модуля"))
 
     if hook == "backoffice_pair":
         if not isinstance(result, Credentials) or not result.token:
-            raise violation("pair вернул не Credentials или пустой токен")
+            raise violation(_("pair вернул не Credentials или пустой токен"))
     elif hook == "backoffice_export_documents":
         documents: Sequence[ExportDocument] = kwargs["documents"]
         if not isinstance(result, list) or not all(isinstance(a, Ack) for a in result):
-            raise violation("export вернул не список Ack")
+            raise violation(_("export вернул не список Ack"))
         if [a.key for a in result] != [d.key for d in documents]:
-            raise violation("подтверждения не совпадают с документами по числу или порядку")
+            raise violation(_("подтверждения не совпадают с документами по числу или порядку"))
         if any(a.duplicate and not a.accepted for a in result):
-            raise violation("повтор документа не отмечен как принятый")
+            raise violation(_("повтор документа не отмечен как принятый"))
     elif hook == "backoffice_check" and not isinstance(result, bool):
-        raise violation("check вернул не bool")
+        raise violation(_("check вернул не bool"))
 
 
 __all__ = [
