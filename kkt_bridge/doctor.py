@@ -14,9 +14,8 @@ was not run.
 from __future__ import annotations
 
 import enum
-import fcntl
-import grp
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from kkt_bridge.errors import (
     KktBridgeError,
     LinkError,
 )
+from kkt_bridge.filelocks import lock, unlock
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import FnLifecycle, FnStatus, Kkt, OfdQueue
 from kkt_bridge.link.access import NodeAccess, current_user, node_access
@@ -38,6 +38,9 @@ from kkt_bridge.link.holders import Holder, find_holders
 from kkt_bridge.link.udev_rules import parse_rules
 from kkt_bridge.link.urls import LinkKind, has_speed, link_kind
 
+#: device groups, udev rules and the /dev nodes they make are Linux's; elsewhere (Windows,
+#: where pyserial opens COM3) those checks say they were skipped
+LINUX = sys.platform.startswith("linux")
 GROUP = "kkt"
 RULES_NAME = "70-kkt-bridge.rules"
 RULES_DIRS = ("/etc/udev/rules.d", "/run/udev/rules.d", "/usr/lib/udev/rules.d",
@@ -86,6 +89,11 @@ def check_group_membership(group: str = GROUP, *, user: str | None = None,
                            groups_now: Sequence[int] | None = None,
                            uid: int | None = None) -> list[Finding]:
     """The group exists and the current user (or root) is in it, in this login too."""
+    if not LINUX:
+        return [Finding(Level.INFO, _("группы доступа к портам есть только в Linux: "
+                                      "проверка пропущена"), check="group")]
+    import grp
+
     uid = os.geteuid() if uid is None else uid
     user = user or current_user()
     if uid == 0:
@@ -123,6 +131,9 @@ def find_installed_rules(dirs: Iterable[str | os.PathLike[str]] = RULES_DIRS,
 def check_udev_rules(dirs: Iterable[str | os.PathLike[str]] = RULES_DIRS, *,
                      packaged: Path | None = PACKAGED_RULES) -> list[Finding]:
     """The rules are installed, parse, and match the ones this version ships."""
+    if not LINUX:
+        return [Finding(Level.INFO, _("правила udev есть только в Linux: проверка пропущена"),
+                        check="udev")]
     installed = find_installed_rules(dirs)
     if installed is None:
         return [Finding(Level.WARNING, _("правила udev kkt-bridge не установлены"),
@@ -151,8 +162,8 @@ def check_port_access(url: str, *,
                       can_open: Callable[[str], bool] | None = None,
                       ports: Callable[[], list[str]] = available_ports) -> list[Finding]:
     """The node exists, this user may open it, and it is not open to everybody."""
-    if link_kind(url) is not LinkKind.DEVICE:
-        return []
+    if link_kind(url) is not LinkKind.DEVICE or not LINUX:
+        return []  # elsewhere a port has no group or mode: opening it is the check
     try:
         info = access(url)
     except OSError:
@@ -188,18 +199,22 @@ def check_port_access(url: str, *,
 
 
 def port_locked(path: str) -> bool:
-    """Whether another program holds the port's exclusive lock (as pyserial takes it)."""
+    """Whether another program holds the port's exclusive lock (as pyserial takes it on
+    POSIX; Windows opens a COM port for one program only, so there an open fails instead and
+    the speed check reports it)."""
+    if os.name != "posix":
+        return False
     try:
         fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     except OSError:
         return False  # missing or forbidden: the access check reports that
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not lock(fd, blocking=False):
+            return True
+        unlock(fd)
+        return False
     except OSError:
         return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
     finally:
         os.close(fd)
 

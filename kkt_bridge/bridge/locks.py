@@ -1,12 +1,12 @@
 """One job at a time per register link, in this process and across processes.
 
-A thread lock keeps the daemon's own workers apart; an ``flock`` on a file named after the
-link keeps ``kkt-bridge sync now`` from interleaving with a running daemon on the same port.
+A thread lock keeps the daemon's own workers apart; a file lock on a file named after the
+link (:mod:`kkt_bridge.filelocks`: Linux and Windows) keeps ``kkt-bridge sync now`` from
+interleaving with a running daemon on the same port.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import threading
@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.filelocks import lock, unlock
 from kkt_bridge.i18n import _
 
 _thread_locks: dict[str, threading.Lock] = {}
@@ -40,9 +41,7 @@ class LinkLock:
         try:
             self._lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
+            if not lock(fd, blocking=blocking):
                 os.close(fd)
                 self._thread_lock.release()
                 return False
@@ -55,7 +54,7 @@ class LinkLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock(self._fd)
             os.close(self._fd)
             self._fd = None
             self._thread_lock.release()

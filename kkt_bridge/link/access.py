@@ -2,14 +2,19 @@
 
 A user added to ``kkt`` with usermod only gets the group at the next login, so "in the
 group database" and "in this process's groups" are reported separately.
+
+Groups and modes are POSIX's: on Windows :func:`node_access` raises ``OSError`` (ENOSYS), and
+its callers say that there a port is only ever busy, never forbidden.
 """
 
 from __future__ import annotations
 
-import grp
+import errno
+import getpass
 import os
-import pwd
 from dataclasses import dataclass
+
+POSIX = os.name == "posix"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,10 @@ class NodeAccess:
 
 
 def current_user() -> str:
+    if not POSIX:
+        return getpass.getuser()
+    import pwd
+
     try:
         return pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
@@ -34,7 +43,13 @@ def current_user() -> str:
 
 
 def node_access(path: str) -> NodeAccess:
-    """Describe the access to ``path``; OSError when the node does not exist."""
+    """Describe the access to ``path``; OSError when the node does not exist, or when this
+    is not POSIX."""
+    if not POSIX:
+        raise OSError(errno.ENOSYS, "device groups exist on POSIX only", path)
+    import grp
+    import pwd
+
     st = os.stat(path)
     try:
         group_entry: grp.struct_group | None = grp.getgrgid(st.st_gid)

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from kkt_bridge.link.urls import LinkKind, link_kind, network_address
 
 #: where the udev rules put stable names
 KKT_DEV_DIR = "/dev/kkt"
+LINUX = sys.platform.startswith("linux")
+POSIX = os.name == "posix"
 INSTALL_UDEV_HINT = "sudo tools/install-udev"
 
 _BUSY = {errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK}
@@ -60,7 +63,9 @@ def port_not_found(url: str, ports: list[str] | None = None) -> PortNotFoundErro
 
 
 def port_busy(url: str, node: str | None = None) -> PortBusyError:
-    holders = find_holders(node or url, exclude_pid=None)
+    # this process may hold the port itself (an emulator in-process, a second open): the
+    # hint names the others, never the program that prints it
+    holders = find_holders(node or url, exclude_pid=os.getpid())
     if holders:
         first = holders[0]
         names = ", ".join(map(str, holders))
@@ -69,6 +74,9 @@ def port_busy(url: str, node: str | None = None) -> PortBusyError:
             _("закройте кассовую программу или остановите процесс (kill {pid}), "
               "затем повторите").format(pid=first.pid),
             pid=first.pid, process=first.name)
+    if not LINUX:  # no /proc to ask, no fuser to suggest
+        return PortBusyError(_("порт {url} занят другим процессом").format(url=url),
+                             _("закройте программу, которая работает с ККТ, затем повторите"))
     return PortBusyError(
         _("порт {url} занят другим процессом").format(url=url),
         _("закройте программу, которая работает с ККТ (найти её: sudo fuser -v {node}), "
@@ -185,7 +193,8 @@ def translate_open_error(url: str, exc: BaseException,
     if code in _MISSING:
         return port_not_found(url)
     if code in _DENIED:
-        return port_permission(url, node)
+        # Windows opens a COM port for one program only: "access denied" means "in use"
+        return port_permission(url, node) if POSIX else port_busy(url, node)
     if code in _BUSY or "exclusively lock" in str(exc):
         return port_busy(url, node)
     return LinkError(_("не удалось открыть порт {url}: {reason}").format(

@@ -1,14 +1,19 @@
 """Which processes hold a device node open: the answer to "port busy, by whom?".
 
 Linux only: every open descriptor is a symlink under /proc/<pid>/fd. Processes of other
-users are unreadable without privileges; they are skipped, not guessed.
+users are unreadable without privileges; they are skipped, not guessed. Elsewhere the answer
+is "nobody known", and the callers' hints do not name anyone. (psutil is no help here: it
+lists only regular files among a process's open ones, never a device node.)
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+LINUX = sys.platform.startswith("linux")
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,10 @@ def _same_node(target: str, target_stat: os.stat_result | None, fd_path: Path) -
 
 def find_holders(device: str, *, proc_root: str | os.PathLike[str] = "/proc",
                  exclude_pid: int | None = None) -> list[Holder]:
-    """Processes with ``device`` open, sorted by pid. Unreadable processes are skipped."""
+    """Processes with ``device`` open, sorted by pid. Unreadable processes are skipped;
+    on a system other than Linux none is found."""
+    if not LINUX:
+        return []
     target = os.path.realpath(device)
     try:
         target_stat: os.stat_result | None = os.stat(target)

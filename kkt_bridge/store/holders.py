@@ -1,18 +1,21 @@
-"""Who has the store open: every :class:`~kkt_bridge.store.Store` holds a shared ``flock`` on
+"""Who has the store open: every :class:`~kkt_bridge.store.Store` holds a shared lock on
 ``locks/store.lock`` for as long as it is open, and an exclusive one on a small file naming
 its process. ``kkt-bridge reset`` needs the exclusive lock on ``store.lock``; when a daemon or
 ``sync now`` has the store open it cannot get it, and the naming files tell it whom to name.
 
-The kernel drops a dead process's locks, so a killed daemon never blocks a reset.
+The kernel drops a dead process's locks, so a killed daemon never blocks a reset. The locks
+are :mod:`kkt_bridge.filelocks`, so this works on Windows too; there a locked file cannot
+be read by others, so a holder is then named by the pid in its file's name.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import uuid
 from pathlib import Path
+
+from kkt_bridge.filelocks import lock
 
 LOCK_DIR = "locks"
 STORE_LOCK = "store.lock"
@@ -44,19 +47,19 @@ class StoreHold:
         self._shared = _open_private(directory / STORE_LOCK)
         try:
             # waits only while a reset holds it exclusively, which takes milliseconds
-            fcntl.flock(self._shared, fcntl.LOCK_SH)
+            lock(self._shared, shared=True)
             self._name_path = directory / f"{HOLDER_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
             self._name = _open_private(self._name_path)
         except BaseException:
             os.close(self._shared)
             raise
-        fcntl.flock(self._name, fcntl.LOCK_EX)
+        lock(self._name)
         os.write(self._name, describe_process().encode())
 
     def release(self) -> None:
         if self._name >= 0:
+            os.close(self._name)  # closing drops the lock (and Windows deletes no open file)
             self._name_path.unlink(missing_ok=True)
-            os.close(self._name)  # closing drops the flock
             os.close(self._shared)
             self._name = self._shared = -1
 
@@ -73,15 +76,22 @@ def holders(store_dir: Path) -> list[str]:
         except FileNotFoundError:
             continue
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                found.append(os.read(fd, 512).decode(errors="replace") or path.name)
-                continue
-            path.unlink(missing_ok=True)  # its process is gone
+            held = not lock(fd, blocking=False)
+            if held:
+                found.append(_holder_name(fd, path))
         finally:
             os.close(fd)
+        if not held:
+            path.unlink(missing_ok=True)  # its process is gone
     return found
+
+
+def _holder_name(fd: int, path: Path) -> str:
+    try:
+        written = os.read(fd, 512).decode(errors="replace")
+    except OSError:  # Windows: the holder's lock covers its file's bytes
+        written = ""
+    return written or path.name.removeprefix(HOLDER_PREFIX).partition("-")[0]
 
 
 class ExclusiveHold:
@@ -96,9 +106,7 @@ class ExclusiveHold:
 
 def try_exclusive(store_dir: Path) -> ExclusiveHold | None:
     fd = _open_private(lock_dir(store_dir) / STORE_LOCK)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not lock(fd, blocking=False):
         os.close(fd)
         return None
     return ExclusiveHold(fd)

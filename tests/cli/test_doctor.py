@@ -73,14 +73,14 @@ def test_user_in_group_now() -> None:
 
 def test_user_added_but_not_logged_in_again(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = grp.struct_group(("kkt", "x", 4242, ["cashier"]))
-    monkeypatch.setattr(doctor.grp, "getgrnam", lambda name: fake)
+    monkeypatch.setattr(grp, "getgrnam", lambda name: fake)
     f = only(doctor.check_group_membership("kkt", uid=1000, user="cashier", groups_now=[100]))
     assert f.level is Level.WARNING and "войдите снова" in (f.what_to_do or "")
 
 
 def test_user_not_in_group(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = grp.struct_group(("kkt", "x", 4242, ["someone"]))
-    monkeypatch.setattr(doctor.grp, "getgrnam", lambda name: fake)
+    monkeypatch.setattr(grp, "getgrnam", lambda name: fake)
     f = only(doctor.check_group_membership("kkt", uid=1000, user="cashier", groups_now=[100]))
     assert f.level is Level.ERROR and "usermod -aG kkt cashier" in (f.what_to_do or "")
 

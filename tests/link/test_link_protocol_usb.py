@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from collections import deque
 from typing import Any
 
@@ -279,7 +280,7 @@ def test_claimed_elsewhere_is_busy(usb_mock: Any, mocker: MockerFixture) -> None
     with pytest.raises(PortBusyError) as info:
         open_link("usb://1FC9:0083")
     assert info.value.pid == 4321 and "4321" in info.value.message
-    find.assert_called_once_with(device_node(dev), exclude_pid=None)
+    find.assert_called_once_with(device_node(dev), exclude_pid=os.getpid())
     assert device_node(dev) == "/dev/bus/usb/001/007"
 
 

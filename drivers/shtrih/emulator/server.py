@@ -24,7 +24,6 @@ import select
 import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
 
 from kkt_bridge.drivers.shtrih.frame import TCP_PORT
@@ -223,6 +222,8 @@ class PtyServer(Line):
 
     def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None = None,
                  power_cycle: Callable[[], None] | None = None) -> None:
+        import tty  # POSIX only: the TCP line must import on Windows too
+
         super().__init__(handler, spec=spec, seed=seed, power_cycle=power_cycle)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
