@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from kkt_bridge.driverapi import Driver, ProbeResult, load_drivers
 from kkt_bridge.errors import LinkError
 from kkt_bridge.i18n import _
 from kkt_bridge.link.discovery import Candidate, Confidence, list_candidates, probe_candidates
+
+if TYPE_CHECKING:  # rich loads when there is something to print
+    from rich.console import Console
 
 DEFAULT_PROBE_TIMEOUT = 0.3
 
@@ -76,6 +77,8 @@ def _speed(result: ProbeResult) -> str:
 
 
 def print_report(report: DevicesReport, console: Console) -> None:
+    from rich.table import Table
+
     if report.probed:
         if report.found:
             table = Table(title=_("Найденные ККТ"))
@@ -113,6 +116,8 @@ def devices_command(as_json: bool, probe: bool, urls: tuple[str, ...], timeout: 
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
+        from rich.console import Console
+
         print_report(report, Console(highlight=False))
 
 

@@ -11,21 +11,22 @@ from __future__ import annotations
 import json
 import os
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from kkt_bridge import doctor
-from kkt_bridge.bridge.backoffice import BackOffice
-from kkt_bridge.bridge.daemon import paired_urls
 from kkt_bridge.driverapi import ProbeResult, get_driver, load_drivers
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 from kkt_bridge.link.discovery import Confidence, list_candidates, probe
-from kkt_bridge.pluginmanager import BackOfficePluginManager, get_plugin_manager
 from kkt_bridge.store import Store, db_path
+
+if TYPE_CHECKING:  # the daemon's, the plugins' and rich's modules load when doctor runs
+    from rich.console import Console
+
+    from kkt_bridge.pluginmanager import BackOfficePluginManager
 
 _MARKS = {
     doctor.Level.OK: "[green]✔[/green]",
@@ -55,6 +56,9 @@ def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor
 
     No store yet means nothing is paired; the store is never created here. A store that
     cannot be opened is reported through the ping, so it shows as a finding."""
+    from kkt_bridge.bridge.backoffice import BackOffice
+    from kkt_bridge.pluginmanager import get_plugin_manager
+
     path = db_path()
     if not path.exists():
         return []
@@ -86,6 +90,8 @@ def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor
 
 def paired_device_urls() -> list[str]:
     """The ports of the paired registers, as the bridge was told them."""
+    from kkt_bridge.bridge.daemon import paired_urls
+
     path = db_path()
     if not path.exists():
         return []
@@ -111,6 +117,8 @@ def default_urls() -> list[str]:
 
 
 def print_findings(findings: list[doctor.Finding], console: Console) -> None:
+    from rich.markup import escape
+
     for f in findings:
         console.print(f"{_MARKS[f.level]} {escape(f.title)}", highlight=False)
         if f.what_to_do and f.level.is_problem:
@@ -141,6 +149,8 @@ def doctor_command(ctx: click.Context, urls: tuple[str, ...], baudrate: int | No
         click.echo(json.dumps({"ok": not bad, "findings": [f.as_json() for f in findings]},
                               ensure_ascii=False, indent=2))
     else:
+        from rich.console import Console
+
         print_findings(findings, Console(highlight=False))
     ctx.exit(1 if bad else 0)
 

@@ -17,7 +17,6 @@ from typing import Any, BinaryIO, Protocol
 import click
 
 from kkt_bridge.errors import DocumentError, KktBridgeError
-from kkt_bridge.fiscal import decode_document, to_fns_json, to_tree
 from kkt_bridge.i18n import _
 from kkt_bridge.registers import open_register as open_register  # a seam the tests replace
 
@@ -31,6 +30,8 @@ DECODE_HELP = (
 
 def render(data: bytes, fmt: str) -> dict[str, Any]:
     """One document's bytes in the requested JSON shape; DocumentError when corrupt."""
+    from kkt_bridge.fiscal import decode_document, to_fns_json, to_tree  # when run
+
     if fmt == "tree":
         return to_tree(data)
     return to_fns_json(decode_document(data))

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from kkt_bridge.i18n import _
-from kkt_bridge.pluginmanager import OK, list_plugins
 
 
 @click.command(name="plugins", help=_(
@@ -19,6 +16,8 @@ from kkt_bridge.pluginmanager import OK, list_plugins
               help=_("Вывести список в JSON, по строке на модуль."))
 def plugins_command(as_json: bool) -> None:
     """Установленные модули бэк-офисов: пакет, версия, состояние."""
+    from kkt_bridge.pluginmanager import OK, list_plugins  # entry points: only when run
+
     records = list_plugins()
     if as_json:
         for r in records:
@@ -31,6 +30,9 @@ def plugins_command(as_json: bool) -> None:
     if not records:
         click.echo(_("Модули бэк-офисов не установлены"))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=_("Модули бэк-офисов"))
     for column in (_("Модуль"), _("Бэк-офис"), _("Пакет"), _("Версия"), _("Состояние")):
         table.add_column(column)
