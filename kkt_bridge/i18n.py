@@ -112,12 +112,13 @@ def _supported(language: str | None) -> str:
 
 def set_language(language: str | None) -> str:
     """Set the process's default UI language (``None``: ``KKT_BRIDGE_LANG``, else
-    Russian); unknown languages fall back to Russian. The catalogs are read again, so an
-    edited .po shows on the next switch."""
+    Russian); unknown languages fall back to Russian. A switch to another language reads
+    the catalogs again, so an edited .po shows on the next switch."""
     global _default
     chosen = _supported(language or os.environ.get("KKT_BRIDGE_LANG"))
-    with _loading:
-        _loaded.clear()
+    if chosen != _default:
+        with _loading:
+            _loaded.clear()
     _default = chosen
     return chosen
 

@@ -21,7 +21,8 @@ EXCLUDED = (ROOT / "plugins" / "template",)
 USER_FACING = (*sorted((ROOT / "kkt_bridge" / "cli").glob("*.py")), ROOT / "kkt_bridge" / "demo.py")
 NOT_UI = {
     "Магазин на Ленина",  # demo data: the shop's name in the back office, not a UI word
-    # the --lang option is defined before the language is known; main() translates it
+    # the --lang option is defined before the language is known; the group translates it
+    # each time its help is shown
     "Язык интерфейса (по умолчанию русский, или KKT_BRIDGE_LANG).",
 }
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
