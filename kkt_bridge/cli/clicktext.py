@@ -6,7 +6,9 @@ function, bound as ``_`` and ``ngettext`` in each of its modules at import. That
 reads compiled catalogs of one global domain and the process locale, which is neither our
 catalogs nor a language that can differ per request, so :func:`install_click_texts` rebinds
 those names to :func:`kkt_bridge.i18n.gettext_foreign`: the Russian UI reads click's texts
-from ``locale/ru/LC_MESSAGES/click.po``, the English one keeps them as they are.
+from ``locale/ru/LC_MESSAGES/click.po``, the English one keeps them as they are. Only the
+modules loaded by then are routed: click imports its editor, pager, progress bar and shell
+completion on first use, and their few texts stay English (kkt-bridge uses none of them).
 
 click's y/N question takes only y/yes/n/no; :func:`confirm` also takes «д»/«да» and
 «н»/«нет» in the Russian UI, and is put in its place, so ``click.confirm`` and
