@@ -161,3 +161,12 @@ def test_a_yes_or_no_default_of_none_asks_until_answered() -> None:
             input="\nнет\n")
     assert result.output.count("Ок? [д/н]: ") == 2
     assert "answer=False" in result.output
+
+
+@pytest.mark.parametrize(("answer", "reset"), [("да", True), ("д", True), ("нет", False),
+                                               ("н", False), ("", False)])
+def test_reset_asks_in_russian(answer: str, reset: bool) -> None:
+    # the real command, through the real group: click.confirm is the Russian one there too
+    result = CliRunner().invoke(cli, ["reset"], input=f"{answer}\n")
+    assert "Сбросить? [д/Н]: " in result.output
+    assert (result.exit_code, "Сброшено." in result.output) == ((0, True) if reset else (1, False))
