@@ -55,10 +55,10 @@ def _read(text: str, language: str | None = None) -> Catalog:
 
 def parse_po(text: str) -> dict[str, str]:
     """The translated msgid -> msgstr pairs of one .po text (a plural entry by its
-    singular form); untranslated entries are left out."""
+    singular form); untranslated and fuzzy entries are left out, as the UI leaves them."""
     catalog: dict[str, str] = {}
     for message in _read(text):
-        if not message.id or not message.string:
+        if not message.id or not message.string or message.fuzzy:
             continue
         msgid = message.id if isinstance(message.id, str) else message.id[0]
         msgstr = message.string if isinstance(message.string, str) else message.string[0]

@@ -48,7 +48,7 @@ def test_the_po_reader_takes_plurals_comments_and_escapes() -> None:
     text = ('# a comment\nmsgid ""\nmsgstr ""\n"Language: en\\n"\n\n'
             '#: somewhere.py:1\nmsgid "кавычка \\" и\\nперевод"\nmsgstr "quote \\" and\\nbreak"\n\n'
             'msgid "файл"\nmsgid_plural "файлы"\nmsgstr[0] "file"\nmsgstr[1] "files"\n\n'
-            'msgid "пусто"\nmsgstr ""\n')
+            'msgid "пусто"\nmsgstr ""\n\n#, fuzzy\nmsgid "черновик"\nmsgstr "draft"\n')
     assert i18n.parse_po(text) == {'кавычка " и\nперевод': 'quote " and\nbreak', "файл": "file"}
 
 
@@ -139,3 +139,14 @@ def test_async_tasks_answer_in_their_own_language() -> None:
 ])
 def test_negotiate(header: str | None, expected: str) -> None:
     assert i18n.negotiate(header) == expected
+
+
+def test_a_fuzzy_entry_is_not_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "en" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "kkt_bridge.po").write_text(
+        '#, fuzzy\nmsgid "Черновик"\nmsgstr "Draft"\n\nmsgid "Готово"\nmsgstr "Done"\n',
+        encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.set_language("en")
+    assert (i18n._("Черновик"), i18n._("Готово")) == ("Черновик", "Done")
