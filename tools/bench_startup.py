@@ -70,16 +70,16 @@ def main() -> None:
         from kkt_bridge.cli.main import COMMANDS
 
         cases += [[name, "--help"] for name in sorted(COMMANDS)]
-    report = {"tool": "hyperfine" if measure is _hyperfine else "subprocess loop",
-              "modules imported by --help": _modules(["--help"]), "runs": options.runs,
-              "seconds": {" ".join(args): measure([str(ENTRY), *args], options.runs)
-                          for args in cases}}
+    tool = "hyperfine" if measure is _hyperfine else "subprocess loop"
+    modules = _modules(["--help"])
+    seconds = {" ".join(args): measure([str(ENTRY), *args], options.runs) for args in cases}
     if options.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps({"tool": tool, "runs": options.runs,
+                          "modules imported by --help": modules, "seconds": seconds},
+                         indent=1))
         return
-    print(f"{report['tool']}, {options.runs} runs each; --help imports "
-          f"{report['modules imported by --help']} modules")
-    for case, figures in report["seconds"].items():  # type: ignore[attr-defined]
+    print(f"{tool}, {options.runs} runs each; --help imports {modules} modules")
+    for case, figures in seconds.items():
         print(f"  kkt-bridge {case:<24} mean {figures['mean'] * 1000:6.1f} ms  "
               f"min {figures['min'] * 1000:6.1f} ms  ± {figures['stddev'] * 1000:4.1f}")
 
