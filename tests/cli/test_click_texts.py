@@ -25,7 +25,8 @@ def _routed() -> Iterator[None]:
 @click.command("probe")
 @click.option("--mode", type=click.Choice(["fast", "slow"]), required=True)
 @click.option("--ask", is_flag=True)
-def probe(mode: str, ask: bool) -> None:
+@click.option("--count", type=click.IntRange(1, 10), default=1)
+def probe(mode: str, ask: bool, count: int) -> None:
     if ask:
         click.echo(f"answer={click.confirm('Удалить?')}")
 
@@ -76,6 +77,16 @@ def test_missing_option(lang: str, expected: list[str]) -> None:
 ])
 def test_invalid_choice(lang: str, expected: str) -> None:
     assert expected in _run(lang, ["--mode", "medium"]).output
+
+
+@pytest.mark.parametrize(("lang", "args", "expected"), [
+    ("ru", ["--count", "x"], "Недопустимое значение '--count': 'x' — не число."),
+    ("en", ["--count", "x"], "Invalid value for '--count': 'x' is not a valid integer range."),
+    ("ru", ["--count", "11"], "Недопустимое значение '--count': 11 вне диапазона 1<=x<=10."),
+    ("en", ["--count", "11"], "Invalid value for '--count': 11 is not in the range 1<=x<=10."),
+])
+def test_invalid_numbers(lang: str, args: list[str], expected: str) -> None:
+    assert expected in _run(lang, ["--mode", "fast", *args]).output
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
