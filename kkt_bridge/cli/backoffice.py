@@ -32,23 +32,26 @@ def default_db() -> Path:
 
 
 def _db_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-                        envvar=DB_ENV, default=None,
-                        help=_("Файл базы бэк-офиса (SQLite); по умолчанию в каталоге "
-                                "данных kkt-bridge."))(function)
+    return click.option("--db", "db_path", envvar=DB_ENV, default=None,
+                        help=_("База бэк-офиса: файл SQLite (или sqlite:///путь) либо "
+                               "postgresql://пользователь@хост:порт/база; по умолчанию "
+                               "файл в каталоге данных kkt-bridge."))(function)
 
 
-def _office(db_path: Path | None, *, faults: str | None = None,
+def _office(db_path: str | None, *, faults: str | None = None,
             code_ttl: timedelta = timedelta(hours=24), create: bool = True,
             open_ui: bool = False) -> ReferenceBackOffice:
     # imported lazily: the server stack is not needed by the bridge's other commands
     from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
-    path = db_path or default_db()
-    if not create and not path.exists():  # a typo must not leave an empty database behind
+    db = db_path or str(default_db())
+    is_file = "://" not in db or db.startswith("sqlite://")
+    path = Path(db.removeprefix("sqlite://"))
+    if is_file and not create and not path.exists():
+        # a typo must not leave an empty database behind
         raise StoreError(_("база бэк-офиса {path} не найдена").format(path=path),
                          _("укажите --db с файлом, который создал serve или add-register"))
-    return ReferenceBackOffice(path, faults=faults, code_ttl=code_ttl, open_ui=open_ui)
+    return ReferenceBackOffice(db, faults=faults, code_ttl=code_ttl, open_ui=open_ui)
 
 
 @click.group(name="backoffice", help=_(
@@ -72,35 +75,64 @@ def backoffice_group() -> None:
               help=_("Срок действия кода синхронизации, секунд."))
 @click.option("--ui", "open_ui", is_flag=True,
               help=_("Страницы «Мои Кассы» без входа (только для адреса 127.0.0.1)."))
-def serve_command(host: str, port: int, db_path: Path | None, faults: str | None,
-                  seed_demo: bool, code_ttl: int, open_ui: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help=_("Число процессов сервера (больше одного — только с PostgreSQL)."))
+def serve_command(host: str, port: int, db_path: str | None, faults: str | None,
+                  seed_demo: bool, code_ttl: int, open_ui: bool, workers: int) -> None:
     """Запустить сервер бэк-офиса; первая строка вывода — его адрес."""
     if open_ui and host not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError(_("страницы без входа можно открыть только на 127.0.0.1"),
                           _("уберите --ui или запустите с --host 127.0.0.1"))
     office = _office(db_path, faults=faults, code_ttl=timedelta(seconds=code_ttl),
                      open_ui=open_ui)
+    if workers > 1 and not office.db.storage.multi_process:
+        office.stop()
+        raise ConfigError(_("--workers больше 1 возможно только с базой PostgreSQL: файл "
+                            "SQLite пишет один процесс"),
+                          _("укажите --db postgresql://… или уберите --workers"))
     if seed_demo:
         office.seed_demo()
 
     def ready(url: str) -> None:
         click.echo(url)
         sys.stdout.flush()
-        click.echo(_("OpenAPI: {url}/openapi.json; база: {db}").format(url=url, db=office.db.path),
-                   err=True)
+        click.echo(_("OpenAPI: {url}/openapi.json; база: {db}").format(
+            url=url, db=office.db.storage.description), err=True)
 
-    office.serve_forever(host, port, ready=ready)
+    office.serve_forever(host, port, ready=ready, workers=workers)
+
+
+@backoffice_group.command(name="openapi", help=_(
+    "Напечатать описание API (OpenAPI), созданное из кода сервера."))
+@click.option("--write", "write", is_flag=True,
+              help=_("Записать его в plugins/reference/openapi.json."))
+def openapi_command(write: bool) -> None:
+    """Напечатать описание API (OpenAPI), созданное из кода сервера."""
+    from kkt_bridge.plugins.reference.app import OPENAPI_PATH, openapi_text
+
+    text = openapi_text()
+    if write:
+        OPENAPI_PATH.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
 
 
 @backoffice_group.command(name="add-register", help=_(
     "«Мои Кассы» -> «Добавить ККТ»: выдать код синхронизации (последняя строка вывода)."))
 @_db_option
 @click.option("--shop", required=True, help=_("Магазин, к которому подключается касса."))
-def add_register_command(db_path: Path | None, shop: str) -> None:
+@click.option("--new-shop", is_flag=True,
+              help=_("Создать магазин, если его ещё нет (иначе опечатка — ошибка)."))
+def add_register_command(db_path: str | None, shop: str, new_shop: bool) -> None:
     """«Мои Кассы» -> «Добавить ККТ»: выдать код синхронизации (последняя строка вывода)."""
     office = _office(db_path)
     try:
         known = {s.name for s in office.db.shops()}
+        if known and shop.strip() not in known and not new_shop:
+            raise ConfigError(
+                _("магазина «{shop}» нет; есть: {known}").format(
+                    shop=shop.strip(), known=", ".join(sorted(known))),
+                _("проверьте название или добавьте --new-shop, чтобы создать магазин"))
         code = office.issue_sync_code(shop)
         if shop.strip() not in known:
             click.echo(_("Создан магазин «{shop}»").format(shop=shop.strip()))
@@ -119,7 +151,7 @@ def add_register_command(db_path: Path | None, shop: str) -> None:
               help=_("Только документы с номером получения больше этого."))
 @click.option("--envelope", is_flag=True,
               help=_("Печатать с ключом, кассой и временем получения вокруг JSON ФНС."))
-def documents_command(db_path: Path | None, after: int, envelope: bool) -> None:
+def documents_command(db_path: str | None, after: int, envelope: bool) -> None:
     """Полученные документы, по одному JSON на строку (чек — в формате JSON ФНС)."""
     from kkt_bridge.plugins.reference.app import document_json
 
@@ -145,7 +177,7 @@ def documents_command(db_path: Path | None, after: int, envelope: bool) -> None:
     "Заполнить бэк-офис демонстрационными товарами (с группами, весовыми, штрихкодами) и "
     "сотрудниками. Повторный запуск ничего не меняет."))
 @_db_option
-def seed_command(db_path: Path | None) -> None:
+def seed_command(db_path: str | None) -> None:
     """Заполнить бэк-офис демонстрационными товарами (с группами, весовыми, штрихкодами) и
     сотрудниками. Повторный запуск ничего не меняет."""
     office = _office(db_path)
@@ -159,12 +191,12 @@ def seed_command(db_path: Path | None) -> None:
 
 @backoffice_group.command(name="registers", help=_("Подключённые кассы."))
 @_db_option
-def registers_command(db_path: Path | None) -> None:
+def registers_command(db_path: str | None) -> None:
     """Подключённые кассы."""
     from rich.console import Console
     from rich.table import Table
 
-    from kkt_bridge.plugins.reference.storage import iso
+    from kkt_bridge.plugins.reference.pages import when
 
     office = _office(db_path, create=False)
     try:
@@ -176,7 +208,7 @@ def registers_command(db_path: Path | None) -> None:
                    _("Подключена"), _("Состояние")):
         table.add_column(column)
     for r in registers:
-        table.add_row(str(r.id), r.shop, r.serial, r.fn_number, r.model, iso(r.paired_at) or "",
+        table.add_row(str(r.id), r.shop, r.serial, r.fn_number, r.model, when(r.paired_at),
                       _("отключена") if r.revoked_at else _("активна"))
     Console(soft_wrap=True).print(table)
 
@@ -184,7 +216,7 @@ def registers_command(db_path: Path | None) -> None:
 @backoffice_group.command(name="admin-token", help=_(
     "Токен администратора для /api/v1/admin (держите его в секрете)."))
 @_db_option
-def admin_token_command(db_path: Path | None) -> None:
+def admin_token_command(db_path: str | None) -> None:
     """Токен администратора для /api/v1/admin (держите его в секрете)."""
     office = _office(db_path, create=False)
     try:

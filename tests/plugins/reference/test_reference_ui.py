@@ -10,10 +10,13 @@ import httpx
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
 
-def test_pages_are_off_unless_asked_for(tmp_path: Path) -> None:
+def test_pages_are_off_unless_asked_for_but_the_url_answers(tmp_path: Path) -> None:
     with ReferenceBackOffice(tmp_path / "bo.sqlite3") as office:
         url = office.serve_in_thread()
-        assert httpx.get(url + "/").status_code == 404
+        index = httpx.get(url + "/")
+        assert index.status_code == 200 and index.json()["openapi"] == "/openapi.json"
+        assert httpx.get(url + "/documents/1").status_code == 404
+        assert httpx.post(url + "/sync-codes", data={"shop": "x"}).status_code == 404
 
 
 def test_registers_documents_and_a_new_code(tmp_path: Path) -> None:
