@@ -228,7 +228,8 @@ class ReferenceApi:
     """Request handlers bound to one back office; ``app`` is the ASGI application to serve."""
 
     def __init__(self, office: BackOffice | None, *, code_ttl: timedelta = timedelta(hours=24),
-                 faults: FaultInjector | None = None, open_ui: bool = False) -> None:
+                 faults: FaultInjector | None = None, open_ui: bool = False,
+                 max_body: int = MAX_BODY) -> None:
         self._office = office
         self.code_ttl = code_ttl
         self.faults = faults or FaultInjector()
@@ -240,7 +241,7 @@ class ReferenceApi:
             add_pages(self.fastapi, self)
         else:
             self.fastapi.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
-        self.app = Edge(FaultMiddleware(self.fastapi, self.faults))
+        self.app = Edge(FaultMiddleware(self.fastapi, self.faults), max_body)
 
     @property
     def office(self) -> BackOffice:

@@ -55,6 +55,21 @@ def test_bad_database_urls_are_config_errors(url: str) -> None:
         open_storage(url)
 
 
+def test_a_store_written_by_the_current_schema_opens_with_its_data(tmp_path: Path) -> None:
+    """tests/fixtures/backoffice/v2.sqlite3 was written by this schema's code."""
+    path = tmp_path / "v2.sqlite3"
+    shutil.copy(FIXTURES / "v2.sqlite3", path)
+    office = BackOffice.open(path)
+    try:
+        (register,) = office.registers()
+        assert register.shop == "Магазин на Садовой" and register.repair_until is not None
+        assert [(d.fd_number, d.raw) for d in office.documents()] == [(1, b"\x01\x02"),
+                                                                      (2, b"\x02\x02")]
+        assert office.admin_token and len(office.shops()) == 2
+    finally:
+        office.close()
+
+
 def test_a_store_written_by_the_previous_schema_opens_with_its_data(tmp_path: Path) -> None:
     """tests/fixtures/backoffice/v1.sqlite3 was written by the SQLite-only store (schema 1:
     a register row per pairing, raw bytes kept twice); it migrates to the current schema."""
@@ -266,3 +281,18 @@ def test_parse_json_keeps_surrogate_pairs_and_bracket_strings() -> None:
     assert parse_json(deep_text.encode()) == "[" * 1000
     assert nesting(b'[[["]]]]]]"]]]') == 3
     assert nesting(b"[" * (MAX_DEPTH + 5)) == MAX_DEPTH + 5
+
+
+def test_reopening_a_store_keeps_its_data(backoffice_db: str, clock: FakeClock) -> None:
+    first = BackOffice.open(backoffice_db, clock=clock)
+    register = first.pair(first.issue_sync_code(SHOP, TTL).code, register_json(1)).register
+    first.receive(register, [incoming(register.fn_number, 1)])
+    token = first.admin_token
+    first.close()
+    again = BackOffice.open(backoffice_db, clock=clock)
+    try:
+        assert again.storage.schema_version == SCHEMA_VERSION
+        assert again.admin_token == token and again.registers() == [register]
+        assert again.count_documents() == 1
+    finally:
+        again.close()
