@@ -70,7 +70,7 @@ def _paired_office(tmp_path: Path) -> tuple[ReferenceBackOffice, str, dict[str, 
 
 
 def test_one_row_per_register_revoke_and_consent_from_the_page(tmp_path: Path) -> None:
-    office, url, auth = _paired_office(tmp_path)
+    office, url, _auth = _paired_office(tmp_path)
     with office, httpx.Client(base_url=url) as http:
         register_id = office.registers()[0].id
         assert http.get("/").text.count("9999078902012345") == 1
