@@ -140,8 +140,13 @@ class StrictRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
+        known = {param.alias for param in self.dependant.query_params}
 
         async def strict(request: Request) -> Response:
+            unknown = set(request.query_params) - known
+            if unknown:
+                raise ApiError(422, "invalid", _("неизвестный параметр запроса: {name}").format(
+                    name=sorted(unknown)[0][:64]))
             if takes_body and not _is_json(request.headers.get("content-type")):
                 raise ApiError(415, "unsupported_media_type",
                                _("тело запроса должно быть application/json"))
@@ -352,17 +357,12 @@ class ReferenceApi:
 
         @app.get(f"{api}/catalog", response_model=models.CatalogOut, tags=["register"],
                  responses=_errors(*_REGISTER, 422))
-        def catalog(token: RegisterToken, since: Annotated[datetime | None, Query(
-                description="только изменения после этого времени (ISO 8601)")] = None,
+        def catalog(token: RegisterToken, since: Annotated[str | None, Query(
+                max_length=64, json_schema_extra={"format": "date-time"},
+                description="только изменения после этого времени (RFC 3339)")] = None,
                     ) -> Any:
             register = self.current_register(token)
-            stamp = None
-            if since is not None:
-                try:
-                    stamp = since.timestamp()
-                except (OverflowError, ValueError, OSError):
-                    raise ApiError(422, "invalid_since", _("since: время вне диапазона")
-                                   ) from None
+            stamp = None if since is None else moment(since)
             return JSONResponse(self.office.catalog(register.shop_id, stamp))
 
         @app.get(f"{api}/employees", response_model=models.EmployeesOut, tags=["register"],
@@ -379,7 +379,7 @@ class ReferenceApi:
                            ) -> Any:
             register = self.current_register(token)
             if len(batch) > MAX_BATCH:
-                raise ApiError(413, "batch_too_large",
+                raise ApiError(422, "batch_too_large",
                                _("не больше 1000 документов за запрос"))
             incoming = [_incoming(index, doc) for index, doc in enumerate(batch)]
             acks = self.office.receive(register, incoming)
@@ -399,7 +399,7 @@ class ReferenceApi:
                  responses=_errors(*_REGISTER, 404, 422))
         def get_document(token: RegisterToken,
                          fn_number: Annotated[str, PathParam(max_length=64)],
-                         fd_number: _ID) -> Any:
+                         fd_number: Annotated[int, PathParam(ge=1, le=models.FD_MAX)]) -> Any:
             register = self.current_register(token)
             doc = self.office.document(register, fn_number, fd_number)
             if doc is None:  # another register's document looks exactly like a missing one
@@ -504,6 +504,31 @@ _DESCRIPTION = (
     "и не сохраняется второй раз. Ошибки — тело `ErrorBody`, сообщения на языке "
     "`Accept-Language` (ru по умолчанию, en)."
 )
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def moment(text: str) -> float | None:
+    """An RFC 3339 time as a Unix time; ApiError(422) for anything else. A leap second
+    counts as the second before it; a time before the year 1 (after an offset) as "ever"."""
+    found = _RFC3339.match(text)
+    if found is None:
+        raise ApiError(422, "invalid_since", _("since: нужно время RFC 3339, например "
+                                               "2026-11-24T09:00:00+03:00"))
+    day, minutes, seconds, fraction, zone = found.groups()
+    seconds = min(int(seconds), 59)
+    zone = "+00:00" if zone in "Zz" else zone
+    try:
+        parsed = datetime.fromisoformat(f"{day}T{minutes}:{seconds:02d}{(fraction or '')[:7]}"
+                                        f"{zone}")
+    except ValueError:
+        raise ApiError(422, "invalid_since", _("since: такого времени нет")) from None
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None if parsed.year < 2000 else 1e300
 
 
 def _index() -> dict[str, str]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 #: the largest integer every storage keeps (a signed 64-bit column)
 INT_MAX = 2**63 - 1
+#: a ФД number is a 32-bit counter in the ФН; a document type is one byte in FFD, two here
+FD_MAX = 2**32 - 1
+TYPE_MAX = 2**16 - 1
 MAX_BATCH = 1000
 
 # Text stored in a column: at least one visible character, no NUL (PostgreSQL's TEXT
@@ -23,7 +26,23 @@ Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_
 Text128 = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_VISIBLE)]
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_VISIBLE)]
 OptText64 = Annotated[str, StringConstraints(max_length=64, pattern=_NO_NUL)] | None
-Id = Annotated[StrictInt, Field(ge=1, le=INT_MAX)]
+
+
+def _whole(value: Any) -> Any:
+    """JSON has one number type: 7 and 7.0 are the same integer; true and "7" are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("нужно целое число")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("нужно целое число")
+        return int(value)
+    return value
+
+
+FdNumber = Annotated[int, Field(ge=1, le=FD_MAX), BeforeValidator(_whole)]
+DocumentType = Annotated[int, Field(ge=0, le=TYPE_MAX), BeforeValidator(_whole)]
+#: standard base64 with its padding, as base64.b64decode(validate=True) takes it
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 
 class _In(BaseModel):
@@ -130,19 +149,15 @@ class EmployeesOut(BaseModel):
 
 
 class DocumentIn(_In):
-    key: str = Field(max_length=100, description="«ФН:ФД»")
+    key: Annotated[str, StringConstraints(max_length=100)] = Field(
+        description="метка документа у клиента (kkt-bridge пишет «ФН:ФД»); возвращается в "
+                    "подтверждении как есть. Документ определяют fn_number и fd_number")
     fn_number: Text32
-    fd_number: Id
-    document_type: Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
+    fd_number: FdNumber
+    document_type: DocumentType
     fns: dict[str, Any] = Field(description="документ в формате JSON ФНС")
-    raw_b64: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$")] = Field(
+    raw_b64: Annotated[str, StringConstraints(pattern=BASE64)] = Field(
         default="", description="байты документа из ФН, base64")
-
-    @model_validator(mode="after")
-    def _key_is_fn_and_fd(self) -> DocumentIn:
-        if self.key != f"{self.fn_number}:{self.fd_number}":
-            raise ValueError("key должен быть «ФН:ФД»")
-        return self
 
 
 class AckOut(BaseModel):
