@@ -150,7 +150,8 @@ def test_one_code_redeemed_by_two_registers_at_once_pairs_one(
             barrier = threading.Barrier(2)
             statuses: list[int] = []
 
-            def redeem(n: int, code: str = code, barrier: threading.Barrier = barrier) -> None:
+            def redeem(n: int, code: str = code, barrier: threading.Barrier = barrier,
+                       statuses: list[int] = statuses) -> None:
                 with httpx.Client(timeout=30) as http:
                     barrier.wait(10)
                     answer = http.post(url + "/api/v1/pair",
