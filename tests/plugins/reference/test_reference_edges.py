@@ -66,6 +66,9 @@ def test_nan_infinity_and_lone_surrogates_are_refused_and_never_stored(
                 good.replace('"totalSum":', '"x": "\\ud800", "totalSum":'),
                 good.replace('"totalSum":', '"\\udc00": 1, "totalSum":')):
         is_error_body(post_json(http, "/api/v1/documents", bad, auth), 400)
+    # a number too big for a float parses as infinity: it is refused before it is stored
+    overflow = good.replace('"totalSum":', '"x": [-1E400], "totalSum":')
+    is_error_body(post_json(http, "/api/v1/documents", overflow, auth), 422)
     assert office.count_documents() == 0
     assert post_json(http, "/api/v1/documents", good, auth).status_code == 200
     listed = http.get("/api/v1/documents", headers=auth)
@@ -95,7 +98,7 @@ def test_deep_json_is_400_before_any_login(http: httpx.Client,
                                            office: ReferenceBackOffice) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     is_error_body(post_json(http, "/api/v1/pair", deep), 400)
-    nested = b'{"code":"1","register":' + b'{"a":' * 100 + b"1" + b"}" * 101
+    nested = b'{"code":"1","register":' + b'{"a":' * 300 + b"1" + b"}" * 301
     assert is_error_body(post_json(http, "/api/v1/pair", nested), 400)["code"] == "too_deep"
 
 
