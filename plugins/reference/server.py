@@ -53,7 +53,9 @@ WORKER_ENV = "KKT_BACKOFFICE_WORKER"
 
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline for a request's headers: a connection that
-    sends nothing, or drips its headers (slowloris), is closed after HEADER_TIMEOUT."""
+    sends nothing, or drips its headers (slowloris), is closed after HEADER_TIMEOUT. The
+    clock starts when the connection opens and when the next request's first bytes arrive;
+    between requests uvicorn's keep-alive timeout applies."""
 
     header_timeout = HEADER_TIMEOUT
     _header_timer: asyncio.TimerHandle | None = None
@@ -73,10 +75,6 @@ class BoundedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._arm()
 
     def _arm(self) -> None:
         self._disarm()
