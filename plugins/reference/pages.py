@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kkt_bridge.errors import KktBridgeError
@@ -121,9 +122,12 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
         return page
 
     def guarded(handler: Any) -> Any:
+        """The form is read here (on the event loop); the page's own work, which queries the
+        database, runs in the thread pool like the API's, so a page never stalls the API."""
         async def endpoint(request: Request) -> Response:
             try:
-                return await handler(request)
+                form = await _form(request) if request.method == "POST" else {}
+                return await run_in_threadpool(handler, request, form)
             except _Refused as exc:
                 return error_page(exc.status, exc.message)
             except KktBridgeError as exc:
@@ -141,7 +145,7 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
                 return shop
         raise _Refused(404, _("магазин не найден"))
 
-    async def registers_page(request: Request) -> Response:
+    def registers_page(request: Request, form: dict[str, str]) -> Response:
         now = office.now()
         counts = office.document_counts()
         rows = []
@@ -180,8 +184,7 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
         )
         return _page(_("Мои Кассы"), body)
 
-    async def issue_code(request: Request) -> Response:
-        form = await _form(request)
+    def issue_code(request: Request, form: dict[str, str]) -> Response:
         shop = form.get("shop", "")
         if office.shop(shop) is None:  # the page offers existing shops only
             raise _Refused(400, _("магазин не найден"))
@@ -197,8 +200,7 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
         return _page(_("Подключение ККТ"), body)
 
     def register_action(action: str) -> Any:
-        async def handler(request: Request) -> Response:
-            await _form(request)
+        def handler(request: Request, form: dict[str, str]) -> Response:
             try:
                 register_id = int(request.path_params["register_id"])
             except ValueError:
@@ -211,7 +213,7 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
         handler.__name__ = f"register_{action.replace('-', '_')}"
         return handler
 
-    async def document_page(request: Request) -> Response:
+    def document_page(request: Request, form: dict[str, str]) -> Response:
         try:
             doc = office.document_by_id(int(request.path_params["document_id"]))
         except ValueError:
@@ -234,7 +236,7 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
                 + f"<p><a href=\"/\">{escape(_('Мои Кассы'))}</a></p>")
         return _page(_("Документ"), body)
 
-    async def shop_page(request: Request) -> Response:
+    def shop_page(request: Request, form: dict[str, str]) -> Response:
         shop = shop_or_404(request)
         catalog = office.catalog(shop.id, None)
         base = f"/shops/{shop.id}"
@@ -279,16 +281,14 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
             raise _Refused(400, _("заполните поля: {names}").format(names=", ".join(names)))
         return values
 
-    async def save_group(request: Request) -> Response:
+    def save_group(request: Request, form: dict[str, str]) -> Response:
         shop = shop_or_404(request)
-        form = await _form(request)
         gid, name = required(form, "id", "name")
         office.upsert_group(shop.name, gid, name, form.get("parent_id") or None)
         return RedirectResponse(f"/shops/{shop.id}", status_code=303)
 
-    async def save_good(request: Request) -> Response:
+    def save_good(request: Request, form: dict[str, str]) -> Response:
         shop = shop_or_404(request)
-        form = await _form(request)
         gid, name, price_text = required(form, "id", "name", "price")
         try:
             price = round(float(price_text.replace(",", ".")) * 100)
@@ -301,18 +301,16 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
                            barcodes=(barcode,) if barcode else ())
         return RedirectResponse(f"/shops/{shop.id}", status_code=303)
 
-    async def save_employee(request: Request) -> Response:
+    def save_employee(request: Request, form: dict[str, str]) -> Response:
         shop = shop_or_404(request)
-        form = await _form(request)
         eid, name = required(form, "id", "name")
         office.upsert_employee(shop.name, eid, name, form.get("role") or "cashier",
                                form.get("inn", ""))
         return RedirectResponse(f"/shops/{shop.id}", status_code=303)
 
     def remove(kind: str) -> Any:
-        async def handler(request: Request) -> Response:
+        def handler(request: Request, form: dict[str, str]) -> Response:
             shop = shop_or_404(request)
-            await _form(request)
             item = request.path_params["item_id"]
             if kind == "goods":
                 office.archive_good(shop.name, item)
