@@ -7,8 +7,10 @@ connection, all at once. One run measures each configuration in turn:
 - PostgreSQL, 1 server process;
 - PostgreSQL, 2 server processes (``serve --workers 2``).
 
-Reported per configuration: documents/s (first export to last acknowledgement), p50/p99/max
-latency of one export request, errors, server CPU per document (server processes; and the
+By default every bridge sends its batches back to back (saturation: documents/s is the
+capacity, latency is mostly queueing); ``--interval`` paces each bridge instead, for the
+latency of a fleet below capacity. Reported per configuration: documents/s (first export
+to last acknowledgement), p50/p99/max latency of one export request, errors, server CPU per document (server processes; and the
 database's own processes for PostgreSQL, from /proc), and the duplicates/loss check (every
 acknowledgement accepted and new; the back office holds exactly N x --docs documents, each
 register its own). Then batched vs one request per receipt at --batch, both on keep-alive
@@ -78,7 +80,8 @@ def identity(run: int, n: int) -> dict[str, str]:
 # --- clients (one process runs many bridges with asyncio) ----------------------------------
 
 async def _bridges(url: str, codes: list[str], run: int, first: int, docs: int, batch: int,
-                   shapes: list[dict[str, Any]], start_at: float) -> dict[str, Any]:
+                   shapes: list[dict[str, Any]], start_at: float,
+                   interval: float) -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
@@ -97,7 +100,11 @@ async def _bridges(url: str, codes: list[str], run: int, first: int, docs: int, 
             headers = {"Authorization": f"Bearer {answer.json()['token']}",
                        "Content-Type": "application/json"}
             await asyncio.sleep(max(0.0, start_at - time.time()))  # everyone at once
+            if interval:  # a paced fleet: bridges spread over the interval, not in step
+                await asyncio.sleep(interval * ((first + index) * 0.618034 % 1.0))
             for fd in range(1, docs + 1, batch):
+                if interval and fd > 1:
+                    await asyncio.sleep(interval)
                 size = min(batch, docs + 1 - fd)
                 body = body_for(reg["fn_number"], fd, size, shapes)
                 started = time.perf_counter()
@@ -186,11 +193,12 @@ def start_server(db: str, workers: int) -> tuple[subprocess.Popen[str], str]:
 
 def measure(name: str, db: str, workers: int, run: int, args: argparse.Namespace,
             shapes: list[dict[str, Any]], db_pids: list[int], batch: int | None = None,
-            bridges: int | None = None) -> dict[str, Any]:
+            bridges: int | None = None, interval: float | None = None) -> dict[str, Any]:
     from kkt_bridge.plugins.reference.service import BackOffice
 
     batch = batch or args.batch
     bridges = bridges or args.bridges
+    interval = args.interval if interval is None else interval
     process, url = start_server(db, workers)
     office = BackOffice.open(db)
     try:
@@ -204,7 +212,8 @@ def measure(name: str, db: str, workers: int, run: int, args: argparse.Namespace
         for chunk in share:
             receiver, sender = multiprocessing.Pipe(duplex=False)
             proc = multiprocessing.Process(target=_client_process, args=(
-                (url, chunk, run, firsts, args.docs, batch, shapes, start_at), sender))
+                (url, chunk, run, firsts, args.docs, batch, shapes, start_at, interval),
+                sender))
             firsts += len(chunk)
             proc.start()
             pipes.append(receiver)
@@ -261,6 +270,10 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=200, help="documents per bridge")
     parser.add_argument("--batch", type=int, default=50, help="the bridge's batch size")
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=0.0,
+                        help="seconds a bridge waits between its batches (0: back to back, "
+                             "a saturation run; e.g. 1.0 for a paced fleet whose latency "
+                             "is not queueing)")
     parser.add_argument("--ratio-bridges", type=int, default=20,
                         help="bridges for the batched vs one-per-receipt comparison")
     parser.add_argument("--only", action="append", default=None,
@@ -298,10 +311,10 @@ def main() -> None:
                 if config == configs[0]:
                     batched = measure(f"{config} batch {args.batch}", db, int(workers),
                                       100 + run, args, shapes, db_pids,
-                                      bridges=args.ratio_bridges)
+                                      bridges=args.ratio_bridges, interval=0.0)
                     single = measure(f"{config} one per receipt", db, int(workers),
                                      200 + run, args, shapes, db_pids, batch=1,
-                                     bridges=args.ratio_bridges)
+                                     bridges=args.ratio_bridges, interval=0.0)
                     rows += [batched, single]
         finally:
             if pg is not None:
