@@ -9,12 +9,12 @@ connection, all at once. One run measures each configuration in turn:
 
 By default every bridge sends its batches back to back (saturation: documents/s is the
 capacity, latency is mostly queueing); ``--interval`` paces each bridge instead, for the
-latency of a fleet below capacity. Reported per configuration: documents/s (first export
-to last acknowledgement), p50/p99/max latency of one export request, errors, server CPU
-per document (server processes; and the database's own processes for PostgreSQL, from
-/proc), and the duplicates/loss check (every acknowledgement accepted and new; the back
-office holds exactly N x --docs documents, each register its own). Then batched vs one request per receipt at --batch, both on keep-alive
-connections, with --ratio-bridges bridges.
+latency of a fleet below capacity. Reported per configuration: documents/s (first export to
+last acknowledgement), p50/p99/max latency of one export request, errors, server CPU per
+document (server processes; and the database's own processes for PostgreSQL, from /proc),
+and the duplicates/loss check (every acknowledgement accepted and new; the back office holds
+exactly N x --docs documents, each register its own). Then batched vs one request per
+receipt at --batch, both on keep-alive connections, with --ratio-bridges bridges.
 
 PostgreSQL is a throw-away cluster in a temporary directory (kkt_bridge.testing.postgres,
 fsync and synchronous_commit off: a disposable cluster, not a tuned server), unless
