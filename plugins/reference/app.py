@@ -528,8 +528,6 @@ def _allowed_methods(request: Request) -> list[str]:
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(path):
             methods |= set(getattr(route, "methods", None) or ())
-    if "GET" in methods:
-        methods.add("HEAD")
     return sorted(methods)
 
 

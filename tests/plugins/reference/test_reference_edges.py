@@ -248,3 +248,10 @@ def test_idle_and_slow_connections_are_closed(
     assert answer is not None, f"{behaviour}: still open"
     if behaviour == "slow-body":
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+
+
+def test_allow_names_only_methods_that_answer(http: httpx.Client) -> None:
+    refused = http.request("HEAD", "/api/v1/health")
+    assert refused.status_code == 405
+    for method in refused.headers["Allow"].split(", "):
+        assert http.request(method, "/api/v1/health").status_code == 200
