@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import collections
 import hmac
 import json
 import re
@@ -221,7 +220,6 @@ class ReferenceApi:
         self._office = office
         self.code_ttl = code_ttl
         self.faults = faults or FaultInjector()
-        self._pair_failures: dict[str, collections.deque[float]] = {}
         self.fastapi = self._build()
         if open_ui:
             from kkt_bridge.plugins.reference.pages import add_pages
@@ -323,8 +321,7 @@ class ReferenceApi:
                 pairing = self.office.pair(body.code, body.register_in.model_dump(),
                                            current_token=body.current_token)
             except PairingRefused as exc:
-                self._pair_failures.setdefault(client, collections.deque()).append(
-                    self.office.now())
+                self.office.record_pair_failure(client[:64], PAIR_WINDOW)
                 status = {"sync_code_not_found": 404, "sync_code_used": 409,
                           "register_paired": 409, "sync_code_expired": 410}[exc.reason]
                 raise ApiError(status, exc.reason, str(exc)) from None
@@ -470,14 +467,12 @@ class ReferenceApi:
             return {"spec": self.faults.spec, "rules": self.faults.describe()}
 
     def _check_pair_rate(self, client: str) -> None:
-        now = self.office.now()
-        failures = self._pair_failures.setdefault(client, collections.deque())
-        while failures and failures[0] <= now - PAIR_WINDOW.total_seconds():
-            failures.popleft()
+        # in the database, so every server process of `serve --workers N` counts them
+        failures = self.office.pair_failures(client[:64], PAIR_WINDOW)
         if len(failures) >= PAIR_FAILURES:
-            wait = max(1, int(failures[0] + PAIR_WINDOW.total_seconds() - now) + 1)
+            wait = failures[-PAIR_FAILURES] + PAIR_WINDOW.total_seconds() - self.office.now()
             raise ApiError(429, "rate_limited", _("слишком много неверных кодов, подождите"),
-                           {"Retry-After": str(wait)})
+                           {"Retry-After": str(max(1, int(wait) + 1))})
 
 
 _DESCRIPTION = (

@@ -170,6 +170,16 @@ class BackOffice:
         assert reg is not None
         return Pairing(token, reg, account)
 
+    def record_pair_failure(self, client: str, window: timedelta) -> None:
+        now = self.now()
+        with self.storage.write() as tx:
+            tx.add_pair_failure(client, now, now - window.total_seconds())
+
+    def pair_failures(self, client: str, window: timedelta) -> list[float]:
+        """When ``client``'s failed pairings within ``window`` happened, oldest first."""
+        with self.storage.read() as tx:
+            return tx.pair_failures(client, self.now() - window.total_seconds())
+
     def register_by_token(self, token: str) -> Register | None:
         with self.storage.read() as tx:
             return tx.register_by_token_hash(hash_token(token))

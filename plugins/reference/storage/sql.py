@@ -19,7 +19,7 @@ from kkt_bridge.plugins.reference.storage import (
 )
 
 #: the schema this code writes; older stores are migrated when opened
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,11 @@ CREATE TABLE documents (
     UNIQUE (register_id, fn_number, fd_number)
 );
 CREATE INDEX documents_by_register ON documents (register_id, id);
+CREATE TABLE pair_failures (
+    client TEXT NOT NULL,
+    at {real} NOT NULL
+);
+CREATE INDEX pair_failures_by_client ON pair_failures (client, at);
 """
 
 #: SQLite stores of version 1 (one register row per pairing, documents unique per ФН + ФД
@@ -168,15 +173,28 @@ DROP TABLE registers_v1;
 
 def schema(dialect: Dialect) -> list[str]:
     """The statements that create the current schema in an empty database."""
-    text = _SCHEMA.format(serial=dialect.serial_key, blob=dialect.blob, real=dialect.real)
-    return [s.strip() for s in text.split(";") if s.strip()]
+    return _statements(_SCHEMA.format(serial=dialect.serial_key, blob=dialect.blob,
+                                      real=dialect.real))
+
+
+#: version 3: failed pairings are counted in the database, for every server process
+_2_TO_3 = """
+CREATE TABLE pair_failures (client TEXT NOT NULL, at {real} NOT NULL);
+CREATE INDEX pair_failures_by_client ON pair_failures (client, at);
+"""
 
 
 def migrations(dialect: Dialect) -> dict[int, list[str]]:
-    """Statements that bring a store from version N-1 to N, by N."""
+    """Statements that bring a store from version N-1 to N, by N (PostgreSQL stores were
+    born at version 2)."""
+    steps = {3: _statements(_2_TO_3.format(real=dialect.real))}
     if dialect is SQLITE:
-        return {2: [s.strip() for s in _SQLITE_1_TO_2.split(";") if s.strip()]}
-    return {}  # PostgreSQL stores were born at version 2
+        steps[2] = _statements(_SQLITE_1_TO_2)
+    return steps
+
+
+def _statements(text: str) -> list[str]:
+    return [s.strip() for s in text.split(";") if s.strip()]
 
 
 _REGISTER_SELECT = (
@@ -283,6 +301,17 @@ class Tx:
             "SELECT c.code, s.name AS shop, c.created_at, c.expires_at, c.used_at,"
             " c.register_id FROM sync_codes c JOIN shops s ON s.id = c.shop_id"
             " ORDER BY c.id")]
+
+    # failed pairings (guessing codes), shared by every server process
+
+    def add_pair_failure(self, client: str, at: float, forget_before: float) -> None:
+        self._exec("DELETE FROM pair_failures WHERE at < ?", (forget_before,))
+        self._exec("INSERT INTO pair_failures (client, at) VALUES (?, ?)", (client, at))
+
+    def pair_failures(self, client: str, since: float) -> list[float]:
+        return [float(r["at"]) for r in self._all(
+            "SELECT at FROM pair_failures WHERE client = ? AND at > ? ORDER BY at",
+            (client, since))]
 
     # registers
 

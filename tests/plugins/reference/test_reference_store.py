@@ -295,3 +295,36 @@ def test_reopening_a_store_keeps_its_data(backoffice_db: str, clock: FakeClock) 
         assert again.count_documents() == 1
     finally:
         again.close()
+
+
+def test_a_postgresql_store_of_schema_2_is_migrated(postgres_url: str) -> None:
+    office = BackOffice.open(postgres_url)
+    with office.storage.write() as tx:  # what version 2 looked like
+        tx._exec("DROP TABLE pair_failures")
+        tx.set_meta("schema_version", "2")
+    office.close()
+    again = BackOffice.open(postgres_url)
+    try:
+        assert again.storage.schema_version == SCHEMA_VERSION
+        again.record_pair_failure("10.0.0.1", timedelta(minutes=1))
+        assert len(again.pair_failures("10.0.0.1", timedelta(minutes=1))) == 1
+    finally:
+        again.close()
+
+
+def test_failed_pairings_are_counted_for_every_process(backoffice_db: str,
+                                                       clock: FakeClock) -> None:
+    """Two server processes are two BackOffice objects on one database."""
+    one, two = BackOffice.open(backoffice_db, clock=clock), BackOffice.open(backoffice_db,
+                                                                            clock=clock)
+    try:
+        window = timedelta(minutes=1)
+        for office in (one, two) * 3:
+            office.record_pair_failure("10.0.0.1", window)
+        assert len(one.pair_failures("10.0.0.1", window)) == 6
+        assert two.pair_failures("10.0.0.2", window) == []
+        clock.advance(minutes=2)
+        assert one.pair_failures("10.0.0.1", window) == []
+    finally:
+        one.close()
+        two.close()
