@@ -128,7 +128,10 @@ async def _bridges(url: str, codes: list[str], run: int, first: int, docs: int, 
 
 
 def _client_process(args: tuple[Any, ...], out: Any) -> None:
-    out.send(asyncio.run(_bridges(*args)))
+    started = time.process_time()
+    result = asyncio.run(_bridges(*args))
+    result["cpu"] = time.process_time() - started  # the clients' share of the machine
+    out.send(result)
     out.close()
 
 
@@ -256,6 +259,8 @@ def measure(name: str, db: str, workers: int, run: int, args: argparse.Namespace
                                        4),
         "db_cpu_ms_per_doc": round(cpu_delta(cpu_before[1], cpu_after[1]) * 1000 / wanted, 4)
         if db_pids else None,
+        "client_cpu_ms_per_doc": round(sum(r["cpu"] for r in results) * 1000 / wanted, 4),
+        "load_average_1m": os.getloadavg()[0],
         "bad_acks": sum(r["acks_bad"] for r in results),
         "stored": stored, "expected_stored": wanted,
         "no_loss_no_duplicate": stored == wanted and not errors
@@ -334,12 +339,15 @@ def main() -> None:
                           "pg2_vs_pg1": scaling}, ensure_ascii=False))
         return
     print(f"{'config':34} {'docs':>7} {'docs/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'max ms':>8} {'err':>4} {'srv ms/doc':>10} {'db ms/doc':>9} ok")
+          f"{'max ms':>8} {'err':>4} {'srv ms/doc':>10} {'db ms/doc':>9} {'cli ms/doc':>10} "
+          f"{'load':>5} ok")
     for r in rows:
         db_cpu = "" if r["db_cpu_ms_per_doc"] is None else f"{r['db_cpu_ms_per_doc']:.3f}"
         print(f"{r['config']:34} {r['documents']:7d} {r['documents_per_s']:9.0f} "
               f"{r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} {r['errors']:4d} "
-              f"{r['server_cpu_ms_per_doc']:10.3f} {db_cpu:>9} {r['no_loss_no_duplicate']}")
+              f"{r['server_cpu_ms_per_doc']:10.3f} {db_cpu:>9} "
+              f"{r['client_cpu_ms_per_doc']:10.3f} {r['load_average_1m']:5.1f} "
+              f"{r['no_loss_no_duplicate']}")
     if ratio is not None:
         print(f"batched (batch {args.batch}) vs one request per receipt, keep-alive, "
               f"{args.ratio_bridges} bridges: {ratio:.1f}x (target >= 25x)")
