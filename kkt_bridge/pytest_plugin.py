@@ -8,3 +8,4 @@ from __future__ import annotations
 
 from kkt_bridge.testing.contract import *  # noqa: F403
 from kkt_bridge.testing.emulator import *  # noqa: F403
+from kkt_bridge.testing.postgres import *  # noqa: F403

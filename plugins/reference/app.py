@@ -1,440 +1,553 @@
-"""The reference back office's HTTP API as a Starlette (ASGI) application.
+"""The reference back office's HTTP API: FastAPI on Starlette, typed by :mod:`.models`.
 
 The register-facing part (``/api/v1/pair``, ``/me``, ``/catalog``, ``/employees``,
-``/documents``) is what :file:`openapi.json` describes and what the ``reference`` plugin
-speaks; a back office written in another language implements just that. The ``/admin``
-part serves the back office's own UI and CLI («Мои Кассы»).
+``/documents``) is what :file:`openapi.json` describes (generated from this module, see
+:func:`openapi_document`) and what the ``reference`` plugin speaks; a back office written in
+another language implements just that. ``/api/v1/admin`` serves «Мои Кассы» and the CLI.
+
+Held to its description at the edges: every error is the documented JSON error body; a
+body is capped while it streams (:data:`MAX_BODY`), must be ``application/json`` (415), and
+must be JSON as RFC 8259 means it (no NaN/Infinity, no lone surrogates, bounded nesting:
+400); a value the schema does not allow is a 422; unknown paths and methods are JSON
+404/405 with ``Allow``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import collections
 import hmac
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Annotated, Any
 
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic_core import from_json
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kkt_bridge.errors import ConfigError, KktBridgeError
-from kkt_bridge.plugins.reference import ui
+from kkt_bridge.plugins.reference import messages, models
 from kkt_bridge.plugins.reference.faults import FaultInjector, FaultMiddleware
+from kkt_bridge.plugins.reference.messages import _
+from kkt_bridge.plugins.reference.service import BackOffice, PairingRefused, encode_fns
 from kkt_bridge.plugins.reference.storage import (
-    MAX_BATCH,
-    Database,
     IncomingDocument,
-    PairingRefused,
     Register,
+    StorageUnavailable,
     StoredDocument,
     display_code,
     iso,
 )
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+API_VERSION = "1.1.0"
+#: the largest request body read; larger ones are refused while they stream
 MAX_BODY = 64 * 1024 * 1024
+#: seconds a request body may pause between two pieces
+BODY_CHUNK_TIMEOUT = 15.0
+#: nesting a request body may have (a document's FNS JSON is 4 levels deep): the limit
+#: pydantic-core's JSON parser enforces
+MAX_DEPTH = 200
 #: failed pairing attempts allowed per client address in PAIR_WINDOW (guessing 10^8 codes)
 PAIR_FAILURES = 10
 PAIR_WINDOW = timedelta(minutes=1)
+MAX_BATCH = models.MAX_BATCH
 
-Handler = Callable[[Request], Awaitable[Response]]
 
+class ApiError(HTTPException):
+    """An answer other than success: the status, the error code and a message."""
 
-class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str,
                  headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(status, message, headers)
         self.status = status
         self.code = code
         self.message = message
-        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
                         headers=headers)
 
 
-class ReferenceApi:
-    """Request handlers bound to one store; ``app`` is the ASGI application to serve."""
+# --- strict JSON -------------------------------------------------------------------------
 
-    def __init__(self, db: Database, *, code_ttl: timedelta = timedelta(hours=24),
-                 faults: FaultInjector | None = None, open_ui: bool = False) -> None:
-        self.db = db
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or ApiError(400): not UTF-8 JSON, NaN/Infinity, a lone surrogate,
+    or nested deeper than MAX_DEPTH. The parser (pydantic-core's) stops at MAX_DEPTH by
+    itself, so a 100,000-deep body costs microseconds and no stack; it is also three times
+    faster than the standard library's on a batch of receipts."""
+    try:
+        return from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        why = str(exc)
+        if why.startswith("recursion limit"):
+            raise ApiError(400, "too_deep", _("тело запроса вложено слишком глубоко")) from None
+        if "surrogate" in why or "hex escape" in why:
+            raise ApiError(400, "invalid_json", _("тело запроса не JSON: строка с "
+                                                  "одиночным суррогатом")) from None
+        if body.lstrip()[:1] in (b"N", b"I", b"-") or b"NaN" in body or b"Infinity" in body:
+            raise ApiError(400, "invalid_json", _("тело запроса не JSON: NaN и Infinity не "
+                                                  "допускаются")) from None
+        raise ApiError(400, "invalid_json", _("тело запроса не JSON")) from None
+
+
+class StrictRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+class StrictRoute(APIRoute):
+    """Routes whose requests parse JSON strictly and must say they send JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        takes_body = self.body_field is not None
+        known = {param.alias for param in self.dependant.query_params}
+
+        async def strict(request: Request) -> Response:
+            unknown = set(request.query_params) - known
+            if unknown:
+                raise ApiError(422, "invalid", _("неизвестный параметр запроса: {name}").format(
+                    name=sorted(unknown)[0][:64]))
+            if takes_body and not _is_json(request.headers.get("content-type")):
+                raise ApiError(415, "unsupported_media_type",
+                               _("тело запроса должно быть application/json"))
+            return await handler(StrictRequest(request.scope, request.receive))
+
+        return strict
+
+
+class Edge:
+    """Outermost ASGI layer: the request's language, and the body cap while it streams."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        messages.use(messages.choose(headers.get(b"accept-language", b"").decode("latin-1")))
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_body:
+            too_large = _too_large()
+            await error_response(413, too_large.code, too_large.message,
+                                 {"Connection": "close"})(scope, receive, send)
+            return
+        seen = 0
+        limit = self.max_body
+        complete = False
+
+        async def capped() -> Message:
+            nonlocal seen, complete
+            if complete:  # the body is in: what remains is waiting for a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), BODY_CHUNK_TIMEOUT)
+            except TimeoutError:
+                raise ApiError(408, "timeout", _("тело запроса не пришло вовремя"),
+                               {"Connection": "close"}) from None
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large()
+                complete = not message.get("more_body", False)
+            return message
+
+        await self.app(scope, capped, send)
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", _("запрос слишком большой"))
+
+
+# --- the application -------------------------------------------------------------------
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    words = {400: "Тело запроса не JSON", 401: "Нет токена или он не принят",
+             404: "Не найдено", 409: "Конфликт", 410: "Срок истёк",
+             413: "Запрос слишком большой", 415: "Тело не application/json",
+             422: "Значение не проходит по схеме", 429: "Слишком часто",
+             500: "Внутренняя ошибка", 503: "Временно недоступен"}
+    return {status: {"model": models.ErrorBody, "description": words[status]}
+            for status in (*statuses, 500, 503)}
+
+
+_BODY = (400, 413, 415, 422)
+_REGISTER = (401, 429)
+_ADMIN = (401,)
+_ID = Annotated[int, PathParam(ge=1, le=models.INT_MAX)]
+After = Annotated[int, Query(ge=0, le=models.INT_MAX,
+                             description="номер получения, после которого")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+_register_bearer = HTTPBearer(auto_error=False, scheme_name="registerToken",
+                              description="токен кассы из /api/v1/pair")
+_admin_bearer = HTTPBearer(auto_error=False, scheme_name="adminToken",
+                           description="kkt-bridge backoffice admin-token")
+RegisterToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_register_bearer)]
+AdminToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)]
+
+
+class ReferenceApi:
+    """Request handlers bound to one back office; ``app`` is the ASGI application to serve."""
+
+    def __init__(self, office: BackOffice | None, *, code_ttl: timedelta = timedelta(hours=24),
+                 faults: FaultInjector | None = None, open_ui: bool = False,
+                 max_body: int = MAX_BODY) -> None:
+        self._office = office
         self.code_ttl = code_ttl
         self.faults = faults or FaultInjector()
-        self._openapi = OPENAPI_PATH.read_bytes()
-        self._pair_failures: dict[str, collections.deque[float]] = {}
-        routes = [
-            Route("/openapi.json", self._wrap(self.openapi), methods=["GET"]),
-            Route("/api/v1/health", self._wrap(self.health), methods=["GET"]),
-            Route("/api/v1/pair", self._wrap(self.pair), methods=["POST"]),
-            Route("/api/v1/me", self._wrap(self.me), methods=["GET"]),
-            Route("/api/v1/catalog", self._wrap(self.catalog), methods=["GET"]),
-            Route("/api/v1/employees", self._wrap(self.employees), methods=["GET"]),
-            Route("/api/v1/documents", self._wrap(self.post_documents), methods=["POST"]),
-            Route("/api/v1/documents", self._wrap(self.list_documents), methods=["GET"]),
-            Route("/api/v1/documents/{fn_number}/{fd_number:int}",
-                  self._wrap(self.get_document), methods=["GET"]),
-            Route("/api/v1/admin/shops", self._wrap(self.admin_shops), methods=["GET"]),
-            Route("/api/v1/admin/sync-codes", self._wrap(self.admin_issue_code),
-                  methods=["POST"]),
-            Route("/api/v1/admin/sync-codes", self._wrap(self.admin_sync_codes),
-                  methods=["GET"]),
-            Route("/api/v1/admin/registers", self._wrap(self.admin_registers), methods=["GET"]),
-            Route("/api/v1/admin/registers/{register_id:int}/revoke",
-                  self._wrap(self.admin_revoke), methods=["POST"]),
-            Route("/api/v1/admin/documents", self._wrap(self.admin_documents),
-                  methods=["GET"]),
-            Route("/api/v1/admin/faults", self._wrap(self.admin_faults),
-                  methods=["GET", "PUT"]),
-        ]
+        self.fastapi = self._build()
         if open_ui:
-            routes += [
-                Route("/", self._wrap(self.ui_registers), methods=["GET"]),
-                Route("/sync-codes", self._wrap(self.ui_issue_code), methods=["POST"]),
-            ]
-        self.starlette = Starlette(routes=routes)
-        self.app = FaultMiddleware(self.starlette, self.faults)
+            from kkt_bridge.plugins.reference.pages import add_pages
+
+            add_pages(self.fastapi, self)
+        else:
+            self.fastapi.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
+        self.app = Edge(FaultMiddleware(self.fastapi, self.faults), max_body)
+
+    @property
+    def office(self) -> BackOffice:
+        assert self._office is not None, "an API built for its description only"
+        return self._office
 
     # plumbing
 
-    def _wrap(self, handler: Handler) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return error_response(exc.status, exc.code, exc.message, exc.headers)
-            except KktBridgeError as exc:
-                return error_response(400, "invalid", str(exc))
-        return endpoint
+    def _build(self) -> FastAPI:
+        app = FastAPI(title="kkt-bridge: эталонный бэк-офис", version=API_VERSION,
+                      description=_DESCRIPTION, openapi_url="/openapi.json", docs_url=None,
+                      redoc_url=None)
+        app.router.route_class = StrictRoute
+        app.add_exception_handler(ApiError, self._on_api_error)  # type: ignore[arg-type]
+        app.add_exception_handler(HTTPException, self._on_http_error)  # type: ignore[arg-type]
+        app.add_exception_handler(RequestValidationError,
+                                  self._on_invalid)  # type: ignore[arg-type]
+        app.add_exception_handler(StorageUnavailable,
+                                  self._on_unavailable)  # type: ignore[arg-type]
+        app.add_exception_handler(KktBridgeError, self._on_refused)  # type: ignore[arg-type]
+        app.add_exception_handler(Exception, self._on_crash)
+        self._routes(app)
+        return app
 
-    async def _body(self, request: Request) -> bytes:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY:
-            raise ApiError(413, "too_large", "запрос слишком большой")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise ApiError(413, "too_large", "запрос слишком большой")
-        return body
+    async def _on_api_error(self, request: Request, exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
 
-    async def _json(self, request: Request) -> Any:
-        body = await self._body(request)
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "invalid_json", "тело запроса не JSON") from None
+    async def _on_http_error(self, request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            return error_response(405, "method_not_allowed", _("метод не поддерживается"),
+                                  {"Allow": ", ".join(allowed)})
+        if exc.status_code == 404:
+            return error_response(404, "not_found", _("адрес не найден"))
+        return error_response(exc.status_code, "error", str(exc.detail), exc.headers)
 
-    async def _register(self, request: Request) -> Register:
-        token = _bearer(request)
-        register = await run_in_threadpool(self.db.register_by_token, token)
+    async def _on_invalid(self, request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        where = ""
+        if errors:
+            first = errors[0]
+            loc = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+            where = f": {loc}: {first.get('msg', '')}" if loc else f": {first.get('msg', '')}"
+        return error_response(422, "invalid", _("запрос не проходит по схеме API") + where)
+
+    async def _on_unavailable(self, request: Request, exc: StorageUnavailable) -> Response:
+        return error_response(503, "unavailable", _("база бэк-офиса временно недоступна"),
+                              {"Retry-After": "1"})
+
+    async def _on_refused(self, request: Request, exc: KktBridgeError) -> Response:
+        return error_response(400, "invalid", str(exc))
+
+    async def _on_crash(self, request: Request, exc: Exception) -> Response:
+        # logged by the server with its traceback; the client gets the documented body only
+        return error_response(500, "internal", _("внутренняя ошибка бэк-офиса"))
+
+    def current_register(self, credentials: HTTPAuthorizationCredentials | None) -> Register:
+        register = None
+        if credentials is not None and credentials.credentials.strip():
+            register = self.office.register_by_token(credentials.credentials.strip())
         if register is None:
-            raise ApiError(401, "unauthorized", "токен не принят: подключите кассу заново",
+            raise ApiError(401, "unauthorized", _("токен не принят: подключите кассу заново"),
                            {"WWW-Authenticate": 'Bearer realm="kkt-bridge"'})
         return register
 
-    def _admin(self, request: Request) -> None:
+    def require_admin(self, credentials: HTTPAuthorizationCredentials | None) -> None:
+        token = "" if credentials is None else credentials.credentials.strip()
         # bytes: compare_digest refuses non-ASCII str, and a header may carry anything
-        if not hmac.compare_digest(_bearer(request).encode(), self.db.admin_token.encode()):
-            raise ApiError(401, "unauthorized", "нужен токен администратора",
+        if not token or not hmac.compare_digest(token.encode("utf-8", "surrogatepass"),
+                                                self.office.admin_token.encode()):
+            raise ApiError(401, "unauthorized", _("нужен токен администратора"),
                            {"WWW-Authenticate": 'Bearer realm="kkt-bridge-admin"'})
 
-    # public
+    # routes
 
-    async def openapi(self, request: Request) -> Response:
-        return Response(self._openapi, media_type="application/json")
+    def _routes(self, app: FastAPI) -> None:
+        api = "/api/v1"
 
-    async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        @app.get(f"{api}/health", response_model=models.HealthOut, tags=["public"],
+                 responses=_errors())
+        def health() -> dict[str, str]:
+            return {"status": "ok"}
 
-    # register-facing
+        @app.post(f"{api}/pair", response_model=models.PairOut, tags=["register"],
+                  responses=_errors(*_BODY, 404, 409, 410, 429),
+                  summary="Подключить кассу по коду синхронизации")
+        def pair(request: Request, body: models.PairIn) -> dict[str, Any]:
+            client = request.client.host if request.client else "?"
+            self._check_pair_rate(client)
+            try:
+                pairing = self.office.pair(body.code, body.register_in.model_dump(),
+                                           current_token=body.current_token)
+            except PairingRefused as exc:
+                self.office.record_pair_failure(client[:64], PAIR_WINDOW)
+                status = {"sync_code_not_found": 404, "sync_code_used": 409,
+                          "register_paired": 409, "sync_code_expired": 410}[exc.reason]
+                raise ApiError(status, exc.reason, str(exc)) from None
+            return {"token": pairing.token, "account": pairing.account,
+                    "shop": pairing.register.shop, "register_id": pairing.register.id}
 
-    async def pair(self, request: Request) -> Response:
-        client = request.client.host if request.client else "?"
-        self._check_pair_rate(client)
-        body = await self._json(request)
-        code, register = _pair_request(body)
-        try:
-            pairing = await run_in_threadpool(self.db.pair, code, register)
-        except PairingRefused as exc:
-            self._pair_failures.setdefault(client, collections.deque()).append(self.db.now())
-            status = {"sync_code_not_found": 404, "sync_code_used": 409,
-                      "sync_code_expired": 410}[exc.reason]
-            raise ApiError(status, exc.reason, str(exc)) from None
-        return JSONResponse({"token": pairing.token, "account": pairing.account,
-                             "shop": pairing.register.shop, "register_id": pairing.register.id})
+        @app.get(f"{api}/me", response_model=models.MeOut, tags=["register"],
+                 responses=_errors(*_REGISTER))
+        def me(token: RegisterToken) -> dict[str, Any]:
+            register = self.current_register(token)
+            return {"account": self.office.account(), "shop": register.shop,
+                    "register": register_json(register)}
+
+        @app.get(f"{api}/catalog", response_model=models.CatalogOut, tags=["register"],
+                 responses=_errors(*_REGISTER, 422))
+        def catalog(token: RegisterToken, since: Annotated[str | None, Query(
+                max_length=64, json_schema_extra={"format": "date-time"},
+                description="только изменения после этого времени (RFC 3339)")] = None,
+                    ) -> Any:
+            register = self.current_register(token)
+            stamp = None if since is None else moment(since)
+            return JSONResponse(self.office.catalog(register.shop_id, stamp))
+
+        @app.get(f"{api}/employees", response_model=models.EmployeesOut, tags=["register"],
+                 responses=_errors(*_REGISTER))
+        def employees(token: RegisterToken) -> Any:
+            register = self.current_register(token)
+            return JSONResponse({"employees": self.office.employees(register.shop_id)})
+
+        @app.post(f"{api}/documents", response_model=models.AcksOut, tags=["register"],
+                  responses=_errors(*_BODY, *_REGISTER),
+                  summary="Принять пачку документов (повтор ФН+ФД — дубликат, не копия)")
+        def post_documents(token: RegisterToken, batch: Annotated[
+                list[models.DocumentIn], Body(json_schema_extra={"maxItems": MAX_BATCH})]
+                           ) -> Any:
+            register = self.current_register(token)
+            if len(batch) > MAX_BATCH:
+                raise ApiError(422, "batch_too_large",
+                               _("не больше 1000 документов за запрос"))
+            incoming = [_incoming(index, doc) for index, doc in enumerate(batch)]
+            acks = self.office.receive(register, incoming)
+            return JSONResponse({"acks": [{"key": a.key, "accepted": a.accepted,
+                                           "duplicate": a.duplicate, "error": a.error}
+                                          for a in acks]})
+
+        @app.get(f"{api}/documents", response_model=models.DocumentsOut, tags=["register"],
+                 responses=_errors(*_REGISTER, 422))
+        def list_documents(token: RegisterToken, after: After = 0, limit: Limit = 1000) -> Any:
+            register = self.current_register(token)
+            docs = self.office.documents(register=register, after=after, limit=limit)
+            return JSONResponse({"documents": [document_json(d) for d in docs]})
+
+        @app.get(f"{api}/documents/{{fn_number}}/{{fd_number}}",
+                 response_model=models.DocumentOut, tags=["register"],
+                 responses=_errors(*_REGISTER, 404, 422))
+        def get_document(token: RegisterToken,
+                         fn_number: Annotated[str, PathParam(max_length=64)],
+                         fd_number: Annotated[int, PathParam(ge=1, le=models.FD_MAX)]) -> Any:
+            register = self.current_register(token)
+            doc = self.office.document(register, fn_number, fd_number)
+            if doc is None:  # another register's document looks exactly like a missing one
+                raise ApiError(404, "not_found", _("документ не найден"))
+            return JSONResponse(document_json(doc))
+
+        # admin («Мои Кассы»)
+
+        @app.get(f"{api}/admin/shops", response_model=models.ShopsOut, tags=["admin"],
+                 responses=_errors(*_ADMIN))
+        def admin_shops(token: AdminToken) -> dict[str, Any]:
+            self.require_admin(token)
+            return {"shops": [{"id": s.id, "name": s.name} for s in self.office.shops()]}
+
+        @app.post(f"{api}/admin/sync-codes", response_model=models.SyncCodeOut,
+                  status_code=201, tags=["admin"], responses=_errors(*_BODY, *_ADMIN, 404))
+        def admin_issue_code(token: AdminToken, body: models.SyncCodeIn) -> dict[str, Any]:
+            self.require_admin(token)
+            if not body.create_shop and self.office.shop(body.shop) is None:
+                raise ApiError(404, "shop_not_found",
+                               _("магазин не найден; чтобы создать его, передайте "
+                                 "create_shop: true"))
+            code = self.office.issue_sync_code(body.shop, self.code_ttl)
+            return {"code": code.display, "shop": code.shop,
+                    "expires_at": iso(code.expires_at)}
+
+        @app.get(f"{api}/admin/sync-codes", response_model=models.SyncCodesOut,
+                 tags=["admin"], responses=_errors(*_ADMIN))
+        def admin_sync_codes(token: AdminToken) -> dict[str, Any]:
+            self.require_admin(token)
+            now = self.office.now()
+            return {"sync_codes": [
+                {"code": display_code(r["code"]), "shop": r["shop"],
+                 "expires_at": iso(r["expires_at"]),
+                 "state": "used" if r["used_at"] is not None
+                 else "expired" if r["expires_at"] <= now else "active",
+                 "register_id": r["register_id"]} for r in self.office.sync_codes()]}
+
+        @app.get(f"{api}/admin/registers", response_model=models.RegistersOut,
+                 tags=["admin"], responses=_errors(*_ADMIN))
+        def admin_registers(token: AdminToken) -> dict[str, Any]:
+            self.require_admin(token)
+            now = self.office.now()
+            return {"registers": [register_json(r, now) for r in self.office.registers()]}
+
+        @app.post(f"{api}/admin/registers/{{register_id}}/revoke", status_code=204,
+                  tags=["admin"], responses=_errors(*_ADMIN, 404, 422),
+                  summary="«Отключить»: токен кассы перестаёт действовать")
+        def admin_revoke(token: AdminToken, register_id: _ID) -> Response:
+            self.require_admin(token)
+            if not self.office.revoke(register_id):
+                raise ApiError(404, "not_found", _("касса не найдена или уже отключена"))
+            return Response(status_code=204)
+
+        @app.post(f"{api}/admin/registers/{{register_id}}/allow-repair", status_code=204,
+                  tags=["admin"], responses=_errors(*_ADMIN, 404, 422),
+                  summary="«Разрешить переподключение» кассы новым кодом (на сутки)")
+        def admin_allow_repair(token: AdminToken, register_id: _ID) -> Response:
+            self.require_admin(token)
+            if not self.office.allow_repair(register_id):
+                raise ApiError(404, "not_found", _("касса не найдена"))
+            return Response(status_code=204)
+
+        @app.get(f"{api}/admin/documents", response_model=models.DocumentsOut,
+                 tags=["admin"], responses=_errors(*_ADMIN, 422))
+        def admin_documents(token: AdminToken, after: After = 0, limit: Limit = 1000) -> Any:
+            self.require_admin(token)
+            docs = self.office.documents(after=after, limit=limit)
+            return JSONResponse({"documents": [document_json(d) for d in docs]})
+
+        @app.get(f"{api}/admin/faults", response_model=models.FaultsOut, tags=["admin"],
+                 responses=_errors(*_ADMIN))
+        def admin_faults(token: AdminToken) -> dict[str, Any]:
+            self.require_admin(token)
+            return {"spec": self.faults.spec, "rules": self.faults.describe()}
+
+        @app.put(f"{api}/admin/faults", response_model=models.FaultsOut, tags=["admin"],
+                 responses=_errors(*_BODY, *_ADMIN))
+        def admin_set_faults(token: AdminToken, body: models.FaultsIn) -> dict[str, Any]:
+            self.require_admin(token)
+            try:
+                self.faults.set(body.spec)
+            except ConfigError as exc:
+                raise ApiError(422, "invalid_faults", str(exc)) from None
+            return {"spec": self.faults.spec, "rules": self.faults.describe()}
 
     def _check_pair_rate(self, client: str) -> None:
-        now = self.db.now()
-        failures = self._pair_failures.setdefault(client, collections.deque())
-        while failures and failures[0] <= now - PAIR_WINDOW.total_seconds():
-            failures.popleft()
+        # in the database, so every server process of `serve --workers N` counts them
+        failures = self.office.pair_failures(client[:64], PAIR_WINDOW)
         if len(failures) >= PAIR_FAILURES:
-            wait = max(1, int(failures[0] + PAIR_WINDOW.total_seconds() - now) + 1)
-            raise ApiError(429, "rate_limited", "слишком много неверных кодов, подождите",
-                           {"Retry-After": str(wait)})
-
-    async def me(self, request: Request) -> Response:
-        register = await self._register(request)
-        account = await run_in_threadpool(self.db.account)
-        return JSONResponse({"account": account, "shop": register.shop,
-                             "register": _register_json(register)})
-
-    async def catalog(self, request: Request) -> Response:
-        register = await self._register(request)
-        since_text = request.query_params.get("since")
-        since: float | None = None
-        if since_text:
-            try:
-                since = datetime.fromisoformat(since_text).timestamp()
-            except ValueError:
-                raise ApiError(400, "invalid_since", "since: нужна дата ISO 8601") from None
-        return JSONResponse(await run_in_threadpool(self.db.catalog, register.shop_id, since))
-
-    async def employees(self, request: Request) -> Response:
-        register = await self._register(request)
-        rows = await run_in_threadpool(self.db.employees, register.shop_id)
-        return JSONResponse({"employees": rows})
-
-    async def post_documents(self, request: Request) -> Response:
-        register = await self._register(request)
-        items = split_json_array(await self._body(request))
-        batch = _documents_request(items)
-        acks = await run_in_threadpool(self.db.receive, register, batch)
-        return JSONResponse({"acks": [{"key": a.key, "accepted": a.accepted,
-                                       "duplicate": a.duplicate, "error": a.error}
-                                      for a in acks]})
-
-    async def list_documents(self, request: Request) -> Response:
-        register = await self._register(request)
-        after, limit = _paging(request)
-        docs = await run_in_threadpool(lambda: self.db.documents(register=register,
-                                                                 after=after, limit=limit))
-        return JSONResponse({"documents": [document_json(d) for d in docs]})
-
-    async def get_document(self, request: Request) -> Response:
-        register = await self._register(request)
-        fn_number = request.path_params["fn_number"]
-        fd_number = request.path_params["fd_number"]
-        doc = await run_in_threadpool(self.db.document, register, fn_number, fd_number)
-        if doc is None:  # another register's document looks exactly like a missing one
-            raise ApiError(404, "not_found", "документ не найден")
-        return JSONResponse(document_json(doc))
-
-    # admin («Мои Кассы»)
-
-    async def admin_shops(self, request: Request) -> Response:
-        self._admin(request)
-        shops = await run_in_threadpool(self.db.shops)
-        return JSONResponse({"shops": [{"id": s.id, "name": s.name} for s in shops]})
-
-    async def admin_issue_code(self, request: Request) -> Response:
-        self._admin(request)
-        body = await self._json(request)
-        shop = body.get("shop") if isinstance(body, dict) else None
-        if not isinstance(shop, str) or not shop.strip():
-            raise ApiError(400, "invalid", "укажите магазин: {\"shop\": \"...\"}")
-        code = await run_in_threadpool(self.db.issue_sync_code, shop, self.code_ttl)
-        return JSONResponse({"code": code.display, "shop": code.shop,
-                             "expires_at": iso(code.expires_at)}, status_code=201)
-
-    async def admin_sync_codes(self, request: Request) -> Response:
-        self._admin(request)
-        rows = await run_in_threadpool(self.db.sync_codes)
-        now = self.db.now()
-        return JSONResponse({"sync_codes": [
-            {"code": display_code(r["code"]), "shop": r["shop"],
-             "expires_at": iso(r["expires_at"]),
-             "state": "used" if r["used_at"] is not None
-             else "expired" if r["expires_at"] <= now else "active",
-             "register_id": r["register_id"]} for r in rows]})
-
-    async def admin_registers(self, request: Request) -> Response:
-        self._admin(request)
-        registers = await run_in_threadpool(self.db.registers)
-        return JSONResponse({"registers": [_register_json(r) for r in registers]})
-
-    async def admin_revoke(self, request: Request) -> Response:
-        self._admin(request)
-        done = await run_in_threadpool(self.db.revoke, request.path_params["register_id"])
-        if not done:
-            raise ApiError(404, "not_found", "касса не найдена или уже отключена")
-        return Response(status_code=204)
-
-    async def admin_documents(self, request: Request) -> Response:
-        self._admin(request)
-        after, limit = _paging(request)
-        docs = await run_in_threadpool(lambda: self.db.documents(after=after, limit=limit))
-        return JSONResponse({"documents": [document_json(d) for d in docs]})
-
-    async def admin_faults(self, request: Request) -> Response:
-        self._admin(request)
-        if request.method == "PUT":
-            body = await self._json(request)
-            spec = body.get("spec") if isinstance(body, dict) else None
-            if not isinstance(spec, str):
-                raise ApiError(400, "invalid", "укажите {\"spec\": \"...\"}")
-            try:
-                self.faults.set(spec)
-            except ConfigError as exc:
-                raise ApiError(400, "invalid_faults", str(exc)) from None
-        return JSONResponse({"spec": self.faults.spec, "rules": self.faults.describe()})
+            wait = failures[-PAIR_FAILURES] + PAIR_WINDOW.total_seconds() - self.office.now()
+            raise ApiError(429, "rate_limited", _("слишком много неверных кодов, подождите"),
+                           {"Retry-After": str(max(1, int(wait) + 1))})
 
 
-    # «Мои Кассы» pages (open_ui only)
-
-    async def ui_registers(self, request: Request) -> Response:
-        def collect() -> str:
-            return ui.registers_page(
-                self.db.account(), self.db.shops(), self.db.registers(),
-                self.db.document_counts(), self.db.recent_documents(ui.RECENT),
-                self.db.count_documents())
-        return HTMLResponse(await run_in_threadpool(collect))
-
-    async def ui_issue_code(self, request: Request) -> Response:
-        form = parse_qs((await self._body(request)).decode("utf-8", "replace"))
-        shop = (form.get("shop") or [""])[0]
-        if shop not in {s.name for s in self.db.shops()}:
-            return HTMLResponse(ui.registers_page(
-                self.db.account(), self.db.shops(), self.db.registers(),
-                self.db.document_counts(), self.db.recent_documents(ui.RECENT),
-                self.db.count_documents()), status_code=400)
-        code = await run_in_threadpool(self.db.issue_sync_code, shop, self.code_ttl)
-        return HTMLResponse(ui.sync_code_page(shop, code.display, code.expires_at))
+_DESCRIPTION = (
+    "Открытый API kkt-bridge: касса подключается по одноразовому коду синхронизации "
+    "(`/pair`), получает каталог и сотрудников магазина и отправляет фискальные документы "
+    "пачками (`/documents`); повтор документа (тот же ФН и ФД) подтверждается как дубликат "
+    "и не сохраняется второй раз. Ошибки — тело `ErrorBody`, сообщения на языке "
+    "`Accept-Language` (ru по умолчанию, en)."
+)
 
 
-# --- request parsing -----------------------------------------------------------------------
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "нужен заголовок Authorization: Bearer",
-                       {"WWW-Authenticate": 'Bearer realm="kkt-bridge"'})
-    return token.strip()
-
-
-def _text(obj: dict[str, Any], key: str, *, required: bool = True,
-          limit: int = 64) -> str | None:
-    value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ApiError(400, "invalid", f"поле {key}: нужна непустая строка до {limit} символов")
-    return value.strip()
-
-
-def _pair_request(body: Any) -> tuple[str, dict[str, str | None]]:
-    if not isinstance(body, dict) or not isinstance(body.get("register"), dict):
-        raise ApiError(400, "invalid", "ожидалось {\"code\": ..., \"register\": {...}}")
-    code = _text(body, "code", limit=32)
-    reg = body["register"]
-    register = {
-        "serial": _text(reg, "serial"),
-        "fn_number": _text(reg, "fn_number"),
-        "model": _text(reg, "model", limit=128),
-        "inn": _text(reg, "inn", required=False),
-        "rnm": _text(reg, "rnm", required=False),
-        "installation_id": _text(reg, "installation_id", required=False),
-    }
-    assert code is not None
-    return code, register
-
-
-_WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-
-
-def split_json_array(body: bytes) -> list[tuple[Any, str]]:
-    """Parse a JSON array into (element, the element's own text) pairs.
-
-    The text of each document is stored verbatim, so it need not be encoded again: decoding
-    once is the whole cost. Anything that is not one JSON array is a 400.
-    """
+def moment(text: str) -> float | None:
+    """An RFC 3339 time as a Unix time; ApiError(422) for anything else. A leap second
+    counts as the second before it; a time before the year 1 (after an offset) as "ever"."""
+    found = _RFC3339.match(text)
+    if found is None:
+        raise ApiError(422, "invalid_since", _("since: нужно время RFC 3339, например "
+                                               "2026-11-24T09:00:00+03:00"))
+    day, minutes, seconds, fraction, zone = found.groups()
+    seconds = min(int(seconds), 59)
+    zone = "+00:00" if zone in "Zz" else zone
     try:
-        text = body.decode("utf-8")
-        pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
-        if text[pos:pos + 1] != "[":
-            raise ApiError(400, "invalid", "ожидался массив документов")
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        items: list[tuple[Any, str]] = []
-        if text[pos:pos + 1] == "]":
-            pos += 1
-        else:
-            for _ in range(len(text)):  # each round consumes at least one character
-                item, end = _DECODER.raw_decode(text, pos)
-                items.append((item, text[pos:end]))
-                pos = _WS.match(text, end).end()  # type: ignore[union-attr]
-                if text[pos:pos + 1] == "]":
-                    pos += 1
-                    break
-                if text[pos:pos + 1] != ",":
-                    raise ValueError("expected , or ]")
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        if _WS.match(text, pos).end() != len(text):  # type: ignore[union-attr]
-            raise ValueError("trailing data")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "тело запроса не JSON-массив") from None
-    return items
-
-
-def _documents_request(items: list[tuple[Any, str]]) -> list[IncomingDocument]:
-    """Validate the whole batch before storing any of it: a bad batch changes nothing."""
-    if len(items) > MAX_BATCH:
-        raise ApiError(413, "batch_too_large", f"не больше {MAX_BATCH} документов за запрос")
-    batch: list[IncomingDocument] = []
-    for index, (item, text) in enumerate(items):
-        where = f"документ {index}"
-        if not isinstance(item, dict):
-            raise ApiError(400, "invalid", f"{where}: ожидался объект")
-        fn_number, fd_number = item.get("fn_number"), item.get("fd_number")
-        doc_type, fns, key = item.get("document_type"), item.get("fns"), item.get("key")
-        if not isinstance(fn_number, str) or not fn_number or len(fn_number) > 32:
-            raise ApiError(400, "invalid", f"{where}: fn_number")
-        if isinstance(fd_number, bool) or not isinstance(fd_number, int) or fd_number < 1:
-            raise ApiError(400, "invalid", f"{where}: fd_number")
-        if isinstance(doc_type, bool) or not isinstance(doc_type, int) or doc_type < 0:
-            raise ApiError(400, "invalid", f"{where}: document_type")
-        if not isinstance(fns, dict):
-            raise ApiError(400, "invalid", f"{where}: fns")
-        if key != f"{fn_number}:{fd_number}":
-            raise ApiError(400, "invalid", f"{where}: key должен быть «ФН:ФД»")
-        raw_b64 = item.get("raw_b64", "")
-        if not isinstance(raw_b64, str):
-            raise ApiError(400, "invalid", f"{where}: raw_b64")
-        try:
-            raw = base64.b64decode(raw_b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(400, "invalid", f"{where}: raw_b64 не base64") from None
-        batch.append(IncomingDocument(key, fn_number, fd_number, doc_type, fns, raw, text))
-    return batch
-
-
-def _paging(request: Request) -> tuple[int, int]:
-    try:
-        after = int(request.query_params.get("after", "0"))
-        limit = int(request.query_params.get("limit", "1000"))
+        parsed = datetime.fromisoformat(f"{day}T{minutes}:{seconds:02d}{(fraction or '')[:7]}"
+                                        f"{zone}")
     except ValueError:
-        raise ApiError(400, "invalid", "after и limit: целые числа") from None
-    return max(after, 0), min(max(limit, 1), 1000)
+        raise ApiError(422, "invalid_since", _("since: такого времени нет")) from None
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError, OSError):
+        return None if parsed.year < 2000 else 1e300
 
 
-def _register_json(register: Register) -> dict[str, Any]:
+def _index() -> dict[str, str]:
+    """What the bare URL answers without the pages: where the API is described."""
+    return {"service": "kkt-bridge reference back office", "openapi": "/openapi.json",
+            "health": "/api/v1/health", "pages": "kkt-bridge backoffice serve --ui"}
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first's)."""
+    methods: set[str] = set()
+    path = request.scope.get("path", "")
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _incoming(index: int, doc: models.DocumentIn) -> IncomingDocument:
+    try:
+        raw = base64.b64decode(doc.raw_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "invalid", _("документ {index}: raw_b64 не base64").format(
+            index=index)) from None
+    try:
+        text = encode_fns(doc.fns)
+    except (ValueError, UnicodeEncodeError):
+        raise ApiError(422, "invalid", _("документ {index}: fns не сохраняется как JSON"
+                                         ).format(index=index)) from None
+    return IncomingDocument(doc.key, doc.fn_number, doc.fd_number, doc.document_type,
+                            doc.fns, raw, text)
+
+
+def register_json(register: Register, now: float | None = None) -> dict[str, Any]:
     return {"id": register.id, "shop": register.shop, "serial": register.serial,
             "fn_number": register.fn_number, "model": register.model, "inn": register.inn,
             "rnm": register.rnm, "paired_at": iso(register.paired_at),
-            "revoked": register.revoked_at is not None}
+            "revoked": register.revoked_at is not None,
+            "repair_allowed": bool(now is not None and register.repair_until
+                                   and register.repair_until > now)}
 
 
 def document_json(doc: StoredDocument) -> dict[str, Any]:
@@ -442,3 +555,12 @@ def document_json(doc: StoredDocument) -> dict[str, Any]:
             "fd_number": doc.fd_number, "document_type": doc.document_type,
             "serial": doc.serial, "shop": doc.shop, "received_at": iso(doc.received_at),
             "fns": doc.fns, "raw_b64": base64.b64encode(doc.raw).decode()}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI description, generated from the models and routes."""
+    return ReferenceApi(None).fastapi.openapi()
+
+
+def openapi_text() -> str:
+    return json.dumps(openapi_document(), ensure_ascii=False, indent=2, sort_keys=False) + "\n"

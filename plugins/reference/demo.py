@@ -3,7 +3,7 @@ weighed goods with EAN-13 barcodes, and cashiers. Seeding twice changes nothing.
 
 from __future__ import annotations
 
-from kkt_bridge.plugins.reference.storage import Database
+from kkt_bridge.plugins.reference.service import BackOffice
 
 SHOPS = ("Магазин на Ленина", "Магазин на Садовой")
 
@@ -43,7 +43,7 @@ def ean13(stem: str) -> str:
     return stem + str((10 - total % 10) % 10)
 
 
-def seed_demo(db: Database) -> dict[str, int]:
+def seed_demo(db: BackOffice) -> dict[str, int]:
     """Fill every demo shop; the second shop gets its own goods ids so tests can check that
     one shop's catalog never leaks into another's."""
     for index, shop in enumerate(SHOPS):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from kkt_bridge.errors import ConfigError
 
 KINDS = ("status", "429", "slow", "drop", "drop-after")
 _EXEMPT = ("/api/v1/admin", "/api/v1/health")
+#: the longest delay or Retry-After a rule may ask for (an hour)
+MAX_SECONDS = 3600.0
 
 
 @dataclass
@@ -107,7 +110,8 @@ def _set_option(rule: FaultRule, key: str, value: str, chunk: str) -> None:
             setattr(rule, key, number)
         elif key in ("retry_after", "delay", "rate"):
             real = float(value)
-            if real < 0 or (key == "rate" and real > 1):
+            if not math.isfinite(real) or real < 0 or (key == "rate" and real > 1) \
+                    or (key != "rate" and real > MAX_SECONDS):
                 raise ValueError(value)
             setattr(rule, key, real)
         elif key == "path":

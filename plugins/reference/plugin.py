@@ -43,6 +43,7 @@ from kkt_bridge.exchange import (
     RegisterIdentity,
 )
 from kkt_bridge.hookspecs import hookimpl
+from kkt_bridge.i18n import language
 
 NAME = "reference"
 BATCH_SIZE = 500
@@ -57,6 +58,9 @@ _PAIRING_REFUSALS = {
                           "получите новый код в бэк-офисе: «Мои Кассы» -> «Добавить ККТ»"),
     "sync_code_used": ("код синхронизации уже использован",
                        "получите новый код в бэк-офисе: «Мои Кассы» -> «Добавить ККТ»"),
+    "register_paired": ("эта касса уже подключена к бэк-офису",
+                        "попросите администратора нажать «Разрешить переподключение» в "
+                        "«Мои Кассы» и введите новый код"),
 }
 
 
@@ -84,6 +88,9 @@ class ReferencePlugin:
         self.verify = verify
         self.default_endpoint = default_endpoint
         self._clients: dict[str, httpx.Client] = {}
+        #: the token each register got here, by (endpoint, serial, ФН): re-pairing sends it
+        #: as proof that it is the same register, not someone who read its serial
+        self._paired: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
         #: HTTP requests sent so far (for metrics and the benchmark)
         self.requests = 0
@@ -109,11 +116,15 @@ class ReferencePlugin:
             "serial": register.serial, "fn_number": register.fn_number,
             "model": register.model, "inn": register.inn, "rnm": register.rnm,
             "installation_id": register.installation_id}}
+        identity = (base, register.serial, register.fn_number)
+        if identity in self._paired:
+            body["current_token"] = self._paired[identity]
         answer = self._call("POST", base, "/pair", body=body, pairing=True)
         token = answer.get("token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             raise BackOfficeError("бэк-офис не выдал токен при подключении",
                                   "проверьте адрес бэк-офиса")
+        self._paired[identity] = token
         return Credentials(backoffice=NAME, endpoint=base, token=token,
                            account=str(answer.get("account", "")),
                            shop=str(answer.get("shop", "")),
@@ -247,7 +258,7 @@ class ReferencePlugin:
     def _call(self, method: str, base: str, path: str, *, token: str | None = None,
               body: Any = None, params: Mapping[str, str] | None = None,
               pairing: bool = False) -> Any:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", "Accept-Language": language()}
         content: bytes | None = None
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"

@@ -10,9 +10,10 @@ from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
 
 @pytest.fixture
-def office(tmp_path: Path) -> Iterator[ReferenceBackOffice]:
-    """The reference back office, seeded with the demo shops' goods and employees."""
-    bo = ReferenceBackOffice(tmp_path / "backoffice.sqlite3")
+def office(backoffice_db: str) -> Iterator[ReferenceBackOffice]:
+    """The reference back office on each storage, seeded with the demo shops' goods and
+    employees."""
+    bo = ReferenceBackOffice(backoffice_db)
     bo.seed_demo()
     bo.serve_in_thread()
     yield bo

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +17,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def office(tmp_path: Path, clock: FakeClock) -> Iterator[ReferenceBackOffice]:
-    bo = ReferenceBackOffice(tmp_path / "bo.sqlite3", clock=clock)
+def office(backoffice_db: str, clock: FakeClock) -> Iterator[ReferenceBackOffice]:
+    """The back office on each storage (SQLite, PostgreSQL), seeded and serving."""
+    bo = ReferenceBackOffice(backoffice_db, clock=clock)
     bo.seed_demo()
     bo.serve_in_thread()
     try:

@@ -23,6 +23,7 @@ from reference_support import (
 
 from kkt_bridge.plugins.reference.app import OPENAPI_PATH, PAIR_FAILURES
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
+from kkt_bridge.plugins.reference.service import hash_token
 from kkt_bridge.testing.contract import sample_receipt
 
 SPEC: dict[str, Any] = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
@@ -112,9 +113,11 @@ def test_unknown_code_and_malformed_request_change_nothing(
                        {"code": "1", "register": {"serial": "", "fn_number": "1", "model": "m"}}]
     for bad in bads:
         answer = http.post("/api/v1/pair", json=bad)
-        assert answer.status_code == 400, bad
+        assert answer.status_code == 422, bad
         conforms(answer, "/api/v1/pair", "POST")
-    assert http.post("/api/v1/pair", content=b"{not json").status_code == 400
+    json_type = {"Content-Type": "application/json"}
+    assert http.post("/api/v1/pair", content=b"{not json", headers=json_type).status_code == 400
+    assert http.post("/api/v1/pair", content=b"{}").status_code == 415
     assert office.db.sync_codes() == before and office.registers() == []
 
 
@@ -163,7 +166,7 @@ def test_catalog_since_returns_changes_or_everything_after_a_deletion(
     after = http.get("/api/v1/catalog", headers=auth, params={"since": delta["as_of"]}).json()
     assert after["complete"] is True and "p-milk" not in {g["id"] for g in after["goods"]}
     bad = http.get("/api/v1/catalog", headers=auth, params={"since": "вчера"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     conforms(bad, "/api/v1/catalog", "GET")
 
 
@@ -199,14 +202,15 @@ def test_a_malformed_batch_stores_nothing(http: httpx.Client,
                                           office: ReferenceBackOffice) -> None:
     auth = pair(http, office)
     good = doc_json(FN1, 1)
-    for bad in ({**good, "key": "x"}, {**good, "fd_number": 0}, {**good, "fns": []},
+    for bad in ({**good, "fd_number": 0}, {**good, "fns": []}, {**good, "fd_number": "1"},
+                {**good, "fd_number": 1.5}, {**good, "raw_b64": "abc"},
                 {**good, "raw_b64": "not base64!"}, {**good, "fd_number": True}, "doc"):
         answer = http.post("/api/v1/documents", headers=auth, json=[good, bad])
-        assert answer.status_code == 400, bad
+        assert answer.status_code == 422, bad
         conforms(answer, "/api/v1/documents", "POST")
-    assert http.post("/api/v1/documents", headers=auth, json={"a": 1}).status_code == 400
+    assert http.post("/api/v1/documents", headers=auth, json={"a": 1}).status_code == 422
     too_many = http.post("/api/v1/documents", headers=auth, json=[good] * 1001)
-    assert too_many.status_code == 413
+    assert too_many.status_code == 422  # the schema's maxItems
     conforms(too_many, "/api/v1/documents", "POST")
     assert office.count_documents() == 0
 
@@ -271,12 +275,21 @@ def test_other_registers_documents_are_out_of_reach(http: httpx.Client,
     assert own.status_code == 200 and own.json()["fd_number"] == 1
 
 
-def test_repairing_revokes_the_old_token_and_revoked_tokens_are_refused(
+def _pair_body(office: ReferenceBackOffice, n: int = 1, shop: str = SHOP,
+               **extra: Any) -> dict[str, Any]:
+    return {"code": office.issue_sync_code(shop), "register": register_json(n), **extra}
+
+
+def test_repairing_with_the_current_token_replaces_it_and_keeps_one_row(
         http: httpx.Client, office: ReferenceBackOffice) -> None:
     old = pair(http, office, 1)
-    new = pair(http, office, 1)
+    again = http.post("/api/v1/pair", json=_pair_body(
+        office, current_token=old["Authorization"].split()[1]))
+    assert again.status_code == 200, again.text
+    new = {"Authorization": f"Bearer {again.json()['token']}"}
     assert http.get("/api/v1/me", headers=old).status_code == 401
     assert http.get("/api/v1/me", headers=new).status_code == 200
+    assert len(office.registers()) == 1  # re-pairing updates the row
     register_id = http.get("/api/v1/me", headers=new).json()["register"]["id"]
     admin = {"Authorization": f"Bearer {office.admin_token}"}
     revoked = http.post(f"/api/v1/admin/registers/{register_id}/revoke", headers=admin)
@@ -284,11 +297,77 @@ def test_repairing_revokes_the_old_token_and_revoked_tokens_are_refused(
     assert http.get("/api/v1/me", headers=new).status_code == 401
 
 
+def test_a_code_does_not_take_over_a_paired_register(
+        http: httpx.Client, office: ReferenceBackOffice) -> None:
+    """An impostor with a code for any shop and the register's serial and ФН (printed on
+    every receipt) is refused; the real register keeps working; the code stays unused."""
+    real = pair(http, office, 1)
+    http.post("/api/v1/documents", headers=real, json=[doc_json(FN1, 1)])
+    body = _pair_body(office, 1, OTHER_SHOP)
+    for token in (None, "guessed-token"):
+        attempt = http.post("/api/v1/pair", json={**body, "current_token": token})
+        assert attempt.status_code == 409, attempt.text
+        assert attempt.json()["error"]["code"] == "register_paired"
+        conforms(attempt, "/api/v1/pair", "POST")
+    assert http.get("/api/v1/me", headers=real).status_code == 200
+    states = {c["code"]: c["used_at"] for c in office.db.sync_codes()}
+    assert states[body["code"].replace("-", "")] is None  # a refused pairing spends nothing
+    acks = http.post("/api/v1/documents", headers=real,
+                     json=[doc_json(FN1, 1), doc_json(FN1, 2)]).json()["acks"]
+    assert [a["duplicate"] for a in acks] == [True, False]
+
+
+def test_reinstall_re_pairs_with_the_administrators_consent(
+        http: httpx.Client, office: ReferenceBackOffice) -> None:
+    """The seed's "reinstall needs a new pairing": the reinstalled bridge has no token; the
+    administrator allows re-pairing in «Мои Кассы», then a new code works once."""
+    old = pair(http, office, 1)
+    http.post("/api/v1/documents", headers=old, json=[doc_json(FN1, 1)])
+    register_id = office.registers()[0].id
+    admin = {"Authorization": f"Bearer {office.admin_token}"}
+    assert http.post("/api/v1/pair", json=_pair_body(office)).status_code == 409
+    allowed = http.post(f"/api/v1/admin/registers/{register_id}/allow-repair", headers=admin)
+    assert allowed.status_code == 204
+    listed = http.get("/api/v1/admin/registers", headers=admin).json()["registers"]
+    assert listed[0]["repair_allowed"] is True
+    again = http.post("/api/v1/pair", json=_pair_body(office))
+    assert again.status_code == 200 and again.json()["register_id"] == register_id
+    new = {"Authorization": f"Bearer {again.json()['token']}"}
+    assert http.get("/api/v1/me", headers=old).status_code == 401
+    # the consent is spent: the next code without a token is refused again
+    assert http.post("/api/v1/pair", json=_pair_body(office)).status_code == 409
+    acks = http.post("/api/v1/documents", headers=new, json=[doc_json(FN1, 1)]).json()["acks"]
+    assert acks[0]["accepted"] and acks[0]["duplicate"]  # its own earlier copy
+    assert len(office.registers()) == 1
+
+
+def test_an_impostors_copies_never_make_the_real_documents_duplicates(
+        http: httpx.Client, office: ReferenceBackOffice) -> None:
+    """Someone pairs first, claiming the real register's ФН under another serial: the real
+    register pairs too, and its documents are its own, never "duplicates" of the fake."""
+    fake = dict(register_json(1), serial="FAKE-SERIAL")
+    answer = http.post("/api/v1/pair", json={"code": office.issue_sync_code(OTHER_SHOP),
+                                             "register": fake})
+    impostor = {"Authorization": f"Bearer {answer.json()['token']}"}
+    http.post("/api/v1/documents", headers=impostor, json=[doc_json(FN1, 1)])
+    real = pair(http, office, 1)
+    acks = http.post("/api/v1/documents", headers=real, json=[doc_json(FN1, 1)]).json()["acks"]
+    assert acks[0]["accepted"] and not acks[0]["duplicate"]
+    mine = http.get("/api/v1/documents", headers=real).json()["documents"]
+    assert [(d["fd_number"], d["shop"]) for d in mine] == [(1, SHOP)]
+
+
 def test_only_token_hashes_are_stored(http: httpx.Client, office: ReferenceBackOffice) -> None:
     token = pair(http, office)["Authorization"].split()[1]
+    with office.db.storage.read() as tx:
+        stored = repr([dict(r) for r in [*tx._all("SELECT * FROM registers"),
+                                         *tx._all("SELECT * FROM meta")]])
+    assert token not in stored and hash_token(token) in stored
+    path = getattr(office.db.storage, "path", None)
     office.db.close()
-    for path in office.db.path.parent.iterdir():
-        assert token.encode() not in path.read_bytes(), path.name
+    if path is not None:
+        for file in path.parent.iterdir():
+            assert token.encode() not in file.read_bytes(), file.name
 
 
 def test_admin_endpoints(http: httpx.Client, office: ReferenceBackOffice,

@@ -126,3 +126,26 @@ def test_serve_with_a_bad_fault_spec_fails_cleanly(tmp_path: Path) -> None:
     code, out = run("backoffice", "serve", "--port", "0", "--db", str(db), "--faults", "418")
     assert code == 2 and "418" in out and "Traceback" not in out
     assert not db.exists()
+
+
+def test_workers_need_postgresql(tmp_path: Path) -> None:
+    db = tmp_path / "bo.sqlite3"
+    code, out = run("backoffice", "serve", "--port", "0", "--db", str(db), "--workers", "2")
+    assert code != 0 and "PostgreSQL" in out and "Traceback" not in out
+
+
+def test_a_typo_in_shop_is_not_a_new_shop(tmp_path: Path) -> None:
+    db = tmp_path / "bo.sqlite3"
+    assert run("backoffice", "seed", "--db", str(db))[0] == 0
+    code, out = run("backoffice", "add-register", "--db", str(db), "--shop", "Магазин на Ленна")
+    assert code != 0 and "Магазин на Ленина" in out and "--new-shop" in out
+    with ReferenceBackOffice(db) as office:
+        assert "Магазин на Ленна" not in {s.name for s in office.db.shops()}
+    code, out = run("backoffice", "add-register", "--db", str(db), "--shop", "Новый",
+                    "--new-shop")
+    assert code == 0 and "Создан магазин" in out
+
+
+def test_openapi_command_prints_the_generated_description() -> None:
+    code, out = run("backoffice", "openapi")
+    assert code == 0 and json.loads(out)["paths"]["/api/v1/pair"]

@@ -12,8 +12,8 @@ from kkt_bridge.testing.contract import CHECKS, BackOfficeContract, run_contract
 
 class TestReferenceContract(BackOfficeContract):
     @pytest.fixture
-    def backoffice_harness(self, tmp_path: Path) -> ReferenceHarness:
-        return ReferenceHarness(tmp_path / "bo.sqlite3")
+    def backoffice_harness(self, backoffice_db: str) -> ReferenceHarness:
+        return ReferenceHarness(backoffice_db)
 
 
 def test_run_contract_outside_pytest_reports_every_check(tmp_path: Path) -> None:

@@ -286,8 +286,9 @@ def test_faults_can_be_switched_at_runtime_over_the_admin_api(
     plugin, credentials = live
     admin = {"Authorization": f"Bearer {office.admin_token}"}
     with httpx.Client(base_url=office.url or "") as http:
-        assert http.put("/api/v1/admin/faults", headers=admin,
-                        json={"spec": "nonsense"}).status_code == 400
+        for spec in ("nonsense", "slow:delay=nan", "429:retry_after=inf"):
+            assert http.put("/api/v1/admin/faults", headers=admin,
+                            json={"spec": spec}).status_code == 422
         answer = http.put("/api/v1/admin/faults", headers=admin,
                           json={"spec": "500:every=2"})
         assert answer.status_code == 200
