@@ -135,6 +135,15 @@ def using_language(language: str | None) -> Iterator[str]:
         _scoped.reset(token)
 
 
+def use_language(language: str | None) -> str:
+    """Use ``language`` for the rest of the current context: an ASGI request runs in a
+    context of its own (copied into its worker threads), so a middleware sets it once per
+    request and nothing needs restoring."""
+    chosen = _supported(language) if language else _default
+    _scoped.set(chosen)
+    return chosen
+
+
 def language() -> str:
     """The UI language in effect here: the scope's, else the process default."""
     return _scoped.get() or _default

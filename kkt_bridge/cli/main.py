@@ -24,7 +24,7 @@ install_click_texts()
 
 #: name -> ("module:attribute", summary shown by ``kkt-bridge --help``, in Russian)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "backoffice": ("kkt_bridge.cli.backoffice:backoffice_group",
+    "backoffice": ("kkt_bridge.plugins.reference.cli:backoffice_group",
                    "Эталонный бэк-офис: сервер, кассы, коды, документы."),
     "connect": ("kkt_bridge.cli.connect:connect_command",
                 "Подключить ККТ к бэк-офису по коду синхронизации."),
