@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice, Item
 from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice, Item
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shtrih_state_v1.json"
 
@@ -42,7 +42,7 @@ def test_an_old_state_file_loads_with_its_documents_and_counters(old_state: Path
     state = device.state
     assert (state.shift.number, state.shift.is_open, state.shift.receipts) == (1, False, 2)
     assert state.identity.fn_number == "9999078902012345"
-    assert state.tables.get_str(18, 1, 2).strip() == "7701234560"  # table 18: the INN
+    assert device.tables.get_str(18, 1, 2).strip() == "7701234560"  # table 18: the INN
 
 
 def test_an_old_state_file_goes_on_from_where_it_stopped(old_state: Path) -> None:
