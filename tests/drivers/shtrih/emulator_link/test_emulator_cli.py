@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -260,3 +261,34 @@ def test_link_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, args: 
     assert (seen["seed"], seen["baud"], seen["latency_ms"], seen["faults"]) == (
         4, 9600, 20.0, "nak=0.1")
     assert seen["stopped"], "stopped even when starting failed"
+
+
+@pytest.mark.parametrize("args", [
+    ["--faults", "corrupt=7"],
+    ["--tcp", "nohost:port"],
+    ["--profile", "/nonexistent/profile.json"],
+    ["--driver", "nosuch"],
+    ["--no-stray-ff", "--baud", "-1"],
+    ["--tcp", "BUSY"],  # a port another program holds: the line cannot start
+])
+def test_rejected_options_write_no_state_file(args: list[str], tmp_path: Path) -> None:
+    state = tmp_path / "kkt.json"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        args = [f"127.0.0.1:{port}" if arg == "BUSY" else arg for arg in args]
+        result = CliRunner().invoke(cli, ["emulator", *args, "--state", str(state)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert not state.exists() and not state.with_name("kkt.json.archive").exists()
+
+
+def test_profile_and_unregistered_go_together(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"inn": INN, "kkt_serial": "0000000000000077",
+                                   "fn_number": "9999078900000077"}), encoding="utf-8")
+    emu = emulator_factory()(pty=False, tcp=None, profile=profile, registered=False)
+    assert not emu.device.registered and emu.archive() == []
+    assert emu.device.state.identity.fn_number == "9999078900000077"
+    emu.register()
+    assert emu.device.state.registrations[-1].inn == INN
