@@ -27,6 +27,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
@@ -110,6 +111,11 @@ def _status(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         state = reg.state
         last = state.archive.last
         return {"driver": emu.front_end.name, "urls": emu.urls,
+                "lines": [{"url": line.url, "bytes_in": line.bytes_in,
+                           "bytes_out": line.bytes_out, "wakeups": line.wakeups}
+                          for line in (emu.pty, emu.tcp) if line is not None],
+                # the emulator process's CPU time: what a benchmark charges to the register
+                "cpu_seconds": time.process_time(),
                 "serial": state.identity.serial, "fn_number": state.identity.fn_number,
                 "registered": state.registered, "shift_open": state.shift.is_open,
                 "shift_number": state.shift.number, "receipts": state.shift.receipts,

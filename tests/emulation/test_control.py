@@ -118,3 +118,14 @@ def test_items_that_are_not(text: str) -> None:
 
 def test_rubles() -> None:
     assert rubles("0.01", "x") == 1 and rubles("1 000".replace(" ", ""), "x") == 100000
+
+
+def test_status_counts_the_line_and_the_cpu(running: tuple[str, str, Path]) -> None:
+    pty_path, url, _state = running
+    with open_register(pty_path) as kkt:  # type: ignore[attr-defined]
+        kkt.fn_status()
+    status = httpx.post(f"{url}/status", json={}).json()
+    line = status["lines"][0]
+    assert line["url"] == pty_path and line["bytes_in"] > 0 and line["bytes_out"] > 0
+    assert line["wakeups"] > 0 and status["cpu_seconds"] > 0
+    assert (status["registered"], status["last_fd_number"]) == (False, 0)
