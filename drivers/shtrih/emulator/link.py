@@ -57,9 +57,9 @@ from kkt_bridge.drivers.shtrih.frame import (
     NAK,
     STRAY,
     STX,
-    build_frame,
     command_prefix,
-    lrc,
+    encode_frame,
+    frame_ok,
 )
 from kkt_bridge.emulation.faults import FaultInjector, FaultSpec
 
@@ -282,7 +282,7 @@ class DeviceLink:
             self._rx = _Rx.SKIP
 
     def _frame_done(self, payload: bytes, check: int, at: float) -> None:
-        if lrc(payload) != check:
+        if not frame_ok(payload[0], payload[1:], check):
             self._emit(bytes([NAK]), at)
             return
         if self._answer is _Answer.PREPARING or self.faults.refuse_frame():
@@ -291,7 +291,7 @@ class DeviceLink:
         if self._power_fails(payload[1:]):
             return  # the device died before it could acknowledge
         self._emit(bytes([ACK]), at)
-        self._prepare(build_frame(self._run(payload[1:])[:MAX_BODY]), at, v2=False)
+        self._prepare(encode_frame(self._run(payload[1:])[:MAX_BODY]), at, v2=False)
 
     def _power_fails(self, body: bytes) -> bool:
         if not self.faults.power_fails():
