@@ -11,6 +11,15 @@ One :meth:`Transport.exchange` sends one command body and returns its answer bod
 Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherever a
 control byte or STX is awaited. Every loop is bounded by the attempt count and by the
 command's answer timeout.
+
+Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK. The ENQ before
+each command stays even after a cleanly acknowledged exchange, where the protocol would
+allow sending the next frame at once: the vendor's own Java driver (javapos_shtrih,
+``PrinterProtocol_1.send``) starts every command with ENQ too, and the ENQ is what finds an
+answer the device still holds (our ACK lost on the line, or another program's command),
+which a frame sent blind would silently throw away. It costs two bytes and one turn of the
+line a command; the round trip saved elsewhere is the FF3B that used to ask past the end of
+a document (see ``ShtrihKkt.read_document``).
 """
 
 from __future__ import annotations
