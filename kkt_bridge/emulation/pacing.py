@@ -98,7 +98,10 @@ class Pacer:
             return b"", False
         bt = self.faults.spec.byte_time
         if bt:
-            on_the_wire = int((now - self._out_start) / bt + 1e-9)
+            # a millionth of a byte of tolerance: monotonic seconds since boot lose more
+            # than 1e-9 of a byte time to rounding, and the wake-up at the exact deadline
+            # would find the piece not quite out and need a second one
+            on_the_wire = int((now - self._out_start) / bt + 1e-6)
             count = 0
             for size in self._segments:
                 if count + size > on_the_wire:

@@ -146,7 +146,11 @@ class DeviceLink:
             if byte == STX:
                 self._ahead_rx = _Rx.LENGTH
                 return False
-            if byte not in (ENQ, ACK, NAK):
+            if byte in (ACK, NAK):
+                # the host's ACK only lets the held answer go (a stray 0xFF follows over
+                # TCP); its NAK changes nothing: neither needs the device on time
+                return byte == ACK and self.stray_ff
+            if byte != ENQ:
                 self._ahead_rx = _Rx.SKIP  # noise or a v2 frame: per byte from here
             return True
         if rx is _Rx.LENGTH:
