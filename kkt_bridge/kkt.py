@@ -12,17 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-
-class TaxSystem(enum.IntFlag):
-    """Tax systems as the bit mask of tag 1055/1062 and of table 18 field 5."""
-
-    OSN = 1 << 0  # ОСН
-    USN_INCOME = 1 << 1  # УСН доход
-    USN_INCOME_EXPENSE = 1 << 2  # УСН доход минус расход
-    ENVD = 1 << 3  # ЕНВД
-    ESHN = 1 << 4  # ЕСХН
-    PSN = 1 << 5  # ПСН
-
+from kkt_bridge.fiscal.facts import TaxSystem
 
 TAX_SYSTEM_NAMES: dict[TaxSystem, str] = {
     TaxSystem.OSN: "ОСН",

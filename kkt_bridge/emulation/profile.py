@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kkt_bridge.errors import ConfigError
-from kkt_bridge.fiscal.facts import FFD_CODES, TAX_SYSTEM_BITS
+from kkt_bridge.fiscal.facts import FFD_CODES, TAX_SYSTEM_KEYS
 from kkt_bridge.i18n import _
 
 DEMO_SERIAL = "0000000123456789"
@@ -133,7 +133,7 @@ class Profile:
         if not 0 < self.tax_systems < 64:
             raise ConfigError(_("в профиле не указана ни одна система налогообложения"),
                               _("tax_systems: список из {names}").format(
-                                  names=", ".join(TAX_SYSTEM_BITS)))
+                                  names=", ".join(TAX_SYSTEM_KEYS)))
         if self.fn_number and (len(self.fn_number) != 16 or not self.fn_number.isdigit()):
             raise ConfigError(_("номер ФН «{number}» должен состоять из 16 цифр").format(
                 number=self.fn_number), _("исправьте fn_number в профиле или уберите его"))
@@ -157,11 +157,11 @@ class Profile:
         if isinstance(taxes, list):
             mask = 0
             for name in taxes:
-                if name not in TAX_SYSTEM_BITS:
+                if name not in TAX_SYSTEM_KEYS:
                     raise ConfigError(
                         _("неизвестная система налогообложения «{name}»").format(name=name),
-                        _("допустимые: {names}").format(names=", ".join(TAX_SYSTEM_BITS)))
-                mask |= 1 << TAX_SYSTEM_BITS.index(name)
+                        _("допустимые: {names}").format(names=", ".join(TAX_SYSTEM_KEYS)))
+                mask |= int(TAX_SYSTEM_KEYS[name])
             values["tax_systems"] = mask
         for key, value in values.items():
             expected = int if key in ("tax_systems", "work_mode", "ofd_port") else str

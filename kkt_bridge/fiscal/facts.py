@@ -7,17 +7,20 @@ driver that speaks them; this module holds only what the FFD itself says.
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
 # --- document types: the STLV tag of a whole document (names: fiscal.tags.DOCUMENT_TYPES) ---
 DOC_REGISTRATION: Final = 1
 DOC_SHIFT_OPEN: Final = 2
 DOC_RECEIPT: Final = 3
+DOC_BSO: Final = 4  # бланк строгой отчётности
 DOC_SHIFT_CLOSE: Final = 5
 DOC_FN_CLOSE: Final = 6
 DOC_REREGISTRATION: Final = 11
 DOC_SETTLEMENT_STATE: Final = 21
 DOC_CORRECTION: Final = 31
+DOC_BSO_CORRECTION: Final = 41
 
 # --- requisites the ФН adds to every document ---
 TAG_FD_NUMBER: Final = 1040
@@ -28,8 +31,23 @@ TAG_FISCAL_SIGN: Final = 1077
 FFD_VERSIONS: Final[dict[int, str]] = {1: "1.0", 2: "1.05", 3: "1.1", 4: "1.2"}
 FFD_CODES: Final[dict[str, int]] = {name: code for code, name in FFD_VERSIONS.items()}
 
-# --- 1055 / 1062: tax systems, the bit number is the position ---
-TAX_SYSTEM_BITS: Final = ("osn", "usn_income", "usn_income_expense", "envd", "esn", "patent")
+# --- 1055 / 1062: tax systems ---
+class TaxSystem(enum.IntFlag):
+    """Tax systems as the bit mask of tag 1055/1062 (and of Shtrih table 18 field 5)."""
+
+    OSN = 1 << 0  # ОСН
+    USN_INCOME = 1 << 1  # УСН доход
+    USN_INCOME_EXPENSE = 1 << 2  # УСН доход минус расход
+    ENVD = 1 << 3  # ЕНВД
+    ESHN = 1 << 4  # ЕСХН
+    PSN = 1 << 5  # ПСН
+
+
+#: the names a registration profile gives the tax systems
+TAX_SYSTEM_KEYS: Final[dict[str, TaxSystem]] = {
+    "osn": TaxSystem.OSN, "usn_income": TaxSystem.USN_INCOME,
+    "usn_income_expense": TaxSystem.USN_INCOME_EXPENSE, "envd": TaxSystem.ENVD,
+    "esn": TaxSystem.ESHN, "patent": TaxSystem.PSN}
 
 # --- 1199: VAT rates ---
 VAT_20: Final = 1
