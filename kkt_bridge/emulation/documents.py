@@ -24,7 +24,8 @@ KKT_VERSION = "3.0"  # 1188, at most 8 characters
 
 @dataclass(frozen=True)
 class Requisites:
-    """The registration data every document repeats (taken from table 18 when made)."""
+    """The registration data every document repeats (the front end's settings at the time
+    the document is made)."""
 
     ffd_code: int  # 1209
     user: str
@@ -143,7 +144,7 @@ def quantity(thousandths: int | None = None, millionths: int | None = None) -> D
 
 def correction(req: Requisites, at: datetime, shift: int, number: int, operation: int,
                tax_system: int, amount: int) -> Tags:
-    """Correction receipt (31) of FF36: a sum to correct, paid in cash, self-initiated."""
+    """Correction receipt (31): a sum to correct, paid in cash, self-initiated."""
     return [
         *_common(req, 31, at), (1042, number), (1038, shift), (1054, operation),
         (1055, tax_system), (1173, 0), (1174, [(1177, "Самостоятельная коррекция"),

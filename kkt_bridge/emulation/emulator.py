@@ -2,7 +2,7 @@
 
 ::
 
-    with Emulator(SHTRIH, pty=True, tcp=0, clock=ManualClock()) as emu:
+    with Emulator(get_emulator("shtrih"), pty=True, tcp=0, clock=ManualClock()) as emu:
         kkt = open_register(emu.pty_path)        # or emu.tcp_url
         emu.sell(...)                            # documents made without the link
         emu.clock.advance(timedelta(hours=25))   # the shift is now over 24 h

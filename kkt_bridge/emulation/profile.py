@@ -71,7 +71,8 @@ def inn_is_valid(inn: str) -> bool:
 
 @dataclass(frozen=True)
 class Profile:
-    """What the register is registered with (table 18/19 and the FF06 request)."""
+    """What the register is registered with: the user, the place, the OFD, the INN, RNM,
+    tax systems and work mode of the registration report."""
 
     inn: str = "7701234560"
     rnm: str = ""  # empty: computed from rnm_sequence, inn and kkt_serial
