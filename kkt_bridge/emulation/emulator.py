@@ -84,6 +84,10 @@ class Emulator:
         tcp_address = _tcp_address(tcp, front_end.default_tcp_port)
         if isinstance(profile, str | Path):
             profile = load_profile(Path(profile))
+        elif profile is None:
+            # a new emulator is a new register: its own serial and ФН number (the demo
+            # profile's fixed ones are for unit tests of a bare register)
+            profile = Profile()
         path = Path(state_path) if state_path is not None else None
         self._new_state_file = path is not None and not path.exists()
         self._state_path = path

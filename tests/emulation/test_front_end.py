@@ -42,3 +42,11 @@ def test_the_fixture_takes_a_driver(kkt_emulator_factory: Callable[..., Emulator
     assert isinstance(emu.front_end, FrontEnd) and emu.tcp_url
     with pytest.raises(PluginError):
         kkt_emulator_factory(driver="nosuch")
+
+
+def test_each_new_emulator_is_a_new_register(
+        kkt_emulator_factory: Callable[..., Emulator]) -> None:
+    first, second = (kkt_emulator_factory(pty=False) for _ in range(2))
+    numbers = [(emu.device.state.identity.serial, emu.device.state.identity.fn_number)
+               for emu in (first, second)]
+    assert numbers[0][0] != numbers[1][0] and numbers[0][1] != numbers[1][1]
