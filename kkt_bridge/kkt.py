@@ -12,17 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-
-class TaxSystem(enum.IntFlag):
-    """Tax systems as the bit mask of tag 1055/1062 and of table 18 field 5."""
-
-    OSN = 1 << 0  # ОСН
-    USN_INCOME = 1 << 1  # УСН доход
-    USN_INCOME_EXPENSE = 1 << 2  # УСН доход минус расход
-    ENVD = 1 << 3  # ЕНВД
-    ESHN = 1 << 4  # ЕСХН
-    PSN = 1 << 5  # ПСН
-
+from kkt_bridge.fiscal.facts import TaxSystem
 
 TAX_SYSTEM_NAMES: dict[TaxSystem, str] = {
     TaxSystem.OSN: "ОСН",
@@ -38,7 +28,6 @@ def tax_system_names(mask: int) -> list[str]:
     return [name for bit, name in TAX_SYSTEM_NAMES.items() if mask & bit]
 
 
-FFD_VERSIONS: dict[int, str] = {1: "1.0", 2: "1.05", 3: "1.1", 4: "1.2"}
 
 
 @dataclass(frozen=True)

@@ -11,21 +11,38 @@ One :meth:`Transport.exchange` sends one command body and returns its answer bod
 Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherever a
 control byte or STX is awaited. Every loop is bounded by the attempt count and by the
 command's answer timeout.
+
+Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK. The ENQ before
+each command stays even after a cleanly acknowledged exchange, where the protocol would
+allow sending the next frame at once: the vendor's own Java driver (javapos_shtrih,
+``PrinterProtocol_1.send``) starts every command with ENQ too, and the ENQ is what finds an
+answer the device still holds (our ACK lost on the line, or another program's command),
+which a frame sent blind would silently throw away. It costs two bytes and one turn of the
+line a command; the round trip saved elsewhere is the FF3B that used to ask past the end of
+a document (see ``ShtrihKkt.read_document``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import reduce
-from operator import xor
 from typing import NoReturn, Protocol
 
 from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
 from kkt_bridge.link.failures import not_a_register
 
-from .frame import ACK, BYTE_TIMEOUT, ENQ, MAX_BODY, NAK, STRAY, STX, command_prefix
+from .frame import (
+    ACK,
+    BYTE_TIMEOUT,
+    ENQ,
+    NAK,
+    STRAY,
+    STX,
+    command_prefix,
+    decode_frame,
+    encode_frame,
+)
 
 _ENQ = bytes((ENQ,))
 _ACK = bytes((ACK,))
@@ -47,16 +64,6 @@ class SerialPort(Protocol):
     def read(self, size: int = 1) -> bytes: ...
 
     def write(self, data: bytes, /) -> int | None: ...
-
-
-def encode_frame(body: bytes) -> bytes:
-    """``STX LEN body LRC``: the same bytes as :data:`.frame.Frame` builds, without construct
-    on the hot path (tests check the two agree)."""
-    size = len(body)
-    if not 0 < size <= MAX_BODY:
-        raise FrameError(_("тело кадра {size} байт, допустимо 1..{limit}").format(
-            size=size, limit=MAX_BODY))
-    return bytes((STX, size)) + body + bytes((reduce(xor, body, size),))
 
 
 def _command_hex(body: bytes) -> str:
@@ -107,11 +114,17 @@ class Transport:
         frame = encode_frame(body)
         self._heard = False
         self._noise.clear()
-        deadline = self._clock() + timeout + self.control_timeout
+        started = self._clock()
+        deadline = started + timeout + self.control_timeout
         # written: our frame may have reached the device, so a held answer is ours;
         # accepted: the device ACKed it, so sending it again could run the command twice
         written = accepted = False
+        # what the failure message says: how many ENQs went, and whether an answer that
+        # the device announced (ACK) never came
+        tries = 0
+        announced = False
         for _attempt in range(self.attempts):
+            tries += 1
             self.port.write(_ENQ)
             reply = self._control(min(deadline, self._clock() + self.control_timeout),
                                   stx_is_ack=True)
@@ -121,6 +134,7 @@ class Transport:
                 except _Corrupt:
                     continue
                 if answer is None:
+                    announced = True
                     break
                 if written:
                     return answer
@@ -147,6 +161,7 @@ class Transport:
                 except _Corrupt:
                     continue
                 if answer is None:
+                    announced = True
                     break
                 return answer
             if self._clock() >= deadline:
@@ -158,10 +173,22 @@ class Transport:
                 str(getattr(self.port, "port", None) or getattr(self.port, "name", "?")),
                 _("вместо ответа ККТ пришли байты {bytes}").format(
                     bytes=shown + (" ..." if len(self._noise) > NOISE_SHOWN else "")))
+        seconds = f"{self._clock() - started:.1f}"
+        if accepted and announced:
+            raise LinkTimeoutError(
+                _("ККТ приняла команду {command}, но не прислала ответ за {seconds} с").format(
+                    command=_command_hex(body), seconds=seconds),
+                _("команда могла выполниться: проверьте состояние ККТ (короткий запрос "
+                  "состояния) перед повтором; если ККТ не отвечает, перезагрузите её"))
+        if announced:
+            raise LinkTimeoutError(
+                _("ККТ начала ответ на команду {command}, но не прислала его за {seconds} с"
+                  ).format(command=_command_hex(body), seconds=seconds),
+                _("проверьте кабель и скорость порта; если ККТ не отвечает, перезагрузите её"))
         raise LinkTimeoutError(
-            _("ККТ не ответила на команду {command} ({attempts} попыток)").format(
-                command=_command_hex(body),
-                attempts=self.attempts),
+            _("ККТ не ответила на команду {command}: {tries} из {attempts} попыток за "
+              "{seconds} с").format(command=_command_hex(body), tries=tries,
+                                    attempts=self.attempts, seconds=seconds),
             _("проверьте кабель, питание ККТ и скорость порта"))
 
     def probe(self, timeout: float) -> int | None:
@@ -224,8 +251,11 @@ class Transport:
             if not more:  # a whole byte timeout without a byte: the frame is cut
                 self._reject()
             rest += more
-        body = rest[:size]
-        if size == 0 or reduce(xor, body, size) != rest[size]:
+        try:
+            body = decode_frame(bytes((STX, size)) + rest)
+        except FrameError:
+            self._reject()
+        if not body:  # LEN 0: no command echo, no answer
             self._reject()
         self.port.write(_ACK)
         return body

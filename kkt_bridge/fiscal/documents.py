@@ -14,6 +14,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from kkt_bridge.fiscal.facts import (
+    DOC_BSO,
+    DOC_BSO_CORRECTION,
+    DOC_CORRECTION,
+    DOC_RECEIPT,
+    DOC_REGISTRATION,
+    DOC_REREGISTRATION,
+    DOC_SHIFT_CLOSE,
+    DOC_SHIFT_OPEN,
+)
 from kkt_bridge.fiscal.fastparse import fiscal_sign_number, parse_document
 from kkt_bridge.fiscal.tags import DOCUMENT_TYPES
 from kkt_bridge.fiscal.wire import Tags, TagValue
@@ -312,7 +322,7 @@ def _shift_fields(index: Mapping[int, Any]) -> dict[str, Any]:
 
 def _registration_fields(document_type: int, index: Mapping[int, Any]) -> dict[str, Any]:
     return {
-        "reregistration": document_type == 11,
+        "reregistration": document_type == DOC_REREGISTRATION,
         "kkt_serial": _text(index, 1013),
         "tax_systems": _of(index, 1062, int),
         "address": _of(index, 1009, str),
@@ -348,9 +358,9 @@ def document_from_tags(document_type: int, tags: Tags) -> FiscalDocument:
     """The typed document for already parsed tag pairs."""
     index = _first(tags)
     common = _common(document_type, tags, index)
-    if document_type in (3, 4):
+    if document_type in (DOC_RECEIPT, DOC_BSO):
         return Receipt(**common, **_receipt_fields(tags, index))
-    if document_type in (31, 41):
+    if document_type in (DOC_CORRECTION, DOC_BSO_CORRECTION):
         base = _of(index, 1174, tuple)
         base_index = _first(base) if base is not None else {}
         return CorrectionReceipt(
@@ -360,9 +370,9 @@ def document_from_tags(document_type: int, tags: Tags) -> FiscalDocument:
             correction_base_date=_of(base_index, 1178, datetime),
             correction_base_number=_of(base_index, 1179, str),
         )
-    if document_type == 2:
+    if document_type == DOC_SHIFT_OPEN:
         return ShiftOpenReport(**common, **_shift_fields(index))
-    if document_type == 5:
+    if document_type == DOC_SHIFT_CLOSE:
         return ShiftCloseReport(
             **common, **_shift_fields(index),
             receipts_quantity=_of(index, 1118, int),
@@ -375,7 +385,7 @@ def document_from_tags(document_type: int, tags: Tags) -> FiscalDocument:
             ofd_timeout=_flag(index, 1053),
             key_resource_days=_of(index, 1213, int),
         )
-    if document_type in (1, 11):
+    if document_type in (DOC_REGISTRATION, DOC_REREGISTRATION):
         return RegistrationReport(**common, **_registration_fields(document_type, index))
     return GenericDocument(**common)
 

@@ -21,14 +21,19 @@ from kkt_bridge.drivers.shtrih.commands.registration import (
     REREGISTRATION_REPORT,
 )
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-from kkt_bridge.drivers.shtrih.emulator.profile import DEMO_PROFILE, rnm_with_check
+from kkt_bridge.drivers.shtrih.emulator.profile import rnm_with_check
 from kkt_bridge.errors import DeviceError
 from kkt_bridge.fiscal import parse_document
 from kkt_bridge.kkt import FnLifecycle
 from kkt_bridge.registers import open_register
 
 INN = "5001007329"
-RNM = rnm_with_check("0000000077", INN, DEMO_PROFILE.kkt_serial)
+
+
+def rnm_for(kkt: Any) -> str:
+    """The RNM the tax office issues for this register: its check digits follow the serial
+    the register reports (each new emulator has its own)."""
+    return rnm_with_check("0000000077", INN, kkt.identity().serial)
 TAX_USN_INCOME = 0b10
 WORK_MODE_INTERNET = 0b100000
 
@@ -63,19 +68,20 @@ def test_a_client_registers_a_fresh_device_with_ff05_ff06(fresh: Emulator, kkt: 
     assert refused.value.code == 0x8F, "an unregistered register refuses to work"
 
     fill_tables(kkt)
+    rnm = rnm_for(kkt)
     kkt.execute(BEGIN_REGISTRATION_REPORT, report_type=REPORT_REGISTRATION)
-    answer = kkt.execute(REGISTRATION_REPORT, inn=INN, rnm=RNM, tax_systems=TAX_USN_INCOME,
+    answer = kkt.execute(REGISTRATION_REPORT, inn=INN, rnm=rnm, tax_systems=TAX_USN_INCOME,
                          work_mode=0)
     assert answer.document_number == 1
 
     assert kkt.fn_status().lifecycle == FnLifecycle.FISCAL
     registration = kkt.registration()
     assert registration is not None
-    assert (registration.inn, registration.rnm) == (INN, RNM)
+    assert (registration.inn, registration.rnm) == (INN, rnm)
     assert registration.tax_systems == TAX_USN_INCOME
     assert registration.fd_number == 1 and registration.fiscal_sign == answer.fiscal_sign
     assert kkt.read_field(18, 1, 2).strip() == INN
-    assert kkt.read_field(18, 1, 3).strip() == RNM
+    assert kkt.read_field(18, 1, 3).strip() == rnm
 
     stored = fresh.archive()
     assert kkt.read_document(1) == stored[0]
@@ -93,12 +99,12 @@ def test_a_client_registers_a_fresh_device_with_ff05_ff06(fresh: Emulator, kkt: 
 def test_a_client_reregisters_with_ff05_ff34(fresh: Emulator, kkt: Any) -> None:
     fill_tables(kkt)
     kkt.execute(BEGIN_REGISTRATION_REPORT, report_type=REPORT_REGISTRATION)
-    kkt.execute(REGISTRATION_REPORT, inn=INN, rnm=RNM, tax_systems=TAX_USN_INCOME,
+    kkt.execute(REGISTRATION_REPORT, inn=INN, rnm=rnm_for(kkt), tax_systems=TAX_USN_INCOME,
                 work_mode=0)
 
     kkt.write_field(18, 1, 9, "г. Тула, ул. Советская, 1")
     kkt.execute(BEGIN_REGISTRATION_REPORT, report_type=REPORT_CHANGE)
-    answer = kkt.execute(REREGISTRATION_REPORT, inn=INN, rnm=RNM, tax_systems=0b11,
+    answer = kkt.execute(REREGISTRATION_REPORT, inn=INN, rnm=rnm_for(kkt), tax_systems=0b11,
                          work_mode=WORK_MODE_INTERNET, reason=REASON_SETTINGS_CHANGED)
     assert answer.document_number == 2
 

@@ -24,8 +24,9 @@ from kkt_bridge.drivers.shtrih.commands.fn import (
     UNCONFIRMED_COUNT,
 )
 from kkt_bridge.drivers.shtrih.frame import MAX_BODY
+from kkt_bridge.emulation.archive import StoredDocument
+from kkt_bridge.fiscal import tlv
 
-from .archive import StoredDocument
 from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
 from .refusal import FN_BAD_STATE, FN_NO_DATA, refuse
@@ -80,17 +81,17 @@ def fn_number(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(FN_VALIDITY)
 def fn_validity(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    ident = core.state.identity
+    fn = core.state.fn
     done = len(core.state.registrations)
-    return cmd.build_answer(valid_until=ident.fn_valid_until,
-                            registrations_left=max(ident.fn_registrations_max - done, 0),
+    return cmd.build_answer(valid_until=fn.valid_until,
+                            registrations_left=max(fn.registrations_max - done, 0),
                             registrations_done=done)
 
 
 @handles(FN_VERSION)
 def fn_version(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    return cmd.build_answer(version=core.state.identity.fn_version, type=0)
+    return cmd.build_answer(version=core.state.fn.version, type=0)
 
 
 @handles(LAST_REGISTRATION)
@@ -167,7 +168,8 @@ def read_tlv_block(core: DeviceCore, cmd: Command, request: Any) -> bytes:
         refuse(FN_NO_DATA)
     # one top-level TLV per answer; one too long for a frame goes in frame-sized pieces
     if offset >= tlv_end:
-        tlv_end = offset + 4 + int.from_bytes(body[offset + 2:offset + 4], "little")
+        span = tlv.span_at(body, offset)
+        tlv_end = span.end if span is not None else len(body)  # a stored document is whole
     end = min(tlv_end, offset + MAX_BLOCK)
     core.read_cursor = (document, end, tlv_end)
     return cmd.build_answer(data=body[offset:end])
