@@ -62,8 +62,7 @@ class AtolDriver:
         try:
             kkt = AtolKkt.on_port(port, poll_interval=timeout)
             try:
-                kind = kkt.device_type()
-                kkt.transport.poll_interval = timeout
+                kind = kkt.greet(timeout)
             except (LinkTimeoutError, ProtocolError, DeviceError, LinkClosedError):
                 return None
             serial = ""

@@ -13,12 +13,18 @@ from hypothesis import strategies as st
 
 from kkt_bridge.drivers.atol.commands import REGISTRY, AnswerKind, Command, lookup
 from kkt_bridge.drivers.atol.commands.fields import external_decode, external_encode
-from kkt_bridge.drivers.atol.errors import CODES, AtolDeviceError, error_class
+from kkt_bridge.drivers.atol.errors import CODES, EXTENDED, AtolDeviceError, error_class
 from kkt_bridge.drivers.atol.taskbuffer import HostPacket, KktPacket, TaskStatus, add, reply
 from kkt_bridge.errors import KktBridgeError
 
 COMMANDS = sorted(REGISTRY.values(), key=lambda cmd: cmd.code)
-IDS = [f"{cmd.code.hex().upper()}-{cmd.name}" for cmd in COMMANDS]
+
+
+def _ids(commands: list[Command]) -> list[str]:
+    return [f"{cmd.code.hex().upper()}-{cmd.name}" for cmd in commands]
+
+
+IDS = _ids(COMMANDS)
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=IDS)
@@ -49,7 +55,7 @@ def test_answers_round_trip(cmd: Command) -> None:
 REFUSABLE = [cmd for cmd in COMMANDS if not (cmd.kind is AnswerKind.OWN and cmd.own == 0x55)]
 
 
-@pytest.mark.parametrize("cmd", REFUSABLE, ids=[f"{c.code.hex().upper()}-{c.name}" for c in REFUSABLE])
+@pytest.mark.parametrize("cmd", REFUSABLE, ids=_ids(REFUSABLE))
 def test_error_answers_raise_the_typed_error(cmd: Command) -> None:
     for code, (family, _meaning) in CODES.items():
         with pytest.raises(family) as caught:
@@ -101,3 +107,22 @@ def test_the_external_code_page() -> None:
     assert external_encode("№$€■") == bytes.fromhex("24 FC F2 FF")
     assert external_decode(bytes.fromhex("24 FC")) == "№$"
     assert external_encode("ё✓") == bytes.fromhex("F1 3F")  # what it lacks becomes '?'
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_every_error_text_and_command_title_has_an_english_entry() -> None:
+    # the catalog scan sees _() literals; these reach _() through tables and attributes
+    from kkt_bridge.i18n import catalog_files, parse_po
+
+    catalog = parse_po("\n".join(p.read_text(encoding="utf-8") for p in catalog_files("en")))
+    texts = {meaning for _family, meaning in CODES.values()}
+    texts |= set(EXTENDED.values())
+    texts |= {cls.hint_text for cls in (AtolDeviceError, *_subclasses(AtolDeviceError))}
+    texts |= {cmd.title for cmd in COMMANDS}
+    assert not sorted(t for t in texts if not catalog.get(t, "").strip())
