@@ -98,6 +98,7 @@ class Transport:
         deadline = self._clock() + timeout
         poll_at = self._clock() + self.poll_interval
         resent = 0
+        readded = False
         while True:
             got = self._read(min(deadline, poll_at))
             now = self._clock()
@@ -135,6 +136,13 @@ class Transport:
             if packet.status in FINISHED:
                 self.send(taskbuffer.ack(tid))
                 return packet.status, bytes(packet.answer)
+            if packet.status == TaskStatus.ALREADY_EXISTS and not readded:
+                # a result of an earlier session still holds this tid (a client killed
+                # before its ACK): free it and add the task again, once
+                readded = True
+                self.send(taskbuffer.ack(tid))
+                ours.add(self.send(taskbuffer.add(tid, task)))
+                continue
             raise TaskBufferError.of(packet.status, tid)
 
     def _resend(self, packet_id: int, resent: int) -> int:

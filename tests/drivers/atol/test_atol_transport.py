@@ -92,6 +92,22 @@ def test_the_peers_empty_packet_makes_the_host_send_again_a_bounded_number_of_ti
     assert len(seen) == 1 + transport.resends
 
 
+def test_a_tid_held_by_an_earlier_session_is_freed_and_the_task_added_again() -> None:
+    peer = TaskPeer(handler=lambda task: b"\x55\x00\x00", mode="sync")
+    held = {1}
+
+    def script(packet_id: int, data: bytes) -> list[bytes]:
+        if data[:1] == b"\xc1" and data[2] in held:
+            return [build_frame(packet_id, reply(TaskStatus.ALREADY_EXISTS))]
+        if data[:1] == b"\xc2":
+            held.discard(data[1])
+        return peer(packet_id, data)
+
+    transport, port = _transport(script)
+    assert transport.execute(TASK, 5.0)[1] == b"\x55\x00\x00"
+    assert [data[:1] for _pid, data in port.written] == [b"\xc1", b"\xc2", b"\xc1", b"\xc2"]
+
+
 @pytest.mark.parametrize("status", [0xA5, 0xB1, 0xB2, 0xB3, 0xB4])
 def test_buffer_refusals_are_typed(status: int) -> None:
     transport, _port = _transport(lambda pid, data: [build_frame(pid, reply(status))])
