@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from construct import ConstructError, Container
 
 from kkt_bridge.errors import ConfigError, ProtocolError
+from kkt_bridge.fiscal.documents import RegistrationReport, decode_document
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import (
     FFD_VERSIONS,
@@ -163,6 +164,10 @@ class AtolKkt:
             reg = self.execute(fn_cmds.LAST_REGISTRATION)
         except (FnError, NotFiscalizedError):
             return None
+        except AtolDeviceError:
+            # A4 43 is the ФН's own 43h passed through [I]; a firmware that filters it
+            # (atol.md §9 question 7) still has the report in its archive
+            return self._registration_from_archive()
         return Registration(
             inn=_text(reg.inn),
             rnm=_text(reg.rnm),
@@ -173,6 +178,31 @@ class AtolKkt:
             fd_number=reg.fd_number,
             fiscal_sign=reg.fiscal_sign,
         )
+
+    def _registration_from_archive(self) -> Registration | None:
+        """The last registration report, found by walking the archive back from the last
+        ФД with A4 45 (confirmed commands only), read whole and decoded."""
+        last = self.execute(fn_cmds.FN_STATUS).last_fd_number
+        for number in range(last, 0, -1):
+            head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=number)
+            if head.document_type not in (1, 11):
+                continue
+            report = decode_document(self.read_document(number))
+            if not isinstance(report, RegistrationReport):
+                return None
+            flags = (report.encryption, report.autonomous, report.automatic, report.services,
+                     report.bso, report.internet)
+            return Registration(
+                inn=report.user_inn or "",
+                rnm=report.rnm or "",
+                tax_systems=report.tax_systems or 0,
+                work_mode=sum(1 << bit for bit, on in enumerate(flags) if on),
+                ffd_version=FFD_VERSIONS.get(report.ffd_version or 0, _("неизвестна")),
+                registered_at=report.date_time or NO_DATE,
+                fd_number=number,
+                fiscal_sign=report.fiscal_sign or 0,
+            )
+        return None
 
     def _ffd_version(self, registration_fd: int) -> str:
         try:

@@ -11,6 +11,7 @@ from kkt_bridge.drivers.atol.commands import fn, status
 from kkt_bridge.drivers.atol.driver import AtolKkt
 from kkt_bridge.drivers.atol.transport import Transport
 from kkt_bridge.errors import ProtocolError
+from kkt_bridge.fiscal.wire import encode_document
 from kkt_bridge.kkt import Capability, Kkt, ShiftState, capabilities_of
 
 # a receipt: type 3, two top-level TLVs (1037 RNM, 1209 FFD 1.2)
@@ -32,11 +33,12 @@ def _state(**over: object) -> bytes:
 class ArchivePeer(TaskPeer):
     """Answers identity and ФН requests, and reads document 5 as TLV."""
 
-    def __init__(self, *, end_with_da: bool = False, announce: int = len(BODY)) -> None:
+    def __init__(self, *, announce: int = len(BODY),
+                 documents: dict[int, bytes] | None = None) -> None:
         super().__init__(handler=self.handle)
         self.queue: list[bytes] = []
-        self.end_with_da = end_with_da
         self.announce = announce
+        self.documents = documents or {}
 
     def handle(self, task: bytes) -> bytes:
         code = task[2:4]
@@ -63,6 +65,12 @@ class ArchivePeer(TaskPeer):
                                                 first_unsent_fd=4,
                                                 first_unsent_at=datetime(2026, 12, 6, 16, 0))
         if code == b"\xa4\x45":
+            number = int.from_bytes(task[4:8], "little")
+            if number in self.documents:
+                whole = self.documents[number]
+                self.queue = _split(whole[4:])
+                return fn.DOCUMENT_TLV.build_answer(
+                    document_type=int.from_bytes(whole[:2], "little"), length=len(whole) - 4)
             self.queue = list(TLVS)
             return fn.DOCUMENT_TLV.build_answer(document_type=3, length=self.announce)
         if code == b"\xa4\x46":
@@ -70,6 +78,15 @@ class ArchivePeer(TaskPeer):
                 return fn.READ_TLV.error_answer(0xDA)
             return fn.READ_TLV.build_answer(data=self.queue.pop(0))
         return fn.READ_TLV.error_answer(0xF2)
+
+
+def _split(body: bytes) -> list[bytes]:
+    out, offset = [], 0
+    while offset < len(body):
+        end = offset + 4 + int.from_bytes(body[offset + 2:offset + 4], "little")
+        out.append(body[offset:end])
+        offset = end
+    return out
 
 
 def _kkt(peer: TaskPeer) -> AtolKkt:
@@ -119,3 +136,19 @@ def test_a_document_shorter_than_announced_is_a_protocol_error() -> None:
     kkt = _kkt(ArchivePeer(announce=len(BODY) + 10))
     with pytest.raises(ProtocolError):
         kkt.read_document(5)
+
+
+def test_registration_falls_back_to_the_archive_when_a4_43_is_filtered() -> None:
+    report = encode_document(1, [
+        (1018, "7700000000  "), (1037, "0000000001012345    "), (1062, 1), (1056, True),
+        (1209, 4), (1012, datetime(2026, 12, 1, 9, 30)), (1040, 1),
+        (1077, bytes.fromhex("0000 12345678"))])
+    peer = ArchivePeer(documents={1: report})  # A4 43 answers F2 "wrong command"
+    registration = _kkt(peer).registration()
+    assert registration is not None
+    assert (registration.inn, registration.rnm, registration.tax_systems) == (
+        "7700000000", "0000000001012345", 1)
+    assert (registration.work_mode, registration.ffd_version, registration.fd_number) == (
+        1, "1.2", 1)
+    assert registration.fiscal_sign == 0x12345678
+    assert registration.registered_at == datetime(2026, 12, 1, 9, 30)
