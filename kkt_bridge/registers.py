@@ -2,8 +2,8 @@
 
 The driver is part of a register's identity. When the caller knows it (``--driver``, the
 store's record) it is used as is; otherwise each installed driver probes the link by
-protocol (never by USB id alone: ATOL's vendor id is unverified) and the answer is
-remembered for this URL for the life of the process.
+protocol (never by USB id alone: ATOL's vendor id is unverified). Nothing is cached: a pty
+path or a port may hold another register the next time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ DEFAULT_DRIVER = "shtrih"
 #: how long each driver may take to answer its probe
 PROBE_TIMEOUT = 0.5
 
-_detected: dict[str, str] = {}
-
 
 def detect_driver(url: str, *, baudrate: int | None = None,
                   timeout: float = PROBE_TIMEOUT) -> str:
@@ -29,32 +27,32 @@ def detect_driver(url: str, *, baudrate: int | None = None,
 
     Raises NotARegisterError when no installed driver gets an answer, LinkError subclasses
     for a port that cannot be opened."""
-    known = _detected.get(url)
-    if known is not None:
-        return known
-    from kkt_bridge.link.discovery import probe
+    from kkt_bridge.link.urls import has_speed, with_default_port
 
     drivers = load_drivers()
-    found = None
-    if baudrate is not None:  # the speed is known: one probe per driver
+    # each driver at its usual speed first, then the others: a register of the second
+    # protocol is found after one short probe of the first, not after all its speeds
+    attempts: list[tuple[Any, str, int | None]] = []
+    for later in (False, True):
         for driver in drivers.values():
-            found = driver.probe(url, baudrate, timeout)
-            if found is not None:
-                break
-    else:
-        found = probe(url, drivers, timeout=timeout)
+            target = with_default_port(url, driver.default_tcp_port)
+            if baudrate is not None or not has_speed(target):
+                speeds: tuple[int | None, ...] = () if later else (baudrate,)
+            else:
+                usual = tuple(driver.probe_speeds) or (None,)
+                speeds = usual[1:] if later else usual[:1]
+            attempts += [(driver, target, speed) for speed in speeds]
+    found = None
+    for driver, target, speed in attempts:
+        found = driver.probe(target, speed, timeout)
+        if found is not None:
+            break
     if found is None:
         raise NotARegisterError(
             _("по адресу {url} не отвечает ККТ ни одного известного протокола ({known})")
             .format(url=url, known=", ".join(drivers)),
             _("проверьте адрес и питание ККТ или укажите протокол: --driver shtrih|atol"))
-    _detected[url] = found.driver
     return found.driver
-
-
-def forget(url: str) -> None:
-    """Drop what was detected for ``url`` (a register was swapped on that port)."""
-    _detected.pop(url, None)
 
 
 def open_register(url: str, *, driver: str | None = None, baudrate: int | None = None,

@@ -54,7 +54,7 @@ class AtolDriver:
     default_tcp_port: int | None = TCP_PORT
     # atol4j's order, fastest first [C]
     probe_speeds = (115200, 256000, 57600, 38400, 19200, 9600)
-    emulator = "kkt_bridge.drivers.atol.emulator:emulator_factory"
+    emulator = "kkt_bridge.drivers.atol.emulator.frontend:FRONT_END"
 
     def probe(self, url: str, baudrate: int | None, timeout: float) -> ProbeResult | None:
         """An A5 task must come back as an ATOL answer; then 3F names the serial."""
