@@ -94,11 +94,16 @@ class Transport:
         its packets keep arriving damaged, LinkClosedError when the port fails.
         """
         tid = self.next_tid()
-        ours = {self.send(taskbuffer.add(tid, task))}
+        first_add = self.send(taskbuffer.add(tid, task))
+        ours = {first_add}
         deadline = self._clock() + timeout
         poll_at = self._clock() + self.poll_interval
         resent = 0
-        readded = False
+        readds = 0
+        # the first ADD may have reached the register twice (we sent it again on request,
+        # or it was already acknowledged as queued): then B2 on it names our own task
+        doubtful = False
+        stale_readd: int | None = None
         while True:
             got = self._read(min(deadline, poll_at))
             now = self._clock()
@@ -117,7 +122,11 @@ class Transport:
                     self._write(build_frame(got.packet_id, b""))  # "send it again"
                 continue
             if not got.data:
-                resent = self._resend(got.packet_id, resent)
+                # only a packet of this task: an id damaged on the line may name an older
+                # packet, and sending an old ADD again could run its task twice
+                if got.packet_id in ours:
+                    resent = self._resend(got.packet_id, resent)
+                    doubtful = doubtful or got.packet_id == first_add
                 continue
             try:
                 packet = KktPacket.parse(got.data)
@@ -132,17 +141,28 @@ class Transport:
             if got.packet_id not in ours:
                 continue  # a late reply to an earlier packet
             if packet.status in UNFINISHED:
+                doubtful = doubtful or got.packet_id == first_add
                 continue
             if packet.status in FINISHED:
                 self.send(taskbuffer.ack(tid))
                 return packet.status, bytes(packet.answer)
-            if packet.status == TaskStatus.ALREADY_EXISTS and not readded:
-                # a result of an earlier session still holds this tid (a client killed
-                # before its ACK): free it and add the task again, once
-                readded = True
-                self.send(taskbuffer.ack(tid))
+            if packet.status == TaskStatus.NOT_FOUND and readds < self.resends:
+                # the register never got the ADD (lost or damaged on the line): the only
+                # way a task leaves the buffer otherwise is our own ACK, so adding it again
+                # cannot run it twice
+                readds += 1
                 ours.add(self.send(taskbuffer.add(tid, task)))
                 continue
+            if packet.status == TaskStatus.ALREADY_EXISTS:
+                if got.packet_id == first_add and not doubtful and stale_readd is None:
+                    # a result of an earlier session still holds this tid (a client killed
+                    # before its ACK): free it and add the task again, once
+                    self.send(taskbuffer.ack(tid))
+                    stale_readd = self.send(taskbuffer.add(tid, task))
+                    ours.add(stale_readd)
+                    continue
+                if got.packet_id != stale_readd:
+                    continue  # an ADD of ours that went twice: the task is there, poll it
             raise TaskBufferError.of(packet.status, tid)
 
     def _resend(self, packet_id: int, resent: int) -> int:

@@ -108,6 +108,47 @@ def test_a_tid_held_by_an_earlier_session_is_freed_and_the_task_added_again() ->
     assert [data[:1] for _pid, data in port.written] == [b"\xc1", b"\xc2", b"\xc1", b"\xc2"]
 
 
+def test_a_resend_request_naming_an_older_packet_is_ignored() -> None:
+    # a packet whose id was damaged on the line is answered with an empty packet of the
+    # damaged id: sending that older ADD again could run its task twice
+    peer = TaskPeer(handler=lambda task: b"\x55\x00\x00", mode="sync")
+    first = True
+
+    def script(packet_id: int, data: bytes) -> list[bytes]:
+        nonlocal first
+        if data[:1] == b"\xc1" and data[2] == 2 and first:
+            first = False
+            return [build_frame(1, b"")]  # "send packet 1 again": the first task's ADD
+        if data[:1] == b"\xc3":
+            return [build_frame(packet_id, reply(TaskStatus.NOT_FOUND))]
+        return peer(packet_id, data)
+
+    transport, port = _transport(script)
+    transport.execute(TASK, 5.0)
+    transport.execute(TASK, 5.0)
+    assert len(peer.tasks) == 2  # task 1 ran once; task 2 was added again after B3
+    assert port.written.count((1, bytes.fromhex("C1 01 01 00 00 3F"))) == 1
+
+
+def test_b2_on_an_add_that_went_twice_is_our_own_task() -> None:
+    calls = []
+
+    def script(packet_id: int, data: bytes) -> list[bytes]:
+        calls.append(data[:1])
+        if data[:1] == b"\xc1" and calls.count(b"\xc1") == 1:
+            return [build_frame(packet_id, reply(TaskStatus.PENDING)),
+                    build_frame(packet_id, b"")]  # a spurious "send it again"
+        if data[:1] == b"\xc1":
+            return [build_frame(packet_id, reply(TaskStatus.ALREADY_EXISTS))]
+        if data[:1] == b"\xc3":
+            return [build_frame(packet_id, reply(TaskStatus.RESULT, b"\x55\x00\x00"))]
+        return []
+
+    transport, _port = _transport(script)
+    assert transport.execute(TASK, 5.0)[1] == b"\x55\x00\x00"
+    assert calls == [b"\xc1", b"\xc1", b"\xc3", b"\xc2"]
+
+
 @pytest.mark.parametrize("status", [0xA5, 0xB1, 0xB2, 0xB3, 0xB4])
 def test_buffer_refusals_are_typed(status: int) -> None:
     transport, _port = _transport(lambda pid, data: [build_frame(pid, reply(status))])
