@@ -147,17 +147,63 @@ Frame = Struct(
 
 
 def build_frame(packet_id: int, data: bytes) -> bytes:
-    """The wire bytes of one packet; an empty ``data`` is the "send it again" frame."""
+    """The wire bytes of one packet; an empty ``data`` is the "send it again" frame.
+
+    The same bytes as :data:`Frame` builds (a property test holds them equal), written
+    without construct: every packet of the hot path is built here, at a quarter of the cost.
+    """
     if not 0 <= packet_id < ESC:  # the id is never escaped: FD and FE cannot be ids
         raise FrameError(_("идентификатор пакета {id} вне 0..252").format(id=packet_id))
-    if len(data) > MAX_DATA:
+    size = len(data)
+    if size > MAX_DATA:
         raise FrameError(_("данные кадра {size} байт, допустимо до {limit}").format(
-            size=len(data), limit=MAX_DATA))
+            size=size, limit=MAX_DATA))
+    crc = _CRC_TABLE[0xFF ^ packet_id]
+    for byte in data:
+        crc = _CRC_TABLE[crc ^ byte]
+    return (bytes((STX, size & 0x7F, size >> 7, packet_id))
+            + escape(bytes(data) + bytes((crc,))))
+
+
+def build_frame_declared(packet_id: int, data: bytes) -> bytes:
+    """:func:`build_frame` through the construct declaration: the spec the fast path keeps."""
     return bytes(Frame.build({"length": len(data), "id": packet_id, "body": {"data": data}}))
 
 
 def parse_frame(frame: bytes) -> tuple[int, bytes]:
-    """(packet id, unescaped data) of one whole frame; FrameError on anything malformed."""
+    """(packet id, unescaped data) of one whole frame; FrameError on anything malformed.
+
+    The fast path of :func:`parse_frame_declared` (a property test holds them equal on any
+    bytes): unescape, then check the length and the CRC."""
+    if len(frame) < OVERHEAD or frame[0] != STX or frame[1] & 0x80:
+        return parse_frame_declared(frame)  # let the declaration say what is wrong
+    length = frame[1] | (frame[2] << 7)
+    body = bytes(frame[4:])
+    if ESC in body:
+        if _bad_escape(body):
+            return parse_frame_declared(frame)
+        body = body.replace(b"\xfd\xee", b"\xfe").replace(b"\xfd\xed", b"\xfd")
+    if len(body) != length + 1 or STX in frame[4:]:
+        return parse_frame_declared(frame)
+    crc = _CRC_TABLE[0xFF ^ frame[3]]
+    for byte in body:
+        crc = _CRC_TABLE[crc ^ byte]
+    if crc:  # the CRC over ID, data and the CRC itself is 0 for a good frame
+        return parse_frame_declared(frame)
+    return frame[3], body[:-1]
+
+
+def _bad_escape(body: bytes) -> bool:
+    index = body.find(ESC)
+    while index >= 0:
+        if body[index + 1:index + 2] not in (b"\xed", b"\xee"):
+            return True
+        index = body.find(ESC, index + 2)
+    return False
+
+
+def parse_frame_declared(frame: bytes) -> tuple[int, bytes]:
+    """:func:`parse_frame` through the construct declaration (and the error it raises)."""
     try:
         parsed = Frame.parse(frame)
         consumed = _wire_size(frame, parsed.length)

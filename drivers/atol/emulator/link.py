@@ -165,7 +165,9 @@ class AtolLink:
     def next_deadline(self) -> float | None:
         times: list[float] = []
         if self._inbox:
-            times.append(self._inbox[0][0])
+            # once for what has come in so far, not once a byte: the host writes a packet
+            # (or an ACK and the next ADD) in one go, and nothing is due before its end
+            times.append(self._inbox[-1][0])
         if self._reader.pending:
             times.append(self._last_rx + FRAME_TIMEOUT)
         times += [t.ready_at for t in self._tasks.values() if not t.done]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,9 +13,11 @@ from kkt_bridge.drivers.atol.frame import (
     MAX_PACKET_ID,
     FrameReader,
     build_frame,
+    build_frame_declared,
     crc8,
     next_packet_id,
     parse_frame,
+    parse_frame_declared,
 )
 from kkt_bridge.errors import FrameError, KktBridgeError
 
@@ -104,6 +108,36 @@ def test_no_bytes_crash_the_frame_parser(data: bytes) -> None:
     except KktBridgeError:
         return
     assert build_frame(packet_id, body) == data
+
+
+@given(IDS, st.binary(max_size=300))
+def test_the_fast_builder_is_the_declaration(packet_id: int, data: bytes) -> None:
+    assert build_frame(packet_id, data) == build_frame_declared(packet_id, data)
+
+
+def _outcome(parse: Callable[[bytes], tuple[int, bytes]], data: bytes) -> object:
+    try:
+        return parse(data)
+    except FrameError:
+        return FrameError
+
+
+FRAMES = st.one_of(
+    st.binary(max_size=60),
+    st.builds(lambda i, d: build_frame(i, d), IDS, st.binary(max_size=60)),
+    # a good frame with one byte changed, cut, or extended
+    st.builds(lambda i, d, at, b: (lambda w: w[:at % len(w)] + bytes([b]) + w[at % len(w) + 1:])(
+        build_frame(i, d)), IDS, st.binary(max_size=40), st.integers(0, 100), st.integers(0, 255)),
+    st.builds(lambda i, d, cut: build_frame(i, d)[:cut], IDS, st.binary(max_size=40),
+              st.integers(0, 50)),
+    st.builds(lambda i, d, tail: build_frame(i, d) + tail, IDS, st.binary(max_size=40),
+              st.binary(min_size=1, max_size=3)),
+)
+
+
+@given(FRAMES)
+def test_the_fast_parser_is_the_declaration(data: bytes) -> None:
+    assert _outcome(parse_frame, data) == _outcome(parse_frame_declared, data)
 
 
 @given(st.binary(max_size=300))
