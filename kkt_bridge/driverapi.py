@@ -4,19 +4,37 @@ An entry point names a module (or object) with a ``driver`` attribute that satis
 :class:`Driver`. The built-in Shtrih-M driver registers this way
 (``shtrih = "kkt_bridge.drivers.shtrih.plugin"``), exactly as a third-party package would.
 The core uses drivers only through this protocol and :class:`kkt_bridge.kkt.Kkt`.
+
+The emulator factory
+--------------------
+A driver may also offer an emulated register of its protocol: an ``emulator`` attribute
+on the driver object, either a :class:`kkt_bridge.emulation.FrontEnd` or a
+``"module:attribute"`` path to one (imported only when an emulator is asked for, so
+opening a real register never loads the emulator). The front end is the protocol's face
+over the protocol-neutral virtual register of :mod:`kkt_bridge.emulation` (its module
+documentation says how to write one). :func:`get_emulator` finds it by driver name; with
+it ``kkt-bridge emulator --driver NAME``, the control commands of ``kkt-bridge emulator``,
+and the pytest fixture ``kkt_emulator_factory(driver=NAME)`` work for the new protocol
+with no change in the core. The Shtrih driver's is
+``emulator = "kkt_bridge.drivers.shtrih.emulator.frontend:FRONT_END"``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kkt_bridge.errors import PluginError
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
+if TYPE_CHECKING:
+    from kkt_bridge.emulation.emulator import FrontEnd
+
 GROUP = "kkt_bridge.drivers"
+DEFAULT_DRIVER = "shtrih"
 
 
 @dataclass(frozen=True)
@@ -93,3 +111,33 @@ def get_driver(name: str) -> Driver:
         raise PluginError(_("драйвер {name!r} не установлен (есть: {known})").format(
             name=name, known=known), _("установите пакет драйвера или укажите --driver")
         ) from None
+
+
+def get_emulator(name: str = DEFAULT_DRIVER) -> FrontEnd:
+    """The emulator front end the installed driver ``name`` offers (see the module doc);
+    PluginError when there is no such driver or it offers no emulator."""
+    from kkt_bridge.emulation.emulator import FrontEnd
+
+    driver = get_driver(name)
+    target: Any = getattr(driver, "emulator", None)
+    if target is None:
+        with_emulator = sorted(n for n, d in load_drivers().items()
+                               if getattr(d, "emulator", None) is not None)
+        raise PluginError(
+            _("драйвер {name} не предлагает эмулятор").format(name=name),
+            _("эмулятор есть у драйверов: {names}").format(names=", ".join(with_emulator) or "—"))
+    if isinstance(target, str):
+        module, _sep, attribute = target.partition(":")
+        try:
+            target = getattr(import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise PluginError(
+                _("эмулятор драйвера {name} не загружается: {reason}").format(
+                    name=name, reason=exc),
+                _("переустановите пакет драйвера")) from exc
+    if not isinstance(target, FrontEnd):
+        raise PluginError(
+            _("эмулятор драйвера {name} не является FrontEnd: {what!r}").format(
+                name=name, what=target),
+            _("драйвер должен предлагать kkt_bridge.emulation.FrontEnd"))
+    return target

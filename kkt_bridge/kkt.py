@@ -38,7 +38,6 @@ def tax_system_names(mask: int) -> list[str]:
     return [name for bit, name in TAX_SYSTEM_NAMES.items() if mask & bit]
 
 
-FFD_VERSIONS: dict[int, str] = {1: "1.0", 2: "1.05", 3: "1.1", 4: "1.2"}
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 from construct import ConstructError, Container
 
 from kkt_bridge.errors import ConfigError, DocumentError, ProtocolError
+from kkt_bridge.fiscal.facts import FFD_VERSIONS
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import (
-    FFD_VERSIONS,
     Cashier,
     DocumentInfo,
     FnStatus,

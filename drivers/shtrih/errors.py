@@ -139,6 +139,12 @@ class NotEnoughCashError(ModeError):
     hint_text = "внесите наличные или уменьшите сумму выплаты"
 
 
+class ReceiptTotalOverflowError(ModeError):
+    error_code = 0x48
+    meaning = "переполнение итога чека"
+    hint_text = "сумма не помещается в денежные поля ККТ: разделите покупку на несколько чеков"
+
+
 class ReceiptOpenError(ModeError):
     error_code = 0x4A
     meaning = "открыт чек, операция невозможна"

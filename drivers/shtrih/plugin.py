@@ -35,7 +35,8 @@ class ShtrihDriver:
     )
     default_tcp_port: int | None = TCP_PORT
     probe_speeds = (115200, 57600, 38400, 19200, 9600, 4800)
-    emulator = "kkt_bridge.drivers.shtrih.emulator.api:Emulator"  # `kkt-bridge emulator`
+    #: the emulator front end (`kkt-bridge emulator`, see kkt_bridge.driverapi)
+    emulator = "kkt_bridge.drivers.shtrih.emulator.frontend:FRONT_END"
 
     def probe(self, url: str, baudrate: int | None, timeout: float) -> ProbeResult | None:
         """ENQ must get ACK or NAK (stray 0xFF skipped); then 0xFC names the model and 0x11

@@ -4,52 +4,39 @@ The first lines of stdout are the addresses it listens on (a pty path, ``socket:
 flushed at once, so a script can read them and point its cash software there. It serves
 until SIGINT or SIGTERM, then stops and saves its state.
 
-The emulator is found through the driver plugin (its ``emulator`` attribute, a
-``"module:attribute"`` path), so that a third-party driver can ship its own.
+The emulator is found through the driver plugin (its ``emulator`` front end, see
+:mod:`kkt_bridge.driverapi`), so that a third-party driver can ship its own:
+``--driver NAME`` picks it (shtrih by default).
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
-from importlib import import_module
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
-from kkt_bridge.errors import ConfigError, PluginError
+from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
+from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 
-DRIVER = "shtrih"
-_FALLBACK = "kkt_bridge.drivers.shtrih.emulator.api:Emulator"
+
+def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
+    """A callable that makes the emulator of ``driver_name`` from keyword options of
+    :class:`kkt_bridge.emulation.Emulator` (PluginError for an unknown driver)."""
+    from kkt_bridge.emulation import Emulator
+
+    return functools.partial(Emulator, get_emulator(driver_name))
 
 
-def emulator_factory(driver_name: str = DRIVER) -> Any:
-    """The emulator class a driver plugin offers (keyword options of
-    :class:`kkt_bridge.drivers.shtrih.emulator.api.Emulator`)."""
-    from kkt_bridge.driverapi import get_driver
-
-    try:
-        target = getattr(get_driver(driver_name), "emulator", None)
-    except PluginError:
-        if driver_name != DRIVER:
-            raise
-        target = None
-    if target is None:
-        if driver_name != DRIVER:
-            raise PluginError(_("драйвер {name} не предлагает эмулятор").format(name=driver_name),
-                              _("эмулятор есть у драйвера shtrih"))
-        target = _FALLBACK
-    if isinstance(target, str):
-        module, _sep, attribute = target.partition(":")
-        return getattr(import_module(module), attribute)
-    return target
-
-
-@click.command("emulator", help=_("Эмулятор ККТ Штрих-М: отвечает байт в байт, как настоящая."))
+@click.command("emulator", help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая."))
+@click.option("--driver", "driver_name", default=DEFAULT_DRIVER, show_default=True,
+              help=_("Протокол эмулируемой ККТ: shtrih или atol."))
 @click.option("--pty", "use_pty", is_flag=True,
               help=_("Псевдотерминал (по умолчанию, если не указан --tcp)."))
 @click.option("--tcp", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1:7778",
@@ -70,20 +57,22 @@ def emulator_factory(driver_name: str = DRIVER) -> Any:
               help=_("Зерно случайности: с ним неисправности повторяются байт в байт."))
 @click.option("--no-stray-ff", is_flag=True,
               help=_("Не посылать лишний 0xFF после ACK по TCP (настоящие ККТ посылают)."))
-def emulator(use_pty: bool, tcp: str | None, state: Path | None, profile: Path | None,
-             unregistered: bool, baud: int | None, latency: float | None,
+def emulator(driver_name: str, use_pty: bool, tcp: str | None, state: Path | None,
+             profile: Path | None, unregistered: bool, baud: int | None, latency: float | None,
              faults: str | None, seed: int | None, no_stray_ff: bool) -> None:
-    """Эмулятор ККТ Штрих-М: отвечает байт в байт, как настоящая."""
-    if profile is not None and unregistered:
-        raise ConfigError(_("--profile и --unregistered несовместимы"),
-                          _("профиль задаёт регистрацию; для новой ККТ уберите --profile"))
+    """Эмулятор ККТ: отвечает байт в байт, как настоящая."""
     if state is not None and state.parent and not state.parent.is_dir():
         raise ConfigError(_("каталог {path} не существует").format(path=state.parent),
                           _("создайте его или укажите другой --state"))
-    factory = emulator_factory()
+    factory = emulator_factory(driver_name)
+    options: dict[str, Any] = {}
+    if no_stray_ff:
+        options["stray_ff"] = False
+    # --profile with --unregistered: a new register that will be registered with the
+    # profile's data (its serial and ФН number, if the profile fixes them, are used now)
     emu = factory(pty=use_pty or tcp is None, tcp=tcp, state_path=state, profile=profile,
                   registered=not unregistered, baud=baud, latency_ms=latency,
-                  faults=faults, seed=seed, stray_ff=not no_stray_ff)
+                  faults=faults, seed=seed, **options)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -1,4 +1,4 @@
-"""The ``kkt_emulator`` fixtures: an emulated Shtrih-M register on a real pty and TCP port.
+"""The ``kkt_emulator`` fixtures: an emulated register on a real pty and TCP port.
 
 Registered for every pytest run by the package's ``pytest11`` entry point, so cash-software
 tests get a register with ``pip install kkt-bridge``::
@@ -12,6 +12,9 @@ tests get a register with ``pip install kkt-bridge``::
     def test_noisy_line(kkt_emulator_factory):
         emu = kkt_emulator_factory(baud=9600, faults="corrupt=0.01", seed=1)
 
+    def test_another_protocol(kkt_emulator_factory):
+        emu = kkt_emulator_factory(driver="atol")   # any installed driver with an emulator
+
 The register starts registered from the demo profile, with a :class:`ManualClock` (it moves
 only when the test moves it), TCP on a free port of 127.0.0.1; it stops at teardown.
 """
@@ -24,27 +27,30 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+    from kkt_bridge.emulation import Emulator
 
 __all__ = ["kkt_emulator", "kkt_emulator_factory"]
 
 
 @pytest.fixture
 def kkt_emulator_factory() -> Iterator[Callable[..., Emulator]]:
-    """Start emulators with any options of ``Emulator`` (``pty``, ``tcp``, ``profile``,
-    ``registered``, ``state_path``, ``baud``, ``latency_ms``, ``faults``, ``seed``...);
-    all of them stop at teardown."""
+    """Start emulators of a driver (``driver="shtrih"`` by default, or any installed driver
+    that offers an emulator) with any options of :class:`kkt_bridge.emulation.Emulator`
+    (``pty``, ``tcp``, ``profile``, ``registered``, ``state_path``, ``baud``,
+    ``latency_ms``, ``faults``, ``seed``, and the front end's own); all of them stop at
+    teardown. An unknown driver, or one without an emulator, fails with PluginError."""
     # imported here: a test session that never asks for an emulator pays nothing for it
-    from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-    from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+    from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
+    from kkt_bridge.emulation import Emulator, ManualClock
 
     started: list[Emulator] = []
 
-    def make(**options: Any) -> Emulator:
+    def make(driver: str = DEFAULT_DRIVER, **options: Any) -> Emulator:
+        front_end = get_emulator(driver)
         options.setdefault("tcp", 0)
         if "device" not in options:
             options.setdefault("clock", ManualClock())
-        emu = Emulator(**options).start()
+        emu = Emulator(front_end, **options).start()
         started.append(emu)
         return emu
 

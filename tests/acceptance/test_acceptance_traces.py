@@ -184,7 +184,7 @@ def test_registration_request_of_the_vendor_tests(
     assert wire.body(real) == b"\xff\x06\x33", "refused: bad parameters"
 
     inn = "7701234560"
-    serial_number = emu.device.state.identity.kkt_serial  # type: ignore[attr-defined]
+    serial_number = emu.device.state.identity.serial
     rnm = rnm_with_check("0000000221", inn, serial_number)
     ours = real.replace(b"7701234567", inn.encode()).replace(b"0000000221017090",
                                                                rnm.encode())

@@ -1,23 +1,20 @@
 """The emulated Shtrih-M register behind one method: :meth:`EmulatedDevice.handle`.
 
-The link (pty or TCP, see :mod:`.server`) hands every request body it receives to
-``handle`` and sends back what it returns. Bodies are parsed and answers built only with the
-command declarations of :mod:`kkt_bridge.drivers.shtrih.commands`, the same ones the driver
-uses: the emulator is the driver's mirror. The test-facing methods (:meth:`sell`,
-:meth:`open_shift`, :meth:`register` ...) also go through ``handle`` with real request
-bodies, so they exercise the protocol, not a shortcut around it.
+The link (:mod:`.link`, on a pty or TCP line of :mod:`kkt_bridge.emulation.lines`) hands
+every request body it receives to ``handle`` and sends back what it returns. Bodies are
+parsed and answers built only with the command declarations of
+:mod:`kkt_bridge.drivers.shtrih.commands`, the same ones the driver uses: the emulator is
+the driver's mirror, over the protocol-neutral register of :mod:`kkt_bridge.emulation`.
+The methods a cashier's actions stand for (:meth:`sell`, :meth:`open_shift`,
+:meth:`register` ...) go through ``handle`` with real request bodies too, so they exercise
+the protocol, not a shortcut around it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.commands import REGISTRY, Command
@@ -45,6 +42,10 @@ from kkt_bridge.drivers.shtrih.commands.shift import CANCEL_RECEIPT, OPEN_SHIFT,
 from kkt_bridge.drivers.shtrih.commands.tables import WRITE_TABLE
 from kkt_bridge.drivers.shtrih.errors import raise_for
 from kkt_bridge.drivers.shtrih.frame import command_prefix
+from kkt_bridge.emulation.archive import StoredDocument
+from kkt_bridge.emulation.profile import Profile
+from kkt_bridge.emulation.refusal import Refused
+from kkt_bridge.emulation.register import Item, SaleResult, split_payments, to_items
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 
@@ -57,15 +58,10 @@ from . import (
     ops_status,
     ops_tables,
 )
-from .archive import Archive, StoredDocument
-from .clock import Clock, SystemClock
+from .codes import FFD_FORMAT, OPERATION_TO_RECEIPT_TYPE, VAT_TO_TAX_BIT, VAT_TO_TAX_GROUP
 from .core import DeviceCore, DeviceFaults
 from .dispatch import HANDLERS
-from .profile import DEMO_PROFILE, Profile
-from .refusal import BAD_PARAMETERS, UNSUPPORTED, Refusal
-from .sale import OPERATION_TO_RECEIPT_TYPE, TAX_BIT_TO_VAT, VAT_NONE
-from .state import DeviceState, Identity
-from .statefile import StateFile
+from .refusal import BAD_PARAMETERS, REASON_CODES, UNSUPPORTED, Refusal
 from .tables import (
     T18_ADDRESS,
     T18_CASHIER_INN,
@@ -77,7 +73,6 @@ from .tables import (
     T19_PORT,
     T19_SERVER,
     TABLES,
-    TableStore,
     encode_value,
 )
 
@@ -89,36 +84,6 @@ _HANDLER_MODULES = (ops_correction, ops_fn, ops_receipt, ops_registration, ops_s
 
 log = logging.getLogger(__name__)
 
-#: FF46 tax bit for each 1199 rate
-VAT_TO_TAX_BIT = {vat: bit for bit, vat in TAX_BIT_TO_VAT.items()}
-#: classic tax group (table 6 row) for each 1199 rate
-VAT_TO_TAX_GROUP = {1: 1, 2: 2, 5: 3, 6: 4, 3: 5, 4: 6}
-FFD_FORMAT = {"1.05": 2, "1.2": 4}  # table 17 field 17
-
-
-@dataclass(frozen=True)
-class Item:
-    """One line of a test sale. ``vat`` is a 1199 rate (6 = without VAT)."""
-
-    name: str
-    price: int  # kopecks per unit
-    quantity: Decimal | int | str = 1
-    vat: int = VAT_NONE
-    payment_method: int = 4
-    payment_subject: int = 1
-    department: int = 0
-
-
-@dataclass(frozen=True)
-class SaleResult:
-    fd_number: int
-    fiscal_sign: int
-    receipt_number: int
-    shift_number: int
-    total: int
-    change: int
-    document: bytes  # the document as the ФН stores it (FF3A/FF3B give the same bytes)
-
 
 def _code_of(body: bytes) -> tuple[int, bytes, bytes]:
     """(command code, its echo bytes, the data after it)."""
@@ -128,37 +93,6 @@ def _code_of(body: bytes) -> tuple[int, bytes, bytes]:
 
 class EmulatedDevice(DeviceCore):
     """A ШТРИХ-М-01Ф with its ФН. Thread-safe: one command at a time."""
-
-    def __init__(self, *, profile: Profile | None = None, registered: bool = True,
-                 state_path: Path | None = None, clock: Clock | None = None,
-                 seed: int | None = None) -> None:
-        super().__init__()
-        self._lock = threading.RLock()
-        self.faults = DeviceFaults()
-        self.clock = clock or SystemClock()
-        self.seed = seed
-        self.profile = profile or DEMO_PROFILE
-        #: what went wrong inside the emulator itself (a bug, never the client's fault)
-        self.internal_errors: list[str] = []
-        self.state_file = StateFile(state_path) if state_path is not None else None
-        loaded = self.state_file.load() if self.state_file is not None else None
-        if loaded is not None:
-            self.state = loaded
-            return
-        if registered:
-            self.profile.validate()
-        self.state = self._fresh_state(self.profile, seed)
-        if registered:
-            self.register(self.profile)
-        else:
-            self.persist()
-
-    @staticmethod
-    def _fresh_state(profile: Profile, seed: int | None) -> DeviceState:
-        identity = Identity(kkt_serial=profile.kkt_serial)
-        key = hashlib.sha256(f"{identity.fn_number}:{seed}".encode()).digest()
-        return DeviceState(identity=identity, tables=TableStore(),
-                           archive=Archive(identity.fn_number, key), sign_key=key)
 
     # --- the one method the link calls ----------------------------------------------------
 
@@ -171,7 +105,7 @@ class EmulatedDevice(DeviceCore):
         if not body:
             return bytes([0x00, UNSUPPORTED])
         code, echo, data = _code_of(body)
-        with self._lock:
+        with self.lock:
             try:
                 return self._dispatch(code, echo, data)
             except Exception as exc:  # a bug of ours must not take the link down
@@ -192,16 +126,10 @@ class EmulatedDevice(DeviceCore):
             return handler(self, cmd, request)
         except Refusal as refusal:
             return cmd.error_answer(refusal.code)
+        except Refused as refused:
+            return cmd.error_answer(REASON_CODES[refused.reason])
 
-    # --- faults -------------------------------------------------------------------------
-
-    def power_cycle(self) -> None:
-        """Power fails and comes back: what was in RAM is gone (an open receipt, a report
-        in progress, a TLV read); the ФН and the saved state keep every complete document."""
-        with self._lock:
-            self.restart()
-
-    # --- the test-facing API: everything goes through handle() -----------------------------
+    # --- at the register: everything goes through handle() ---------------------------------
 
     def call(self, cmd: Command, **fields: Any) -> Any:
         """Send one command as a client would; raise the driver's error on an error answer,
@@ -212,39 +140,13 @@ class EmulatedDevice(DeviceCore):
             raise_for(cmd.code, answer[skip])
         return cmd.answer.parse(answer[skip + 1:])
 
-    @property
-    def registered(self) -> bool:
-        return self.state.registered
-
-    def archive(self) -> list[bytes]:
-        """Every document in the ФН, in ФД order, exactly as FF3A/FF3B deliver it."""
-        with self._lock:
-            return [document.tlv for document in self.state.archive.documents]
-
-    def document(self, number: int) -> StoredDocument | None:
-        with self._lock:
-            return self.state.archive.get(number)
-
-    def acknowledge_ofd(self, up_to: int | None = None) -> int:
-        """The OFD confirmed documents (all, or up to ФД ``up_to``): the queue shrinks."""
-        with self._lock:
-            count = self.state.archive.acknowledge(up_to)
-            self.persist()
-            return count
-
-    def set_clock_offset(self, offset: timedelta) -> None:
-        """Move the register's own clock away from the base clock (kept across restarts)."""
-        with self._lock:
-            self.state.clock_offset = offset
-            self.persist()
-
     def open_shift(self, password: int = CASHIER_PASSWORD) -> StoredDocument:
-        with self._lock:
+        with self.lock:
             self.call(OPEN_SHIFT, password=password)
             return self._last_document()
 
     def close_shift(self, password: int = SYSADMIN_PASSWORD) -> StoredDocument:
-        with self._lock:
+        with self.lock:
             self.call(Z_REPORT, password=password)
             return self._last_document()
 
@@ -253,11 +155,12 @@ class EmulatedDevice(DeviceCore):
         assert last is not None
         return last
 
-    def register(self, profile: Profile | None = None, *, reason: int = 4) -> StoredDocument:
-        """Register (or re-register, with ``reason``) as cash software does: tables 17, 18,
-        19 through 0x1E, then FF05 + FF06 (FF05 + FF34 on a registered device)."""
-        profile = profile or self.profile
-        with self._lock:
+    def register(self, profile: Profile | None = None, *,
+                 reason: int | None = None) -> StoredDocument:
+        """Register (or re-register, with ``reason``, 4 by default) as cash software does:
+        tables 17, 18, 19 through 0x1E, then FF05 + FF06 (FF05 + FF34 when registered)."""
+        profile = (profile or self.profile).with_serial(self.state.identity.serial)
+        with self.lock:
             self._write_cell(17, 1, 17, FFD_FORMAT[profile.ffd])
             for field, value in ((T18_USER, profile.user_name), (T18_ADDRESS, profile.address),
                                  (T18_OFD_NAME, profile.ofd_name),
@@ -273,7 +176,7 @@ class EmulatedDevice(DeviceCore):
                       "tax_systems": profile.tax_systems, "work_mode": profile.work_mode}
             if self.state.registered:
                 self.call(BEGIN_REGISTRATION_REPORT, password=SYSADMIN_PASSWORD, report_type=2)
-                self.call(REREGISTRATION_REPORT, reason=reason, **fields)
+                self.call(REREGISTRATION_REPORT, reason=reason or 4, **fields)
             else:
                 self.call(BEGIN_REGISTRATION_REPORT, password=SYSADMIN_PASSWORD, report_type=0)
                 self.call(REGISTRATION_REPORT, **fields)
@@ -293,7 +196,7 @@ class EmulatedDevice(DeviceCore):
 
     def sell(self, items: Sequence[Item | tuple[Any, ...]],
              payments: Mapping[str, int] | None = None, *, operation: int = 1,
-             classic: bool = False) -> SaleResult:
+             classic: bool = False, **_options: Any) -> SaleResult:
         """Make a whole receipt through the protocol and return what the ФН made of it.
 
         ``items``: :class:`Item` or ``(name, price[, quantity])`` tuples. ``payments``:
@@ -301,8 +204,8 @@ class EmulatedDevice(DeviceCore):
         ``operation`` is 1054 (1 sale, 2 sale return, 3 purchase, 4 purchase return).
         ``classic`` uses 0x8D, 0x80..0x83 and 0x85 (as pyshtrih does) instead of FF46 + FF45.
         """
-        lines = [item if isinstance(item, Item) else Item(*item) for item in items]
-        with self._lock:
+        lines = to_items(items)
+        with self.lock:
             try:
                 if classic:
                     change = self._sell_classic(lines, payments, operation)
@@ -313,23 +216,7 @@ class EmulatedDevice(DeviceCore):
                 if self.receipt is not None:
                     self.handle(CANCEL_RECEIPT.build_request(password=SYSADMIN_PASSWORD))
                 raise
-            document = self._last_document()
-            return SaleResult(fd_number=document.number, fiscal_sign=document.fiscal_sign,
-                              receipt_number=self.state.shift.receipts,
-                              shift_number=self.state.shift.number,
-                              total=int(document.details["total"]), change=change,
-                              document=document.tlv)
-
-    @staticmethod
-    def _split_payments(payments: Mapping[str, int] | None,
-                        total_estimate: int) -> tuple[int, int]:
-        if payments is None:
-            return total_estimate, 0
-        unknown = set(payments) - {"cash", "electronic"}
-        if unknown:
-            raise ConfigError(_("неизвестные виды оплаты: {names}").format(
-                names=", ".join(sorted(unknown))), _("используйте cash и electronic"))
-        return int(payments.get("cash", 0)), int(payments.get("electronic", 0))
+            return self.sale_result(self._last_document(), change)
 
     def _sell_v2(self, lines: list[Item], payments: Mapping[str, int] | None,
                  operation: int) -> int:
@@ -341,7 +228,7 @@ class EmulatedDevice(DeviceCore):
                       department=item.department, payment_method=item.payment_method,
                       payment_subject=item.payment_subject, name=item.name)
         total = self.receipt.total if self.receipt is not None else 0
-        cash, electronic = self._split_payments(payments, total)
+        cash, electronic = split_payments(payments, total)
         slots = [cash, electronic] + [0] * 14
         answer = self.call(CLOSE_RECEIPT_V2, password=SYSADMIN_PASSWORD, payments=slots,
                            rounding=0, tax_sums=[0] * 6, tax_system=0, text="")
@@ -358,7 +245,7 @@ class EmulatedDevice(DeviceCore):
                       price=item.price, department=item.department,
                       taxes=[VAT_TO_TAX_GROUP[item.vat], 0, 0, 0], text=item.name)
         total = self.receipt.total if self.receipt is not None else 0
-        cash, electronic = self._split_payments(payments, total)
+        cash, electronic = split_payments(payments, total)
         answer = self.call(CLOSE_RECEIPT, password=CASHIER_PASSWORD,
                            payments=[cash, electronic, 0, 0], discount_percent=0,
                            taxes=[0, 0, 0, 0], text="")

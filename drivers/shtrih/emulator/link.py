@@ -1,8 +1,9 @@
 """The device side of the Shtrih-M handshake, as a byte-level state machine without I/O.
 
-The transport (:mod:`.server`) feeds bytes in with :meth:`DeviceLink.receive` and calls
-:meth:`DeviceLink.poll` to collect what the device sends; both take the current monotonic
-time, so the machine is driven by a fake clock in unit tests and by the real one in service.
+The line (:mod:`kkt_bridge.emulation.lines`) feeds bytes in with :meth:`DeviceLink.receive`
+and calls :meth:`DeviceLink.poll` to collect what the device sends; both take the current
+monotonic time, so the machine is driven by a fake clock in unit tests and by the real one
+in service.
 
 The device's rules (reference §1, protocol document v1.16):
 
@@ -53,8 +54,8 @@ from kkt_bridge.drivers.shtrih.frame import (
     command_prefix,
     lrc,
 )
+from kkt_bridge.emulation.faults import FaultInjector, FaultSpec
 
-from .faults import FaultInjector, FaultSpec
 from .refusal import UNSUPPORTED
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,6 @@ from typing import Any
 from kkt_bridge.drivers.shtrih.commands import Command
 from kkt_bridge.drivers.shtrih.commands.correction import BEGIN_CORRECTION, CORRECTION_RECEIPT
 
-from . import documents
-from .archive import DOC_CORRECTION, StoredDocument
 from .core import MODE_SHIFT_CLOSED, SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
 from .refusal import BAD_PARAMETERS, FN_BAD_STATE, WRONG_MODE, refuse
@@ -44,19 +42,8 @@ def correction_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
         refuse(FN_BAD_STATE)
     if request.operation not in CORRECTED_OPERATIONS:
         refuse(BAD_PARAMETERS)
-    core.need_paper()
-    state = core.state
-    shift = state.shift
-    number = shift.receipts + 1
-    taxes = core.registered_tax_systems
-    tags = documents.correction(core.requisites(operator), core.document_time(), shift.number,
-                                number, request.operation, taxes & -taxes, request.amount)
-
-    def made(_document: StoredDocument) -> None:
-        shift.receipts = number
-        core.correction_pending = False
-
-    document = core.issue(DOC_CORRECTION, tags,
-                          {"operation": request.operation, "total": request.amount}, made)
+    document = core.correction_now(operator, request.operation, request.amount)
+    core.correction_pending = False
+    number = core.state.shift.receipts
     return cmd.build_answer(receipt_number=number, document_number=document.number,
                             fiscal_sign=document.fiscal_sign)

@@ -24,8 +24,8 @@ from kkt_bridge.drivers.shtrih.commands.fn import (
     UNCONFIRMED_COUNT,
 )
 from kkt_bridge.drivers.shtrih.frame import MAX_BODY
+from kkt_bridge.emulation.archive import StoredDocument
 
-from .archive import StoredDocument
 from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
 from .refusal import FN_BAD_STATE, FN_NO_DATA, refuse
@@ -80,17 +80,17 @@ def fn_number(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(FN_VALIDITY)
 def fn_validity(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    ident = core.state.identity
+    fn = core.state.fn
     done = len(core.state.registrations)
-    return cmd.build_answer(valid_until=ident.fn_valid_until,
-                            registrations_left=max(ident.fn_registrations_max - done, 0),
+    return cmd.build_answer(valid_until=fn.valid_until,
+                            registrations_left=max(fn.registrations_max - done, 0),
                             registrations_done=done)
 
 
 @handles(FN_VERSION)
 def fn_version(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    return cmd.build_answer(version=core.state.identity.fn_version, type=0)
+    return cmd.build_answer(version=core.state.fn.version, type=0)
 
 
 @handles(LAST_REGISTRATION)

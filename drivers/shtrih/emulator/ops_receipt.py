@@ -28,61 +28,44 @@ from kkt_bridge.drivers.shtrih.commands.receipt import (
     SEND_TLV,
     SURCHARGE,
 )
+from kkt_bridge.emulation import documents
+from kkt_bridge.emulation.archive import StoredDocument
+from kkt_bridge.emulation.sale import Line, round_kopecks
 from kkt_bridge.errors import DocumentError
+from kkt_bridge.fiscal.facts import DOC_RECEIPT
 from kkt_bridge.fiscal.fastparse import parse_document
 from kkt_bridge.fiscal.wire import TagValue
 
-from . import documents
-from .archive import DOC_RECEIPT, StoredDocument
+from .codes import (
+    OPERATION_TO_RECEIPT_TYPE,
+    RECEIPT_TYPE_TO_OPERATION,
+    TAX_BIT_TO_VAT,
+    TAX_GROUP_TO_VAT,
+)
 from .core import MODE_SHIFT_CLOSED, SYSADMIN_ONLY, DeviceCore, cp866_safe
 from .dispatch import handles
 from .refusal import (
     BAD_PARAMETERS,
     FN_BAD_STATE,
-    FN_SHIFT_OVER_24H,
-    NOT_ENOUGH_CASH,
-    PAYMENTS_LESS_THAN_TOTAL,
-    RECEIPT_CLOSED,
     RECEIPT_OPEN,
     WRONG_MODE,
-    ZERO_TOTAL,
     refuse,
-)
-from .sale import (
-    OPERATION_TO_RECEIPT_TYPE,
-    TAX_BIT_TO_VAT,
-    TAX_GROUP_TO_VAT,
-    Line,
-    OpenReceipt,
-    round_kopecks,
 )
 from .tables import T1_FORBID_ZERO_RECEIPT, T17_EXTENDED_ANSWERS
 
-LINE_RECEIPT_TYPE = {SALE.code: 0, PURCHASE.code: 1, SALE_RETURN.code: 2,
-                     PURCHASE_RETURN.code: 3}
+#: the 1054 operation of each classic line command
+LINE_OPERATION = {SALE.code: 1, PURCHASE.code: 3, SALE_RETURN.code: 2,
+                  PURCHASE_RETURN.code: 4}
 MAX_DEPARTMENT = 16
 MAX_TLV = 250
 NAME_LIMIT = 128
-#: 1054 operations that take cash in (the others pay it out)
-CASH_INTO_DRAWER = frozenset({1, 4})
 
 
-def _start_receipt(core: DeviceCore, receipt_type: int, operator: int) -> OpenReceipt:
-    """The open receipt of this type, opening it (and the shift) when there is none.
-
-    Every refusal comes before anything changes: a refused line opens no shift."""
-    _check_can_start(core, receipt_type)
+def _check_can_start(core: DeviceCore, operation: int) -> None:
+    """Shtrih's own checks, in its order, before the register's: every refusal comes
+    before anything changes, so a refused line opens no shift."""
     if core.receipt is not None:
-        return core.receipt
-    if core.mode() == MODE_SHIFT_CLOSED:
-        core.open_shift_now(operator)
-    core.receipt = OpenReceipt(receipt_type, operator)
-    return core.receipt
-
-
-def _check_can_start(core: DeviceCore, receipt_type: int) -> None:
-    if core.receipt is not None:
-        if core.receipt.receipt_type != receipt_type:
+        if core.receipt.operation != operation:
             refuse(WRONG_MODE)
         return
     core.need_registered()
@@ -103,16 +86,18 @@ def open_receipt(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password)
     if core.receipt is not None:
         refuse(RECEIPT_OPEN)
-    if request.receipt_type not in OPERATION_TO_RECEIPT_TYPE.values():
+    operation = RECEIPT_TYPE_TO_OPERATION.get(request.receipt_type)
+    if operation is None:
         refuse(BAD_PARAMETERS)
-    _start_receipt(core, request.receipt_type, operator)
+    _check_can_start(core, operation)
+    core.start_receipt_now(operation, operator)
     return cmd.build_answer(operator=operator)
 
 
 @handles(SALE, PURCHASE, SALE_RETURN, PURCHASE_RETURN)
 def classic_line(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password)
-    receipt_type = LINE_RECEIPT_TYPE[cmd.code]
+    operation = LINE_OPERATION[cmd.code]
     tax_group = request.taxes[0]
     if (request.quantity == 0 or request.department > MAX_DEPARTMENT
             or tax_group not in TAX_GROUP_TO_VAT):
@@ -122,15 +107,16 @@ def classic_line(core: DeviceCore, cmd: Command, request: Any) -> bytes:
                 quantity=documents.quantity(thousandths=request.quantity),
                 price=request.price, amount=amount, vat_rate=TAX_GROUP_TO_VAT[tax_group],
                 department=request.department)
-    _start_receipt(core, receipt_type, operator).lines.append(line)
+    _check_can_start(core, operation)
+    core.add_line_now(operation, operator, line)
     return cmd.build_answer(operator=operator)
 
 
 @handles(OPERATION_V2)
 def operation_v2(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password, SYSADMIN_ONLY)
-    receipt_type = OPERATION_TO_RECEIPT_TYPE.get(request.operation)
-    if (receipt_type is None or request.quantity == 0 or request.department > MAX_DEPARTMENT
+    if (request.operation not in OPERATION_TO_RECEIPT_TYPE or request.quantity == 0
+            or request.department > MAX_DEPARTMENT
             or request.tax_rate not in TAX_BIT_TO_VAT
             or not 1 <= request.payment_method <= 7
             or not 1 <= request.payment_subject <= 33):
@@ -144,20 +130,15 @@ def operation_v2(core: DeviceCore, cmd: Command, request: Any) -> bytes:
                 department=request.department, payment_method=request.payment_method,
                 payment_subject=request.payment_subject,
                 vat_sum=None if request.tax_amount == NOT_GIVEN5 else request.tax_amount)
-    _start_receipt(core, receipt_type, operator).lines.append(line)
+    _check_can_start(core, request.operation)
+    core.add_line_now(request.operation, operator, line)
     return cmd.build_answer()
-
-
-def _open_receipt(core: DeviceCore) -> OpenReceipt:
-    if core.receipt is None:
-        refuse(RECEIPT_CLOSED)
-    return core.receipt
 
 
 @handles(DISCOUNT, SURCHARGE)
 def line_adjustment(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     operator = core.operator(request.password)
-    receipt = _open_receipt(core)
+    receipt = core.open_receipt()
     if not receipt.lines:
         refuse(BAD_PARAMETERS)
     delta = -request.amount if cmd is DISCOUNT else request.amount
@@ -168,7 +149,7 @@ def line_adjustment(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(RECEIPT_DISCOUNT)
 def receipt_adjustment(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    receipt = _open_receipt(core)
+    receipt = core.open_receipt()
     delta = request.surcharge - request.discount
     if delta:
         receipt.spread(delta)
@@ -203,7 +184,7 @@ def send_tlv(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 @handles(SEND_OPERATION_TLV)
 def send_operation_tlv(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
-    receipt = _open_receipt(core)
+    receipt = core.open_receipt()
     if not receipt.lines:
         refuse(BAD_PARAMETERS)
     receipt.lines[-1].extra += _parse_requisites(bytes(request.tlv), 1059)
@@ -222,63 +203,16 @@ def _close(core: DeviceCore, cash: int, others: documents.Payments, discount_del
            tax_system_bit: int) -> tuple[int, StoredDocument]:
     """Close the open receipt into a document: (change, document). The caller has checked
     the operator's password."""
-    receipt = _open_receipt(core)
-    if core.shift_expired():
-        # the receipt was opened in time, but the ФН signs nothing after 24 hours
-        refuse(FN_SHIFT_OVER_24H)
-    state = core.state
-    registered_taxes = core.registered_tax_systems
-    if tax_system_bit == 0:
-        tax_system_bit = registered_taxes & -registered_taxes  # the lowest registered one
-    if tax_system_bit & (tax_system_bit - 1) or not tax_system_bit & registered_taxes:
-        refuse(BAD_PARAMETERS)
-    if not receipt.lines:
-        refuse(ZERO_TOTAL)
-    # work on a copy: a refusal below must leave the receipt as it was
-    draft = OpenReceipt(receipt.receipt_type, receipt.operator,
-                        [Line(**vars(line)) for line in receipt.lines],
-                        list(receipt.requisites))
-    for line in draft.lines:
-        line.extra = list(line.extra)
-    if discount_delta:
-        draft.spread(discount_delta)
-    total = draft.total
-    if total == 0 and state.tables.get_int(1, 1, T1_FORBID_ZERO_RECEIPT):
-        refuse(ZERO_TOTAL)
-    non_cash = others.electronic + others.prepaid + others.credit + others.provision
-    if cash + non_cash < total:
-        refuse(PAYMENTS_LESS_THAN_TOTAL)
-    if non_cash > total:
-        refuse(BAD_PARAMETERS)  # change is given in cash only
-    change = cash + non_cash - total
-    kept = cash - change
-    into_drawer = kept if draft.operation in CASH_INTO_DRAWER else -kept
-    if state.cash_in_drawer + into_drawer < 0:
-        refuse(NOT_ENOUGH_CASH)
-    core.need_paper()
-    payments = documents.Payments(cash=kept, electronic=others.electronic,
-                                  prepaid=others.prepaid, credit=others.credit,
-                                  provision=others.provision)
-    shift = state.shift
-    number = shift.receipts + 1
-    tags = documents.receipt(core.requisites(draft.operator), core.document_time(),
-                             shift.number, number, draft, tax_system_bit, payments)
-
-    def closed(_document: StoredDocument) -> None:
-        shift.receipts = number
-        state.cash_in_drawer += into_drawer
-        core.receipt = None
-
-    document = core.issue(DOC_RECEIPT, tags, {"operation": draft.operation, "total": total},
-                          closed)
-    return change, document
+    forbid_zero = bool(core.tables.get_int(1, 1, T1_FORBID_ZERO_RECEIPT))
+    return core.close_receipt_now(cash, others, discount_delta, tax_system_bit,
+                                  forbid_zero=forbid_zero)
 
 
 def _percent_delta(core: DeviceCore, percent: int) -> int:
     """0x85/0x8E: a discount (positive) or surcharge (negative) in hundredths of a percent."""
     if not -9999 <= percent <= 9999:
         refuse(BAD_PARAMETERS)
-    receipt = _open_receipt(core)
+    receipt = core.open_receipt()
     return -round_kopecks(Decimal(receipt.total) * percent / 10000)
 
 
@@ -308,7 +242,7 @@ def close_receipt_v2(core: DeviceCore, cmd: Command, request: Any) -> bytes:
         refuse(BAD_PARAMETERS)
     cash, others = _payments16(list(request.payments))
     change, document = _close(core, cash, others, -request.rounding, request.tax_system)
-    extended = core.state.tables.get_int(17, 1, T17_EXTENDED_ANSWERS)
+    extended = core.tables.get_int(17, 1, T17_EXTENDED_ANSWERS)
     return cmd.build_answer(change=change, document_number=document.number,
                             fiscal_sign=document.fiscal_sign,
                             datetime=document.created_at if extended else None)

@@ -16,17 +16,12 @@ from kkt_bridge.drivers.shtrih.commands.registration import (
     REREGISTRATION_REPORT,
 )
 
-from . import documents
-from .archive import DOC_REGISTRATION, DOC_REREGISTRATION, StoredDocument
 from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
-from .profile import inn_is_valid, rnm_is_valid
 from .refusal import BAD_PARAMETERS, FN_BAD_STATE, refuse
-from .state import LIFECYCLE_FISCAL, FnRegistration
-from .tables import T17_EXTENDED_ANSWERS, T18_INN, T18_MODE, T18_OFD_INN, T18_RNM, T18_TAX
+from .tables import T17_EXTENDED_ANSWERS, T18_INN, T18_MODE, T18_RNM, T18_TAX
 
 REPORT_TYPES = (0, 1, 2)
-MAX_REASON = 4
 
 
 @handles(BEGIN_REGISTRATION_REPORT)
@@ -51,49 +46,26 @@ def _register(core: DeviceCore, cmd: Command, request: Any, reason: int | None) 
     wanted_report = (0,) if reason is None else (1, 2)
     if core.pending_report not in wanted_report:
         refuse(FN_BAD_STATE)
-    state = core.state
     inn = request.inn.replace("\x00", "").strip()
     rnm = request.rnm.replace("\x00", "").strip()
-    if (not inn_is_valid(inn) or not rnm_is_valid(rnm, inn, state.identity.kkt_serial)
-            or not 0 < request.tax_systems < 64 or request.work_mode >= 64
-            or (reason is not None and not 1 <= reason <= MAX_REASON)):
-        refuse(BAD_PARAMETERS)
-    core.need_paper()
-    tables = state.tables
+    tables = core.tables
     previous = {f: tables.get(18, 1, f) for f in (T18_INN, T18_RNM, T18_TAX, T18_MODE)}
-    # the report carries the new requisites: put them where the report reads them from
-    tables.set(18, 1, T18_INN, inn)
-    tables.set(18, 1, T18_RNM, rnm)
-    tables.set(18, 1, T18_TAX, request.tax_systems)
-    tables.set(18, 1, T18_MODE, request.work_mode)
-    now = core.document_time()
-    requisites = core.requisites(operator)
-    requisites = documents.Requisites(**{**vars(requisites), "tax_systems": request.tax_systems,
-                                         "work_mode": request.work_mode})
-    tags = documents.registration(requisites, now, reason) + core.pending_report_tags
-    doc_type = DOC_REGISTRATION if reason is None else DOC_REREGISTRATION
-    details: dict[str, Any] = {"inn": inn.ljust(12), "rnm": rnm.ljust(20),
-                               "tax_systems": request.tax_systems,
-                               "work_mode": request.work_mode}
-    if reason is not None:
-        details["reason"] = reason
-
-    def registered(document: StoredDocument) -> None:
-        state.lifecycle = LIFECYCLE_FISCAL
-        state.registrations.append(FnRegistration(
-            at=document.created_at, inn=inn, rnm=rnm, tax_systems=request.tax_systems,
-            work_mode=request.work_mode, fd_number=document.number,
-            fiscal_sign=document.fiscal_sign, reason=reason,
-            ofd_inn=tables.get_str(18, 1, T18_OFD_INN).strip()[:12]))
-        core.pending_report = None
-        core.pending_report_tags = []
-
     try:
-        document = core.issue(doc_type, tags, details, registered)
+        # the report carries the new requisites: put them where the report reads them from
+        # (the register refuses a bad INN or RNM before it issues anything)
+        tables.set(18, 1, T18_INN, inn)
+        tables.set(18, 1, T18_RNM, rnm)
+        tables.set(18, 1, T18_TAX, request.tax_systems)
+        tables.set(18, 1, T18_MODE, request.work_mode)
+        document = core.fiscalize_now(
+            operator, inn=inn, rnm=rnm, tax_systems=request.tax_systems,
+            work_mode=request.work_mode, reason=reason, extra_tags=core.pending_report_tags)
     except BaseException:
         for field, value in previous.items():
             tables.set(18, 1, field, value)
         raise
+    core.pending_report = None
+    core.pending_report_tags = []
     extended = tables.get_int(17, 1, T17_EXTENDED_ANSWERS)
     return cmd.build_answer(document_number=document.number, fiscal_sign=document.fiscal_sign,
                             datetime=document.created_at if extended else None)

@@ -25,7 +25,7 @@ from .tables import FIELD_BIN, table_def
 def write_table(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
     core.need_no_receipt()
-    core.state.tables.write_raw(request.table, request.row, request.field, bytes(request.value))
+    core.tables.write_raw(request.table, request.row, request.field, bytes(request.value))
     core.persist()
     return cmd.build_answer()
 
@@ -34,7 +34,7 @@ def write_table(core: DeviceCore, cmd: Command, request: Any) -> bytes:
 def read_table(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.operator(request.password, SYSADMIN_ONLY)
     return cmd.build_answer(
-        value=core.state.tables.read_raw(request.table, request.row, request.field))
+        value=core.tables.read_raw(request.table, request.row, request.field))
 
 
 @handles(TABLE_STRUCTURE)

@@ -192,3 +192,36 @@ def test_correction_receipt_ff35_ff36() -> None:
     assert doc_type == 31 and values[1020] == 1000 and values[1054] == 1
     assert ok(dev, cmd(0xFF0A), password=SYSADMIN, fd_number=3).details.total == 1000
     assert decode_document(dev.archive()[-1]) is not None
+
+
+MONEY_LIMIT = 0xFF_FFFF_FFFF  # the 5-byte money field
+
+
+@pytest.mark.parametrize("lines", [
+    [sale_line(quantity=2000, price=MONEY_LIMIT)],  # one line over the field
+    [sale_line(price=MONEY_LIMIT // 2 + 1), sale_line(price=MONEY_LIMIT // 2 + 1)],  # the sum
+])
+def test_a_total_over_the_money_field_is_refused_with_0x48(lines: list[dict[str, int]]) -> None:
+    dev = device()
+    *accepted, last = lines
+    for fields in accepted:
+        ok(dev, cmd(0x80), **fields)
+    before = (mode(dev), len(dev.archive()))
+    assert error_of(dev, cmd(0x80), **last) == 0x48  # переполнение итога чека
+    assert (mode(dev), len(dev.archive())) == before, "a refused line changes nothing"
+    if accepted:
+        ok(dev, cmd(0x88), password=CASHIER)  # what is left can still be cancelled
+    # every document of the ФН still answers FF0A (the total used to overflow there)
+    for number in range(1, len(dev.archive()) + 1):
+        ok(dev, cmd(0xFF0A), password=SYSADMIN, fd_number=number)
+
+
+def test_v2_line_and_payments_over_the_money_field_are_refused() -> None:
+    dev = device()
+    assert error_of(dev, cmd(0xFF46), **v2_line(quantity=3_000_000,
+                                                 price=MONEY_LIMIT // 2)) == 0x48
+    ok(dev, cmd(0xFF46), **v2_line(price=MONEY_LIMIT // 2))
+    assert error_of(dev, cmd(0xFF45), **v2_close(cash=MONEY_LIMIT // 2,
+                                                 electronic=MONEY_LIMIT)) == 0x48
+    ok(dev, cmd(0xFF45), **v2_close(cash=MONEY_LIMIT // 2))
+    assert ok(dev, cmd(0xFF0A), password=SYSADMIN, fd_number=len(dev.archive())).details

@@ -153,7 +153,10 @@ def test_profile_from_json(tmp_path: Path) -> None:
                                 "tax_systems": ["osn", "patent"], "ffd": "1.2",
                                 "address": "г. Тверь"}), encoding="utf-8")
     profile = load_profile(path)
-    assert profile.tax_systems == 0b100001 and profile.rnm.startswith("0000000005")
+    assert profile.tax_systems == 0b100001 and not profile.kkt_serial
+    # the RNM's check digits bind it to the serial: computed once the register has one
+    assert rnm_is_valid(profile.with_serial(SERIAL).rnm, INN, SERIAL)
+    assert profile.with_serial(SERIAL).rnm.startswith("0000000005")
     path.write_text(json.dumps({"inn": INN, "rnm": "0000000005000000"}), encoding="utf-8")
     with pytest.raises(ConfigError):
         load_profile(path)

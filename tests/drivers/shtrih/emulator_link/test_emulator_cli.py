@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,11 +15,11 @@ import pytest
 import serial
 from click.testing import CliRunner
 
+from kkt_bridge import emulation as kit
 from kkt_bridge.cli.emulator import emulator_factory
 from kkt_bridge.cli.main import cli
 from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
 from kkt_bridge.drivers.shtrih.commands.receipt import CLOSE_RECEIPT_V2, OPERATION_V2
-from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.drivers.shtrih.emulator.profile import DEMO_PROFILE, rnm_is_valid, rnm_with_check
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK
 from kkt_bridge.fiscal import Receipt, decode_document, parse_document
@@ -82,21 +83,22 @@ def test_pty_is_the_default(child: list[subprocess.Popen[str]]) -> None:
     assert proc.wait(10) == 0
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--profile", "p.json", "--unregistered"], "несовместимы"),
-    (["--faults", "corrupt=7"], "corrupt=7"),
-    (["--tcp", "nohost:port"], "nohost:port"),
-    (["--profile", "/nonexistent/profile.json"], "profile.json"),
+@pytest.mark.parametrize(("args", "words", "code"), [
+    (["--driver", "nosuch"], "nosuch", 1),  # a plugin that is not there
+    (["--faults", "corrupt=7"], "corrupt=7", 2),
+    (["--tcp", "nohost:port"], "nohost:port", 2),
+    (["--profile", "/nonexistent/profile.json"], "profile.json", 2),
 ])
-def test_bad_options_say_what_is_wrong(args: list[str], words: str) -> None:
+def test_bad_options_say_what_is_wrong(args: list[str], words: str, code: int) -> None:
     result = CliRunner().invoke(cli, ["emulator", *args])
-    assert result.exit_code == 2
+    assert result.exit_code == code
     assert words in result.output
     assert "Traceback" not in result.output
 
 
 def test_emulator_is_reached_through_the_driver_plugin() -> None:
-    assert emulator_factory() is Emulator
+    emu = emulator_factory()(pty=False, tcp=None)
+    assert isinstance(emu, kit.Emulator) and emu.front_end.name == "shtrih"
 
 
 # --- as the issue names it: the installed `kkt-bridge emulator` -----------------------------
@@ -145,8 +147,11 @@ def test_profile_then_state_across_a_sigterm_and_a_sigint(
         registration = kkt.registration()
         assert registration is not None
         assert registration.inn == INN
-        assert registration.rnm == rnm_with_check("0000000042", INN, DEMO_PROFILE.kkt_serial)
-        assert rnm_is_valid(registration.rnm, INN, DEMO_PROFILE.kkt_serial)
+        # a new emulator has its own serial; the RNM's check digits follow it
+        serial = kkt.identity().serial
+        assert serial != DEMO_PROFILE.kkt_serial.lstrip("0")
+        assert registration.rnm == rnm_with_check("0000000042", INN, serial)
+        assert rnm_is_valid(registration.rnm, INN, serial)
         assert registration.tax_systems == 0b100010
         assert registration.ffd_version == "1.2"
         assert dict(parse_document(kkt.read_document(1))[1])[1009] == "г. Тверь, ул. Советская, 3"
@@ -248,7 +253,7 @@ def test_link_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, args: 
         def stop(self) -> None:
             seen["stopped"] = True
 
-    monkeypatch.setattr("kkt_bridge.cli.emulator.emulator_factory", lambda: Fake)
+    monkeypatch.setattr("kkt_bridge.cli.emulator.emulator_factory", lambda driver: Fake)
     result = CliRunner().invoke(cli, ["emulator", *args, "--seed", "4", "--baud", "9600",
                                       "--latency", "20", "--faults", "nak=0.1"])
     assert isinstance(result.exception, _Started)
@@ -256,3 +261,34 @@ def test_link_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, args: 
     assert (seen["seed"], seen["baud"], seen["latency_ms"], seen["faults"]) == (
         4, 9600, 20.0, "nak=0.1")
     assert seen["stopped"], "stopped even when starting failed"
+
+
+@pytest.mark.parametrize("args", [
+    ["--faults", "corrupt=7"],
+    ["--tcp", "nohost:port"],
+    ["--profile", "/nonexistent/profile.json"],
+    ["--driver", "nosuch"],
+    ["--no-stray-ff", "--baud", "-1"],
+    ["--tcp", "BUSY"],  # a port another program holds: the line cannot start
+])
+def test_rejected_options_write_no_state_file(args: list[str], tmp_path: Path) -> None:
+    state = tmp_path / "kkt.json"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        args = [f"127.0.0.1:{port}" if arg == "BUSY" else arg for arg in args]
+        result = CliRunner().invoke(cli, ["emulator", *args, "--state", str(state)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert not state.exists() and not state.with_name("kkt.json.archive").exists()
+
+
+def test_profile_and_unregistered_go_together(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"inn": INN, "kkt_serial": "0000000000000077",
+                                   "fn_number": "9999078900000077"}), encoding="utf-8")
+    emu = emulator_factory()(pty=False, tcp=None, profile=profile, registered=False)
+    assert not emu.device.registered and emu.archive() == []
+    assert emu.device.state.identity.fn_number == "9999078900000077"
+    emu.register()
+    assert emu.device.state.registrations[-1].inn == INN

@@ -12,6 +12,7 @@ import serial
 
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator, parse_hostport
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, STRAY, build_frame
+from kkt_bridge.emulation.faults import DeviceFaults
 from kkt_bridge.errors import ConfigError, LinkError
 
 STATUS = bytes.fromhex("10 1E 00 00 00")
@@ -25,6 +26,10 @@ class StubDevice:
         self.lock = threading.Lock()
         self.calls: list[bytes] = []
         self.power_cycles = 0
+        self.faults = DeviceFaults()
+
+    def persist(self) -> None:
+        """Nothing to save."""
 
     def handle(self, body: bytes) -> bytes:
         with self.lock:

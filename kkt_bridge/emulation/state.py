@@ -1,43 +1,35 @@
-"""Everything the emulated register remembers (saved by :mod:`.statefile`).
+"""Everything the virtual register remembers (saved by :mod:`.statefile`).
 
-:class:`DeviceState` is what a real register keeps in its memory and its ФН: tables,
-counters, the shift, the archive, the clock offset. An open receipt is *not* part of it: a
+:class:`RegisterState` is what a real register keeps in its memory and its ФН: counters,
+the shift, the archive, the clock offset, and the front end's own memory (``sections``: the
+Shtrih settings tables, for one), saved beside them. An open receipt is *not* part of it: a
 real register loses a receipt in progress when the power goes, and so does the emulator.
+
+The file format is the one the Shtrih emulator wrote before the kit existed (format 1): a
+front end's section is a top-level key (``"tables"``), so those files load unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from kkt_bridge.kkt import Identity
 
 from .archive import Archive, StoredDocument
-from .tables import TableStore
 
 STATE_FORMAT = 1
 
 
 @dataclass(frozen=True)
-class Identity:
-    """What the register says about itself (0xFC, 0x11, FF02..FF04)."""
+class FnFacts:
+    """What the ФН itself says about itself besides its number (kept in ``Identity``)."""
 
-    model_name: str = "ШТРИХ-М-01Ф"
-    model: int = 250
-    device_type: int = 0
-    subtype: int = 0
-    protocol_version: int = 1
-    protocol_subversion: int = 14
-    firmware_version: bytes = b"C1"
-    firmware_build: int = 36186
-    firmware_date: date = date(2024, 3, 19)
-    fp_version: bytes = b"C1"
-    fp_build: int = 36186
-    fp_date: date = date(2024, 3, 19)
-    kkt_serial: str = "0000000123456789"
-    fn_number: str = "9999078902012345"
-    fn_valid_until: date = date(2029, 12, 31)
-    fn_version: str = "fn debug v 2.41"
-    fn_registrations_max: int = 30
+    valid_until: date = date(2029, 12, 31)
+    version: str = "fn debug v 2.41"
+    registrations_max: int = 30
 
 
 @dataclass
@@ -95,12 +87,29 @@ LIFECYCLE_READY = 1  # set up, ready to fiscalize
 LIFECYCLE_FISCAL = 3  # fiscal mode
 
 
+T = TypeVar("T")
+#: keys of the state file the register itself writes; any other key is a front end's section
+_OWN_KEYS = frozenset({"format", "identity", "sign_key", "lifecycle", "registrations", "shift",
+                       "through_number", "cash_in_drawer", "clock_offset", "documents",
+                       "ofd_acknowledged"})
+
+
 @dataclass
-class DeviceState:
+class _Raw:
+    """A section as loaded, until its front end asks for it by name."""
+
+    data: Any
+
+    def to_json(self) -> Any:
+        return self.data
+
+
+@dataclass
+class RegisterState:
     identity: Identity
-    tables: TableStore
     archive: Archive
     sign_key: bytes
+    fn: FnFacts = field(default_factory=FnFacts)
     lifecycle: int = LIFECYCLE_READY
     registrations: list[FnRegistration] = field(default_factory=list)
     shift: ShiftState = field(default_factory=ShiftState)
@@ -108,19 +117,32 @@ class DeviceState:
     through_number: int = 0
     cash_in_drawer: int = 0
     clock_offset: timedelta = timedelta(0)
+    #: the front end's own memory by name; each value has ``to_json()``
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def registered(self) -> bool:
         return self.lifecycle == LIFECYCLE_FISCAL
+
+    def section(self, name: str, load: Callable[[Any], T], new: Callable[[], T]) -> T:
+        """The front end's section ``name``: loaded from the file with ``load`` the first
+        time it is asked for, made with ``new`` when the file had none."""
+        current = self.sections.get(name)
+        if isinstance(current, _Raw):
+            current = self.sections[name] = load(current.data)
+        elif current is None:
+            current = self.sections[name] = new()
+        return current  # type: ignore[no-any-return]
 
     def to_json(self) -> dict[str, Any]:
         ident = self.identity
         return {
             "format": STATE_FORMAT,
             "identity": {
-                "model_name": ident.model_name, "model": ident.model,
-                "kkt_serial": ident.kkt_serial, "fn_number": ident.fn_number,
-                "fn_valid_until": ident.fn_valid_until.isoformat(),
+                "model_name": ident.model, "model": ident.model_code,
+                "kkt_serial": ident.serial, "fn_number": ident.fn_number,
+                "fn_valid_until": self.fn.valid_until.isoformat(),
+                "protocol": ident.protocol, "firmware": ident.firmware,
             },
             "sign_key": self.sign_key.hex(),
             "lifecycle": self.lifecycle,
@@ -129,36 +151,45 @@ class DeviceState:
             "through_number": self.through_number,
             "cash_in_drawer": self.cash_in_drawer,
             "clock_offset": self.clock_offset.total_seconds(),
-            "tables": self.tables.to_json(),
-            # the documents themselves live in the append-only archive file
+            **{name: section.to_json() for name, section in sorted(self.sections.items())},
+            # the documents themselves live in the append-only archive file, whose lines
+            # are never rewritten: the OFD's confirmations are counted here
             "documents": len(self.archive.documents),
+            "ofd_acknowledged": self.archive.acknowledged_up_to,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any],
-                  documents: list[dict[str, Any]]) -> DeviceState:
+                  documents: list[dict[str, Any]]) -> RegisterState:
         """The state of ``data`` with the first ``data["documents"]`` of ``documents``."""
         if data.get("format") != STATE_FORMAT:
             raise ValueError(f"unknown state format {data.get('format')!r}")
         raw_ident = data["identity"]
+        fn_number = str(raw_ident["fn_number"])
         identity = Identity(
-            model_name=str(raw_ident["model_name"]), model=int(raw_ident["model"]),
-            kkt_serial=str(raw_ident["kkt_serial"]), fn_number=str(raw_ident["fn_number"]),
-            fn_valid_until=date.fromisoformat(raw_ident["fn_valid_until"]),
-        )
+            # files written before the kit were the Shtrih emulator's ("C1" firmware)
+            protocol=str(raw_ident.get("protocol", "shtrih")), model=str(raw_ident["model_name"]),
+            model_code=int(raw_ident["model"]), serial=str(raw_ident["kkt_serial"]),
+            firmware=str(raw_ident.get("firmware", "C1")), fn_number=fn_number)
         key = bytes.fromhex(data["sign_key"])
-        archive = Archive(identity.fn_number, key)
+        archive = Archive(fn_number, key)
         count = int(data["documents"])
         if len(documents) < count:
             raise ValueError(f"the archive holds {len(documents)} documents, not {count}")
         for raw in documents[:count]:
             archive.commit(StoredDocument.from_json(raw))
+        # before this key, a confirmation made after a document was appended was lost
+        acknowledged = int(data.get("ofd_acknowledged", 0))
+        if acknowledged:
+            archive.acknowledge(acknowledged)
         return cls(
-            identity=identity, tables=TableStore.from_json(data["tables"]), archive=archive,
-            sign_key=key, lifecycle=int(data["lifecycle"]),
+            identity=identity, archive=archive, sign_key=key,
+            fn=FnFacts(valid_until=date.fromisoformat(raw_ident["fn_valid_until"])),
+            lifecycle=int(data["lifecycle"]),
             registrations=[FnRegistration.from_json(r) for r in data["registrations"]],
             shift=ShiftState.from_json(data["shift"]),
             through_number=int(data["through_number"]),
             cash_in_drawer=int(data["cash_in_drawer"]),
             clock_offset=timedelta(seconds=float(data["clock_offset"])),
+            sections={key: _Raw(value) for key, value in data.items() if key not in _OWN_KEYS},
         )

@@ -1,5 +1,6 @@
 """What each fiscal document holds: its requisites as (tag, value) lists, in the order a
-real Shtrih device writes them. :class:`~.archive.Archive` adds 1040, 1041 and 1077.
+real Shtrih device writes them; every front end gets the same FFD.
+:class:`~.archive.Archive` adds 1040, 1041 and 1077.
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from kkt_bridge.fiscal.facts import WORK_MODE_TAGS
+from kkt_bridge.fiscal.tags import DOCUMENT_TYPES
 from kkt_bridge.fiscal.wire import TagValue
 
-from .profile import WORK_MODE_TAGS
 from .sale import Line, OpenReceipt
 
 Tags = list[tuple[int, TagValue]]
@@ -18,14 +20,6 @@ Tags = list[tuple[int, TagValue]]
 FNS_SITE = "www.nalog.gov.ru"
 KKT_VERSION = "3.0"  # 1188, at most 8 characters
 
-NAMES = {
-    1: "Отчёт о регистрации",
-    11: "Отчёт об изменении параметров регистрации",
-    2: "Отчёт об открытии смены",
-    3: "Кассовый чек",
-    31: "Кассовый чек коррекции",
-    5: "Отчёт о закрытии смены",
-}
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ class Requisites:
 
 def _common(req: Requisites, doc_type: int, at: datetime) -> Tags:
     return [
-        (1000, NAMES[doc_type]),
+        (1000, DOCUMENT_TYPES[doc_type]),
         (1209, req.ffd_code),
         (1048, req.user),
         (1018, req.inn.ljust(12)),  # the ФН keeps the INN space-padded to 12

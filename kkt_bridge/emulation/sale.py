@@ -1,8 +1,8 @@
-"""An open receipt inside the emulated register: its lines, VAT, discounts and totals.
+"""An open receipt inside the virtual register: its lines, VAT, discounts and totals.
 
-Lines arrive from the classic commands (0x80..0x83, tax *groups* of table 6) or from FF46
-(a VAT *bit mask*); both end as FFD item requisites (1059) with a 1199 VAT rate. Money is
-integer kopecks, quantities Decimal (the ФН stores them as FVLN with six decimals).
+A front end turns its protocol's item commands into :class:`Line` with a 1199 VAT rate
+(Shtrih: a table 6 tax group or an FF46 tax bit); every line ends as an FFD item (1059).
+Money is integer kopecks, quantities Decimal (the ФН stores them as FVLN with six decimals).
 """
 
 from __future__ import annotations
@@ -10,40 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from kkt_bridge.fiscal.facts import (
+    PAYMENT_FULL,
+    SUBJECT_GOODS,
+    VAT_0,
+    VAT_NONE,
+    VAT_SHARE,
+    VAT_TOTAL_TAGS,
+)
 from kkt_bridge.fiscal.wire import TagValue
 
-from .refusal import BAD_PARAMETERS, refuse
-
-# 1199 VAT rates
-VAT_20 = 1
-VAT_10 = 2
-VAT_20_120 = 3
-VAT_10_110 = 4
-VAT_0 = 5
-VAT_NONE = 6
-
-#: VAT inside a price: (numerator, denominator) of the share
-VAT_SHARE = {VAT_20: (20, 120), VAT_10: (10, 110), VAT_20_120: (20, 120),
-             VAT_10_110: (10, 110)}
-
-#: table 6 rows (the classic commands' tax groups 1..6) -> 1199; 0 = no tax group given
-TAX_GROUP_TO_VAT = {0: VAT_NONE, 1: VAT_20, 2: VAT_10, 3: VAT_0, 4: VAT_NONE,
-                    5: VAT_20_120, 6: VAT_10_110}
-
-#: FF46 tax bits -> 1199
-TAX_BIT_TO_VAT = {0x01: VAT_20, 0x02: VAT_10, 0x04: VAT_0, 0x08: VAT_NONE,
-                  0x10: VAT_20_120, 0x20: VAT_10_110}
-
-#: receipt VAT requisites by rate: VAT sums for rated goods, turnover for 0 % / without VAT
-VAT_TOTAL_TAGS = {VAT_20: 1102, VAT_10: 1103, VAT_0: 1104, VAT_NONE: 1105,
-                  VAT_20_120: 1106, VAT_10_110: 1107}
-
-#: receipt type of 0x8D (mode 8 high nibble) -> 1054 operation
-RECEIPT_TYPE_TO_OPERATION = {0: 1, 1: 3, 2: 2, 3: 4}
-OPERATION_TO_RECEIPT_TYPE = {v: k for k, v in RECEIPT_TYPE_TO_OPERATION.items()}
-
-PAYMENT_FULL = 4  # 1214: полный расчёт
-SUBJECT_GOODS = 1  # 1212: товар
+from .refusal import Reason, refuse
 
 
 def round_kopecks(value: Decimal) -> int:
@@ -79,7 +56,7 @@ class Line:
         discount requisite, so the line's cost and unit price change."""
         amount = self.amount + delta
         if amount < 0:
-            refuse(BAD_PARAMETERS)
+            refuse(Reason.BAD_PARAMETERS)
         self.amount = amount
         self.vat_sum = None
         if self.quantity > 0:
@@ -88,14 +65,10 @@ class Line:
 
 @dataclass
 class OpenReceipt:
-    receipt_type: int  # 0 sale, 1 purchase, 2 sale return, 3 purchase return
-    operator: int
+    operation: int  # 1054: 1 sale, 2 sale return, 3 purchase, 4 purchase return
+    operator: int  # the front end's number for the cashier
     lines: list[Line] = field(default_factory=list)
     requisites: list[tuple[int, TagValue]] = field(default_factory=list)  # FF0C
-
-    @property
-    def operation(self) -> int:
-        return RECEIPT_TYPE_TO_OPERATION[self.receipt_type]
 
     @property
     def total(self) -> int:
@@ -106,13 +79,13 @@ class OpenReceipt:
         proportion to their cost; the rounding remainder goes to the last line."""
         total = self.total
         if not self.lines or total <= 0 or -delta > total:
-            refuse(BAD_PARAMETERS)
+            refuse(Reason.BAD_PARAMETERS)
         shares = [delta * line.amount // total if delta >= 0 else
                   -((-delta) * line.amount // total) for line in self.lines]
         shares[-1] += delta - sum(shares)
         # check every line before touching any: a refused command changes nothing
         if any(line.amount + share < 0 for line, share in zip(self.lines, shares, strict=True)):
-            refuse(BAD_PARAMETERS)
+            refuse(Reason.BAD_PARAMETERS)
         for line, share in zip(self.lines, shares, strict=True):
             line.adjust(share)
 

@@ -1,9 +1,9 @@
-"""The emulated ФН's archive: numbered, signed fiscal documents, stored as FFD TLV.
+"""The virtual ФН's archive: numbered, signed fiscal documents, stored as FFD TLV.
 
 Every document is encoded once through :func:`kkt_bridge.fiscal.wire.encode_document` and
-kept as those bytes; FF3A/FF3B hand them out unchanged. The fiscal sign is an HMAC of the
-document, keyed by the ФН number and the emulator's seed, so the same run gives the same
-signs (a real ФН signs with its own key; nobody can check either without the key).
+kept as those bytes; a protocol front end hands them out unchanged. The fiscal sign is an
+HMAC of the document, keyed by the ФН number and the emulator's seed, so the same run gives
+the same signs (a real ФН signs with its own key; nobody can check either without the key).
 """
 
 from __future__ import annotations
@@ -15,22 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kkt_bridge.fiscal.facts import TAG_FD_NUMBER, TAG_FISCAL_SIGN, TAG_FN_NUMBER
 from kkt_bridge.fiscal.fastparse import parse_document
 from kkt_bridge.fiscal.wire import TagValue, encode_document
-
-TAG_FD_NUMBER = 1040
-TAG_FN_NUMBER = 1041
-TAG_FISCAL_SIGN = 1077
-
-# Document types (STLV tag of the whole document)
-DOC_REGISTRATION = 1
-DOC_REREGISTRATION = 11
-DOC_SHIFT_OPEN = 2
-DOC_SETTLEMENT_STATE = 21
-DOC_RECEIPT = 3
-DOC_CORRECTION = 31
-DOC_SHIFT_CLOSE = 5
-DOC_FN_CLOSE = 6
 
 
 @dataclass
@@ -110,6 +97,16 @@ class Archive:
         if document.number != self.last_number + 1:
             raise AssertionError("ФД numbers must follow each other")
         self.documents.append(document)
+
+    @property
+    def acknowledged_up_to(self) -> int:
+        """The last ФД of the unbroken run of documents the OFD confirmed (0: none)."""
+        number = 0
+        for document in self.documents:
+            if not document.ofd_acknowledged:
+                break
+            number = document.number
+        return number
 
     def unacknowledged(self) -> list[StoredDocument]:
         return [d for d in self.documents if not d.ofd_acknowledged]

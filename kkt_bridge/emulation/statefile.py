@@ -1,4 +1,4 @@
-"""How the emulated register survives a restart: two files, written so a crash never mixes.
+"""How the virtual register survives a restart: two files, written so a crash never mixes.
 
 ``PATH`` holds the device state as JSON (tables, counters, shift, clock offset) and is
 replaced atomically (a temporary file, then ``os.replace``). ``PATH.archive`` holds the ФН's
@@ -21,7 +21,7 @@ from typing import Any
 from kkt_bridge.errors import DocumentError, StoreError
 from kkt_bridge.i18n import _
 
-from .state import DeviceState
+from .state import RegisterState
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:
@@ -51,7 +51,7 @@ class StateFile:
         #: the archive file has lines beyond ``_saved`` that must go before appending
         self._stale = False
 
-    def load(self) -> DeviceState | None:
+    def load(self) -> RegisterState | None:
         """The saved state, or None when there is none yet (a new device)."""
         try:
             raw = self.path.read_bytes()
@@ -75,7 +75,7 @@ class StateFile:
             data = json.loads(raw.decode("utf-8"))
             count = int(data["documents"])
             documents = [json.loads(line) for line in lines[:count]]
-            state = DeviceState.from_json(data, documents)
+            state = RegisterState.from_json(data, documents)
         except (ValueError, KeyError, TypeError, AssertionError, DocumentError) as exc:
             raise StoreError(
                 _("состояние эмулятора {path} повреждено ({reason})").format(
@@ -91,12 +91,12 @@ class StateFile:
                 self._rewrite_archive(state)
         return state
 
-    def _rewrite_archive(self, state: DeviceState) -> None:
+    def _rewrite_archive(self, state: RegisterState) -> None:
         _atomic_write(self.archive_path,
                       b"".join(_line(document) for document in state.archive.documents))
         self._stale = False
 
-    def save(self, state: DeviceState) -> None:
+    def save(self, state: RegisterState) -> None:
         documents = state.archive.documents
         if self._stale or self._saved == 0 or self._saved > len(documents):
             # a new device (an old archive file is not ours), or lines to drop

@@ -1,8 +1,12 @@
-"""The emulated register's lines: a pseudo-terminal and a TCP port, each served by a thread.
+"""The virtual register's lines: a pseudo-terminal and a TCP port, each served by a thread.
 
-Each line runs one :class:`~.link.DeviceLink` (the handshake) in front of the shared
-device. The loop sleeps in ``select`` until a byte comes or the link has a deadline (a paced
-byte, the 50 ms frame timeout, an answer's latency), so an idle emulator costs nothing.
+A line knows no protocol. The front end hands it a *link factory*; for every conversation
+(the pty's life, each TCP connection) the line makes one :class:`EmulatedLink` and pumps
+bytes through it: what the client wrote goes to ``receive(data, now)``, what ``poll(now)``
+returns goes to the client. The loop sleeps in ``select`` until bytes come or the link's
+``next_deadline()`` (a paced frame, the protocol's byte timeout, an answer's latency), so an
+idle emulator costs nothing, and a link that reports deadlines per frame, not per byte,
+wakes the line once per frame.
 
 pty: the server keeps its own slave descriptor open. Without it the master reads EIO the
 moment a client closes the slave, and a client that reopens the port would find nobody;
@@ -26,18 +30,45 @@ import threading
 import time
 import tty
 from collections.abc import Callable
+from typing import Literal, Protocol
 
-from kkt_bridge.drivers.shtrih.frame import TCP_PORT
 from kkt_bridge.errors import LinkError
 from kkt_bridge.i18n import _
 
 from .faults import FaultInjector, FaultSpec
-from .link import DeviceLink, Handler
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TCP_HOST = "127.0.0.1"
-DEFAULT_TCP_PORT = TCP_PORT
+LineKind = Literal["pty", "tcp"]
+
+
+class EmulatedLink(Protocol):
+    """One conversation of a protocol, as a state machine without I/O (the front end's).
+
+    Times are ``time.monotonic()`` seconds, so a unit test drives it with a fake clock.
+    """
+
+    #: the line's faults, shared by the line's successive links (seeded noise goes on)
+    faults: FaultInjector
+    #: set by the link when a fault asks the line to drop the connection
+    disconnect_requested: bool
+
+    def receive(self, data: bytes, now: float) -> None:
+        """Bytes the client wrote, read at ``now``."""
+        ...
+
+    def poll(self, now: float) -> bytes:
+        """Advance to ``now``; the bytes to write to the client now (b"" for none)."""
+        ...
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`poll` next has something to do; None when only input can wake it."""
+        ...
+
+
+#: what a front end hands a line: a new link for each conversation on a line of this kind
+LinkFactory = Callable[[FaultInjector, LineKind], EmulatedLink]
 #: a write nobody reads for this long is dropped: the bytes fell off the end of the cable
 _STALE_WRITE = 1.0
 _READ_SIZE = 4096
@@ -61,14 +92,12 @@ def _precise_timers() -> None:
 class Line:
     """What the pty and TCP servers share: a thread, a wake-up pipe, the fault spec."""
 
-    kind = "line"
+    kind: LineKind
 
-    def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None,
-                 power_cycle: Callable[[], None] | None, stray_ff: bool = False) -> None:
-        self.handler = handler
+    def __init__(self, link_factory: LinkFactory, *, spec: FaultSpec,
+                 seed: int | None) -> None:
+        self.link_factory = link_factory
         self.seed = seed
-        self.power_cycle = power_cycle
-        self.stray_ff = stray_ff
         self._spec = spec
         self._new_spec: FaultSpec | None = None
         self._faults = FaultInjector(spec, seed)
@@ -76,7 +105,7 @@ class Line:
         os.set_blocking(self._wake_r, False)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.link: DeviceLink | None = None
+        self.link: EmulatedLink | None = None
 
     # --- life -------------------------------------------------------------------------------
 
@@ -129,17 +158,16 @@ class Line:
     def _close(self) -> None:
         raise NotImplementedError
 
-    def _new_link(self) -> DeviceLink:
+    def _new_link(self) -> EmulatedLink:
         """A fresh conversation. The faults outlive it: a one-shot disconnect stays spent,
         and the seeded noise goes on where it was."""
         if self._new_spec is not None:
             self._new_spec = None
             self._faults.reset(self._spec)
-        self.link = DeviceLink(self.handler, faults=self._faults,
-                               stray_ff=self.stray_ff, power_cycle=self.power_cycle)
+        self.link = self.link_factory(self._faults, self.kind)
         return self.link
 
-    def _drain_wake(self, link: DeviceLink) -> None:
+    def _drain_wake(self, link: EmulatedLink) -> None:
         with contextlib.suppress(OSError):
             os.read(self._wake_r, 512)
         spec = self._new_spec
@@ -149,7 +177,7 @@ class Line:
 
     # --- one conversation -------------------------------------------------------------------
 
-    def _pump(self, fd: int, link: DeviceLink) -> str:
+    def _pump(self, fd: int, link: EmulatedLink) -> str:
         """Serve ``fd`` until it closes, a fault drops it, or the server stops.
 
         Returns why: "stop", "closed" or "disconnect".
@@ -219,11 +247,11 @@ class Line:
 class PtyServer(Line):
     """A pseudo-terminal: clients open :attr:`path` as if it were the register's tty."""
 
-    kind = "pty"
+    kind: LineKind = "pty"
 
-    def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None = None,
-                 power_cycle: Callable[[], None] | None = None) -> None:
-        super().__init__(handler, spec=spec, seed=seed, power_cycle=power_cycle)
+    def __init__(self, link_factory: LinkFactory, *, spec: FaultSpec,
+                 seed: int | None = None) -> None:
+        super().__init__(link_factory, spec=spec, seed=seed)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         os.set_blocking(self._master, False)
@@ -256,14 +284,11 @@ class PtyServer(Line):
 class TcpServer(Line):
     """A TCP port served like a network register: one client at a time."""
 
-    kind = "tcp"
+    kind: LineKind = "tcp"
 
-    def __init__(self, handler: Handler, *, spec: FaultSpec, seed: int | None = None,
-                 power_cycle: Callable[[], None] | None = None,
-                 host: str = DEFAULT_TCP_HOST, port: int = DEFAULT_TCP_PORT,
-                 stray_ff: bool = True) -> None:
-        super().__init__(handler, spec=spec, seed=seed, power_cycle=power_cycle,
-                         stray_ff=stray_ff)
+    def __init__(self, link_factory: LinkFactory, *, spec: FaultSpec, port: int,
+                 seed: int | None = None, host: str = DEFAULT_TCP_HOST) -> None:
+        super().__init__(link_factory, spec=spec, seed=seed)
         self._listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                                        socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
