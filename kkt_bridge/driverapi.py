@@ -98,7 +98,7 @@ def load_drivers() -> dict[str, Driver]:
         drivers[driver.name] = driver
     # probing asks in this order: the built-in default first, the rest by name, so the
     # order does not depend on how the packages happened to be installed
-    return dict(sorted(drivers.items(), key=lambda item: (item[0] != "shtrih", item[0])))
+    return dict(sorted(drivers.items(), key=lambda item: (item[0] != DEFAULT_DRIVER, item[0])))
 
 
 def get_driver(name: str) -> Driver:

@@ -16,7 +16,6 @@ from kkt_bridge.errors import NotARegisterError
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
-DEFAULT_DRIVER = "shtrih"
 #: how long each driver may take to answer its probe
 PROBE_TIMEOUT = 0.5
 

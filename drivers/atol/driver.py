@@ -17,9 +17,9 @@ from construct import ConstructError, Container
 
 from kkt_bridge.errors import ConfigError, ProtocolError
 from kkt_bridge.fiscal.documents import RegistrationReport, decode_document
+from kkt_bridge.fiscal.facts import FFD_VERSIONS
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import (
-    FFD_VERSIONS,
     Capability,
     Cashier,
     DocumentInfo,
