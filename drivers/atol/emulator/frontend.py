@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from kkt_bridge.emulation.emulator import FrontEnd
@@ -27,7 +28,10 @@ def make_register(**options: Any) -> AtolRegister:
 def make_link(register: VirtualRegister, faults: FaultInjector, kind: LineKind,
               options: Mapping[str, Any]) -> AtolLink:
     """One conversation; ``options`` choose what the reference leaves open (§9)."""
-    chosen = LinkOptions(**{k: v for k, v in options.items() if k in LINK_OPTIONS})
+    given = {k: v for k, v in options.items() if k in LINK_OPTIONS}
+    text = {k: v for k, v in given.items() if isinstance(v, str)}  # from the command line
+    typed = {k: v for k, v in given.items() if not isinstance(v, str)}
+    chosen = replace(LinkOptions.parse(",".join(f"{k}={v}" for k, v in text.items())), **typed)
     atol: Any = register
 
     def run(task: bytes) -> tuple[bool, bytes]:
