@@ -8,15 +8,6 @@ import pytest
 from kkt_bridge.i18n import set_language
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
-#: every driver whose emulator the seed flow runs against: a new protocol adds its name here
-DRIVERS = ("shtrih", "atol")
-
-
-@pytest.fixture(params=DRIVERS)
-def driver(request: pytest.FixtureRequest) -> str:
-    """The register's protocol: the end-to-end tests run once per driver."""
-    return str(request.param)
-
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[ReferenceBackOffice]:
