@@ -223,3 +223,45 @@ def test_devices_finds_an_atol_register_by_protocol(atol: Factory) -> None:
     assert result is not None
     assert (result.driver, result.model) == ("atol", "АТОЛ 30Ф")
     assert result.serial == str(int(emu.device.state.identity.serial[-8:]))
+
+
+def test_power_loss_mid_receipt_keeps_complete_documents_only(
+        atol: Factory, opened: Callable[[str], AtolKkt]) -> None:
+    emu = atol(pty=False)
+    kkt = opened(emu.tcp_url)
+    kkt.execute(status.ENTER_MODE, mode=1, mode_password=1)
+    kkt.execute(receipt.OPEN_RECEIPT, flags=0, receipt_type=1)
+    before = emu.archive()
+    emu.inject("power_loss_at=1")  # the item's task dies with the power
+    with pytest.raises(ModeNotAvailableError):
+        # the driver adds the lost task again (B3); the register came back in mode 0
+        kkt.execute(receipt.ITEM, flags=2, name="Хлеб", price=4990, quantity=1000,
+                    discount_sign=0, discount=0, tax=6, section=1)
+    assert emu.fault_stats["power_losses"] == 1
+    assert emu.archive() == before and emu.device.receipt is None
+    assert not kkt.status().receipt_open
+    kkt.execute(status.ENTER_MODE, mode=1, mode_password=1)  # and the day goes on
+    kkt.execute(receipt.ITEM, flags=2, name="Хлеб", price=4990, quantity=1000,
+                discount_sign=0, discount=0, tax=6, section=1)
+    kkt.execute(receipt.CLOSE_RECEIPT, test=0, payment_type=1, amount=4990)
+    assert len(emu.archive()) == len(before) + 1
+
+
+def test_a_connection_cut_mid_answer_loses_no_document(
+        atol: Factory, opened: Callable[[str], AtolKkt]) -> None:
+    from kkt_bridge.errors import LinkError
+
+    emu = atol(pty=False)
+    kkt = opened(emu.tcp_url)
+    kkt.execute(status.ENTER_MODE, mode=1, mode_password=1)
+    before = len(emu.archive())
+    emu.inject("disconnect_after=1")  # the beep answers; the shift opens, its answer is cut
+    kkt.execute(status.BEEP)
+    with pytest.raises(LinkError):
+        kkt.execute(receipt.OPEN_SHIFT, test=0)
+    kkt.close()
+    emu.clear_faults()
+    again = opened(emu.tcp_url)
+    assert again.fn_status().last_fd_number == before + 1  # the command was done
+    assert again.shift().open
+    assert [d for _n, d in again.iter_documents(1, before + 1)] == emu.archive()
