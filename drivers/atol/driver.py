@@ -8,6 +8,7 @@ writes the cashier (tags 1021/1203) into each document, so the capabilities say 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 from construct import ConstructError, Container
 
-from kkt_bridge.errors import ConfigError, ProtocolError
+from kkt_bridge.errors import ConfigError, LinkError, ProtocolError
 from kkt_bridge.fiscal.documents import RegistrationReport, decode_document
 from kkt_bridge.fiscal.facts import FFD_VERSIONS
 from kkt_bridge.i18n import _
@@ -89,6 +90,7 @@ class AtolKkt:
         self.password = password
         self._port = port
         self._lock = threading.Lock()
+        self._batch = 0
 
     @classmethod
     def on_port(cls, port: ClosablePort, **options: Any) -> AtolKkt:
@@ -106,7 +108,22 @@ class AtolKkt:
                 command=command.label, reason=exc), _("проверьте переданные значения")) from None
         with self._lock:
             _status, answer = self.transport.execute(task, command.timeout)
+            if not self._batch:
+                self.transport.flush()  # the result's ACK now: nothing else follows
         return command.parse_answer(answer)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Tasks that follow each other at once (a document read): each result's ACK goes
+        out with the next task, and the last one when the batch ends."""
+        self._batch += 1
+        try:
+            yield
+        finally:
+            self._batch -= 1
+            if not self._batch:
+                with self._lock, contextlib.suppress(LinkError):
+                    self.transport.flush()
 
     def greet(self, timeout: float) -> Container:
         """A5 with a short timeout: the first task of a connection, to see who answers."""
@@ -265,6 +282,10 @@ class AtolKkt:
     def read_document(self, fd_number: int) -> bytes:
         """A4 45, then A4 46 until the announced length is read (no extra request past
         it) or the ФН says 0xDA: type u16 LE, length u16 LE, the TLV body."""
+        with self.batch():
+            return self._read_document(fd_number)
+
+    def _read_document(self, fd_number: int) -> bytes:
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
@@ -289,7 +310,9 @@ class AtolKkt:
 
     def iter_documents(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
         for number in range(first, last + 1):
-            yield number, self.read_document(number)
+            with self.batch():
+                document = self._read_document(number)
+            yield number, document
 
     # --- Kkt: cashiers --------------------------------------------------------------------
 
@@ -318,6 +341,8 @@ class AtolKkt:
 
     def close(self) -> None:
         if self._port is not None:
+            with contextlib.suppress(LinkError):
+                self.transport.flush()  # the last result's ACK frees it in the register
             self._port.close()
             self._port = None
 

@@ -57,22 +57,33 @@ class Transport:
         self._packet_id = 0  # the last id used: the first packet is 1
         self._tid = 0
         self._sent: OrderedDict[int, bytes] = OrderedDict()
+        self._deferred = bytearray()
         self.heard = False  # any well-formed packet arrived on this link
         if port.timeout != byte_timeout:
             port.timeout = byte_timeout  # reconfiguring a real port is a syscall: once
 
     # --- sending --------------------------------------------------------------------------
 
-    def send(self, payload: bytes) -> int:
-        """Send one packet with the next id; return the id."""
+    def send(self, payload: bytes, *, defer: bool = False) -> int:
+        """Send one packet with the next id; return the id. A deferred packet (the ACK of a
+        result) goes out with the next one or at :meth:`flush`: the same bytes in one write,
+        so the register's line wakes once for the ACK and the next task."""
         self._packet_id = next_packet_id(self._packet_id)
         frame = build_frame(self._packet_id, payload)
         self._sent[self._packet_id] = frame
         self._sent.move_to_end(self._packet_id)
         while len(self._sent) > SENT_KEPT:
             self._sent.popitem(last=False)
-        self._write(frame)
+        if defer:
+            self._deferred += frame
+        else:
+            self._write(frame)
         return self._packet_id
+
+    def flush(self) -> None:
+        """Write a deferred ACK now (before the link is closed or left idle)."""
+        if self._deferred:
+            self._write(b"")
 
     def abort(self) -> None:
         """ABORT: the register drops every task. Its reply, if any, is not awaited (atol.md
@@ -134,7 +145,8 @@ class Transport:
                 continue  # a one-byte F0 packet without its tid: nothing to match
             if got.packet_id == ASYNC_ID:
                 if packet.status in FINISHED and packet.tid is not None:
-                    self.send(taskbuffer.ack(packet.tid))  # ours or a stale one: free it
+                    # ours or a stale one: free it (ours goes out with the next packet)
+                    self.send(taskbuffer.ack(packet.tid), defer=packet.tid == tid)
                     if packet.tid == tid:
                         return packet.status, bytes(packet.answer)
                 continue
@@ -144,7 +156,7 @@ class Transport:
                 doubtful = doubtful or got.packet_id == first_add
                 continue
             if packet.status in FINISHED:
-                self.send(taskbuffer.ack(tid))
+                self.send(taskbuffer.ack(tid), defer=True)
                 return packet.status, bytes(packet.answer)
             if packet.status == TaskStatus.NOT_FOUND and readds < self.resends:
                 # the register never got the ADD (lost or damaged on the line): the only
@@ -216,6 +228,8 @@ class Transport:
             return 0
 
     def _write(self, frame: bytes) -> None:
+        if self._deferred:
+            frame, self._deferred = bytes(self._deferred) + frame, bytearray()
         try:
             self.port.write(frame)
         except OSError as exc:

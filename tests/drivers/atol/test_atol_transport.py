@@ -26,11 +26,26 @@ def test_a_task_comes_back_and_is_acknowledged(mode: str) -> None:
     peer = TaskPeer(handler=lambda task: b"\x55\x00\x00", mode=mode)
     transport, port = _transport(peer)
     status, answer = transport.execute(TASK, 5.0)
+    transport.flush()  # the ACK waits for the next packet or the end of the conversation
     assert answer == b"\x55\x00\x00"
     assert status == (TaskStatus.ASYNC_RESULT if mode == "async" else TaskStatus.RESULT)
     # the first packet is the reference's vector: ADD task 01, flags 01, id 01
     assert port.written == [(1, bytes.fromhex("C1 01 01 00 00 3F")), (2, b"\xc2\x01")]
     assert peer.acked == [1]
+
+
+def test_the_ack_goes_out_with_the_next_task_in_one_write() -> None:
+    peer = TaskPeer(handler=lambda task: b"\x55\x00\x00")
+    transport, port = _transport(peer)
+    writes: list[bytes] = []
+    write = port.write
+    port.write = lambda data: writes.append(data) or write(data)  # type: ignore[method-assign]
+    transport.execute(TASK, 5.0)
+    transport.execute(TASK, 5.0)
+    assert len(writes) == 2
+    assert writes[1].startswith(build_frame(2, b"\xc2\x01"))  # ACK of task 1, then ADD 2
+    transport.flush()
+    assert peer.acked == [1, 2]
 
 
 def test_task_and_packet_ids_run_on_and_wrap_to_zero() -> None:
@@ -56,6 +71,7 @@ def test_silence_is_polled_with_req_until_the_result() -> None:
 
     transport, _port = _transport(script)
     assert transport.execute(TASK, 5.0) == (TaskStatus.RESULT, b"\x55\x00\x00")
+    transport.flush()
     assert [c[0] for c in calls] == [0xC1, 0xC3, 0xC3, 0xC2]
     assert calls[1] == b"\xc3\x01"
 
@@ -105,6 +121,7 @@ def test_a_tid_held_by_an_earlier_session_is_freed_and_the_task_added_again() ->
 
     transport, port = _transport(script)
     assert transport.execute(TASK, 5.0)[1] == b"\x55\x00\x00"
+    transport.flush()
     assert [data[:1] for _pid, data in port.written] == [b"\xc1", b"\xc2", b"\xc1", b"\xc2"]
 
 
@@ -146,6 +163,7 @@ def test_b2_on_an_add_that_went_twice_is_our_own_task() -> None:
 
     transport, _port = _transport(script)
     assert transport.execute(TASK, 5.0)[1] == b"\x55\x00\x00"
+    transport.flush()
     assert calls == [b"\xc1", b"\xc1", b"\xc3", b"\xc2"]
 
 
