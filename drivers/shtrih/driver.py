@@ -289,12 +289,19 @@ class ShtrihKkt:
         )
 
     def read_document(self, fd_number: int) -> bytes:
-        """FF3A then FF3B until error 08: type u16 LE, length u16 LE, the TLV body."""
+        """FF3A, then FF3B until the length FF3A announced has come: type u16 LE, length
+        u16 LE, the TLV body.
+
+        The read stops at the announced length, as the vendor's own driver does, instead of
+        asking once more for the error 08 that ends the data: one round trip less a
+        document. An 08 (or an empty block) before the length is a short document."""
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
         # each block carries at least one byte, so the ФН's length bounds the loop
-        for _block in range(head.length + 2):
+        for _block in range(head.length):
+            if got >= head.length:
+                break
             try:
                 block = bytes(self.execute(fn_cmds.READ_TLV_BLOCK).data)
             except FnNoDataError:
@@ -303,10 +310,6 @@ class ShtrihKkt:
                 break
             chunks.append(block)
             got += len(block)
-        else:
-            raise ProtocolError(
-                _("документ {n}: ФН не закончил передачу после {got} байт").format(
-                    n=fd_number, got=got), _("повторите чтение документа"))
         if got != head.length:
             raise ProtocolError(
                 _("документ {n}: ФН объявил {length} байт, передал {got}").format(

@@ -107,11 +107,17 @@ class Transport:
         frame = encode_frame(body)
         self._heard = False
         self._noise.clear()
-        deadline = self._clock() + timeout + self.control_timeout
+        started = self._clock()
+        deadline = started + timeout + self.control_timeout
         # written: our frame may have reached the device, so a held answer is ours;
         # accepted: the device ACKed it, so sending it again could run the command twice
         written = accepted = False
+        # what the failure message says: how many ENQs went, and whether an answer that
+        # the device announced (ACK) never came
+        tries = 0
+        announced = False
         for _attempt in range(self.attempts):
+            tries += 1
             self.port.write(_ENQ)
             reply = self._control(min(deadline, self._clock() + self.control_timeout),
                                   stx_is_ack=True)
@@ -121,6 +127,7 @@ class Transport:
                 except _Corrupt:
                     continue
                 if answer is None:
+                    announced = True
                     break
                 if written:
                     return answer
@@ -147,6 +154,7 @@ class Transport:
                 except _Corrupt:
                     continue
                 if answer is None:
+                    announced = True
                     break
                 return answer
             if self._clock() >= deadline:
@@ -158,10 +166,22 @@ class Transport:
                 str(getattr(self.port, "port", None) or getattr(self.port, "name", "?")),
                 _("вместо ответа ККТ пришли байты {bytes}").format(
                     bytes=shown + (" ..." if len(self._noise) > NOISE_SHOWN else "")))
+        seconds = f"{self._clock() - started:.1f}"
+        if accepted and announced:
+            raise LinkTimeoutError(
+                _("ККТ приняла команду {command}, но не прислала ответ за {seconds} с").format(
+                    command=_command_hex(body), seconds=seconds),
+                _("команда могла выполниться: проверьте состояние ККТ (короткий запрос "
+                  "состояния) перед повтором; если ККТ не отвечает, перезагрузите её"))
+        if announced:
+            raise LinkTimeoutError(
+                _("ККТ начала ответ на команду {command}, но не прислала его за {seconds} с"
+                  ).format(command=_command_hex(body), seconds=seconds),
+                _("проверьте кабель и скорость порта; если ККТ не отвечает, перезагрузите её"))
         raise LinkTimeoutError(
-            _("ККТ не ответила на команду {command} ({attempts} попыток)").format(
-                command=_command_hex(body),
-                attempts=self.attempts),
+            _("ККТ не ответила на команду {command}: {tries} из {attempts} попыток за "
+              "{seconds} с").format(command=_command_hex(body), tries=tries,
+                                    attempts=self.attempts, seconds=seconds),
             _("проверьте кабель, питание ККТ и скорость порта"))
 
     def probe(self, timeout: float) -> int | None:

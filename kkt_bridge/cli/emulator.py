@@ -1,8 +1,12 @@
 """``kkt-bridge emulator``: an emulated register on a pseudo-terminal and/or a TCP port.
 
 The first lines of stdout are the addresses it listens on (a pty path, ``socket://h:p``),
-flushed at once, so a script can read them and point its cash software there. It serves
-until SIGINT or SIGTERM, then stops and saves its state.
+flushed at once, so a script can read them and point its cash software there; the last is
+``control URL``, its keyboard (:mod:`kkt_bridge.emulation.control`). It serves until SIGINT
+or SIGTERM, then stops and saves its state.
+
+``kkt-bridge emulator register|reregister|replace-fn|open-shift|sell|close-shift|status
+--at URL|STATE`` act on a running emulator as a service engineer and a cashier would.
 
 The emulator is found through the driver plugin (its ``emulator`` front end, see
 :mod:`kkt_bridge.driverapi`), so that a third-party driver can ship its own:
@@ -12,9 +16,11 @@ The emulator is found through the driver plugin (its ``emulator`` front end, see
 from __future__ import annotations
 
 import functools
+import json
 import signal
 import sys
 import threading
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -22,6 +28,8 @@ from typing import Any
 import click
 
 from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
+from kkt_bridge.emulation.control import ControlServer, call
+from kkt_bridge.emulation.profile import load_profile
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 
@@ -34,7 +42,8 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
     return functools.partial(Emulator, get_emulator(driver_name))
 
 
-@click.command("emulator", help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая."))
+@click.group("emulator", invoke_without_command=True,
+             help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая."))
 @click.option("--driver", "driver_name", default=DEFAULT_DRIVER, show_default=True,
               help=_("Протокол эмулируемой ККТ: shtrih или atol."))
 @click.option("--pty", "use_pty", is_flag=True,
@@ -61,11 +70,19 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
 @click.option("--link-option", "link_options", multiple=True, metavar="KEY=VALUE",
               help=_("Выбор эмулятора там, где протокол не описан, например у АТОЛ "
                      "results=sync, abort_reply=A1, ack_reply=A1, accept_ack_add=1."))
-def emulator(driver_name: str, use_pty: bool, tcp: str | None, state: Path | None,
-             profile: Path | None, unregistered: bool, baud: int | None, latency: float | None,
-             faults: str | None, seed: int | None, no_stray_ff: bool,
-             link_options: tuple[str, ...] = ()) -> None:
+@click.option("--control-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help=_("Порт управления на 127.0.0.1 (0 — любой свободный)."))
+@click.option("--no-control", is_flag=True,
+              help=_("Без управления: команды register, sell и другие не смогут до него "
+                     "достучаться."))
+@click.pass_context
+def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | None,
+             state: Path | None, profile: Path | None, unregistered: bool, baud: int | None,
+             latency: float | None, faults: str | None, seed: int | None, no_stray_ff: bool,
+             control_port: int, no_control: bool, link_options: tuple[str, ...] = ()) -> None:
     """Эмулятор ККТ: отвечает байт в байт, как настоящая."""
+    if ctx.invoked_subcommand is not None:
+        return  # a command for a running emulator: it takes its own options
     if state is not None and state.parent and not state.parent.is_dir():
         raise ConfigError(_("каталог {path} не существует").format(path=state.parent),
                           _("создайте его или укажите другой --state"))
@@ -101,17 +118,173 @@ def emulator(driver_name: str, use_pty: bool, tcp: str | None, state: Path | Non
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    control: ControlServer | None = None
     try:
         emu.start()
+        if not no_control:
+            control = ControlServer(emu, port=control_port, state_path=state).start()
         for url in emu.urls:
             click.echo(url)
+        if control is not None:
+            # the last line: the keyboard (kkt-bridge emulator sell --at URL ...)
+            click.echo(f"control {control.url}")
         sys.stdout.flush()
         while not stop.wait(0.5):  # wakes for signals: a bare wait() would defer them
             pass
     finally:
+        if control is not None:
+            control.stop()
         emu.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+# --- acting on a running emulator, as a cashier and a service engineer would ---------------
+
+_AT = click.option(
+    "--at", "at", required=True, metavar="URL|STATE",
+    help=_("Запущенный эмулятор: URL управления, который он вывел (строка control), или "
+           "его файл --state."))
+_PROFILE = click.option(
+    "--profile", type=click.Path(dir_okay=False, path_type=Path),
+    help=_("JSON-профиль регистрации (по умолчанию — профиль эмулятора)."))
+
+
+def _profile_data(profile: Path | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    return {"profile": load_profile(profile).to_json()}
+
+
+def _say_document(what: str, answer: dict[str, Any]) -> None:
+    click.echo(_("{what}: ФД {fd}, ФП {fp}").format(what=what, fd=answer["fd_number"],
+                                                   fp=answer["fiscal_sign"]))
+
+
+@emulator.command("register", help=_("Зарегистрировать ККТ (как инженер ЦТО)."))
+@_AT
+@_PROFILE
+def register_command(at: str, profile: Path | None) -> None:
+    _say_document(_("Отчёт о регистрации"), call(at, "register", _profile_data(profile)))
+
+
+@emulator.command("reregister", help=_("Перерегистрировать ККТ: изменить параметры."))
+@_AT
+@_PROFILE
+@click.option("--reason", type=click.IntRange(1, 4), default=4, show_default=True,
+              help=_("Причина (тег 1101): 1 — замена ФН, 2 — смена ОФД, 3 — смена "
+                     "реквизитов, 4 — смена настроек ККТ."))
+def reregister_command(at: str, profile: Path | None, reason: int) -> None:
+    answer = call(at, "reregister", {**_profile_data(profile), "reason": reason})
+    _say_document(_("Отчёт об изменении параметров регистрации"), answer)
+
+
+@emulator.command("replace-fn", help=_("Заменить ФН на новый и зарегистрировать ККТ с ним."))
+@_AT
+@_PROFILE
+@click.option("--fn-number", metavar=_("16 ЦИФР"), default=None,
+              help=_("Номер нового ФН (по умолчанию — новый случайный)."))
+def replace_fn_command(at: str, profile: Path | None, fn_number: str | None) -> None:
+    data = _profile_data(profile)
+    if fn_number is not None:
+        data["fn_number"] = fn_number
+    answer = call(at, "replace-fn", data)
+    click.echo(_("Новый ФН {number}").format(number=answer["fn_number"]))
+    _say_document(_("Отчёт о регистрации"), answer)
+
+
+@emulator.command("open-shift", help=_("Открыть смену."))
+@_AT
+def open_shift_command(at: str) -> None:
+    _say_document(_("Отчёт об открытии смены"), call(at, "open-shift", {}))
+
+
+@emulator.command("close-shift", help=_("Закрыть смену (Z-отчёт)."))
+@_AT
+def close_shift_command(at: str) -> None:
+    _say_document(_("Отчёт о закрытии смены"), call(at, "close-shift", {}))
+
+
+#: VAT as people write it -> 1199
+VAT_NAMES = {"20": 1, "10": 2, "20/120": 3, "10/110": 4, "0": 5, "none": 6}
+OPERATION_NAMES = {"sale": 1, "sale-return": 2, "purchase": 3, "purchase-return": 4}
+
+
+def rubles(text: str, what: str) -> int:
+    """Kopecks from rubles written as ``49.90`` or ``49,90``."""
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        value = Decimal(-1)
+    if value < 0 or value != value.quantize(Decimal("0.01")) or not value.is_finite():
+        raise ConfigError(_("{what}: «{text}» — не сумма в рублях").format(what=what, text=text),
+                          _("пишите рубли с копейками через точку: 49.90"))
+    return int(value * 100)
+
+
+def parse_item(text: str) -> dict[str, Any]:
+    """``NAME:PRICE[:QUANTITY[:VAT]]``; the name may hold colons, the fields after it not."""
+    parts = text.split(":")
+    # the name ends where the (at most three) fields that look like numbers begin
+    start = len(parts)
+    while start > 1 and len(parts) - start < 3 and _looks_numeric(parts[start - 1]):
+        start -= 1
+    name, fields = ":".join(parts[:start]).strip(), parts[start:]
+    if not name or not fields:
+        raise ConfigError(_("позиция «{text}» задана неверно").format(text=text),
+                          _("формат: НАЗВАНИЕ:ЦЕНА[:КОЛИЧЕСТВО[:НДС]], например "
+                            "Хлеб:49.90:2:10"))
+    item: dict[str, Any] = {"name": name, "price": rubles(fields[0], name)}
+    if len(fields) > 1:
+        item["quantity"] = fields[1].replace(",", ".")
+    if len(fields) > 2:
+        vat = VAT_NAMES.get(fields[2].lower())
+        if vat is None:
+            raise ConfigError(_("ставка НДС «{vat}» неизвестна").format(vat=fields[2]),
+                              _("допустимые: {names}").format(names=", ".join(VAT_NAMES)))
+        item["vat"] = vat
+    return item
+
+
+def _looks_numeric(text: str) -> bool:
+    return text.lower() in VAT_NAMES or text.replace(",", ".").replace(".", "", 1).isdigit()
+
+
+@emulator.command("sell", help=_("Пробить чек: позиции и оплаты."))
+@_AT
+@click.option("--item", "items", multiple=True, required=True,
+              metavar=_("НАЗВАНИЕ:ЦЕНА[:КОЛ-ВО[:НДС]]"),
+              help=_("Позиция чека; НДС: 20, 10, 20/120, 10/110, 0 или none (по умолчанию)."))
+@click.option("--cash", default=None, metavar=_("РУБЛИ"),
+              help=_("Наличными (по умолчанию — итог чека, если не указано --electronic)."))
+@click.option("--electronic", default=None, metavar=_("РУБЛИ"), help=_("Безналичными."))
+@click.option("--operation", type=click.Choice(list(OPERATION_NAMES)), default="sale",
+              show_default=True, help=_("Признак расчёта (тег 1054)."))
+def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: str | None,
+                 operation: str) -> None:
+    data: dict[str, Any] = {"items": [parse_item(text) for text in items],
+                            "operation": OPERATION_NAMES[operation]}
+    if cash is not None or electronic is not None:
+        data["payments"] = {"cash": rubles(cash or "0", "--cash"),
+                            "electronic": rubles(electronic or "0", "--electronic")}
+    answer = call(at, "sell", data)
+    click.echo(_("Чек {receipt} смены {shift}: итог {total}, сдача {change}; ФД {fd}, "
+                 "ФП {fp}").format(receipt=answer["receipt_number"],
+                                   shift=answer["shift_number"],
+                                   total=_rub(answer["total"]), change=_rub(answer["change"]),
+                                   fd=answer["fd_number"], fp=answer["fiscal_sign"]))
+
+
+def _rub(kopecks: int) -> str:
+    return f"{kopecks // 100}.{kopecks % 100:02d}"
+
+
+@emulator.command("status", help=_("Что сейчас с эмулятором: номера, смена, ФН."))
+@_AT
+def status_command(at: str) -> None:
+    answer = call(at, "status", {})
+    answer.pop("ok", None)
+    click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
 
 
 def register(group: click.Group) -> None:

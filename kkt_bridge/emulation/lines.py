@@ -106,6 +106,11 @@ class Line:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.link: EmulatedLink | None = None
+        #: bytes that crossed this line, all conversations: read from and written to clients
+        self.bytes_in = 0
+        self.bytes_out = 0
+        #: how often the serving thread woke up (select returned): what pacing costs
+        self.wakeups = 0
 
     # --- life -------------------------------------------------------------------------------
 
@@ -192,6 +197,7 @@ class Line:
             if pending and (timeout is None or timeout > _STALE_WRITE):
                 timeout = _STALE_WRITE
             readable, _writable, _x = select.select([fd, self._wake_r], writers, [], timeout)
+            self.wakeups += 1
             now = time.monotonic()
             if deadline is not None and not readable and 0 < deadline - now <= 2 * _EARLY:
                 # select wakes tens of microseconds late: it was asked to wake a little
@@ -214,6 +220,7 @@ class Line:
                 if data == b"":
                     return "closed"
                 if data:
+                    self.bytes_in += len(data)
                     self._after_read()
                     if self._new_spec is not None:
                         # bytes written after an inject() must meet the new faults, even
@@ -236,6 +243,7 @@ class Line:
                         written = 0
                     except OSError:
                         return "closed"
+                    self.bytes_out += written
                     del pending[:written]
                     pending_since = now if pending else 0.0
             if link.disconnect_requested:

@@ -36,6 +36,7 @@ class Script:
     stray: bool = False  # 0xFF after every ACK from the host, and before each control byte
     silent: bool = False  # answer nothing at all
     ignore_enqs: int = 0  # stay silent on this many ENQs
+    hang_after_ack: bool = False  # ACK a frame, run it, then never send the answer
     # the device's line speed: at any other speed the host's bytes are noise to it
     line_speed: int | None = None
     enq_speeds: list[int] = field(default_factory=list)  # the host's line speed at each ENQ
@@ -125,6 +126,10 @@ class FakeDevice:
                     continue
                 self.script.received.append(body)
                 self.held = self.handler(body)
+                if self.script.hang_after_ack:
+                    self._send(bytes([ACK]))
+                    self.script.silent = True
+                    continue
                 self._send(bytes([ACK]) + self._frame(self.held))
             elif byte == ACK:
                 self.held = None

@@ -197,6 +197,16 @@ def test_read_document_returns_the_fn_bytes(kkt: ShtrihKkt) -> None:
     assert info.details == {"operation": 1, "total": 20000}
 
 
+def test_the_read_stops_at_the_length_ff3a_announced(kkt: ShtrihKkt,
+                                                     register: Register) -> None:
+    """One FF3B per top-level TLV and not one more: the end of the data is the length, as
+    the vendor's driver reads it, not an extra round trip for error 08."""
+    kkt.read_document(7)
+    codes = [code for code, _fields in register.requests]
+    assert codes.count(0xFF3A) == 1
+    assert codes.count(0xFF3B) == 4  # RECEIPT_DOC holds four top-level TLVs
+
+
 def test_a_missing_document_raises_typed_error(kkt: ShtrihKkt) -> None:
     from kkt_bridge.drivers.shtrih.errors import FnNoDataError
 

@@ -420,3 +420,24 @@ def test_each_command_waits_its_own_answer_timeout(name: str, declared: float,
     with pytest.raises(LinkTimeoutError):
         kkt.execute(cmd)
     assert slow.now < too_slow  # it gave up at its deadline, not when the answer came
+
+
+def test_a_device_that_accepts_and_never_answers_is_reported_as_such() -> None:
+    """It used to say "did not answer (10 attempts)" after one attempt."""
+    script = Script(hang_after_ack=True)
+    with fake_port(echo_status, script) as (port, device), \
+            pytest.raises(LinkTimeoutError) as info:
+        transport(port, control_timeout=0.05, attempts=10).exchange(REQUEST, 0.2)
+    assert script.received == [REQUEST]  # run once: never sent again
+    assert bytes(device.log) == bytes([ENQ]) + build_frame(REQUEST)  # one attempt
+    assert "приняла команду 10" in info.value.message
+    assert "попыток" not in info.value.message
+    assert "проверьте состояние ККТ" in (info.value.hint or "")
+
+
+def test_a_silent_device_says_how_many_attempts_it_made() -> None:
+    with fake_port(echo_status, Script(silent=True)) as (port, device), \
+            pytest.raises(LinkTimeoutError) as info:
+        transport(port, control_timeout=0.05, attempts=3).exchange(REQUEST, 5.0)
+    enqs = bytes(device.log).count(ENQ)
+    assert f"{enqs} из 3 попыток" in info.value.message

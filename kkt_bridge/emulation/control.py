@@ -1,0 +1,365 @@
+"""The emulator's keyboard: a small control API on 127.0.0.1 for a running emulator.
+
+A real register has a keyboard and a service menu beside its port: a cashier opens a shift
+and sells there, a service engineer registers it and replaces its ФН. The control API is
+that keyboard. It acts on the register itself, not through its line, because
+
+- registration, re-registration and a new ФН are not something the bridge's drivers send
+  (and an ATOL client registers with commands the Shtrih one does not have): they belong
+  to the register, and every front end can do them the same way;
+- the line belongs to the client under test (a pty has one end; a TCP register serves one
+  connection at a time): a sale typed at the keyboard must not take it over;
+- it still exercises the protocol where the front end says so: the Shtrih front end's
+  ``register``/``sell``/``open_shift``/``close_shift`` build real request bodies and run
+  them through its command handlers.
+
+``POST {url}/{action}`` with a JSON object; the answer is JSON: ``{"ok": true, ...}``, or
+``{"ok": false, "error": ..., "hint": ...}`` with status 400. The URL carries a random
+token (``http://127.0.0.1:PORT/TOKEN``): only who was told it (the emulator's stdout, or
+``STATE.control``, a 0600 file beside the state file) can act. Nothing else listens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError
+from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
+from kkt_bridge.i18n import _
+
+from .archive import StoredDocument
+from .emulator import Emulator
+from .profile import Profile
+from .refusal import Reason, Refused
+from .register import Item, SaleResult
+
+log = logging.getLogger(__name__)
+
+#: the largest request body the control API reads
+MAX_BODY = 64 * 1024
+ACTIONS = ("status", "register", "reregister", "replace-fn", "open-shift", "close-shift",
+           "sell")
+
+#: what a refusal of the register means to the person at its keyboard
+REFUSALS: dict[Reason, tuple[str, str]] = {
+    Reason.BAD_PARAMETERS: ("ККТ отклонила параметры операции", "проверьте значения"),
+    Reason.NOT_REGISTERED: ("ККТ не зарегистрирована",
+                            "зарегистрируйте её: kkt-bridge emulator register"),
+    Reason.FN_BAD_STATE: ("ФН не в том состоянии для этой операции",
+                          "для зарегистрированной ККТ используйте reregister"),
+    Reason.FN_FAILURE: ("ФН не смог сохранить документ", "проверьте место на диске"),
+    Reason.FN_NO_DATA: ("в ФН нет такого документа", "проверьте номер документа"),
+    Reason.FN_SHIFT_OVER_24H: ("смена длится больше 24 часов",
+                               "закройте смену: kkt-bridge emulator close-shift"),
+    Reason.SHIFT_OVER_24H: ("смена длится больше 24 часов",
+                            "закройте смену: kkt-bridge emulator close-shift"),
+    Reason.SHIFT_OPEN: ("смена открыта", "закройте смену: kkt-bridge emulator close-shift"),
+    Reason.SHIFT_CLOSED: ("смена закрыта", "откройте смену: kkt-bridge emulator open-shift"),
+    Reason.RECEIPT_OPEN: ("открыт чек", "дождитесь, пока кассовая программа закроет чек"),
+    Reason.RECEIPT_CLOSED: ("чек не открыт", "начните чек заново"),
+    Reason.RECEIPT_OTHER_TYPE: ("открыт чек другого типа",
+                                "дождитесь, пока кассовая программа закроет чек"),
+    Reason.PAYMENTS_LESS_THAN_TOTAL: ("сумма оплат меньше итога чека",
+                                      "добавьте оплату на недостающую сумму"),
+    Reason.NOT_ENOUGH_CASH: ("не хватает наличности в кассе",
+                             "уменьшите сумму или внесите наличные"),
+    Reason.ZERO_TOTAL: ("нулевой итог чека", "добавьте позиции с суммой"),
+    Reason.TOTAL_OVERFLOW: ("переполнение итога чека",
+                            "сумма не помещается в денежные поля ККТ: разделите покупку на "
+                            "несколько чеков"),
+    Reason.NO_PAPER: ("нет чековой ленты", "вставьте бумагу (снимите неисправность paper_out)"),
+    Reason.TLV_TOO_LARGE: ("документ не помещается в ФН", "сократите названия и реквизиты"),
+}
+
+
+def refusal_error(refused: Refused) -> ConfigError:
+    message, hint = REFUSALS[refused.reason]
+    return ConfigError(_(message), _(hint))
+
+
+# --- the actions: JSON in, JSON out -----------------------------------------------------------
+
+def _profile(emu: Emulator, data: Mapping[str, Any]) -> Profile | None:
+    raw = data.get("profile")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(_("профиль должен быть JSON-объектом"), _("исправьте файл профиля"))
+    return Profile.from_json(raw)
+
+
+def _document(document: StoredDocument) -> dict[str, Any]:
+    return {"fd_number": document.number, "fiscal_sign": document.fiscal_sign,
+            "type": document.doc_type, "at": document.created_at.isoformat()}
+
+
+def _status(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    reg = emu.device
+    with reg.lock:
+        state = reg.state
+        last = state.archive.last
+        return {"driver": emu.front_end.name, "urls": emu.urls,
+                "lines": [{"url": line.url, "bytes_in": line.bytes_in,
+                           "bytes_out": line.bytes_out, "wakeups": line.wakeups}
+                          for line in (emu.pty, emu.tcp) if line is not None],
+                # the emulator process's CPU time: what a benchmark charges to the register
+                "cpu_seconds": time.process_time(),
+                "serial": state.identity.serial, "fn_number": state.identity.fn_number,
+                "registered": state.registered, "shift_open": state.shift.is_open,
+                "shift_number": state.shift.number, "receipts": state.shift.receipts,
+                "last_fd_number": last.number if last else 0,
+                "ofd_queue": len(state.archive.unacknowledged()),
+                "cash_in_drawer": state.cash_in_drawer}
+
+
+def _register(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    if emu.device.registered:
+        raise ConfigError(_("ККТ уже зарегистрирована"),
+                          _("для изменения параметров используйте reregister, для нового "
+                            "ФН — replace-fn"))
+    return _document(emu.register(_profile(emu, data)))
+
+
+def _reregister(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    reason = data.get("reason", 4)
+    if not isinstance(reason, int) or not 1 <= reason <= 4:
+        raise ConfigError(_("причина перерегистрации должна быть от 1 до 4"),
+                          _("1 — замена ФН, 2 — смена ОФД, 3 — смена реквизитов, "
+                            "4 — смена настроек ККТ"))
+    if not emu.device.registered:
+        raise ConfigError(_("ККТ ещё не зарегистрирована"),
+                          _("сначала: kkt-bridge emulator register"))
+    return _document(emu.register(_profile(emu, data), reason=reason))
+
+
+def _replace_fn(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    number = data.get("fn_number")
+    if number is not None and (not isinstance(number, str) or len(number) != 16
+                               or not number.isdigit()):
+        raise ConfigError(_("номер ФН должен состоять из 16 цифр"), _("исправьте --fn-number"))
+    document = emu.replace_fn(number, profile=_profile(emu, data))
+    return {**_document(document), "fn_number": emu.device.state.identity.fn_number}
+
+
+def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    return _document(emu.open_shift())
+
+
+def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    return _document(emu.close_shift())
+
+
+def _money(value: Any, what: str) -> int:
+    """Kopecks from an integer of kopecks."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(_("{what}: сумма должна быть целым числом копеек").format(what=what),
+                          _("например 4990 для 49,90 ₽"))
+    return value
+
+
+def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise ConfigError(_("в чеке нет позиций"), _("укажите хотя бы одну --item"))
+    items = []
+    for raw in raw_items:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise ConfigError(_("позиция чека задана неверно: {item}").format(item=raw),
+                              _("нужны name и price"))
+        try:
+            quantity = Decimal(str(raw.get("quantity", 1)))
+        except InvalidOperation:
+            quantity = Decimal(-1)
+        vat = raw.get("vat", 6)
+        if quantity <= 0 or vat not in VAT_RATES:
+            raise ConfigError(_("позиция «{name}»: неверное количество или ставка НДС").format(
+                name=raw["name"]), _("количество больше нуля, ставка НДС 1…6 (тег 1199)"))
+        items.append(Item(raw["name"], _money(raw.get("price"), raw["name"]), quantity, vat))
+    payments = data.get("payments")
+    if payments is not None:
+        if not isinstance(payments, dict):
+            raise ConfigError(_("оплаты заданы неверно"), _("укажите --cash и --electronic"))
+        payments = {key: _money(value, key) for key, value in payments.items()}
+    operation = data.get("operation", 1)
+    if operation not in OPERATIONS:
+        raise ConfigError(_("неизвестный признак расчёта {operation}").format(
+            operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
+                                    "4 — возврат расхода"))
+    sale: SaleResult = emu.sell(items, payments, operation=operation)
+    return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
+            "receipt_number": sale.receipt_number, "shift_number": sale.shift_number,
+            "total": sale.total, "change": sale.change}
+
+
+HANDLERS: dict[str, Callable[[Emulator, Mapping[str, Any]], dict[str, Any]]] = {
+    "status": _status, "register": _register, "reregister": _reregister,
+    "replace-fn": _replace_fn, "open-shift": _open_shift, "close-shift": _close_shift,
+    "sell": _sell,
+}
+
+
+def run_action(emu: Emulator, action: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """One action, as the control API runs it: a user error raises KktBridgeError."""
+    handler = HANDLERS.get(action)
+    if handler is None:
+        raise ConfigError(_("неизвестное действие {action}").format(action=action),
+                          _("допустимые: {names}").format(names=", ".join(ACTIONS)))
+    try:
+        return handler(emu, data)
+    except Refused as refused:
+        raise refusal_error(refused) from None
+
+
+# --- the server -------------------------------------------------------------------------------
+
+class ControlServer:
+    """The control API of one emulator on 127.0.0.1 (a free port unless told otherwise)."""
+
+    def __init__(self, emu: Emulator, *, port: int = 0,
+                 state_path: Path | None = None) -> None:
+        self.emu = emu
+        self.token = secrets.token_urlsafe(18)
+        self._control_file = control_file(state_path) if state_path is not None else None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                server._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("control: " + format, *args)
+
+        try:
+            self._http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        except OSError as exc:
+            raise LinkError(_("порт управления 127.0.0.1:{port} недоступен: {reason}").format(
+                port=port, reason=exc.strerror or exc),
+                _("укажите другой --control-port или 0")) from None
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever,
+                                        name="kkt-emulator-control", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._http.server_address[1]}/{self.token}"
+
+    def start(self) -> ControlServer:
+        self._thread.start()
+        if self._control_file is not None:
+            _write_private(self._control_file, self.url + "\n")
+        return self
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        if self._control_file is not None:
+            with contextlib.suppress(OSError):
+                if self._control_file.read_text(encoding="utf-8").strip() == self.url:
+                    self._control_file.unlink()
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        prefix = f"/{self.token}/"
+        if not secrets.compare_digest(request.path[:len(prefix)].encode(), prefix.encode()):
+            self._answer(request, HTTPStatus.NOT_FOUND, {"ok": False, "error": "not found"})
+            return
+        action = request.path[len(prefix):]
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+            if not 0 <= length <= MAX_BODY:
+                raise ConfigError(_("слишком большой запрос"), _("уменьшите запрос"))
+            raw = request.rfile.read(length) if length else b"{}"
+            try:
+                data = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                data = None
+            if not isinstance(data, dict):
+                raise ConfigError(_("запрос должен быть JSON-объектом"), _("исправьте запрос"))
+            result = run_action(self.emu, action, data)
+        except KktBridgeError as exc:
+            self._answer(request, HTTPStatus.BAD_REQUEST,
+                         {"ok": False, "error": exc.message, "hint": exc.hint})
+            return
+        except Exception as exc:  # a bug of ours: the keyboard must say so, not hang
+            log.exception("control action %s failed", action)
+            self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
+                         {"ok": False, "error": repr(exc)})
+            return
+        self._answer(request, HTTPStatus.OK, {"ok": True, **result})
+
+    @staticmethod
+    def _answer(request: BaseHTTPRequestHandler, status: HTTPStatus,
+                body: dict[str, Any]) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json; charset=utf-8")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+
+def control_file(state_path: Path) -> Path:
+    """Where a running emulator with this state file leaves its control URL."""
+    return state_path.with_name(state_path.name + ".control")
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+# --- the client -------------------------------------------------------------------------------
+
+def resolve_control_url(at: str) -> str:
+    """The control URL from ``--at``: the URL the emulator printed, or its state file."""
+    if at.startswith(("http://", "https://")):
+        return at.rstrip("/")
+    path = Path(at)
+    candidates = [path] if path.name.endswith(".control") else [control_file(path)]
+    for candidate in candidates:
+        try:
+            url = candidate.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if url.startswith("http://"):
+            return url
+    raise ConfigError(_("у {at} нет запущенного эмулятора").format(at=at),
+                      _("укажите URL управления, который эмулятор вывел при запуске, или "
+                        "файл --state запущенного эмулятора"))
+
+
+def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
+         ) -> dict[str, Any]:
+    """Run ``action`` on the emulator at ``at``; the answer, or the emulator's error."""
+    import httpx
+
+    url = f"{resolve_control_url(at)}/{action}"
+    try:
+        response = httpx.post(url, json=dict(data), timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
+            url=url.rsplit("/", 2)[0], reason=exc),
+            _("проверьте, что эмулятор запущен")) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise LinkError(_("по адресу {url} отвечает не эмулятор").format(
+            url=url.rsplit("/", 2)[0]), _("проверьте адрес управления"))
+    if not body.get("ok"):
+        raise ConfigError(str(body.get("error") or response.status_code),
+                          str(body.get("hint") or _("проверьте параметры")))
+    return body
