@@ -146,13 +146,19 @@ def _state(reg: AtolRegister, cmd: Command, f: Container, kind: str) -> bytes:
     receipt = reg.receipt
     return cmd.build_answer(
         cashier=reg.ram.operator, hall_number=1, date=now.date(), time=now.time(),
-        flags=flags, serial=int(state.identity.serial[-8:]), model=reg.model.code,
+        flags=flags, serial=_serial_digits(state.identity.serial), model=reg.model.code,
         firmware=_version(reg)[:2], mode=reg.ram.mode | (reg.ram.submode << 4),
         receipt_number=(state.shift.receipts + (1 if receipt else 0)) % 10000,
         shift_number=state.shift.number % 10000,
         receipt_state=RECEIPT_STATES.get(receipt.operation, 1) if receipt else 0,
         receipt_total=receipt.total if receipt else 0, decimal_point=2,
         port=PORTS.get(kind, 1))
+
+
+def _serial_digits(serial: str) -> int:
+    """3F carries the serial as 4 BCD bytes: its last eight digits [C]."""
+    digits = "".join(ch for ch in serial if ch.isdigit())
+    return int(digits[-8:] or "0")
 
 
 @handles("short_state")
