@@ -130,6 +130,7 @@ class AtolKkt:
         with self._lock:
             _status, answer = self.transport.execute(
                 status_cmds.DEVICE_TYPE.build_task(self.password), timeout)
+            self.transport.flush()
         return status_cmds.DEVICE_TYPE.parse_answer(answer)
 
     # --- Kkt: identity and state ----------------------------------------------------------
