@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from construct import ConstructError, Container
 
 from kkt_bridge.errors import ConfigError, DocumentError, ProtocolError
+from kkt_bridge.fiscal import tlv
 from kkt_bridge.fiscal.facts import FFD_VERSIONS
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import (
@@ -444,16 +445,5 @@ def encode_char(text: str, size: int) -> bytes:
     return data.ljust(size, b"\x00")
 
 
-def find_top_tag(body: bytes, tag: int) -> bytes | None:
-    """The value of the first top-level TLV ``tag`` (tag u16 LE, length u16 LE, value)."""
-    offset = 0
-    while offset + 4 <= len(body):
-        current = int.from_bytes(body[offset:offset + 2], "little")
-        length = int.from_bytes(body[offset + 2:offset + 4], "little")
-        value = body[offset + 4:offset + 4 + length]
-        if len(value) < length:
-            return None
-        if current == tag:
-            return value
-        offset += 4 + length
-    return None
+#: the value of the first top-level TLV ``tag`` of a document body (the one TLV walker)
+find_top_tag = tlv.find

@@ -11,21 +11,38 @@ One :meth:`Transport.exchange` sends one command body and returns its answer bod
 Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherever a
 control byte or STX is awaited. Every loop is bounded by the attempt count and by the
 command's answer timeout.
+
+Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK. The ENQ before
+each command stays even after a cleanly acknowledged exchange, where the protocol would
+allow sending the next frame at once: the vendor's own Java driver (javapos_shtrih,
+``PrinterProtocol_1.send``) starts every command with ENQ too, and the ENQ is what finds an
+answer the device still holds (our ACK lost on the line, or another program's command),
+which a frame sent blind would silently throw away. It costs two bytes and one turn of the
+line a command; the round trip saved elsewhere is the FF3B that used to ask past the end of
+a document (see ``ShtrihKkt.read_document``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import reduce
-from operator import xor
 from typing import NoReturn, Protocol
 
 from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
 from kkt_bridge.link.failures import not_a_register
 
-from .frame import ACK, BYTE_TIMEOUT, ENQ, MAX_BODY, NAK, STRAY, STX, command_prefix
+from .frame import (
+    ACK,
+    BYTE_TIMEOUT,
+    ENQ,
+    NAK,
+    STRAY,
+    STX,
+    command_prefix,
+    decode_frame,
+    encode_frame,
+)
 
 _ENQ = bytes((ENQ,))
 _ACK = bytes((ACK,))
@@ -47,16 +64,6 @@ class SerialPort(Protocol):
     def read(self, size: int = 1) -> bytes: ...
 
     def write(self, data: bytes, /) -> int | None: ...
-
-
-def encode_frame(body: bytes) -> bytes:
-    """``STX LEN body LRC``: the same bytes as :data:`.frame.Frame` builds, without construct
-    on the hot path (tests check the two agree)."""
-    size = len(body)
-    if not 0 < size <= MAX_BODY:
-        raise FrameError(_("тело кадра {size} байт, допустимо 1..{limit}").format(
-            size=size, limit=MAX_BODY))
-    return bytes((STX, size)) + body + bytes((reduce(xor, body, size),))
 
 
 def _command_hex(body: bytes) -> str:
@@ -244,8 +251,11 @@ class Transport:
             if not more:  # a whole byte timeout without a byte: the frame is cut
                 self._reject()
             rest += more
-        body = rest[:size]
-        if size == 0 or reduce(xor, body, size) != rest[size]:
+        try:
+            body = decode_frame(bytes((STX, size)) + rest)
+        except FrameError:
+            self._reject()
+        if not body:  # LEN 0: no command echo, no answer
             self._reject()
         self.port.write(_ACK)
         return body

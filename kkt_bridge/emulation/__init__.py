@@ -23,6 +23,8 @@ The pieces
   :class:`FaultInjector` (seeded, per line) and :class:`DeviceFaults` (the paper).
 - :mod:`.lines`: :class:`PtyServer` and :class:`TcpServer`, which pump bytes through
   whatever link the front end makes.
+- :mod:`.pacing`: :class:`Pacer`, a paced 8N1 line both ways with the line's faults, for a
+  front end's link (arrival times, whole frames out, a wake-up per frame).
 - :mod:`.emulator`: :class:`Emulator` (the facade tests and the CLI use) and
   :class:`FrontEnd` (what a driver contributes).
 
@@ -63,11 +65,16 @@ How a protocol front end plugs in
 3. Bytes. Write the protocol's link as a state machine without I/O that satisfies
    :class:`EmulatedLink`: the line calls ``receive(data, now)`` with the bytes it read
    from the client, ``poll(now)`` for the bytes to write, and sleeps until
-   ``next_deadline()``. Report deadlines per frame or control byte, not per byte, so the
-   line wakes once a frame. Use ``faults`` (a :class:`FaultInjector`) for the seeded
-   noise: ``inbound``/``outbound`` bytes, ``refuse_frame()``, ``power_fails()`` (then call
-   ``register.power_cycle()``), ``command_done()``, ``cut_this_answer()``,
-   ``is_silent(now)``, ``spec.byte_time`` and ``spec.latency_ms`` for pacing.
+   ``next_deadline()``. Let a :class:`Pacer` carry the bytes: ``pacer.arrive(data, now,
+   acts)`` in ``receive`` (``acts(byte, arrival)``: will your state machine act on this
+   byte? a control byte, a frame's last byte), ``for at, byte in pacer.arrived(now)`` and
+   ``pacer.release(now)`` in ``poll``, ``pacer.emit(frame, at)`` to answer,
+   ``pacer.next_deadline()`` in yours: the line then wakes once a frame, with exact
+   pacing, and the seeded line faults (silence, corrupt and dropped bytes) are applied.
+   The protocol-level faults are asked of ``faults`` (a :class:`FaultInjector`):
+   ``refuse_frame()``, ``power_fails()`` (then call ``register.power_cycle()``),
+   ``command_done()``, ``cut_this_answer()`` (then ``pacer.cut_after(n)``),
+   ``spec.latency_ms``. The Shtrih link (``drivers/shtrih/emulator/link.py``) does all this.
 
 4. The driver's entry. Make a :class:`FrontEnd` (name, title, default TCP port,
    ``make_register(**options)``, ``make_link(register, faults, kind, options)``) and offer
@@ -83,6 +90,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .emulator import Emulator, FrontEnd
 from .faults import DeviceFaults, FaultInjector, FaultSpec, parse_faults
 from .lines import EmulatedLink, LineKind, LinkFactory
+from .pacing import Pacer
 from .profile import DEMO_PROFILE, Profile, load_profile
 from .refusal import Reason, Refused
 from .register import Item, RegisterModel, SaleResult, VirtualRegister
@@ -100,6 +108,7 @@ __all__ = [
     "LineKind",
     "LinkFactory",
     "ManualClock",
+    "Pacer",
     "Profile",
     "Reason",
     "Refused",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Context, Decimal
 
 from kkt_bridge.errors import DocumentError
+from kkt_bridge.fiscal import tlv
 from kkt_bridge.fiscal.tags import (
     PARENT_OVERRIDES,
     TAGS,
@@ -128,19 +129,20 @@ def _error(what: str, offset: int) -> DocumentError:
 
 
 def _header(data: bytes, pos: int, end: int, parent: int | None) -> tuple[int, int, int]:
-    if end - pos < 4:
+    found = tlv.header_at(data, pos, end)
+    if found is not None:
+        tag, start, stop = found
+        return tag, stop - start, start
+    if end - pos < tlv.HEADER:
         raise _error(
             _("обрезан заголовок TLV внутри тега {parent} ({name}): осталось {left} байт из 4")
             .format(parent=parent, name=tag_name(parent) if parent is not None else "",
                     left=end - pos), pos)
     tag = data[pos] | data[pos + 1] << 8
     length = data[pos + 2] | data[pos + 3] << 8
-    if pos + 4 + length > end:
-        raise _error(
-            _("обрезано значение тега {tag} ({name}): заявлено {length} байт, есть {left}")
-            .format(tag=tag, name=tag_name(tag, parent), length=length, left=end - pos - 4),
-            pos)
-    return tag, length, pos + 4
+    raise _error(
+        _("обрезано значение тега {tag} ({name}): заявлено {length} байт, есть {left}")
+        .format(tag=tag, name=tag_name(tag, parent), length=length, left=end - pos - 4), pos)
 
 
 def _parse_run(data: bytes, pos: int, end: int, parent: int, depth: int) -> Tags:

@@ -26,19 +26,13 @@ carries the device's last number); a frame repeating the last number gets the la
 again without running the command twice; a frame with a bad CRC is ignored (the host
 repeats it).
 
-Pacing: with a baud rate set, a byte is not seen by the device before a real 8N1 line
-would have delivered it, and bytes leave no faster than such a line carries them. Each
-frame (or control byte) is released whole when its last byte would have arrived on a real
-line, so a client never sees a byte early, and never a frame in two parts: a real device
-does not pause inside a frame, but an emulator descheduled for longer than the 50 ms byte
-timeout (a loaded CI machine) would, and the host would rightly NAK the cut frame.
-
-Waking: every arrived byte keeps its own arrival time and is handled with it, so nothing
-is lost by handling bytes late. :meth:`DeviceLink.next_deadline` therefore names only the
-arrival of the next byte that makes the device act (a control byte, the LRC that ends a
-frame), found by a look-ahead parser as bytes come in: the line wakes once a frame, not
-once a byte (87 us apart at 115200 baud, which kept a core half busy). Where the look-ahead
-cannot be sure (noise, a v2 frame) it wakes per byte, as before.
+Pacing and the line's faults are the kit's :class:`~kkt_bridge.emulation.pacing.Pacer`:
+bytes arrive no sooner than a real 8N1 line delivers them, each frame or control byte
+leaves whole when its last byte would have left the wire. The link tells the pacer which
+bytes it acts on (a control byte, the LRC that ends a frame) with a look-ahead of its
+receive state machine (:meth:`DeviceLink._ahead`), so the line wakes once a frame, not once
+a byte (87 us apart at 115200 baud, which kept a core half busy). Where the look-ahead
+cannot be sure (noise, a v2 frame) it wakes per byte.
 """
 
 from __future__ import annotations
@@ -46,7 +40,6 @@ from __future__ import annotations
 import binascii
 import enum
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from kkt_bridge.drivers.shtrih.frame import (
@@ -57,11 +50,12 @@ from kkt_bridge.drivers.shtrih.frame import (
     NAK,
     STRAY,
     STX,
-    build_frame,
     command_prefix,
-    lrc,
+    encode_frame,
+    frame_ok,
 )
 from kkt_bridge.emulation.faults import FaultInjector, FaultSpec
+from kkt_bridge.emulation.pacing import Pacer
 
 from .refusal import UNSUPPORTED
 
@@ -103,28 +97,17 @@ class DeviceLink:
         self.power_cycle = power_cycle
         #: set when a fault asks the transport to drop the connection
         self.disconnect_requested = False
-        #: bytes that crossed the line: what the host wrote, what the device put on the wire
-        self.bytes_in = 0
-        self.bytes_out = 0
+        self.pacer = Pacer(self.faults, byte_timeout=BYTE_TIMEOUT)
         self._rx = _Rx.IDLE
         self._frame = bytearray()
         self._need = 0
         self._last_rx = 0.0
-        self._inbox: deque[tuple[float, int]] = deque()
-        #: arrival times of the inbox bytes the device acts on (see _ahead)
-        self._events: deque[float] = deque()
-        self._ahead_rx = _Rx.IDLE  # the look-ahead parser, at the inbox's tail
+        self._ahead_rx = _Rx.IDLE  # the look-ahead parser, at the tail of the pacer's inbox
         self._ahead_need = 0
         self._ahead_last = 0.0
-        self._in_free = 0.0  # when the inbound line finishes its last byte
         self._answer = _Answer.NONE
         self._answer_frame = b""
         self._ready_at = 0.0
-        self._outq = bytearray()
-        self._segments: deque[int] = deque()  # lengths of what was emitted, in order
-        self._out_start = 0.0  # when the first queued byte starts on the line
-        self._out_free = 0.0
-        self._cut_after: int | None = None  # bytes of _outq to send before a disconnect
         self._answer_v2 = False  # the prepared answer is a v2 frame: sent once, not held
         self._v2 = bytearray()
         self._v2_escape = False
@@ -135,21 +118,21 @@ class DeviceLink:
     def spec(self) -> FaultSpec:
         return self.faults.spec
 
+    @property
+    def bytes_in(self) -> int:
+        """What the host wrote (before the line's faults)."""
+        return self.pacer.bytes_in
+
+    @property
+    def bytes_out(self) -> int:
+        """What the device put on the wire."""
+        return self.pacer.bytes_out
+
     # --- input ------------------------------------------------------------------------------
 
     def receive(self, data: bytes, now: float) -> None:
         """Bytes read from the transport at ``now``."""
-        self.bytes_in += len(data)
-        if self.faults.is_silent(now):
-            return
-        data = self.faults.inbound(data)
-        bt = self.spec.byte_time
-        for byte in data:
-            arrival = max(now, self._in_free) + bt
-            self._in_free = arrival
-            self._inbox.append((arrival, byte))
-            if self._ahead(byte, arrival):
-                self._events.append(arrival)
+        self.pacer.arrive(data, now, self._ahead)
 
     def _ahead(self, byte: int, arrival: float) -> bool:
         """Will the device act on this byte when it arrives? The receive state machine of
@@ -163,7 +146,11 @@ class DeviceLink:
             if byte == STX:
                 self._ahead_rx = _Rx.LENGTH
                 return False
-            if byte not in (ENQ, ACK, NAK):
+            if byte in (ACK, NAK):
+                # the host's ACK only lets the held answer go (a stray 0xFF follows over
+                # TCP); its NAK changes nothing: neither needs the device on time
+                return byte == ACK and self.stray_ff
+            if byte != ENQ:
                 self._ahead_rx = _Rx.SKIP  # noise or a v2 frame: per byte from here
             return True
         if rx is _Rx.LENGTH:
@@ -187,12 +174,9 @@ class DeviceLink:
 
     def poll(self, now: float) -> bytes:
         """Advance to ``now``: handle arrived bytes, return the bytes to write now."""
-        while self._inbox and self._inbox[0][0] <= now:
-            at, byte = self._inbox.popleft()
+        for at, byte in self.pacer.arrived(now):
             self._expire(at)
             self._byte(byte, at)
-        while self._events and self._events[0] <= now:
-            self._events.popleft()
         self._expire(now)
         if self._answer is _Answer.PREPARING and self._ready_at <= now:
             # v2 has no handshake: its answer is sent once and not held
@@ -202,19 +186,12 @@ class DeviceLink:
 
     def next_deadline(self) -> float | None:
         """The next moment :meth:`poll` has something to do, None when only input can."""
-        times: list[float] = []
-        if self._events:
-            times.append(self._events[0])
-        elif self._inbox:
-            # only bytes inside a frame: nothing happens before the frame's byte timeout
-            times.append(self._inbox[-1][0] + BYTE_TIMEOUT)
-        if self._rx is not _Rx.IDLE and not self._inbox:
+        paced = self.pacer.next_deadline()
+        times = [] if paced is None else [paced]
+        if self._rx is not _Rx.IDLE and not self.pacer.receiving:
             times.append(self._last_rx + BYTE_TIMEOUT)
         if self._answer is _Answer.PREPARING:
             times.append(self._ready_at)
-        if self._outq:
-            bt = self.spec.byte_time
-            times.append(self._out_start + self._segments[0] * bt)
         return min(times) if times else None
 
     def _expire(self, now: float) -> None:
@@ -282,7 +259,7 @@ class DeviceLink:
             self._rx = _Rx.SKIP
 
     def _frame_done(self, payload: bytes, check: int, at: float) -> None:
-        if lrc(payload) != check:
+        if not frame_ok(payload[0], payload[1:], check):
             self._emit(bytes([NAK]), at)
             return
         if self._answer is _Answer.PREPARING or self.faults.refuse_frame():
@@ -291,7 +268,7 @@ class DeviceLink:
         if self._power_fails(payload[1:]):
             return  # the device died before it could acknowledge
         self._emit(bytes([ACK]), at)
-        self._prepare(build_frame(self._run(payload[1:])[:MAX_BODY]), at, v2=False)
+        self._prepare(encode_frame(self._run(payload[1:])[:MAX_BODY]), at, v2=False)
 
     def _power_fails(self, body: bytes) -> bool:
         if not self.faults.power_fails():
@@ -318,7 +295,7 @@ class DeviceLink:
         self._answer = _Answer.PREPARING
         self._ready_at = at + self.spec.latency_ms / 1000.0
         if self.faults.cut_this_answer():
-            self._cut_after = len(self._outq) + len(frame) // 2
+            self.pacer.cut_after(len(frame) // 2)
 
     # --- protocol v2 ------------------------------------------------------------------------
 
@@ -375,51 +352,12 @@ class DeviceLink:
     # --- output -----------------------------------------------------------------------------
 
     def _emit(self, data: bytes, at: float) -> None:
-        data = self.faults.outbound(data)
-        if not data:
-            return
-        if not self._outq:
-            self._out_start = max(at, self._out_free)
-        self._outq += data
-        self._segments.append(len(data))
+        self.pacer.emit(data, at)
 
     def _release(self, now: float) -> bytes:
-        if not self._outq:
-            return b""
-        bt = self.spec.byte_time
-        if bt:
-            on_the_wire = int((now - self._out_start) / bt + 1e-9)
-            count = 0
-            for size in self._segments:  # whole segments only: an ACK, a frame...
-                if count + size > on_the_wire:
-                    break
-                count += size
-            if not count:
-                return b""
-        else:
-            count = len(self._outq)
-        left = count
-        while left and self._segments:
-            if self._segments[0] <= left:
-                left -= self._segments.popleft()
-            else:
-                self._segments[0] -= left
-                left = 0
-        if self._cut_after is not None and count >= self._cut_after:
-            out = bytes(self._outq[:self._cut_after])
-            self.bytes_out += len(out)
-            self._outq.clear()
-            self._segments.clear()
-            self._cut_after = None
+        out, cut = self.pacer.release(now)
+        if cut:
             self._disconnect()
-            return out
-        out = bytes(self._outq[:count])
-        self.bytes_out += count
-        del self._outq[:count]
-        if self._cut_after is not None:
-            self._cut_after -= count
-        self._out_start += count * bt
-        self._out_free = self._out_start
         return out
 
     def _disconnect(self) -> None:
@@ -428,8 +366,7 @@ class DeviceLink:
         self._answer = _Answer.NONE
         self._answer_frame = b""
         self._rx = _Rx.IDLE
-        self._inbox.clear()
-        self._events.clear()
+        self.pacer.clear_input()
         self._ahead_rx = _Rx.IDLE
 
 

@@ -25,6 +25,7 @@ from kkt_bridge.drivers.shtrih.commands.fn import (
 )
 from kkt_bridge.drivers.shtrih.frame import MAX_BODY
 from kkt_bridge.emulation.archive import StoredDocument
+from kkt_bridge.fiscal import tlv
 
 from .core import SYSADMIN_ONLY, DeviceCore
 from .dispatch import handles
@@ -167,7 +168,8 @@ def read_tlv_block(core: DeviceCore, cmd: Command, request: Any) -> bytes:
         refuse(FN_NO_DATA)
     # one top-level TLV per answer; one too long for a frame goes in frame-sized pieces
     if offset >= tlv_end:
-        tlv_end = offset + 4 + int.from_bytes(body[offset + 2:offset + 4], "little")
+        span = tlv.span_at(body, offset)
+        tlv_end = span.end if span is not None else len(body)  # a stored document is whole
     end = min(tlv_end, offset + MAX_BLOCK)
     core.read_cursor = (document, end, tlv_end)
     return cmd.build_answer(data=body[offset:end])

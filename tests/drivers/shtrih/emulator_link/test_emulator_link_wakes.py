@@ -20,8 +20,9 @@ def _device(body: bytes) -> bytes:
     return body[:1] + (b"\x4f" if body[:1] == b"\x10" else b"\x37")
 
 
-def _link(spec: str = f"baud={BAUD}") -> DeviceLink:
-    return DeviceLink(_device, faults=FaultInjector(parse_faults(spec), seed=5))
+def _link(spec: str = f"baud={BAUD}", *, stray_ff: bool = False) -> DeviceLink:
+    return DeviceLink(_device, faults=FaultInjector(parse_faults(spec), seed=5),
+                      stray_ff=stray_ff)
 
 
 def test_a_whole_frame_is_one_wake_at_its_last_byte() -> None:
@@ -86,14 +87,14 @@ def _drive(link: DeviceLink, script: list[tuple[float, bytes]], *, grid: float |
     return out, polls
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([0.0, 0.0005, 0.002, 0.08]), PIECES),
-                min_size=1, max_size=8))
+                min_size=1, max_size=8), st.booleans())
 def test_waking_at_deadlines_answers_as_polling_every_50us(
-        script: list[tuple[float, bytes]]) -> None:
+        script: list[tuple[float, bytes]], stray_ff: bool) -> None:
     end = sum(gap for gap, _ in script) + 0.5
-    exact, exact_polls = _drive(_link(), script, grid=None, end=end)
-    polled, _ = _drive(_link(), script, grid=50e-6, end=end)
+    exact, exact_polls = _drive(_link(stray_ff=stray_ff), script, grid=None, end=end)
+    polled, _ = _drive(_link(stray_ff=stray_ff), script, grid=50e-6, end=end)
     assert [byte for _t, byte in exact] == [byte for _t, byte in polled]
     for (at, _byte), (seen, _same) in zip(exact, polled, strict=True):
         # never later than the 50 us poll saw it, and never earlier than it was due

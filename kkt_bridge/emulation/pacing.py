@@ -1,0 +1,155 @@
+"""The timing of a paced serial line, for a protocol's emulated link, knowing no protocol byte.
+
+With a baud rate set (``FaultSpec.baud``), a byte is not seen by the register before a real
+8N1 line would have delivered it, and bytes leave no faster than such a line carries them.
+What leaves goes in whole pieces, each released when its last byte would have left the
+wire: a client never sees a byte early, and never a frame in two parts (a real register
+does not pause inside a frame; an emulator descheduled on a loaded machine would, and the
+client would rightly reject the cut frame).
+
+The link tells the pacer which inbound bytes it acts on (``acts``: a control byte, the
+last byte of a frame, by a look-ahead of its own receive state machine). The pacer then
+names only those arrivals in :meth:`Pacer.next_deadline`, and the line wakes once a frame,
+not once a byte; every byte still reaches the link with its own arrival time, so handling
+bytes late changes nothing. The seeded line faults of :class:`~.faults.FaultInjector`
+(silence, corrupted and dropped bytes, an answer cut by a disconnect) are applied here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from .faults import FaultInjector
+
+
+class Pacer:
+    def __init__(self, faults: FaultInjector, *, byte_timeout: float) -> None:
+        self.faults = faults
+        #: a frame not finished this long after its last byte is forgotten by the protocol
+        self.byte_timeout = byte_timeout
+        #: bytes that crossed the line: what the client wrote, what went on the wire
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self._inbox: deque[tuple[float, int]] = deque()
+        self._events: deque[float] = deque()  # arrivals of the inbox bytes the link acts on
+        self._in_free = 0.0  # when the inbound line finishes its last byte
+        self._outq = bytearray()
+        self._segments: deque[int] = deque()  # lengths of what was emitted, in order
+        self._out_start = 0.0  # when the first queued byte starts on the line
+        self._out_free = 0.0
+        self._cut_after: int | None = None  # bytes of _outq to send before a disconnect
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    def arrive(self, data: bytes, now: float, acts: Callable[[int, float], bool]) -> None:
+        """Bytes the client wrote, read at ``now``: through the line's faults, each gets the
+        time a real line would deliver it; ``acts(byte, arrival)`` says whether the link
+        will act on it (it may say yes too often, which costs a wake-up, never no wrongly)."""
+        self.bytes_in += len(data)
+        faults = self.faults
+        if faults.is_silent(now):
+            return
+        data = faults.inbound(data)
+        bt = faults.spec.byte_time
+        for byte in data:
+            arrival = max(now, self._in_free) + bt
+            self._in_free = arrival
+            self._inbox.append((arrival, byte))
+            if acts(byte, arrival):
+                self._events.append(arrival)
+
+    def arrived(self, now: float) -> Iterator[tuple[float, int]]:
+        """(arrival time, byte) of every byte that has arrived by ``now``, in order."""
+        inbox = self._inbox
+        while inbox and inbox[0][0] <= now:
+            yield inbox.popleft()
+        events = self._events
+        while events and events[0] <= now:
+            events.popleft()
+
+    @property
+    def receiving(self) -> bool:
+        """Bytes are on their way in (some not arrived yet)."""
+        return bool(self._inbox)
+
+    # --- outbound ---------------------------------------------------------------------------
+
+    def emit(self, data: bytes, at: float) -> None:
+        """Put one piece (a control byte, a frame) on the line, starting no sooner than
+        ``at``; the line's faults may damage or drop its bytes."""
+        data = self.faults.outbound(data)
+        if not data:
+            return
+        if not self._outq:
+            self._out_start = max(at, self._out_free)
+        self._outq += data
+        self._segments.append(len(data))
+
+    def cut_after(self, count: int) -> None:
+        """A disconnect fault: ``count`` more bytes beyond those queued now, then the line
+        drops (:meth:`release` says when)."""
+        self._cut_after = len(self._outq) + count
+
+    def release(self, now: float) -> tuple[bytes, bool]:
+        """The bytes to write to the client at ``now`` (whole pieces only), and whether the
+        line must drop now (a cut answer)."""
+        if not self._outq:
+            return b"", False
+        bt = self.faults.spec.byte_time
+        if bt:
+            # a millionth of a byte of tolerance: monotonic seconds since boot lose more
+            # than 1e-9 of a byte time to rounding, and the wake-up at the exact deadline
+            # would find the piece not quite out and need a second one
+            on_the_wire = int((now - self._out_start) / bt + 1e-6)
+            count = 0
+            for size in self._segments:
+                if count + size > on_the_wire:
+                    break
+                count += size
+            if not count:
+                return b"", False
+        else:
+            count = len(self._outq)
+        left = count
+        while left and self._segments:
+            if self._segments[0] <= left:
+                left -= self._segments.popleft()
+            else:
+                self._segments[0] -= left
+                left = 0
+        if self._cut_after is not None and count >= self._cut_after:
+            out = bytes(self._outq[:self._cut_after])
+            self.bytes_out += len(out)
+            self._outq.clear()
+            self._segments.clear()
+            self._cut_after = None
+            return out, True
+        out = bytes(self._outq[:count])
+        self.bytes_out += count
+        del self._outq[:count]
+        if self._cut_after is not None:
+            self._cut_after -= count
+        self._out_start += count * bt
+        self._out_free = self._out_start
+        return out, False
+
+    def clear_input(self) -> None:
+        """Forget what is on its way in (the line dropped)."""
+        self._inbox.clear()
+        self._events.clear()
+
+    # --- the clock --------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The next moment the pacer has something for the link: the arrival of a byte the
+        link acts on, the byte timeout of bytes that arrive without one, the release of
+        the next piece. None when only new input can change anything."""
+        times: list[float] = []
+        if self._events:
+            times.append(self._events[0])
+        elif self._inbox:
+            times.append(self._inbox[-1][0] + self.byte_timeout)
+        if self._outq:
+            times.append(self._out_start + self._segments[0] * self.faults.spec.byte_time)
+        return min(times) if times else None

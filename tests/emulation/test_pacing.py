@@ -1,0 +1,62 @@
+"""The kit's paced line, with no protocol: arrival times, whole pieces out, wake-ups only
+where the link acts, the line's faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from kkt_bridge.emulation.faults import FaultInjector, parse_faults
+from kkt_bridge.emulation.pacing import Pacer
+
+BYTE = 10 / 9600
+
+
+def _pacer(spec: str = "baud=9600") -> Pacer:
+    return Pacer(FaultInjector(parse_faults(spec), seed=1), byte_timeout=0.05)
+
+
+def test_bytes_arrive_at_line_speed_and_wake_only_where_the_link_acts() -> None:
+    pacer = _pacer()
+    pacer.arrive(b"abcZ", 1.0, lambda byte, _at: byte == ord("Z"))
+    assert pacer.next_deadline() == pytest.approx(1.0 + 4 * BYTE)
+    assert list(pacer.arrived(1.0 + 2.5 * BYTE)) == [
+        (pytest.approx(1.0 + BYTE), ord("a")), (pytest.approx(1.0 + 2 * BYTE), ord("b"))]
+    assert [byte for _at, byte in pacer.arrived(1.0 + 4 * BYTE)] == [ord("c"), ord("Z")]
+    assert pacer.next_deadline() is None and not pacer.receiving
+
+
+def test_bytes_no_one_acts_on_wake_at_the_byte_timeout() -> None:
+    pacer = _pacer()
+    pacer.arrive(b"ab", 1.0, lambda _byte, _at: False)
+    assert pacer.next_deadline() == pytest.approx(1.0 + 2 * BYTE + 0.05)
+
+
+def test_pieces_leave_whole_when_their_last_byte_is_on_the_wire() -> None:
+    pacer = _pacer()
+    pacer.emit(b"\x06", 2.0)
+    pacer.emit(b"frame", 2.0)
+    assert pacer.release(2.0 + 0.5 * BYTE) == (b"", False)
+    assert pacer.release(2.0 + 3 * BYTE) == (b"\x06", False)
+    assert pacer.next_deadline() == pytest.approx(2.0 + 6 * BYTE)
+    assert pacer.release(2.0 + 6 * BYTE) == (b"frame", False)
+    assert pacer.bytes_out == 6
+
+
+def test_an_unpaced_line_sends_at_once() -> None:
+    pacer = _pacer("")
+    pacer.emit(b"xyz", 5.0)
+    assert pacer.release(5.0) == (b"xyz", False)
+
+
+def test_a_cut_answer_drops_the_line_halfway() -> None:
+    pacer = _pacer("")
+    pacer.emit(b"\x06", 1.0)
+    pacer.cut_after(3)
+    pacer.emit(b"abcdef", 1.0)
+    assert pacer.release(1.0) == (b"\x06abc", True)
+
+
+def test_a_silent_line_hears_nothing() -> None:
+    pacer = _pacer("silent_after=0")
+    pacer.arrive(b"abc", 1.0, lambda _byte, _at: True)
+    assert pacer.bytes_in == 3 and not pacer.receiving and pacer.next_deadline() is None
