@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from construct import ConstructError, Container
 
 from kkt_bridge.errors import ConfigError, LinkError, ProtocolError
+from kkt_bridge.fiscal import tlv
 from kkt_bridge.fiscal.documents import RegistrationReport, decode_document
 from kkt_bridge.fiscal.facts import FFD_VERSIONS
 from kkt_bridge.i18n import _
@@ -227,7 +228,7 @@ class AtolKkt:
             document = self.read_document(registration_fd)
         except (AtolDeviceError, ProtocolError):
             return _("неизвестна")
-        value = find_top_tag(document[4:], _TAG_FFD_VERSION)
+        value = tlv.find(document[4:], _TAG_FFD_VERSION)
         if not value:
             return _("неизвестна")
         code = int.from_bytes(value, "little")
@@ -352,18 +353,3 @@ class AtolKkt:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def find_top_tag(body: bytes, tag: int) -> bytes | None:
-    """The value of the first top-level TLV ``tag`` (tag u16 LE, length u16 LE, value)."""
-    offset = 0
-    while offset + 4 <= len(body):
-        current = int.from_bytes(body[offset:offset + 2], "little")
-        length = int.from_bytes(body[offset + 2:offset + 4], "little")
-        value = body[offset + 4:offset + 4 + length]
-        if len(value) < length:
-            return None
-        if current == tag:
-            return value
-        offset += 4 + length
-    return None

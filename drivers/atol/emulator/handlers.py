@@ -15,6 +15,7 @@ from kkt_bridge.emulation.documents import Payments
 from kkt_bridge.emulation.refusal import Reason, Refused, refuse
 from kkt_bridge.emulation.sale import Line, round_kopecks
 from kkt_bridge.errors import ProtocolError
+from kkt_bridge.fiscal import tlv
 from kkt_bridge.fiscal.facts import (
     OPERATION_PURCHASE,
     OPERATION_PURCHASE_RETURN,
@@ -295,12 +296,12 @@ def _read_tlv(reg: AtolRegister, cmd: Command, f: Container, kind: str) -> bytes
         refuse(Reason.FN_NO_DATA)
     document, offset = cursor
     body = document.body
-    if offset + 4 > len(body):
+    span = tlv.span_at(body, offset)
+    if span is None:
         reg.ram.read_cursor = None
         refuse(Reason.FN_NO_DATA)  # 0xDA: the end of the document
-    end = offset + 4 + int.from_bytes(body[offset + 2:offset + 4], "little")
-    reg.ram.read_cursor = (document, end)
-    return cmd.build_answer(data=body[offset:end])
+    reg.ram.read_cursor = (document, span.end)
+    return cmd.build_answer(data=body[offset:span.end])
 
 
 # --- a cashier's day ----------------------------------------------------------------------
