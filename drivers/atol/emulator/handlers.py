@@ -32,21 +32,33 @@ from kkt_bridge.fiscal.facts import (
 from ..commands import Command, lookup
 from ..commands import receipt as receipt_cmds
 from ..commands import status as status_cmds
+from ..errors import (
+    FnNoDataError,
+    FnWrongStateError,
+    ModeNotAvailableError,
+    NotFiscalizedError,
+    ReceiptClosedError,
+    ReceiptOpenError,
+    ShiftExpiredError,
+    ShiftOpenError,
+    WrongPasswordError,
+)
 from .register import AtolRegister, may_enter
 
-#: the register's refusal reasons as ATOL error codes (atol.md §7)
+#: the register's refusal reasons as ATOL error codes (atol.md §7; the driver's error table
+#: names the ones it acts on, so both sides use the same numbers)
 REFUSALS: dict[Reason, int] = {
     Reason.BAD_PARAMETERS: 0x13,
-    Reason.NOT_REGISTERED: 0xA8,
-    Reason.FN_BAD_STATE: 0xD4,
+    Reason.NOT_REGISTERED: NotFiscalizedError.error_code,
+    Reason.FN_BAD_STATE: FnWrongStateError.error_code,
     Reason.FN_FAILURE: 0xD5,
-    Reason.FN_NO_DATA: 0xDA,
+    Reason.FN_NO_DATA: FnNoDataError.error_code,
     Reason.FN_SHIFT_OVER_24H: 0xF0,
-    Reason.SHIFT_OVER_24H: 0x88,
-    Reason.SHIFT_OPEN: 0x9C,
-    Reason.SHIFT_CLOSED: 0x66,
-    Reason.RECEIPT_OPEN: 0x9B,
-    Reason.RECEIPT_CLOSED: 0x9A,
+    Reason.SHIFT_OVER_24H: ShiftExpiredError.error_code,
+    Reason.SHIFT_OPEN: ShiftOpenError.error_code,
+    Reason.SHIFT_CLOSED: ModeNotAvailableError.error_code,
+    Reason.RECEIPT_OPEN: ReceiptOpenError.error_code,
+    Reason.RECEIPT_CLOSED: ReceiptClosedError.error_code,
     Reason.RECEIPT_OTHER_TYPE: 0x6A,
     Reason.PAYMENTS_LESS_THAN_TOTAL: 0x86,
     Reason.NOT_ENOUGH_CASH: 0x98,
@@ -55,8 +67,8 @@ REFUSALS: dict[Reason, int] = {
     Reason.NO_PAPER: 0x67,
     Reason.TLV_TOO_LARGE: 0xE8,
 }
-WRONG_MODE = 0x66
-WRONG_PASSWORD = 0x8C
+WRONG_MODE = ModeNotAvailableError.error_code
+WRONG_PASSWORD = WrongPasswordError.error_code
 UNKNOWN_COMMAND = 0xF2
 WRONG_PAYMENT_TYPE = 0x7E
 MALFORMED = 0x14  # wrong length
