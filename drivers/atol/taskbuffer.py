@@ -11,6 +11,9 @@ import enum
 
 from construct import (
     Byte,
+    Construct,
+    ConstructError,
+    Container,
     Enum,
     GreedyBytes,
     If,
@@ -19,6 +22,9 @@ from construct import (
     Switch,
     this,
 )
+
+from kkt_bridge.errors import ProtocolError
+from kkt_bridge.i18n import _
 
 
 class BufferCommand(enum.IntEnum):
@@ -99,6 +105,26 @@ def abort() -> bytes:
     return bytes(HostPacket.build({"command": "ABORT", "args": {}}))
 
 
+def parse_host(data: bytes) -> Container:
+    """A host packet (the register's side); ProtocolError when it is no buffer command."""
+    return _parse(HostPacket, data)
+
+
+def parse_kkt(data: bytes) -> Container:
+    """A register packet (the host's side); ProtocolError when it is malformed."""
+    return _parse(KktPacket, data)
+
+
+def _parse(declaration: Construct, data: bytes) -> Container:
+    try:
+        return declaration.parse(data)
+    except ConstructError as exc:
+        raise ProtocolError(
+            _("пакет АТОЛ {data} не разобран: {reason}").format(
+                data=data[:8].hex(" ").upper() or "—", reason=exc.__class__.__name__),
+            _("повторите команду; если ошибка повторяется, проверьте кабель")) from exc
+
+
 def reply(status: int, answer: bytes = b"", tid: int | None = None) -> bytes:
     """A register payload (the emulator's side)."""
     return bytes(KktPacket.build({"status": status, "tid": tid, "answer": answer}))
@@ -106,5 +132,6 @@ def reply(status: int, answer: bytes = b"", tid: int | None = None) -> bytes:
 
 __all__ = [
     "ASYNC_FLAG", "FINISHED", "IGNORE_ERROR", "NEED_RESULT", "UNFINISHED", "BufferCommand",
-    "HostPacket", "KktPacket", "TaskStatus", "abort", "ack", "add", "reply", "req",
+    "HostPacket", "KktPacket", "TaskStatus", "abort", "ack", "add", "parse_host", "parse_kkt",
+    "reply", "req",
 ]

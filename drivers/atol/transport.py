@@ -15,15 +15,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from construct import ConstructError
-
 from kkt_bridge.errors import LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
 
 from . import taskbuffer
 from .errors import TaskBufferError
 from .frame import ASYNC_ID, FrameReader, Received, build_frame, next_packet_id
-from .taskbuffer import FINISHED, UNFINISHED, KktPacket, TaskStatus
+from .taskbuffer import FINISHED, UNFINISHED, TaskStatus
 
 #: how long the port's read may block: the loops check their deadlines this often
 BYTE_TIMEOUT = 0.05
@@ -140,8 +138,8 @@ class Transport:
                     doubtful = doubtful or got.packet_id == first_add
                 continue
             try:
-                packet = KktPacket.parse(got.data)
-            except ConstructError:
+                packet = taskbuffer.parse_kkt(got.data)
+            except ProtocolError:
                 continue  # a one-byte F0 packet without its tid: nothing to match
             if got.packet_id == ASYNC_ID:
                 if packet.status in FINISHED and packet.tid is not None:

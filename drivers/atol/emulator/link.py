@@ -28,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from construct import ConstructError
+from kkt_bridge.errors import ProtocolError
 
 from ..frame import ASYNC_ID, FrameReader, Received, build_frame
-from ..taskbuffer import NEED_RESULT, HostPacket, TaskStatus, reply
+from ..taskbuffer import NEED_RESULT, TaskStatus, parse_host, reply
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,8 @@ class AtolLink:
             self._emit(build_frame(frame.packet_id, b""), at)  # as if it came damaged
             return
         try:
-            packet = HostPacket.parse(frame.data)
-        except ConstructError:
+            packet = parse_host(frame.data)
+        except ProtocolError:
             self._send(frame.packet_id, reply(TaskStatus.ILLEGAL), at)
             return
         command, args, pid = str(packet.command), packet.args, frame.packet_id
