@@ -96,7 +96,9 @@ def load_drivers() -> dict[str, Driver]:
                 _("переустановите пакет драйвера или удалите его")) from exc
         driver = getattr(loaded, "driver", loaded)
         drivers[driver.name] = driver
-    return drivers
+    # probing asks in this order: the built-in default first, the rest by name, so the
+    # order does not depend on how the packages happened to be installed
+    return dict(sorted(drivers.items(), key=lambda item: (item[0] != DEFAULT_DRIVER, item[0])))
 
 
 def get_driver(name: str) -> Driver:

@@ -138,6 +138,24 @@ class DocumentInfo:
     details: dict[str, int | str] = field(default_factory=dict)
 
 
+class Capability(enum.Enum):
+    """What a register can do that another cannot; a driver lists its own in
+    ``Kkt.capabilities`` (a register without the attribute has the Shtrih-M set)."""
+
+    #: cashier names live in a table of the register that the bridge can write
+    CASHIER_TABLE = "cashier_table"
+    #: the cash software writes the cashier (tags 1021/1203) into each document itself
+    CASHIER_PER_DOCUMENT = "cashier_per_document"
+
+
+DEFAULT_CAPABILITIES = frozenset({Capability.CASHIER_TABLE})
+
+
+def capabilities_of(kkt: object) -> frozenset[Capability]:
+    found = getattr(kkt, "capabilities", None)
+    return frozenset(found) if found is not None else DEFAULT_CAPABILITIES
+
+
 @dataclass(frozen=True)
 class Cashier:
     row: int

@@ -19,6 +19,17 @@ settings.register_profile("thorough", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+#: every driver with an emulator: tests that take ``driver`` run once for each (the seed
+#: flow end to end, the acceptance reads); a new protocol adds its name here
+DRIVERS = ("shtrih", "atol")
+
+
+@pytest.fixture(params=DRIVERS)
+def driver(request: pytest.FixtureRequest) -> str:
+    """The register's protocol, for tests that are the same for every driver."""
+    return str(request.param)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home_and_language(tmp_path_factory: pytest.TempPathFactory,
                                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

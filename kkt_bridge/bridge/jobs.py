@@ -22,7 +22,7 @@ from kkt_bridge.bridge.export import (
 from kkt_bridge.errors import BackOfficeError, DeviceError, DocumentError, KktBridgeError
 from kkt_bridge.exchange import Catalog, Credentials, RegisterIdentity
 from kkt_bridge.i18n import _
-from kkt_bridge.kkt import Kkt
+from kkt_bridge.kkt import Capability, Kkt, capabilities_of
 from kkt_bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,13 @@ def import_employees(ctx: JobContext) -> dict[str, int]:
         raise BackOfficeError(_("бэк-офис прислал повторяющихся сотрудников"),
                               _("список сотрудников кассы не изменён"))
     ctx.store.replace_employees(ctx.register_key, employees)
+    if Capability.CASHIER_TABLE not in capabilities_of(ctx.kkt):
+        # ATOL: no cashier table; the list stays in the bridge for the cash software, which
+        # writes the cashier (tags 1021/1203) into each document itself
+        ctx.store.log_event(ctx.register_key, "cashiers", _(
+            "у ККТ нет таблицы кассиров: список сотрудников ({count}) сохранён в мосте, "
+            "кассовая программа указывает кассира в каждом чеке").format(count=len(employees)))
+        return {"employees": len(employees), "cashiers_kept_in_bridge": len(employees)}
     return {"employees": len(employees), "cashiers_written": _write_cashiers(ctx)}
 
 

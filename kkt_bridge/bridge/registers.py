@@ -42,7 +42,8 @@ class Observation:
                               model=self.identity.model, device_url=device_url,
                               inn=reg.inn if reg else None, rnm=reg.rnm if reg else None,
                               registration_fd=reg.fd_number if reg else None,
-                              last_fd_number=self.last_fd_number)
+                              last_fd_number=self.last_fd_number,
+                              driver=self.identity.protocol)
 
 
 def observe(kkt: Kkt) -> Observation:

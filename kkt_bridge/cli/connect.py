@@ -50,12 +50,15 @@ def connect_dialogue(db: Store, pm: BackOfficePluginManager, kkt: Kkt, *, plugin
 @click.option("--backoffice", "endpoint", default=None, metavar="URL",
               help=_("Адрес бэк-офиса, если не по умолчанию."))
 @click.option("--code", default=None, help=_("Код синхронизации (иначе будет запрошен)."))
-def connect_command(url: str, plugin: str, endpoint: str | None, code: str | None) -> None:
+@click.option("--driver", default=None, metavar="NAME",
+              help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
+def connect_command(url: str, plugin: str, endpoint: str | None, code: str | None,
+                    driver: str | None) -> None:
     """Подключить ККТ к бэк-офису по коду синхронизации."""
     db = app.store()
     try:
         pm = app.plugin_manager()
-        kkt = app.open_register(url)
+        kkt = app.open_register(url, driver=driver)
         try:
             connect_dialogue(db, pm, kkt, plugin=plugin, endpoint=endpoint, code=code,
                              device=url)

@@ -40,10 +40,11 @@ def _open(url: str, found: ProbeResult) -> Kkt:
     return get_driver(found.driver).open(url, baudrate=found.baudrate)
 
 
-def environment() -> doctor.DoctorEnv:
-    """The real world (a seam the tests replace)."""
+def environment(driver: str | None = None) -> doctor.DoctorEnv:
+    """The real world (a seam the tests replace); ``driver`` limits probing to one protocol."""
     ping = doctor.backoffice_ping()
-    return doctor.DoctorEnv(probe=lambda url: probe(url, load_drivers()), open_register=_open,
+    return doctor.DoctorEnv(probe=lambda url: probe(url, load_drivers(), only=driver),
+                            open_register=_open,
                             backoffice=ping, paired=None if ping else paired_backoffices())
 
 
@@ -137,11 +138,13 @@ def print_findings(findings: list[doctor.Finding], console: Console) -> None:
 @click.option("--baudrate", type=int, default=None,
               help=_("Настроенная скорость порта: сообщить, если ККТ отвечает на другой."))
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести JSON для скриптов."))
+@click.option("--driver", default=None, metavar="NAME",
+              help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 @click.pass_context
 def doctor_command(ctx: click.Context, urls: tuple[str, ...], baudrate: int | None,
-                   as_json: bool) -> None:
+                   as_json: bool, driver: str | None) -> None:
     """Проверить доступ к ККТ, правила udev, часы, ФН, ОФД и бэк-офис."""
-    env = environment()
+    env = environment(driver) if driver else environment()
     targets = list(urls) or default_urls()
     findings = doctor.run_checks(targets, env, baudrate=baudrate)
     bad = doctor.has_problems(findings)

@@ -48,8 +48,9 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
               help=_("Протокол эмулируемой ККТ: shtrih или atol."))
 @click.option("--pty", "use_pty", is_flag=True,
               help=_("Псевдотерминал (по умолчанию, если не указан --tcp)."))
-@click.option("--tcp", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1:7778",
-              default=None, help=_("TCP-порт, как у сетевой ККТ (по умолчанию 127.0.0.1:7778)."))
+@click.option("--tcp", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1",
+              default=None, help=_("TCP-порт, как у сетевой ККТ (по умолчанию 127.0.0.1 и порт "
+                                   "протокола: 7778 у Штрих-М, 5555 у АТОЛ)."))
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
               help=_("Файл состояния: архив ФН, счётчики и таблицы переживают перезапуск."))
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
@@ -66,6 +67,9 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
               help=_("Зерно случайности: с ним неисправности повторяются байт в байт."))
 @click.option("--no-stray-ff", is_flag=True,
               help=_("Не посылать лишний 0xFF после ACK по TCP (настоящие ККТ посылают)."))
+@click.option("--link-option", "link_options", multiple=True, metavar="KEY=VALUE",
+              help=_("Выбор эмулятора там, где протокол не описан, например у АТОЛ "
+                     "results=sync, abort_reply=A1, ack_reply=A1, accept_ack_add=1."))
 @click.option("--control-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help=_("Порт управления на 127.0.0.1 (0 — любой свободный)."))
 @click.option("--no-control", is_flag=True,
@@ -75,7 +79,7 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
 def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | None,
              state: Path | None, profile: Path | None, unregistered: bool, baud: int | None,
              latency: float | None, faults: str | None, seed: int | None, no_stray_ff: bool,
-             control_port: int, no_control: bool) -> None:
+             control_port: int, no_control: bool, link_options: tuple[str, ...] = ()) -> None:
     """Эмулятор ККТ: отвечает байт в байт, как настоящая."""
     if ctx.invoked_subcommand is not None:
         return  # a command for a running emulator: it takes its own options
@@ -86,11 +90,28 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
     options: dict[str, Any] = {}
     if no_stray_ff:
         options["stray_ff"] = False
+    for item in link_options:
+        key, _eq, value = item.partition("=")
+        options[key.strip()] = value.strip()
+    known = get_emulator(driver_name).link_option_names if options else frozenset()
+    if set(options) - known:
+        raise ConfigError(
+            _("у эмулятора {driver} нет настроек {names}").format(
+                driver=driver_name, names=", ".join(sorted(set(options) - known))),
+            _("доступны: {names}").format(names=", ".join(sorted(known)) or "—"))
     # --profile with --unregistered: a new register that will be registered with the
     # profile's data (its serial and ФН number, if the profile fixes them, are used now)
     emu = factory(pty=use_pty or tcp is None, tcp=tcp, state_path=state, profile=profile,
                   registered=not unregistered, baud=baud, latency_ms=latency,
                   faults=faults, seed=seed, **options)
+    if link_options:  # a link is a state machine without I/O: making one checks them now
+        from kkt_bridge.emulation import FaultInjector
+
+        try:
+            emu.front_end.make_link(emu.device, FaultInjector(), "pty", emu.link_options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(_("неверная настройка эмулятора: {reason}").format(reason=exc),
+                              _("проверьте --link-option")) from None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -117,7 +117,8 @@ def _progress(total: int) -> Iterator[_Progress]:
     "Прочитать документы из архива ФН, по одному JSON на строку."))
 @click.option("--device", "url", required=True, metavar="URL",
               help=_("Адрес ККТ: /dev/ttyACM0, socket://host:7778, ..."))
-@click.option("--driver", default=None, help=_("Драйвер ККТ (по умолчанию shtrih)."))
+@click.option("--driver", default=None, metavar="NAME",
+              help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 @click.option("--from", "first", type=click.IntRange(min=1), default=1, show_default=True,
               help=_("Первый номер ФД."))
 @click.option("--to", "last", type=click.IntRange(min=1), default=None,

@@ -20,6 +20,7 @@ from types import FrameType
 
 import click
 
+from kkt_bridge import registers
 from kkt_bridge.bridge import app
 from kkt_bridge.bridge.daemon import (
     DEFAULT_POLL_INTERVAL,
@@ -87,12 +88,15 @@ def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
 @click.option("--hotplug", type=click.Choice(HOTPLUG_BACKENDS), default="auto",
               show_default=True,
               help=_("Как замечать подключение ККТ: udev, опрос портов или никак."))
+@click.option("--driver", default=None, metavar="NAME",
+              help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_interval: float,
                 plugin: str | None, endpoint: str | None, metrics_port: int | None,
-                metrics_file: Path | None, hotplug: str) -> None:
+                metrics_file: Path | None, hotplug: str, driver: str | None) -> None:
     """Работать постоянно: следить за ККТ и обмениваться с бэк-офисом по расписанию."""
     with logging_configured(log_format, log_level):
-        _run(urls, poll_interval, plugin, endpoint, metrics_port, metrics_file, hotplug)
+        _run(urls, poll_interval, plugin, endpoint, metrics_port, metrics_file, hotplug,
+             driver)
 
 
 def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
@@ -107,7 +111,7 @@ def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
 
 def _run(urls: tuple[str, ...], poll_interval: float, plugin: str | None,
          endpoint: str | None, metrics_port: int | None, metrics_file: Path | None,
-         hotplug: str) -> None:
+         hotplug: str, driver: str | None = None) -> None:
     db = app.store()
     server: ThreadingHTTPServer | None = None
     try:
@@ -118,7 +122,9 @@ def _run(urls: tuple[str, ...], poll_interval: float, plugin: str | None,
         prompts: queue.Queue[Prompt] = queue.Queue()
         interactive = plugin is not None and sys.stdin.isatty()
         pm = app.plugin_manager()
-        daemon = Daemon(db, pm, devices, opener=app.open_register, poll_interval=poll_interval,
+        opener = registers.opener(driver, registers.recorded_drivers(db.registers()),
+                                  app.open_register)
+        daemon = Daemon(db, pm, devices, opener=opener, poll_interval=poll_interval,
                         on_prompt=prompts.put if interactive else None, hotplug=hotplug,
                         metrics_file=metrics_file)
         if metrics_port is not None:

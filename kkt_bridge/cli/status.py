@@ -110,9 +110,10 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     "Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."))
 @click.option("--device", "url", required=True, metavar="URL",
               help=_("Порт ККТ: /dev/ttyACM0, COM3, socket://host[:7778], usb://VID:PID."))
-@click.option("--driver", default="shtrih", show_default=True, help=_("Протокол ККТ."))
+@click.option("--driver", default=None, metavar="NAME",
+              help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести состояние одним JSON-объектом."))
-def status_command(url: str, driver: str, as_json: bool) -> None:
+def status_command(url: str, driver: str | None, as_json: bool) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
     kkt = open_register(url, driver=driver)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
 from kkt_bridge.bridge import app
@@ -13,7 +15,8 @@ from kkt_bridge.logs import register_secret
 from kkt_bridge.store import Store
 
 
-def sync_now(db: Store, device: str | None = None) -> list[JobOutcome]:
+def sync_now(db: Store, device: str | None = None, driver: str | None = None,
+             ) -> list[JobOutcome]:
     """Run every enabled job of every paired register (at ``device``) once, now."""
     pm = app.plugin_manager()
     scheduler = Scheduler(db, pm)
@@ -28,7 +31,8 @@ def sync_now(db: Store, device: str | None = None) -> list[JobOutcome]:
             outcomes.append(JobOutcome(key, "documents", False, error=_(
                 "адрес ККТ неизвестен: подключите её заново (kkt-bridge connect)")))
             continue
-        link = RegisterLink(url, app.open_register, db.lock_dir)
+        link = RegisterLink(url, partial(app.open_register, driver=driver or (
+            record.driver if record else None)), db.lock_dir)
         try:
             outcomes += scheduler.run_now(link, key)
         except KktBridgeError as exc:
@@ -46,11 +50,13 @@ def sync_group() -> None:
 @sync_group.command(name="now", help=_(
     "Обновить сейчас: все задания всех подключённых ККТ; код 0, если все успешны."))
 @click.option("--device", default=None, metavar="URL", help=_("Только ККТ на этом порту."))
-def now_command(device: str | None) -> None:
+@click.option("--driver", default=None, metavar="NAME",
+              help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
+def now_command(device: str | None, driver: str | None) -> None:
     """Обновить сейчас: все задания всех подключённых ККТ; код 0, если все успешны."""
     db = app.store()
     try:
-        outcomes = sync_now(db, device)
+        outcomes = sync_now(db, device, driver)
     finally:
         db.close()
     if not outcomes:

@@ -152,8 +152,14 @@ def _v2_events_and_schedule(db: sqlite3.Connection) -> None:
     )
 
 
+def _v3_register_driver(db: sqlite3.Connection) -> None:
+    # v3: the driver (protocol) is part of a register's identity. Every register stored
+    # before was opened by the only driver there was: Shtrih-M.
+    _run(db, "ALTER TABLE registers ADD COLUMN driver TEXT NOT NULL DEFAULT 'shtrih';")
+
+
 #: migration N is MIGRATIONS[N - 1]; the schema version is len(MIGRATIONS)
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_events_and_schedule)
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_events_and_schedule, _v3_register_driver)
 LATEST = len(MIGRATIONS)
 
 

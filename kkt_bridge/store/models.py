@@ -29,6 +29,8 @@ class RegisterRecord:
     registration_fd: int | None = None
     #: the ФН's last ФД number when the bridge last looked (for "unsent documents")
     last_fd_number: int | None = None
+    #: the driver (protocol) the register speaks: "shtrih", "atol"
+    driver: str = "shtrih"
 
 
 @dataclass(frozen=True)

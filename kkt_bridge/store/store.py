@@ -165,11 +165,11 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 """INSERT INTO registers (register_key, serial, fn_number, model, device_url, inn,
-                       rnm, registration_fd, last_fd_number, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       rnm, registration_fd, last_fd_number, driver, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (register_key) DO UPDATE SET
                        serial = excluded.serial, fn_number = excluded.fn_number,
-                       model = excluded.model,
+                       model = excluded.model, driver = excluded.driver,
                        device_url = COALESCE(excluded.device_url, registers.device_url),
                        inn = COALESCE(excluded.inn, registers.inn),
                        rnm = COALESCE(excluded.rnm, registers.rnm),
@@ -180,7 +180,7 @@ class Store:
                        updated_at = excluded.updated_at""",
                 (record.register_key, record.serial, record.fn_number, record.model,
                  record.device_url, record.inn, record.rnm, record.registration_fd,
-                 record.last_fd_number, self._now()),
+                 record.last_fd_number, record.driver, self._now()),
             )
 
     def set_last_fd_number(self, register_key: str, fd_number: int) -> None:
@@ -472,7 +472,7 @@ def _register(row: sqlite3.Row) -> RegisterRecord:
                           fn_number=row["fn_number"], model=row["model"],
                           device_url=row["device_url"], inn=row["inn"], rnm=row["rnm"],
                           registration_fd=row["registration_fd"],
-                          last_fd_number=row["last_fd_number"])
+                          last_fd_number=row["last_fd_number"], driver=row["driver"])
 
 
 def _pairing(row: sqlite3.Row) -> Pairing:

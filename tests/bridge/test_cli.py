@@ -26,7 +26,7 @@ from kkt_bridge.store import ExchangeSettings, open_store
 @pytest.fixture
 def env(home: Path, monkeypatch: pytest.MonkeyPatch, kkt: FakeKkt,
         backoffice: FakeBackOffice) -> Iterator[FakeKkt]:
-    monkeypatch.setattr(app, "open_register", lambda url: kkt)
+    monkeypatch.setattr(app, "open_register", lambda url, driver=None: kkt)
     monkeypatch.setattr(app, "plugin_manager",
                         lambda: get_plugin_manager(load_entrypoints=False, plugins=[backoffice]))
     monkeypatch.setattr(export, "fns_decoder", fake_decoder)

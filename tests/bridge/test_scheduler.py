@@ -23,6 +23,7 @@ from kkt_bridge.bridge.scheduler import (
 from kkt_bridge.bridge.settings import apply_settings, preview_settings
 from kkt_bridge.errors import BackOfficeError, RateLimitedError
 from kkt_bridge.exchange import Catalog, Employee, Good, GoodsGroup
+from kkt_bridge.kkt import Capability
 from kkt_bridge.pluginmanager import BackOfficePluginManager
 from kkt_bridge.store import ORIGIN_BACKOFFICE, ExchangeSettings, Store
 
@@ -178,6 +179,16 @@ def test_cashiers_are_written_only_where_the_driver_can(scheduler: Scheduler,
     backoffice.employees = [Employee("e3", "Сидоров В.")]
     scheduler.run_job(link, key, EMPLOYEES)
     assert kkt.cashiers[1] == "Сидоров В."
+
+
+def test_a_register_without_a_cashier_table_keeps_the_list_in_the_bridge(
+        scheduler: Scheduler, link: RegisterLink, key: str, store: Store, kkt: FakeKkt) -> None:
+    kkt.capabilities = frozenset({Capability.CASHIER_PER_DOCUMENT})  # as ATOL says
+    outcome = scheduler.run_job(link, key, EMPLOYEES)
+    assert outcome.ok and outcome.summary == {"employees": 2, "cashiers_kept_in_bridge": 2}
+    assert len(store.employees(key)) == 2
+    assert kkt.cashier_writes == 0
+    assert any("таблицы кассиров" in event.message for event in store.events(key))
 
 
 def test_another_register_on_the_link_is_not_served(scheduler: Scheduler, key: str,

@@ -34,6 +34,16 @@ def register_through_protocol(kkt: Any, profile: Any) -> int:
     return int(answer.document_number)
 
 
+def register_at_install(emu: Any, kkt: Any, driver: str) -> None:
+    """Fiscalise a fresh register the way its protocol allows: the Shtrih cash software
+    sends FF05/FF06; ATOL's registration commands are not in the reference, so the
+    service engineer registers it at the register (the emulator's own control)."""
+    if driver == "shtrih":
+        register_through_protocol(kkt, emu.device.profile)
+    else:
+        emu.register()
+
+
 def cli_run(*args: str, input: str | None = None) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.output

@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,9 @@ def export_until_done(store: Store, key: str, url: str, rounds: int,
     pm = (get_plugin_manager(load_entrypoints=False, plugins=plugins) if plugins
           else get_plugin_manager())
     scheduler = Scheduler(store, pm, rng=random.Random(1), batch_size=batch_size)
-    link = RegisterLink(url, open_register, store.lock_dir)
+    record = store.get_register(key)  # opened with its recorded driver, as sync now does
+    link = RegisterLink(url, partial(open_register, driver=record.driver if record else None),
+                        store.lock_dir)
     results = []
     try:
         for _ in range(rounds):
@@ -68,8 +71,8 @@ def export_until_done(store: Store, key: str, url: str, rounds: int,
     "slow:every=3:delay=2",  # beyond the plugin's time-out below
 ])
 def test_back_office_failures(kkt_emulator_factory: Callable[..., Any], office: Any,
-                              home: Path, faults: str) -> None:
-    emu = kkt_emulator_factory(pty=False, tcp=0)
+                              home: Path, faults: str, driver: str) -> None:
+    emu = kkt_emulator_factory(driver=driver, pty=False, tcp=0)
     for n in range(40):
         emu.sell([("Товар", 100 + n)])
     store, key = paired_store(home, emu.tcp_url, office)
@@ -87,8 +90,9 @@ def test_back_office_failures(kkt_emulator_factory: Callable[..., Any], office: 
     store.close()
 
 
-def test_noisy_link(kkt_emulator_factory: Callable[..., Any], office: Any, home: Path) -> None:
-    emu = kkt_emulator_factory(pty=False, tcp=0, seed=7)
+def test_noisy_link(kkt_emulator_factory: Callable[..., Any], office: Any, home: Path,
+                    driver: str) -> None:
+    emu = kkt_emulator_factory(driver=driver, pty=False, tcp=0, seed=7)
     for n in range(20):
         emu.sell([("Товар", 100 + n)])
     store, key = paired_store(home, emu.tcp_url, office)
@@ -102,8 +106,8 @@ def test_noisy_link(kkt_emulator_factory: Callable[..., Any], office: Any, home:
 
 
 def test_sigkill_at_random_points_of_an_export(kkt_emulator_factory: Callable[..., Any],
-                                               office: Any, home: Path) -> None:
-    emu = kkt_emulator_factory(pty=False, tcp=0)
+                                               office: Any, home: Path, driver: str) -> None:
+    emu = kkt_emulator_factory(driver=driver, pty=False, tcp=0)
     for n in range(400):
         emu.sell([("Товар", 100 + n)])
     store, _key = paired_store(home, emu.tcp_url, office)

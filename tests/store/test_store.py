@@ -205,8 +205,10 @@ def test_store_written_by_schema_v1_opens_with_pairing_intact(tmp_path: Path) ->
     assert old.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
     old.close()
     s = open_store(copy.parent)
-    assert s.schema_version == migrations.LATEST == 2
+    assert s.schema_version == migrations.LATEST == 3
     key = "0012345678:9999078900001234"
+    record = s.get_register(key)
+    assert record is not None and record.driver == "shtrih"  # v3: stored registers are Shtrih
     pairing = s.get_pairing(key)
     assert pairing is not None
     assert pairing.credentials.token == "v1-token-kept-after-update"
@@ -220,6 +222,14 @@ def test_store_written_by_schema_v1_opens_with_pairing_intact(tmp_path: Path) ->
     assert s.events(key)[-1].kind == "updated"
     assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
     s.close()
+
+
+def test_the_driver_is_part_of_a_register_record(store: Store) -> None:
+    store.save_register(RegisterRecord(register_key="77:1", serial="77", fn_number="1",
+                                       driver="atol"))
+    assert store.get_register("77:1").driver == "atol"
+    store.save_register(RegisterRecord(register_key="78:1", serial="78", fn_number="1"))
+    assert store.get_register("78:1").driver == "shtrih"
 
 
 def test_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:

@@ -236,7 +236,7 @@ class _Started(Exception):
 
 @pytest.mark.parametrize(("args", "pty", "tcp"), [
     ([], True, None),  # --pty is the default when no link is named
-    (["--tcp"], False, "127.0.0.1:7778"),  # the port of a networked register
+    (["--tcp"], False, "127.0.0.1"),  # the emulator adds its protocol's port (7778)
     (["--pty", "--tcp", "0.0.0.0:9000"], True, "0.0.0.0:9000"),
 ])
 def test_link_options_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, args: list[str],

@@ -1,0 +1,137 @@
+"""The task buffer (буфер заданий) of transport v3, declared once for both directions.
+
+Every host packet starts with a buffer command (ADD, ACK, REQ, ABORT, ACK_ADD); every
+register packet starts with a status byte, and an asynchronous result (packet id 0xF0)
+names its task. Reference atol.md §2.2.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from construct import (
+    Byte,
+    Construct,
+    ConstructError,
+    Container,
+    Enum,
+    GreedyBytes,
+    If,
+    Int8ub,
+    Struct,
+    Switch,
+    this,
+)
+
+from kkt_bridge.errors import ProtocolError
+from kkt_bridge.i18n import _
+
+
+class BufferCommand(enum.IntEnum):
+    ADD = 0xC1  # [C]
+    ACK = 0xC2  # [C] frees a finished task's result
+    REQ = 0xC3  # [C] code; "C3 tid" layout [I] by symmetry with ACK
+    ABORT = 0xC4  # [C] drops every task
+    # [?] atol4j names it but never sends it; layout chosen here: the tid to acknowledge,
+    # then an ADD's flags, tid and task. Nothing in the driver sends it; the emulator
+    # accepts it only when its profile says so (atol.md §9 question 2).
+    ACK_ADD = 0xC5
+
+
+class TaskStatus(enum.IntEnum):
+    PENDING = 0xA1
+    IN_PROGRESS = 0xA2
+    RESULT = 0xA3
+    ERROR = 0xA4
+    STOPPED = 0xA5  # a previous task failed
+    ASYNC_RESULT = 0xA6
+    ASYNC_ERROR = 0xA7
+    WAITING = 0xA8  # waiting for an external device
+    OVERFLOW = 0xB1
+    ALREADY_EXISTS = 0xB2
+    NOT_FOUND = 0xB3
+    ILLEGAL = 0xB4
+
+
+#: ADD flags [C]: bit0 the host wants the result, bit1 go on after an error, bit2 "async"
+NEED_RESULT = 0x01
+IGNORE_ERROR = 0x02
+ASYNC_FLAG = 0x04
+
+_Add = Struct("flags" / Int8ub, "tid" / Int8ub, "task" / GreedyBytes)
+
+HostPacket = Struct(
+    "command" / Enum(Byte, BufferCommand),
+    "args" / Switch(this.command, {
+        BufferCommand.ADD.name: _Add,
+        BufferCommand.ACK.name: Struct("tid" / Int8ub),
+        BufferCommand.REQ.name: Struct("tid" / Int8ub),
+        BufferCommand.ABORT.name: Struct(),
+        BufferCommand.ACK_ADD.name: Struct("ack_tid" / Int8ub, "add" / _Add),
+    }),
+)
+"""What the host sends: ``C1 flags tid task…``, ``C2 tid``, ``C3 tid``, ``C4``."""
+
+_ASYNC = (TaskStatus.ASYNC_RESULT, TaskStatus.ASYNC_ERROR)
+
+KktPacket = Struct(
+    "status" / Int8ub,
+    "tid" / If(lambda ctx: ctx.status in _ASYNC, Int8ub),
+    "answer" / GreedyBytes,
+)
+"""What the register sends: a status byte; A6/A7 (packet id 0xF0) then the task id; then
+the command's own answer when the status carries one (A3, A4, A6, A7)."""
+
+#: statuses that carry the command's answer
+FINISHED = frozenset({TaskStatus.RESULT, TaskStatus.ERROR, *_ASYNC})
+#: statuses that mean "not yet": keep waiting, ask again with REQ
+UNFINISHED = frozenset({TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.WAITING})
+
+
+def add(tid: int, task: bytes, flags: int = NEED_RESULT) -> bytes:
+    return bytes(HostPacket.build({"command": "ADD",
+                                   "args": {"flags": flags, "tid": tid, "task": task}}))
+
+
+def ack(tid: int) -> bytes:
+    return bytes(HostPacket.build({"command": "ACK", "args": {"tid": tid}}))
+
+
+def req(tid: int) -> bytes:
+    return bytes(HostPacket.build({"command": "REQ", "args": {"tid": tid}}))
+
+
+def abort() -> bytes:
+    return bytes(HostPacket.build({"command": "ABORT", "args": {}}))
+
+
+def parse_host(data: bytes) -> Container:
+    """A host packet (the register's side); ProtocolError when it is no buffer command."""
+    return _parse(HostPacket, data)
+
+
+def parse_kkt(data: bytes) -> Container:
+    """A register packet (the host's side); ProtocolError when it is malformed."""
+    return _parse(KktPacket, data)
+
+
+def _parse(declaration: Construct, data: bytes) -> Container:
+    try:
+        return declaration.parse(data)
+    except ConstructError as exc:
+        raise ProtocolError(
+            _("пакет АТОЛ {data} не разобран: {reason}").format(
+                data=data[:8].hex(" ").upper() or "—", reason=exc.__class__.__name__),
+            _("повторите команду; если ошибка повторяется, проверьте кабель")) from exc
+
+
+def reply(status: int, answer: bytes = b"", tid: int | None = None) -> bytes:
+    """A register payload (the emulator's side)."""
+    return bytes(KktPacket.build({"status": status, "tid": tid, "answer": answer}))
+
+
+__all__ = [
+    "ASYNC_FLAG", "FINISHED", "IGNORE_ERROR", "NEED_RESULT", "UNFINISHED", "BufferCommand",
+    "HostPacket", "KktPacket", "TaskStatus", "abort", "ack", "add", "parse_host", "parse_kkt",
+    "reply", "req",
+]
