@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("kkt_bridge.cli.doctor:doctor_command",
                "Проверить доступ к ККТ, ФН, ОФД и бэк-офис."),
     "emulator": ("kkt_bridge.cli.emulator:emulator",
-                 "Эмулятор ККТ Штрих-М."),
+                 "Эмулятор ККТ (Штрих-М, АТОЛ)."),
     "fn": ("kkt_bridge.cli.fn:fn_group",
            "Архив ФН: чтение и разбор документов."),
     "plugins": ("kkt_bridge.cli.plugins:plugins_command",

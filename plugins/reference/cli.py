@@ -1,5 +1,5 @@
 """``kkt-bridge backoffice``: run and administer the reference back office; the reference
-plugin contributes these commands to the CLI (one line in the command table of kkt_bridge/cli/main.py).
+plugin contributes these commands to the CLI (one line in the table of ``cli/main.py``).
 
 ``serve`` prints its URL as the first line of stdout (flushed), so scripts and tests can read
 it; ``add-register`` prints the new sync code as its last line; ``documents`` prints one
