@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 
 import pytest
 from bridge_fakes import FakeBackOffice, FakeKkt, fake_document
 from test_export import FN, exporter
 
+from kkt_bridge.bridge.jobs import DOCUMENTS
 from kkt_bridge.bridge.pairing import pair
-from kkt_bridge.errors import AcknowledgementError, DocumentError, LinkError
+from kkt_bridge.bridge.scheduler import RegisterLink, Scheduler
+from kkt_bridge.errors import (
+    AcknowledgementError,
+    BackOfficeUnavailableError,
+    DocumentError,
+    LinkError,
+)
 from kkt_bridge.exchange import Ack, ExportDocument
 from kkt_bridge.pluginmanager import BackOfficePluginManager
 from kkt_bridge.store import OutboxDocument, Store
@@ -170,3 +178,16 @@ def test_restarts_on_a_noisy_line_still_make_progress(
             exporter(store, pm, paired_kkt, batch=batch).run()
     assert sorted(backoffice.received) == sorted(f"{FN}:{n}" for n in range(1, 21))
     assert paired_kkt.reads == 20  # nothing read twice
+
+
+def test_a_password_in_a_back_office_url_never_reaches_the_scheduler_log(
+        store: Store, paired_kkt: FakeKkt, backoffice: FakeBackOffice,
+        scheduler: Scheduler, link: RegisterLink, caplog: pytest.LogCaptureFixture) -> None:
+    backoffice.export_failures = [BackOfficeUnavailableError(
+        "нет связи с бэк-офисом https://shop:pa55-w0rd@bo.example/api/v1/documents",
+        "обмен повторится автоматически")]
+    with caplog.at_level(logging.WARNING, logger="kkt_bridge"):
+        (outcome,) = scheduler.run_jobs(link, paired_kkt.identity().key, [DOCUMENTS])
+    assert not outcome.ok and "pa55-w0rd" not in (outcome.error or "")
+    assert "https://***@bo.example" in caplog.text and "pa55-w0rd" not in caplog.text
+    assert "pa55-w0rd" not in str(store.events())
