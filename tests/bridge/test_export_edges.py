@@ -12,9 +12,10 @@ import pytest
 from bridge_fakes import FakeBackOffice, FakeKkt, fake_document
 from test_export import FN, exporter
 
+from kkt_bridge.bridge.clock import FakeClock
 from kkt_bridge.bridge.jobs import DOCUMENTS
 from kkt_bridge.bridge.pairing import pair
-from kkt_bridge.bridge.scheduler import RegisterLink, Scheduler
+from kkt_bridge.bridge.scheduler import BACKOFF_BASE, RegisterLink, Scheduler
 from kkt_bridge.errors import (
     AcknowledgementError,
     BackOfficeUnavailableError,
@@ -191,3 +192,22 @@ def test_a_password_in_a_back_office_url_never_reaches_the_scheduler_log(
     assert not outcome.ok and "pa55-w0rd" not in (outcome.error or "")
     assert "https://***@bo.example" in caplog.text and "pa55-w0rd" not in caplog.text
     assert "pa55-w0rd" not in str(store.events())
+
+
+def test_the_backoff_does_not_grow_while_failing_runs_make_progress(
+        store: Store, paired_kkt: FakeKkt, backoffice: FakeBackOffice, scheduler: Scheduler,
+        link: RegisterLink, clock: FakeClock) -> None:
+    key = paired_kkt.identity().key
+    for _ in range(3):  # each run gets one more document out, then the back office refuses
+        backoffice.accept_limit = 1
+        (outcome,) = scheduler.run_jobs(link, key, [DOCUMENTS])
+        assert not outcome.ok
+        assert store.get_job_run(key, DOCUMENTS).failures == 1
+        assert outcome.next_run_at is not None
+        assert outcome.next_run_at - clock.now() <= BACKOFF_BASE
+    assert store.get_cursor(FN) == 3
+    # the first of these still reads ФД 6 into the outbox (progress); then none: it grows
+    for attempt in (1, 2, 3):
+        backoffice.export_failures = [BackOfficeUnavailableError("500", "позже")]
+        scheduler.run_jobs(link, key, [DOCUMENTS])
+        assert store.get_job_run(key, DOCUMENTS).failures == attempt
