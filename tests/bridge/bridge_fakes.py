@@ -178,6 +178,7 @@ class FakeBackOffice:
         Employee("e1", "Иванова А."), Employee("e2", "Петров Б.")])
     stored: dict[str, ExportDocument] = field(default_factory=dict)
     received: list[str] = field(default_factory=list)  # every key sent, repeats included
+    batches: list[list[int]] = field(default_factory=list)  # ФД numbers of each export call
     paired: list[RegisterIdentity] = field(default_factory=list)
     #: exceptions raised by the next export calls, in order
     export_failures: list[BackOfficeError] = field(default_factory=list)
@@ -220,6 +221,7 @@ class FakeBackOffice:
                                     documents: Sequence[ExportDocument]) -> list[Ack] | None:
         if backoffice != self.name:
             return None
+        self.batches.append([d.fd_number for d in documents])
         if self.export_failures:
             raise self.export_failures.pop(0)
         acks: list[Ack] = []

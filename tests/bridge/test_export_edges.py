@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import threading
 
 import pytest
 from bridge_fakes import FakeBackOffice, FakeKkt, fake_document
@@ -107,11 +108,40 @@ def test_drain_stops_at_a_hole_in_the_outbox(store: Store, pm: BackOfficePluginM
 def test_drain_sends_the_outbox_in_batches(store: Store, pm: BackOfficePluginManager,
                                            paired_kkt: FakeKkt,
                                            backoffice: FakeBackOffice) -> None:
-    store.outbox_put([_document(n) for n in range(1, 6)])
-    result = exporter(store, pm, paired_kkt, batch=2).drain(FN)
-    assert (result.cursor, result.exported, result.last_fd) == (5, 5, 5)
-    assert backoffice.received == [f"{FN}:{n}" for n in range(1, 6)]
+    store.outbox_put([_document(n) for n in range(1, 7)])
+    result = exporter(store, pm, paired_kkt, batch=4).drain(FN)
+    assert (result.cursor, result.exported, result.last_fd) == (6, 6, 6)
+    assert backoffice.batches == [[1, 2, 3, 4], [5, 6]]
     assert store.outbox_count(FN) == 0
+
+
+def test_drain_with_nothing_held_sends_nothing(store: Store, pm: BackOfficePluginManager,
+                                              paired_kkt: FakeKkt,
+                                              backoffice: FakeBackOffice) -> None:
+    result = exporter(store, pm, paired_kkt).drain(FN)
+    assert (result.cursor, result.last_fd, result.summary()["unsent"]) == (0, 0, 0)
+    assert backoffice.batches == []
+
+
+def test_drain_ignores_stale_copies_at_or_below_the_cursor(
+        store: Store, pm: BackOfficePluginManager, paired_kkt: FakeKkt,
+        backoffice: FakeBackOffice) -> None:
+    """A copy put after the cursor passed it (another process read it meanwhile) is not
+    sent again and does not stop the ones after the cursor."""
+    store.outbox_put([_document(1), _document(2)])
+    store.acknowledge(FN, 2)
+    store.outbox_put([_document(n) for n in range(1, 5)])  # 1 and 2 now stale
+    result = exporter(store, pm, paired_kkt, batch=4).drain(FN)
+    assert result.cursor == 4 and backoffice.batches == [[3, 4]]
+
+
+def test_drain_stops_when_asked(store: Store, pm: BackOfficePluginManager,
+                                paired_kkt: FakeKkt, backoffice: FakeBackOffice) -> None:
+    store.outbox_put([_document(1)])
+    stop = threading.Event()
+    stop.set()
+    result = exporter(store, pm, paired_kkt, stop=stop).drain(FN)
+    assert result.stopped and result.cursor == 0 and backoffice.batches == []
 
 
 def test_a_hole_before_a_document_already_in_the_outbox_is_read(
@@ -135,6 +165,43 @@ def test_a_register_that_skips_a_document_of_the_range_stops_the_export(
     assert store.get_cursor(FN) == 0 and backoffice.received == []
     paired_kkt.skipped = set()
     assert exporter(store, pm, paired_kkt, batch=3).run().cursor == 6
+
+
+def test_a_register_that_repeats_a_document_is_not_believed_twice(
+        store: Store, pm: BackOfficePluginManager, paired_kkt: FakeKkt,
+        backoffice: FakeBackOffice) -> None:
+    original = paired_kkt.iter_documents
+
+    def repeats(first: int, last: int):  # type: ignore[no-untyped-def]
+        for fd, raw in original(first, last):
+            yield fd, raw
+            if fd == first:
+                yield fd, b"\x03\x00\x02\x00??"  # the same number again, other bytes
+    paired_kkt.iter_documents = repeats  # type: ignore[method-assign]
+    result = exporter(store, pm, paired_kkt, batch=3).run()
+    assert result.cursor == 6 and result.undecoded == 0
+    assert backoffice.received == [f"{FN}:{n}" for n in range(1, 7)]
+
+
+def test_the_exporter_sets_the_last_fd_and_clamps_its_batch(
+        store: Store, pm: BackOfficePluginManager, paired_kkt: FakeKkt,
+        backoffice: FakeBackOffice) -> None:
+    assert exporter(store, pm, paired_kkt, batch=0).batch_size == 1
+    assert exporter(store, pm, paired_kkt, batch=1).batch_size == 1
+    exporter(store, pm, paired_kkt, batch=4).run()
+    record = store.get_register(paired_kkt.identity().key)
+    assert record is not None and record.last_fd_number == 6
+    assert backoffice.batches == [[1, 2, 3, 4], [5, 6]]
+
+
+def test_a_document_too_short_for_its_header_goes_out_as_type_0(
+        store: Store, pm: BackOfficePluginManager, paired_kkt: FakeKkt,
+        backoffice: FakeBackOffice) -> None:
+    paired_kkt.documents.append(b"\x03")
+    result = exporter(store, pm, paired_kkt).run()
+    assert result.undecoded == 1
+    assert backoffice.stored[f"{FN}:7"].document_type == 0
+    assert backoffice.stored[f"{FN}:6"].document_type == 3
 
 
 def test_a_register_that_answers_another_number_is_not_believed(
