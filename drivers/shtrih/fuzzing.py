@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kkt_bridge.errors import LinkTimeoutError
-from kkt_bridge.testing.fuzzing import Target, from_construct
+from kkt_bridge.testing.fuzzing import Target, from_construct, switch_variants
 
 from .commands import REGISTRY, Command
 from .driver import ShtrihKkt
@@ -52,20 +52,38 @@ class _Answers:
         return body[:2 if body[:1] == b"\xff" else 1] + chunk
 
 
+def _code(body: bytes) -> int:
+    return int.from_bytes(body[:2], "big") if body[:1] == b"\xff" else body[0]
+
+
 class _Recorder:
-    """A transport in front of the emulator that keeps its answers in :class:`_Answers`
-    form: the seed that makes a method succeed."""
+    """A transport in front of the emulator that keeps its answers (error byte + data) in
+    order: what makes a method succeed, to be mutated."""
 
     def __init__(self, handle: Callable[[bytes], bytes]) -> None:
         self.handle = handle
-        self.seed = bytearray()
+        self.answers: list[tuple[int, bytes]] = []
 
     def exchange(self, body: bytes, timeout: float) -> bytes:
         answer = self.handle(body)
-        tail = answer[2 if body[:1] == b"\xff" else 1:]
-        if len(tail) <= 255:
-            self.seed += bytes([len(tail)]) + tail
+        self.answers.append((_code(body), answer[2 if body[:1] == b"\xff" else 1:]))
         return answer
+
+    def seeds(self) -> tuple[bytes, ...]:
+        """The recorded answers in :class:`_Answers` form, and variants with one answer
+        replaced by each layout its declaration switches between (zero-filled)."""
+        def joined(answers: list[bytes]) -> bytes:
+            return b"".join(bytes([len(a)]) + a for a in answers if len(a) <= 255)
+
+        tails = [tail for _code_, tail in self.answers]
+        found = [joined(tails)]
+        for index, (code, tail) in enumerate(self.answers):
+            command = REGISTRY.get(code)
+            if command is None or tail[:1] != b"\x00":
+                continue
+            for variant in switch_variants(command.answer, tail[1:]):
+                found.append(joined([*tails[:index], b"\x00" + variant, *tails[index + 1:]]))
+        return tuple(found)
 
 
 def _driver(data: bytes) -> ShtrihKkt:
@@ -77,7 +95,7 @@ def _method_target(name: str, method: Callable[[ShtrihKkt], object],
     recorder = _Recorder(device.handle)
     try:
         method(ShtrihKkt(recorder))  # type: ignore[arg-type]
-        seeds: tuple[bytes, ...] = (bytes(recorder.seed),)
+        seeds = recorder.seeds()
     except Exception:  # a method the emulated register refuses still gets fuzzed
         seeds = ()
     return Target(f"shtrih.driver.{name}", lambda data: method(_driver(data)), seeds=seeds)
@@ -166,7 +184,7 @@ def targets() -> list[Target]:
     ]
     for command in REGISTRY.values():
         found.append(from_construct(f"shtrih.answer.{command.code:#x}", command.answer,
-                                    _answer(command), prefix=b"\x00"))
+                                    _answer(command)))
         found.append(from_construct(f"shtrih.request.{command.code:#x}", command.request,
                                     _request(command)))
     found += [_method_target(name, method, device) for name, method in METHODS.items()]

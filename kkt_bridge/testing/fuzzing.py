@@ -57,7 +57,39 @@ def from_construct(name: str, declaration: Any, decode: Decoder, *,
                    seeds: Sequence[bytes] = (), prefix: bytes = b"") -> Target:
     """A target whose input is ``prefix`` + bytes shaped by ``declaration``."""
     size = sizeof(declaration)
+    # a layout chosen by a key field: every case, with zero bytes, is a seed
+    seeds = (*seeds, *switch_variants(declaration, prefix + bytes(64)))
     return Target(name, decode, None if size is None else size + len(prefix), tuple(seeds))
+
+
+def switch_variants(declaration: Any, data: bytes) -> tuple[bytes, ...]:
+    """For a Struct that ends its fixed-size head with a ``Switch`` on one of the head's
+    fields: ``data``'s head once per case, the key set to that case and the case's bytes
+    all zero (zero dates, zero counts: the rare paths of every layout). Empty when the
+    declaration has no such shape."""
+    import construct
+
+    offsets: dict[str, tuple[int, int]] = {}
+    offset = 0
+    for sub in getattr(declaration, "subcons", ()):
+        inner = getattr(sub, "subcon", sub)
+        if isinstance(inner, construct.Switch):
+            name = str(inner.keyfunc).removeprefix("this[").strip("]'\"")
+            if name not in offsets or len(data) < offset:
+                return ()
+            position, width = offsets[name]
+            variants = []
+            for key, case in inner.cases.items():
+                head = bytearray(data[:offset])
+                head[position:position + width] = int(key).to_bytes(width, "little")
+                variants.append(bytes(head) + bytes(sizeof(case) or 0))
+            return tuple(variants)
+        size = sizeof(sub)
+        if size is None or sub.name is None:
+            return ()
+        offsets[sub.name] = (offset, size)
+        offset += size
+    return ()
 
 
 def _mutate(seed: bytes, edits: list[tuple[int, int, int]]) -> bytes:
@@ -84,8 +116,9 @@ def inputs(target: Target, *, slack: int = 8) -> st.SearchStrategy[bytes]:
     if target.seeds:
         edit = st.tuples(st.integers(0, 2), st.integers(0, 1 << 16),
                          st.sampled_from(SPECIAL) | st.integers(0, 255))
-        strategies.append(st.builds(_mutate, st.sampled_from(target.seeds),
-                                    st.lists(edit, min_size=1, max_size=4)))
+        strategies += [st.sampled_from(target.seeds),
+                       st.builds(_mutate, st.sampled_from(target.seeds),
+                                 st.lists(edit, min_size=1, max_size=4))]
     return st.one_of(strategies)
 
 
