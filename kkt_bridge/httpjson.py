@@ -21,8 +21,9 @@ from kkt_bridge.i18n import _
 
 #: a whole catalog of a big shop fits many times over; 300 MB does not get in
 MAX_BYTES = 32 * 1024 * 1024
-#: an error answer is read this far for its message, the rest is dropped
-ERROR_BYTES = 64 * 1024
+#: an error answer is read this far for its message (МойСклад answers a refused array
+#: with one error per element: 1,000 of them fit), the rest is dropped
+ERROR_BYTES = 1024 * 1024
 #: no back-office API nests this deep; 100,000 levels would take Python's stack
 MAX_DEPTH = 64
 

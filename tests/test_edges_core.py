@@ -76,7 +76,8 @@ def test_fetch_stops_reading_at_the_cap() -> None:
 
 
 def test_an_error_answer_is_cut_not_refused() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(500, content=b"e" * 10**6))
+    body = b"e" * (httpjson.ERROR_BYTES + 1)
+    transport = httpx.MockTransport(lambda request: httpx.Response(500, content=body))
     with httpx.Client(transport=transport) as client:
         response, body = httpjson.fetch(client, "GET", "http://x/", where="x")
     assert response.status_code == 500 and body == b""
