@@ -241,7 +241,9 @@ def main() -> int:
     parser.add_argument("--target", action="append", required=True,
                         help="PATH or PATH:FUNC,FUNC (repeatable)")
     parser.add_argument("--tests", nargs="+", required=True, help="pytest arguments")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds per mutant (default: ten times the clean run, at "
+                             "least 30): a mutant that hangs counts as killed")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--only", default="", help="mutant numbers to run, e.g. 3,17")
     args = parser.parse_args()
@@ -266,11 +268,13 @@ def main() -> int:
             print("the scratch tree is not what the tests import: nothing would be "
                   "measured", file=sys.stderr)
             return 2
-        killed, baseline = run_tests(scratch, args.tests, args.timeout * 2)
+        killed, baseline = run_tests(scratch, args.tests, args.timeout or 600.0)
         if killed:
             print("the tests fail without any mutant: fix them first", file=sys.stderr)
             return 2
-        print(f"baseline green in {baseline:.1f} s; {len(all_mutants)} mutants", flush=True)
+        timeout = args.timeout or max(30.0, 10 * baseline)
+        print(f"baseline green in {baseline:.1f} s; {len(all_mutants)} mutants, "
+              f"{timeout:.0f} s each at most", flush=True)
         per_file: dict[str, list[int]] = {}
         survivors: list[Mutant] = []
         for m in all_mutants:
@@ -278,7 +282,7 @@ def main() -> int:
             original = where.read_text(encoding="utf-8")
             where.write_text(m.source, encoding="utf-8")
             try:
-                dead, seconds = run_tests(scratch, args.tests, args.timeout)
+                dead, seconds = run_tests(scratch, args.tests, timeout)
             finally:
                 where.write_text(original, encoding="utf-8")
             tally: list[int] = per_file.setdefault(m.path, [0, 0])
