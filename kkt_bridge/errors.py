@@ -133,6 +133,14 @@ class PairingError(BackOfficeError):
     """A sync code is wrong, expired or already used."""
 
 
+class AcknowledgementError(BackOfficeError):
+    """The back office answered an export with acknowledgements the bridge cannot trust
+    (not a boolean, another document's key, too few, out of order): nothing moves the
+    export cursor, and the batch is sent again later."""
+
+    retryable = True
+
+
 class PluginError(KktBridgeError):
     """A plugin is missing, broken, or does not keep the contract."""
 
@@ -160,3 +168,4 @@ class CatalogLockedError(KktBridgeError):
 
 class NotPairedError(KktBridgeError):
     pass
+

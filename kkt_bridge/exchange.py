@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kkt_bridge.redaction import redact_url
+
 
 @dataclass(frozen=True)
 class RegisterIdentity:
@@ -34,7 +36,7 @@ class Credentials:
     def redacted(self) -> dict[str, Any]:
         return {
             "backoffice": self.backoffice,
-            "endpoint": self.endpoint,
+            "endpoint": redact_url(self.endpoint),
             "token": "***",
             "account": self.account,
             "shop": self.shop,

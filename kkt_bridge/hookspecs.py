@@ -103,6 +103,15 @@ def backoffice_export_documents(  # type: ignore[empty-body]
     acknowledged with ``duplicate=True`` and not stored again. The bridge moves its export
     cursor only past the longest accepted prefix, so acknowledge honestly. Raise
     ``BackOfficeError`` when nothing could be delivered.
+
+    The core holds every answer to a typed schema (:func:`kkt_bridge.acks.check_acks`):
+    a list of exactly one ``Ack`` per document, in order, ``key`` equal to the key sent,
+    ``accepted`` and ``duplicate`` real booleans (not ``"false"``, not ``1``), ``error`` a
+    string or None, a duplicate always accepted. Anything else is an
+    :class:`~kkt_bridge.errors.AcknowledgementError`: a back-office error that moves no
+    cursor, retried later. A plugin reading JSON acknowledgements can use
+    :func:`kkt_bridge.acks.acks_from_json`, and :func:`kkt_bridge.httpjson.fetch` /
+    :func:`~kkt_bridge.httpjson.loads` to read answers within a size and depth cap.
     """
 
 

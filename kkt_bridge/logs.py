@@ -1,8 +1,9 @@
 """One log format for every kkt-bridge process: text for people, JSON lines for machines.
 
 Secrets never reach a log: :class:`RedactingFilter` masks bearer tokens, ``token=...``
-pairs and every value registered with :func:`register_secret` (the daemon registers the
-tokens it loads), in the message and in the formatted traceback alike.
+pairs, the user info of URLs (:mod:`kkt_bridge.redaction`) and every value registered with
+:func:`register_secret` (the daemon registers the tokens it loads), in the message and in
+the formatted traceback alike.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from kkt_bridge.redaction import redact_urls
 
 LOGGER_NAME = "kkt_bridge"
 MASK = "***"
@@ -39,7 +42,8 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """``text`` with every token pattern and registered secret masked."""
+    """``text`` with every token pattern, URL user info and registered secret masked."""
+    text = redact_urls(text)
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
     with _secrets_lock:

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from kkt_bridge import pluginmanager
 from kkt_bridge.cli.main import cli
 from kkt_bridge.errors import (
+    AcknowledgementError,
     AuthenticationError,
     BackOfficeUnavailableError,
     PluginError,
@@ -366,11 +367,12 @@ def test_plugin_errors_pass_through_with_the_token_scrubbed(
     [Ack("9999:1", True)],  # too few
     [Ack("9999:2", True), Ack("9999:1", True)],  # out of order
     [Ack("9999:1", True), Ack("9999:2", False, duplicate=True)],  # a duplicate not accepted
+    [Ack("9999:1", True), Ack("9999:2", "false")],  # not a boolean  # type: ignore[arg-type]
 ])
 def test_acks_that_break_the_contract_are_refused(
         pm: pluginmanager.BackOfficePluginManager, fake: FakePlugin, acks: list[Ack]) -> None:
     fake.acks = acks
-    with pytest.raises(PluginError, match="контракт"):
+    with pytest.raises(AcknowledgementError, match="нельзя верить"):
         call_backoffice(pm, "backoffice_export_documents", backoffice="fake",
                         credentials=CREDS, documents=docs(2))
 

@@ -270,8 +270,8 @@ class ShtrihKkt:
         found = self.execute(fn_cmds.FIND_DOCUMENT, fd_number=fd_number)
         details: dict[str, int | str] = {}
         for key, value in found.details.items():
-            if key.startswith("_"):
-                continue
+            if key.startswith("_") or value is None:
+                continue  # a date of 00 00 00 (e.g. no unconfirmed document): not given
             if isinstance(value, str):
                 details[key] = _text(value)
             elif isinstance(value, bytes):

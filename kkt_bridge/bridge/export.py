@@ -1,11 +1,13 @@
 """Export every fiscal document exactly once: ФН -> outbox -> back office -> cursor.
 
-The cursor per ФН is the last ФД the back office acknowledged. Each batch is read from the
-register (or found in the outbox, when a previous run died after reading it), stored in the
-outbox, sent, and only then is the cursor moved past the longest accepted prefix, in the same
-transaction that empties the outbox. A crash anywhere re-sends at most one batch, which the
-back office recognises by the idempotency key (ФН number + ФД number). Memory holds one
-batch, whatever the backlog.
+The cursor per ФН is the last ФД the back office acknowledged. Each document of a batch is
+read from the register and stored in the outbox at once, one by one (so a link error or a
+restart in the middle of a slow, noisy batch keeps what was read, and the next run reads only
+what is missing); the batch is then sent, and only then is the cursor moved past the longest
+accepted prefix, in the same transaction that empties the outbox. Acknowledgements reach this
+module already held to the typed schema of :mod:`kkt_bridge.acks`. A crash anywhere re-sends
+at most one batch, which the back office recognises by the idempotency key (ФН number + ФД
+number). Memory holds one batch, whatever the backlog.
 """
 
 from __future__ import annotations
@@ -122,13 +124,14 @@ class DocumentExporter:
     def _batch(self, fn_number: str, first: int, last: int,
                result: ExportResult) -> list[OutboxDocument]:
         pending = {d.fd_number: d for d in self.store.outbox(fn_number, first, last)}
-        fresh: list[OutboxDocument] = []
         for start, end in _gaps(first, last, pending):
             for fd_number, raw in self.kkt.iter_documents(start, end):
-                fresh.append(self._decode(fn_number, fd_number, raw, result))
-        if fresh:
-            self.store.outbox_put(fresh)
-            pending.update((d.fd_number, d) for d in fresh)
+                if not start <= fd_number <= end or fd_number in pending:
+                    continue  # not asked for: only the range's own documents go out
+                document = self._decode(fn_number, fd_number, raw, result)
+                # stored as soon as read: what a slow read took is never read again
+                self.store.outbox_put([document])
+                pending[fd_number] = document
         missing = [n for n in range(first, last + 1) if n not in pending]
         if missing:
             raise DocumentError(
@@ -164,16 +167,11 @@ class DocumentExporter:
         documents = [ExportDocument(fn_number=d.fn_number, fd_number=d.fd_number,
                                     document_type=d.document_type, fns=d.fns, raw=d.raw)
                      for d in batch]
+        # one Ack per document, same keys, same order, typed (kkt_bridge.acks)
         acks = self.backoffice.export_documents(self.credentials, documents)
         accepted = 0
-        rejection: str | None = None
-        for document, ack in zip(documents, acks, strict=False):
-            if ack.key != document.key:
-                rejection = _("бэк-офис подтвердил {got} вместо {want}").format(
-                    got=ack.key, want=document.key)
-                break
+        for ack in acks:
             if not ack.accepted:
-                rejection = ack.error or _("бэк-офис не принял документ")
                 break
             accepted += 1
             result.duplicates += int(ack.duplicate)
@@ -184,7 +182,7 @@ class DocumentExporter:
             result.exported += accepted
         if accepted < len(documents):
             failed = documents[accepted]
-            error = rejection or _("подтверждений меньше, чем документов")
+            error = acks[accepted].error or _("бэк-офис не принял документ")
             attempts = self._record_rejection(failed, error)
             if attempts >= REJECTION_ALERT:
                 # the back office keeps refusing this one document: every later one waits

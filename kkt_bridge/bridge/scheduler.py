@@ -189,6 +189,7 @@ class Scheduler:
         started = self.clock.now()
         run = self.store.get_job_run(register_key, job)
         register: RegisterIdentity | None = None
+        mark = self._progress(register_key, job)
         try:
             ctx = self._context(link, register_key)
             register = ctx.register
@@ -196,7 +197,8 @@ class Scheduler:
         except KktBridgeError as exc:
             if isinstance(exc, LinkError):
                 link.drop()
-            return self._failed(run, started, exc, register)
+            return self._failed(run, started, exc, register,
+                                progressed=self._progress(register_key, job) != mark)
         except Exception as exc:  # a bug must not stop the daemon; it is logged and retried
             log.exception("job %s of %s crashed", job, register_key)
             error = KktBridgeError(_("внутренняя ошибка: {error}").format(
@@ -237,9 +239,21 @@ class Scheduler:
                           register=register, decoder=self.decoder, batch_size=self.batch_size,
                           stop=self.stop, fn_replaced=fn_replaced)
 
+    def _progress(self, register_key: str, job: str) -> tuple[int, int] | None:
+        """What a documents run moves even when it fails at last: the cursor and the
+        outbox (each document is kept as soon as it is read)."""
+        record = self.store.get_register(register_key) if job == DOCUMENTS else None
+        if record is None:
+            return None
+        return (self.store.get_cursor(record.fn_number),
+                self.store.outbox_count(record.fn_number))
+
     def _failed(self, run: JobRun, started: float, exc: KktBridgeError,
-                register: RegisterIdentity | None) -> JobOutcome:
-        failures = run.failures + 1
+                register: RegisterIdentity | None, *, progressed: bool = False) -> JobOutcome:
+        # a run that got documents further before it failed (a noisy line, a flaky back
+        # office, a restart) is the first failure again: the backoff must not grow while
+        # the backlog shrinks, or a long backlog on a bad day would stall for an hour
+        failures = 1 if progressed else run.failures + 1
         retry_after = exc.retry_after if isinstance(exc, BackOfficeError) else None
         next_at = self.clock.now() + backoff_delay(failures, self.rng, retry_after)
         message = str(exc)

@@ -12,6 +12,7 @@ from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.bridge.scheduler import job_period, planned_run
 from kkt_bridge.bridge.settings import RECEIPTS_AUTOMATIC
 from kkt_bridge.i18n import _
+from kkt_bridge.redaction import redact_url
 from kkt_bridge.store import RegisterRecord, Store, db_path
 
 
@@ -36,7 +37,7 @@ def bridge_status(store: Store, register_key: str, *,
         result["pairing"] = None
     else:
         creds = pairing.credentials
-        result["pairing"] = {"backoffice": creds.backoffice, "endpoint": creds.endpoint,
+        result["pairing"] = {"backoffice": creds.backoffice, "endpoint": redact_url(creds.endpoint),
                              "account": creds.account, "shop": creds.shop,
                              "paired_at": _when(pairing.paired_at)}
     result["settings"] = {

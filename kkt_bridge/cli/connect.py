@@ -25,7 +25,7 @@ def connect_dialogue(db: Store, pm: BackOfficePluginManager, kkt: Kkt, *, plugin
     click.echo(_("ККТ {model}, заводской № {serial}, ФН {fn}").format(
         model=observation.identity.model, serial=observation.identity.serial,
         fn=observation.identity.fn_number))
-    if db.get_pairing(observation.key) is not None:
+    if db.has_pairing(observation.key):
         click.echo(_("ККТ уже подключена; новое подключение заменит старое, только если "
                      "код подойдёт."))
     if code is None:

@@ -129,6 +129,10 @@ def _progress(total: int) -> Iterator[_Progress]:
 def read_command(url: str, driver: str | None, first: int, last: int | None,
                  fmt: str) -> None:
     """Прочитать документы из архива ФН, по одному JSON на строку."""
+    if last is not None and first > last:
+        # bad input changes nothing: refused before the register is even opened
+        raise click.UsageError(_("--from {first} больше --to {last}: диапазон номеров ФД "
+                                 "пуст").format(first=first, last=last))
     kkt = open_register(url, driver=driver)
     failed = 0
     try:

@@ -36,10 +36,9 @@ from kkt_bridge.store.models import (
     StoredGood,
     StoredGroup,
 )
-from kkt_bridge.store.paths import db_files, db_path
+from kkt_bridge.store.paths import db_files, db_path, prepare_dir, unusable
 
 _PRIVATE_FILE = 0o600
-_PRIVATE_DIR = 0o700
 #: up to this many goods their barcodes are looked up by id, beyond it the whole register's
 #: are read (an IN list of thousands is slower, and SQLite caps the number of parameters)
 _FEW_GOODS = 100
@@ -59,9 +58,12 @@ class Store:
         self._now = now
         self._lock = threading.RLock()
         self._depth = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_DIR)
+        prepare_dir(self.path.parent)
         # held while open, so that `kkt-bridge reset` can refuse and name this process
-        self._hold = StoreHold(self.path.parent)
+        try:
+            self._hold = StoreHold(self.path.parent)
+        except OSError as exc:
+            raise unusable(self.path.parent, exc) from None
         old_umask = os.umask(0o077)  # the db and the -wal/-shm SQLite creates next to it
         try:
             try:
@@ -72,6 +74,8 @@ class Store:
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("PRAGMA foreign_keys=ON")
                 migrations.migrate(self._db)
+            except OSError as exc:
+                raise unusable(self.path.parent, exc) from None
             except sqlite3.DatabaseError as exc:
                 raise StoreError(
                     _("хранилище {path} повреждено или не открывается: {error}").format(
@@ -215,6 +219,12 @@ class Store:
     def get_pairing(self, register_key: str) -> Pairing | None:
         row = self._row("SELECT * FROM pairings WHERE register_key = ?", (register_key,))
         return _pairing(row) if row else None
+
+    def has_pairing(self, register_key: str) -> bool:
+        """Whether a pairing row exists, damaged or not (a damaged one is replaced by
+        pairing again, so asking must not fail on it)."""
+        return self._row("SELECT 1 FROM pairings WHERE register_key = ?",
+                         (register_key,)) is not None
 
     def pairings(self) -> list[Pairing]:
         return [_pairing(r) for r in self._rows("SELECT * FROM pairings ORDER BY register_key")]
@@ -476,9 +486,20 @@ def _register(row: sqlite3.Row) -> RegisterRecord:
 
 
 def _pairing(row: sqlite3.Row) -> Pairing:
+    try:
+        extra = json.loads(row["extra"] or "{}")
+    except (ValueError, TypeError, RecursionError):
+        extra = None
+    if not isinstance(extra, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in extra.items()):
+        raise StoreError(
+            _("запись о подключении ККТ {key} в хранилище повреждена").format(
+                key=row["register_key"]),
+            _("подключите эту ККТ заново: kkt-bridge connect --device URL --plugin NAME "
+              "(старая запись будет заменена; документы, ещё не выгруженные, не потеряются)"))
     credentials = Credentials(backoffice=row["backoffice"], endpoint=row["endpoint"],
                               token=row["token"], account=row["account"], shop=row["shop"],
-                              extra=json.loads(row["extra"] or "{}"))
+                              extra=extra)
     return Pairing(register_key=row["register_key"], credentials=credentials,
                    paired_at=row["paired_at"])
 

@@ -25,8 +25,10 @@ from kkt_bridge.errors import (
     BackOfficeUnavailableError,
     RateLimitedError,
 )
+from kkt_bridge.httpjson import fetch, loads
 from kkt_bridge.i18n import _
 from kkt_bridge.plugins.moysklad.ratelimit import RateLimiter
+from kkt_bridge.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +149,14 @@ class MoySkladClient:
             if len(content) > MAX_BODY_BYTES:
                 raise ValueError("request body over the size limit")
         retry_after = DEFAULT_RETRY_AFTER
+        where = redact_url(self.endpoint + path.lstrip("/"))
         for _attempt in range(self.max_retries + 1):
             with self.limiter.slot():
                 self.requests_sent += 1
                 try:
-                    response = self._http.request(method, path, params=params,
-                                                  content=content, headers=headers)
+                    # read within bounds: a 300 MB or 100,000-deep answer is an error
+                    response, answer = fetch(self._http, method, path, where=where,
+                                             params=params, content=content, headers=headers)
                 except httpx.TimeoutException as exc:
                     raise BackOfficeUnavailableError(
                         _("МойСклад не ответил вовремя"),
@@ -164,7 +168,7 @@ class MoySkladClient:
                         _("Проверьте подключение к интернету; обмен повторится сам"),
                     ) from exc
             if response.status_code != 429:
-                return self._result(response)
+                return self._result(response, answer, where)
             retry_after = retry_after_seconds(response)
             log.info("MoySklad 429 on %s %s, waiting %.3f s", method, path, retry_after)
             self.limiter.pause_until(self.limiter.clock() + retry_after)
@@ -174,14 +178,14 @@ class MoySkladClient:
             retry_after=retry_after,
         )
 
-    def _result(self, response: httpx.Response) -> Any:
+    def _result(self, response: httpx.Response, body: bytes, where: str) -> Any:
         status = response.status_code
-        try:
-            payload: Any = response.json() if response.content else None
-        except ValueError:
-            payload = None
         if status < 300:
-            return payload
+            return loads(body, where=where) if body else None
+        try:
+            payload: Any = loads(body, where=where) if body else None
+        except BackOfficeError:
+            payload = None  # an error answer's body only adds detail
         server_text = _errors_text(payload)
         if status == 401:
             raise AuthenticationError(

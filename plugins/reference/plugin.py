@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from kkt_bridge.acks import acks_from_json
 from kkt_bridge.errors import (
     AuthenticationError,
     BackOfficeError,
@@ -43,25 +44,32 @@ from kkt_bridge.exchange import (
     RegisterIdentity,
 )
 from kkt_bridge.hookspecs import hookimpl
-from kkt_bridge.i18n import language
+from kkt_bridge.httpjson import fetch, loads
+from kkt_bridge.i18n import _, language
+from kkt_bridge.redaction import redact_url
 
 NAME = "reference"
 BATCH_SIZE = 500
 ENDPOINT_ENV = "KKT_BRIDGE_REFERENCE_URL"
 API = "/api/v1"
 
-_PAIRING_REFUSALS = {
-    "sync_code_not_found": ("код синхронизации не найден или устарел",
-                            "проверьте код или получите новый в бэк-офисе: «Мои Кассы» -> "
-                            "«Добавить ККТ»"),
-    "sync_code_expired": ("срок действия кода синхронизации истёк",
-                          "получите новый код в бэк-офисе: «Мои Кассы» -> «Добавить ККТ»"),
-    "sync_code_used": ("код синхронизации уже использован",
-                       "получите новый код в бэк-офисе: «Мои Кассы» -> «Добавить ККТ»"),
-    "register_paired": ("эта касса уже подключена к бэк-офису",
-                        "попросите администратора нажать «Разрешить переподключение» в "
-                        "«Мои Кассы» и введите новый код"),
+#: the API's own refusals of a sync code, by its error code (translated when raised)
+_REFUSAL_TEXT = {
+    "sync_code_not_found": "код синхронизации не найден или устарел",
+    "sync_code_expired": "срок действия кода синхронизации истёк",
+    "sync_code_used": "код синхронизации уже использован",
+    "register_paired": "эта касса уже подключена к бэк-офису",
 }
+_REFUSAL_HINT = {
+    "sync_code_not_found": "проверьте код или получите новый в бэк-офисе: «Мои Кассы» -> "
+                           "«Добавить ККТ»",
+    "sync_code_expired": "получите новый код в бэк-офисе: «Мои Кассы» -> «Добавить ККТ»",
+    "sync_code_used": "получите новый код в бэк-офисе: «Мои Кассы» -> «Добавить ККТ»",
+    "register_paired": "попросите администратора нажать «Разрешить переподключение» в "
+                       "«Мои Кассы» и введите новый код",
+}
+#: HTTP statuses the API answers a refused sync code with
+_REFUSAL_STATUS = {404: "sync_code_not_found", 409: "sync_code_used", 410: "sync_code_expired"}
 
 
 class ReferencePlugin:
@@ -77,9 +85,9 @@ class ReferencePlugin:
                  keepalive: bool = True, verify: ssl.SSLContext | str | bool = True,
                  default_endpoint: str | None = None, in_flight: int = 2) -> None:
         if not 1 <= batch_size <= 1000:
-            raise ConfigError("размер пачки документов должен быть от 1 до 1000")
+            raise ConfigError(_("размер пачки документов должен быть от 1 до 1000"))
         if not 1 <= in_flight <= 8:
-            raise ConfigError("число одновременных запросов должно быть от 1 до 8")
+            raise ConfigError(_("число одновременных запросов должно быть от 1 до 8"))
         self.in_flight = in_flight
         self.transport = transport
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
@@ -122,8 +130,8 @@ class ReferencePlugin:
         answer = self._call("POST", base, "/pair", body=body, pairing=True)
         token = answer.get("token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
-            raise BackOfficeError("бэк-офис не выдал токен при подключении",
-                                  "проверьте адрес бэк-офиса")
+            raise BackOfficeError(_("бэк-офис не выдал токен при подключении"),
+                                  _("проверьте адрес бэк-офиса"))
         self._paired[identity] = token
         return Credentials(backoffice=NAME, endpoint=base, token=token,
                            account=str(answer.get("account", "")),
@@ -150,8 +158,8 @@ class ReferencePlugin:
         try:
             return _catalog(answer)
         except (KeyError, TypeError, ValueError) as exc:
-            raise BackOfficeError(f"бэк-офис прислал неверный каталог ({exc})",
-                                  "сообщите в поддержку бэк-офиса") from None
+            raise BackOfficeError(_("бэк-офис прислал неверный каталог ({error})").format(
+                error=exc), _("сообщите в поддержку бэк-офиса")) from None
 
     @hookimpl
     def backoffice_fetch_employees(self, backoffice: str,
@@ -164,8 +172,9 @@ class ReferencePlugin:
                              role=str(e.get("role", "cashier")), inn=str(e.get("inn") or ""))
                     for e in answer["employees"]]
         except (KeyError, TypeError) as exc:
-            raise BackOfficeError(f"бэк-офис прислал неверный список сотрудников ({exc})",
-                                  "сообщите в поддержку бэк-офиса") from None
+            raise BackOfficeError(
+                _("бэк-офис прислал неверный список сотрудников ({error})").format(error=exc),
+                _("сообщите в поддержку бэк-офиса")) from None
 
     @hookimpl
     def backoffice_export_documents(self, backoffice: str, credentials: Credentials,
@@ -232,12 +241,14 @@ class ReferencePlugin:
     def _endpoint(self, endpoint: str | None) -> str:
         base = endpoint or self.default_endpoint or os.environ.get(ENDPOINT_ENV)
         if not base:
-            raise ConfigError("не указан адрес эталонного бэк-офиса",
-                              f"укажите --backoffice URL или переменную {ENDPOINT_ENV}")
+            raise ConfigError(_("не указан адрес эталонного бэк-офиса"),
+                              _("укажите --backoffice URL или переменную {env}").format(
+                                  env=ENDPOINT_ENV))
         base = base.strip().rstrip("/")
         if not base.startswith(("http://", "https://")):
-            raise ConfigError(f"адрес бэк-офиса {base!r} должен начинаться с http:// или "
-                              "https://", "например: --backoffice http://127.0.0.1:8080")
+            raise ConfigError(_("адрес бэк-офиса {url} должен начинаться с http:// или "
+                                "https://").format(url=repr(redact_url(base))),
+                              _("например: --backoffice http://127.0.0.1:8080"))
         return base
 
     def _client(self, base: str) -> httpx.Client:
@@ -258,6 +269,7 @@ class ReferencePlugin:
     def _call(self, method: str, base: str, path: str, *, token: str | None = None,
               body: Any = None, params: Mapping[str, str] | None = None,
               pairing: bool = False) -> Any:
+        # the server answers in the user's language (its own messages, its refusals)
         headers = {"Accept": "application/json", "Accept-Language": language()}
         content: bytes | None = None
         if token is not None:
@@ -266,26 +278,24 @@ class ReferencePlugin:
             content = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                                  default=_json_default).encode()
             headers["Content-Type"] = "application/json"
-        where = f"{base}{API}{path}"
+        where = redact_url(f"{base}{API}{path}")
         with self._lock:
             self.requests += 1
         try:
-            response = self._client(base).request(method, path, content=content,
-                                                  params=params, headers=headers)
+            response, answer = fetch(self._client(base), method, path, where=where,
+                                     content=content, params=params, headers=headers)
         except httpx.TimeoutException:
-            raise BackOfficeUnavailableError(f"бэк-офис {where} не ответил вовремя",
-                                             "обмен повторится автоматически") from None
+            raise BackOfficeUnavailableError(
+                _("бэк-офис {where} не ответил вовремя").format(where=where),
+                _("обмен повторится автоматически")) from None
         except httpx.TransportError as exc:
             raise BackOfficeUnavailableError(
-                f"нет связи с бэк-офисом {where} ({type(exc).__name__})",
-                "проверьте сеть и адрес бэк-офиса; обмен повторится автоматически") from None
+                _("нет связи с бэк-офисом {where} ({error})").format(
+                    where=where, error=type(exc).__name__),
+                _("проверьте сеть и адрес бэк-офиса; обмен повторится автоматически")) from None
         if response.is_success:
-            try:
-                return response.json()
-            except ValueError:
-                raise BackOfficeUnavailableError(f"бэк-офис {where} ответил не JSON",
-                                                 "обмен повторится автоматически") from None
-        raise _http_error(response, where, pairing=pairing)
+            return loads(answer, where=where)
+        raise _http_error(response, answer, where, pairing=pairing)
 
     def _export_batch(self, credentials: Credentials,
                       batch: Sequence[ExportDocument]) -> list[Ack]:
@@ -294,16 +304,8 @@ class ReferencePlugin:
                  "raw_b64": base64.b64encode(d.raw).decode()} for d in batch]
         answer = self._call("POST", credentials.endpoint, "/documents",
                             token=credentials.token, body=body)
-        try:
-            acks = [Ack(key=str(a["key"]), accepted=bool(a["accepted"]),
-                        duplicate=bool(a.get("duplicate", False)), error=a.get("error"))
-                    for a in answer["acks"]]
-        except (KeyError, TypeError):
-            acks = []
-        if [a.key for a in acks] != [d.key for d in batch]:
-            raise BackOfficeError("бэк-офис подтвердил не те документы",
-                                  "сообщите в поддержку бэк-офиса", retryable=True)
-        return acks
+        # typed, one per document, in order: "accepted": "false" is not an acceptance
+        return acks_from_json(batch, answer)
 
 
 def _json_default(value: Any) -> Any:
@@ -315,7 +317,7 @@ def _json_default(value: Any) -> Any:
         return dict(value)
     if isinstance(value, set | frozenset):
         return sorted(value)
-    raise TypeError(f"{type(value).__name__} не сериализуется в JSON")
+    raise TypeError(_("{type} не сериализуется в JSON").format(type=type(value).__name__))
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -333,37 +335,49 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _server_message(response: httpx.Response) -> tuple[str, str]:
+def _server_error(body: bytes) -> tuple[str, str] | None:
+    """(code, message) of the API's own error answer ``{"error": {"code", "message"}}``;
+    None when the body is something else (a proxy's page, another server's 404)."""
     try:
-        error = response.json()["error"]
-        return str(error.get("code", "")), str(error.get("message", ""))[:200]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return "", ""
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if not isinstance(error, dict):
+        return None
+    return str(error.get("code") or ""), str(error.get("message") or "")[:200]
 
 
-def _http_error(response: httpx.Response, where: str, *, pairing: bool) -> BackOfficeError:
+def _http_error(response: httpx.Response, body: bytes, where: str, *,
+                pairing: bool) -> BackOfficeError:
     status = response.status_code
-    code, message = _server_message(response)
+    own = _server_error(body)
+    code, message = own or ("", "")
     detail = f"HTTP {status}" + (f": {message}" if message else "")
     retry_after = _retry_after(response)
-    if pairing and code in _PAIRING_REFUSALS:
-        text, hint = _PAIRING_REFUSALS[code]
-        return PairingError(text, hint)
-    if pairing and status in (404, 409, 410):
-        text, hint = _PAIRING_REFUSALS["sync_code_not_found"]
-        return PairingError(text, hint)
+    if pairing and status in _REFUSAL_STATUS and own is not None:
+        reason = code if code in _REFUSAL_TEXT else _REFUSAL_STATUS[status]
+        return PairingError(_(_REFUSAL_TEXT[reason]), _(_REFUSAL_HINT[reason]))
+    if status == 404 and own is None:
+        # not the API saying "no such code": nothing of the API lives at this address
+        return BackOfficeError(
+            _("по адресу {where} нет API эталонного бэк-офиса (HTTP 404)").format(where=where),
+            _("проверьте адрес бэк-офиса: нужен его корень, например "
+              "--backoffice http://127.0.0.1:8080, без /api/v1"))
     if status in (401, 403):
-        return AuthenticationError(f"бэк-офис не принимает учётные данные кассы ({detail})",
-                                   "подключите кассу заново: «Настроить подключение»")
+        return AuthenticationError(
+            _("бэк-офис не принимает учётные данные кассы ({detail})").format(detail=detail),
+            _("подключите кассу заново: «Настроить подключение»"))
     if status == 429:
-        return RateLimitedError(f"бэк-офис просит подождать ({detail})",
-                                "обмен повторится автоматически", retry_after=retry_after)
+        return RateLimitedError(_("бэк-офис просит подождать ({detail})").format(detail=detail),
+                                _("обмен повторится автоматически"), retry_after=retry_after)
     if status >= 500 or status == 408:
-        return BackOfficeUnavailableError(f"бэк-офис {where} временно недоступен ({detail})",
-                                          "обмен повторится автоматически",
-                                          retry_after=retry_after)
-    return BackOfficeError(f"бэк-офис отклонил запрос {where} ({detail})",
-                           "проверьте версию kkt-bridge и бэк-офиса")
+        return BackOfficeUnavailableError(
+            _("бэк-офис {where} временно недоступен ({detail})").format(where=where,
+                                                                       detail=detail),
+            _("обмен повторится автоматически"), retry_after=retry_after)
+    return BackOfficeError(
+        _("бэк-офис отклонил запрос {where} ({detail})").format(where=where, detail=detail),
+        _("проверьте версию kkt-bridge и бэк-офиса"))
 
 
 def _catalog(answer: Any) -> Catalog:
@@ -374,7 +388,7 @@ def _catalog(answer: Any) -> Catalog:
     for g in answer["goods"]:
         price = g["price"]
         if isinstance(price, bool) or not isinstance(price, int) or price < 0:
-            raise ValueError(f"цена {price!r} не целые копейки")
+            raise ValueError(_("цена {price} не целые копейки").format(price=repr(price)))
         goods.append(Good(id=str(g["id"]), name=str(g["name"]), price=price,
                           group_id=None if g.get("group_id") is None else str(g["group_id"]),
                           code=str(g.get("code", "")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,6 +69,10 @@ class FakeKkt:
         self.fail_reads: set[int] = set()  # fd numbers whose next read is lost
         self.garbled_once: set[int] = set()
         self.reads = 0
+        #: reads left before the link dies (a restart or a noisy line); None: never
+        self.read_budget: int | None = None
+        #: fd numbers the register leaves out of iter_documents (as if it skipped them)
+        self.skipped: set[int] = set()
         self.closed = False
         self.lock = threading.Lock()
         if registered:
@@ -125,6 +129,10 @@ class FakeKkt:
                             created_at=datetime(2026, 1, 1), fiscal_sign=0, ofd_acknowledged=True)
 
     def read_document(self, fd_number: int) -> bytes:
+        if self.read_budget is not None:
+            if self.read_budget <= 0:
+                raise LinkTimeoutError("ККТ не ответила", "проверьте кабель")
+            self.read_budget -= 1
         self.reads += 1
         if fd_number in self.fail_reads:
             self.fail_reads.discard(fd_number)
@@ -139,7 +147,8 @@ class FakeKkt:
 
     def iter_documents(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
         for fd in range(first, last + 1):
-            yield fd, self.read_document(fd)
+            if fd not in self.skipped:
+                yield fd, self.read_document(fd)
 
     def read_cashiers(self) -> list[Cashier]:
         return [Cashier(row=row, name=name) for row, name in sorted(self.cashiers.items())]
@@ -169,11 +178,14 @@ class FakeBackOffice:
         Employee("e1", "Иванова А."), Employee("e2", "Петров Б.")])
     stored: dict[str, ExportDocument] = field(default_factory=dict)
     received: list[str] = field(default_factory=list)  # every key sent, repeats included
+    batches: list[list[int]] = field(default_factory=list)  # ФД numbers of each export call
     paired: list[RegisterIdentity] = field(default_factory=list)
     #: exceptions raised by the next export calls, in order
     export_failures: list[BackOfficeError] = field(default_factory=list)
     #: accept only this many documents of the next call (then reject the rest)
     accept_limit: int | None = None
+    #: rewrites the acknowledgements of the next export call (a lying back office)
+    tamper: Callable[[list[Ack]], list[Any]] | None = None
     token: str = "s3cr3t-token-value"
 
     @hookimpl
@@ -209,6 +221,7 @@ class FakeBackOffice:
                                     documents: Sequence[ExportDocument]) -> list[Ack] | None:
         if backoffice != self.name:
             return None
+        self.batches.append([d.fd_number for d in documents])
         if self.export_failures:
             raise self.export_failures.pop(0)
         acks: list[Ack] = []
@@ -221,4 +234,7 @@ class FakeBackOffice:
             self.stored.setdefault(document.key, document)
             acks.append(Ack(document.key, accepted=True, duplicate=duplicate))
         self.accept_limit = None
+        if self.tamper is not None:
+            tamper, self.tamper = self.tamper, None
+            return tamper(acks)
         return acks

@@ -163,3 +163,15 @@ def test_no_document_lost_or_duplicated_whatever_the_back_office_does(
     assert sorted(backoffice.stored) == sorted(f"{FN}:{n}" for n in range(1, sales + 2))
     assert store.get_cursor(FN) == sales + 1 and store.outbox_count() == 0
     store.close()
+
+
+def test_document_type_of_a_bare_header() -> None:
+    assert document_type(b"\x05\x00") == 5
+
+
+def test_the_default_decoder_gives_the_fns_json() -> None:
+    from kkt_bridge.bridge.export import fns_decoder
+    from kkt_bridge.fiscal import encode_document
+
+    fns = fns_decoder(encode_document(5, [(1040, 9), (1038, 3)]))
+    assert fns == {"receiptCode": 5, "fiscalDocumentNumber": 9, "shiftNumber": 3}

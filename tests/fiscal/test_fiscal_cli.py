@@ -159,10 +159,19 @@ def test_read_corrupt_document_reports_and_continues(fake: FakeKkt) -> None:
     assert fake.closed
 
 
-def test_read_empty_range(fake: FakeKkt) -> None:
-    result = run("fn", "read", "--device", "x", "--from", "5", "--to", "4")
-    assert result.exit_code == 0
+@pytest.mark.parametrize(("first", "last"), [("5", "4"), ("5", "2")])
+def test_read_a_reversed_range_is_an_error(fake: FakeKkt, first: str, last: str) -> None:
+    result = run("fn", "read", "--device", "x", "--from", first, "--to", last)
+    assert result.exit_code == 2
     assert result.stdout == ""
+    assert f"--from {first} больше --to {last}" in result.stderr
+    assert "Traceback" not in result.output
+    assert fake.opened == []  # type: ignore[attr-defined]  # refused before opening
+
+
+def test_read_past_the_last_document_says_there_is_none(fake: FakeKkt) -> None:
+    result = run("fn", "read", "--device", "x", "--from", "5")
+    assert result.exit_code == 0 and result.stdout == ""
     assert "нет документов" in result.stderr
 
 
