@@ -1,22 +1,26 @@
 """The reference back office's ``receive``: one copy per ФН + ФД, whatever a batch holds,
-and nothing stored under a ФН that is not the register's own."""
+and nothing stored under a ФН that is not the register's own. On each storage."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from reference_support import SHOP, FakeClock, register_json
 
-from kkt_bridge.plugins.reference.storage import Database, IncomingDocument
+from kkt_bridge.plugins.reference.service import BackOffice
+from kkt_bridge.plugins.reference.storage import IncomingDocument
 
 TTL = timedelta(hours=24)
 
 
 @pytest.fixture
-def db(tmp_path: Path, clock: FakeClock) -> Database:
-    return Database(tmp_path / "bo.sqlite3", clock=clock)
+def db(backoffice_db: str, clock: FakeClock) -> Iterator[BackOffice]:
+    office = BackOffice.open(backoffice_db, clock=clock)
+    office.ensure_shop(SHOP)
+    yield office
+    office.close()
 
 
 def incoming(fn_number: str, fd: int, text: str = "чек") -> IncomingDocument:
@@ -24,11 +28,11 @@ def incoming(fn_number: str, fd: int, text: str = "чек") -> IncomingDocument:
                             bytes([fd % 256]))
 
 
-def _register(db: Database, n: int = 1):  # type: ignore[no-untyped-def]
+def _register(db: BackOffice, n: int = 1):  # type: ignore[no-untyped-def]
     return db.pair(db.issue_sync_code(SHOP, TTL).code, register_json(n)).register
 
 
-def test_one_document_twice_in_one_batch_is_stored_once(db: Database) -> None:
+def test_one_document_twice_in_one_batch_is_stored_once(db: BackOffice) -> None:
     register = _register(db)
     fn = register.fn_number
     acks = db.receive(register, [incoming(fn, 1), incoming(fn, 2, "первый"),
@@ -41,7 +45,7 @@ def test_one_document_twice_in_one_batch_is_stored_once(db: Database) -> None:
     assert stored[2].fns["t"] == "первый"  # the first copy stays
 
 
-def test_a_repeat_in_a_later_batch_is_a_duplicate(db: Database) -> None:
+def test_a_repeat_in_a_later_batch_is_a_duplicate(db: BackOffice) -> None:
     register = _register(db)
     fn = register.fn_number
     db.receive(register, [incoming(fn, 1), incoming(fn, 2)])
@@ -51,7 +55,7 @@ def test_a_repeat_in_a_later_batch_is_a_duplicate(db: Database) -> None:
     assert [d.fd_number for d in db.documents(register=register)] == [1, 2, 3]
 
 
-def test_duplicates_are_found_beyond_one_query_chunk(db: Database) -> None:
+def test_duplicates_are_found_beyond_one_query_chunk(db: BackOffice) -> None:
     register = _register(db)
     fn = register.fn_number
     db.receive(register, [incoming(fn, n) for n in range(600, 701)])
@@ -60,7 +64,7 @@ def test_duplicates_are_found_beyond_one_query_chunk(db: Database) -> None:
     assert db.count_documents(fn) == 1200
 
 
-def test_a_foreign_fn_is_refused_and_the_rest_is_stored(db: Database) -> None:
+def test_a_foreign_fn_is_refused_and_the_rest_is_stored(db: BackOffice) -> None:
     register, other = _register(db, 1), _register(db, 2)
     fn = register.fn_number
     acks = db.receive(register, [incoming(fn, 1), incoming(other.fn_number, 1),
