@@ -104,7 +104,13 @@ class Page:
         self.flashes.append({"kind": kind, "text": text})
 
     def error(self, exc: KktBridgeError) -> None:
-        self.flash("error", str(exc))
+        self.flash("error", say(exc))
+
+
+def say(exc: KktBridgeError) -> str:
+    """What happened and what to do, as sentences: «Код … не найден. Получите новый …»."""
+    parts = [part.strip().rstrip(".") for part in (exc.message, exc.hint or "") if part.strip()]
+    return " ".join(part[:1].upper() + part[1:] + "." for part in parts)
 
 
 def _context(request: Request) -> WebContext:
@@ -446,7 +452,7 @@ def _connect(request: Request, key: str, fields: dict[str, str]) -> Response:
                                              endpoint=endpoint)
         except KktBridgeError as exc:
             # nothing was stored: the field stays for another try
-            window = _connect_window(page, reg, "code", error=str(exc), plugin=plugin,
+            window = _connect_window(page, reg, "code", error=say(exc), plugin=plugin,
                                      endpoint=endpoint)
             return _show(page, window, status=400)
         return _see(f"/settings/{_path(connected.register_key)}?connected=1")
@@ -500,7 +506,7 @@ def _save_settings(request: Request, key: str, fields: dict[str, str]) -> Respon
                                                stale=True), status=409)
         except KktBridgeError as exc:
             return _show(page, _settings_window(page, reg, goods=goods, employees=employees,
-                                                error=str(exc)), status=400)
+                                                error=say(exc)), status=400)
         return _see("/?done=saved")
 
 
@@ -545,7 +551,7 @@ def _sync_runner(ctx: WebContext, key: str, jobs: list[str] | None) -> Callable[
             ok = result.ok
         except KktBridgeError as exc:
             failed = ExchangeResult(register_key=key, job="", title=_("Обновить сейчас"),
-                                    ok=False, summary={}, text=str(exc), error=str(exc),
+                                    ok=False, summary={}, text=say(exc), error=say(exc),
                                     next_run=None)
             _last_results(ctx)[key] = (failed,)
             ok = False

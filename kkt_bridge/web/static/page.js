@@ -80,7 +80,6 @@
       if (!response.ok) { button.disabled = false; location.reload(); return; }
       const run = await response.json();
       form.dataset.run = run.run_id || "";
-      if (run.done) { location.reload(); }
     });
   });
 
@@ -95,43 +94,59 @@
     return item;
   }
 
+  // one step of «Обновить сейчас»: {register_key, job, title, index, total, state, result}
   function onProgress(data) {
     const list = document.querySelector(`[data-progress="${CSS.escape(data.register_key)}"]`);
     if (!list) return;
-    if (data.state === "finished_all" || data.job === null || data.job === undefined) {
-      if (data.state === "finished_all" || data.state === "done") {
-        const status = document.createElement("li");
-        status.dataset.state = "ok";
-        status.textContent = body.dataset.msgDone;
-        list.appendChild(status);
-        setTimeout(() => location.reload(), 1500);
-      }
-      return;
-    }
     const item = progressItem(list, data.job, data.title);
-    const title = item.dataset.title;
-    if (data.state === "started" || data.state === "running") {
+    if (data.state === "started") {
       item.dataset.state = "running";
-      item.textContent = `${title}: ${body.dataset.msgRunning}`;
-    } else if (data.state === "failed" || data.error) {
-      item.dataset.state = "error";
-      item.textContent = `${title}: ${data.error || body.dataset.msgFailed}`;
+      item.textContent = `${data.title}: ${body.dataset.msgRunning}`;
     } else {
-      item.dataset.state = "ok";
-      item.textContent = `${title}: ${data.summary || ""}`;
+      const result = data.result || {};
+      item.dataset.state = result.ok ? "ok" : "error";
+      item.textContent = `${data.title}: ${result.ok ? result.text : (result.error || body.dataset.msgFailed)}`;
     }
+  }
+
+  function onFinished(data) {
+    const form = document.querySelector(`form[data-sync][data-run="${CSS.escape(data.run_id || "")}"]`);
+    if (!form) return; // another page's run
+    const list = form.parentElement.querySelector("[data-progress]");
+    const status = document.createElement("li");
+    status.dataset.state = data.ok ? "ok" : "error";
+    status.textContent = body.dataset.msgDone;
+    list.appendChild(status);
+    // the table of last and next runs and the backlog: read again
+    setTimeout(() => location.assign("/?done=synced"), 1200);
   }
 
   // the daemon's events: a connect prompt opens the window in every open page
   const source = body.dataset.events;
   if (source && window.EventSource) {
     const events = new EventSource(source, { withCredentials: true });
-    events.addEventListener("prompt", (event) => {
-      const data = JSON.parse(event.data);
-      if (openedFor === data.register_key && dialog.open) return;
-      if (dialog.open) return; // never pull a window from under the cashier's hands
-      openWindow(`/connect/${encodeURIComponent(data.register_key)}`);
+    // a prompt opens the window once per page; one the cashier closed stays closed in this
+    // tab (it can be reopened with «Подключить ККТ») until the daemon raises a new one
+    const prompted = new Set();
+    const dismissed = new Set(JSON.parse(sessionStorage.getItem("kkt-dismissed") || "[]"));
+    let shownPrompt = null;
+    dialog.addEventListener("close", () => {
+      if (shownPrompt === null) return;
+      dismissed.add(shownPrompt);
+      sessionStorage.setItem("kkt-dismissed", JSON.stringify([...dismissed]));
+      shownPrompt = null;
     });
+    function onPrompt(data) {
+      const id = `${data.register_key}#${data.raised_at}`;
+      if (prompted.has(id) || dismissed.has(id)) return;
+      prompted.add(id);
+      if (dialog.open) return; // never pull a window from under the cashier's hands
+      openWindow(`/connect/${encodeURIComponent(data.register_key)}`).then((ok) => {
+        if (ok) shownPrompt = id;
+      });
+    }
+    events.addEventListener("prompts", (event) => JSON.parse(event.data).forEach(onPrompt));
+    events.addEventListener("prompt", (event) => onPrompt(JSON.parse(event.data)));
     events.addEventListener("prompt_resolved", (event) => {
       const data = JSON.parse(event.data);
       const step = dialog && dialog.querySelector("[data-step]");
@@ -140,6 +155,7 @@
           (step.dataset.step === "prompt" || step.dataset.step === "code")) closeDialog();
     });
     events.addEventListener("sync_progress", (event) => onProgress(JSON.parse(event.data)));
+    events.addEventListener("sync_finished", (event) => onFinished(JSON.parse(event.data)));
     events.addEventListener("register_changed", () => {
       if (!dialog || !dialog.open) {
         const active = document.activeElement;
