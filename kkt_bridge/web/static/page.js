@@ -43,7 +43,25 @@
     if (close) close.addEventListener("submit", (event) => { event.preventDefault(); closeDialog(); });
   }
 
+  // Tab and Shift+Tab go round inside the window (the browser's own modal dialog would let
+  // focus leave for the address bar between rounds)
+  function focusables() {
+    return [...dialog.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea")]
+      .filter((el) => !el.disabled && el.offsetParent !== null);
+  }
+
   if (dialog) {
+    dialog.addEventListener("keydown", (event) => {
+      if (event.key !== "Tab") return;
+      const items = focusables();
+      if (!items.length) return;
+      const first = items[0], last = items[items.length - 1];
+      if (event.shiftKey && document.activeElement === first) {
+        event.preventDefault(); last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault(); first.focus();
+      }
+    });
     dialog.addEventListener("cancel", () => { openedFor = null; }); // Esc
     dialog.addEventListener("close", () => {
       if (location.pathname !== "/") history.replaceState(null, "", "/");
