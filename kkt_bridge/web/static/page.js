@@ -8,6 +8,9 @@
   const body = document.body;
   const dialog = document.getElementById("window");
   let openedFor = null; // the register whose window is showing
+  let stale = false; // the page behind the window is out of date: read it again on close
+  let submitting = false; // a form of this page is on its way: its answer decides what shows
+  document.addEventListener("submit", () => { submitting = true; });
 
   function showDialog() {
     if (!dialog) return;
@@ -64,7 +67,10 @@
     });
     dialog.addEventListener("cancel", () => { openedFor = null; }); // Esc
     dialog.addEventListener("close", () => {
+      // showDialog closes a non-modal window to reopen it modal: that close is not the user's
+      if (dialog.open) return;
       if (location.pathname !== "/") history.replaceState(null, "", "/");
+      if (stale) location.assign("/");
     });
     if (dialog.dataset.open) {
       wireWindow();
@@ -149,7 +155,7 @@
     const dismissed = new Set(JSON.parse(sessionStorage.getItem("kkt-dismissed") || "[]"));
     let shownPrompt = null;
     dialog.addEventListener("close", () => {
-      if (shownPrompt === null) return;
+      if (shownPrompt === null || dialog.open) return;
       dismissed.add(shownPrompt);
       sessionStorage.setItem("kkt-dismissed", JSON.stringify([...dismissed]));
       shownPrompt = null;
@@ -158,6 +164,7 @@
       const id = `${data.register_key}#${data.raised_at}`;
       if (prompted.has(id) || dismissed.has(id)) return;
       prompted.add(id);
+      stale = true; // the register's state changed: the cards behind are old
       if (dialog.open) return; // never pull a window from under the cashier's hands
       openWindow(`/connect/${encodeURIComponent(data.register_key)}`).then((ok) => {
         if (ok) shownPrompt = id;
@@ -169,13 +176,15 @@
       const data = JSON.parse(event.data);
       const step = dialog && dialog.querySelector("[data-step]");
       // paired from elsewhere (CLI, another page): this window has nothing left to ask
-      if (step && step.dataset.register === data.register_key &&
+      if (!submitting && step && step.dataset.register === data.register_key &&
           (step.dataset.step === "prompt" || step.dataset.step === "code")) closeDialog();
     });
     events.addEventListener("sync_progress", (event) => onProgress(JSON.parse(event.data)));
     events.addEventListener("sync_finished", (event) => onFinished(JSON.parse(event.data)));
     events.addEventListener("register_changed", () => {
-      if (!dialog || !dialog.open) {
+      if (dialog && dialog.open) {
+        stale = true;
+      } else {
         const active = document.activeElement;
         const typing = active && ["INPUT", "SELECT", "TEXTAREA"].includes(active.tagName);
         if (!typing && !document.querySelector("form[data-sync] button:disabled")) location.reload();
