@@ -340,6 +340,7 @@ class Window:
     plugin_title: str = ""
     endpoint: str | None = None
     endpoint_editable: bool = False
+    choose_plugin: bool = False
     connected: bool = False
     first: bool = False
     periods: tuple[PeriodChoice, ...] = ()
@@ -367,7 +368,7 @@ def _connect_window(page: Page, reg: RegisterView, step: str, *, error: str | No
         reason=reg.prompt_reason, error=error, plugins=options.backoffices, plugin=chosen,
         plugin_title=info.title if info else (chosen or ""), endpoint=address,
         # the address is asked where the plugin has none, and can be changed unless preset
-        endpoint_editable=not options.code_only)
+        endpoint_editable=not options.code_only, choose_plugin=not options.code_only)
 
 
 def _settings_window(page: Page, reg: RegisterView, *, connected: bool = False,
@@ -668,7 +669,11 @@ async def _in_thread(work: Callable[[], Response]) -> Response:
     return await run_in_threadpool(work)
 
 
-_env.filters.update({"money_input": money_input})
+def _capitalize_first(text: str | None) -> str | None:
+    return text[:1].upper() + text[1:] if text else text
+
+
+_env.filters.update({"money_input": money_input, "capitalize_first": _capitalize_first})
 
 
 def _bind_text_filters() -> None:
@@ -676,6 +681,9 @@ def _bind_text_filters() -> None:
     from kkt_bridge.i18n import language
 
     _env.filters["when"] = lambda value: PageText(language()).when(value)
+    # texts the daemon made in its own language (its last look at the register, a plugin's
+    # title): the request's language where the catalog knows them
+    _env.filters["tr"] = lambda value: PageText(language()).gettext(value) if value else value
     _env.filters["day"] = lambda value: PageText(language()).day(value)
     _env.filters["money"] = lambda value: PageText(language()).money(value)
 
