@@ -114,7 +114,8 @@
       item.dataset.job = job;
       list.appendChild(item);
     }
-    item.dataset.title = title || item.dataset.title || job;
+    const text = title || item.dataset.title || job;
+    item.dataset.title = text.charAt(0).toUpperCase() + text.slice(1);
     return item;
   }
 
@@ -125,11 +126,11 @@
     const item = progressItem(list, data.job, data.title);
     if (data.state === "started") {
       item.dataset.state = "running";
-      item.textContent = `${data.title}: ${body.dataset.msgRunning}`;
+      item.textContent = `${item.dataset.title}: ${body.dataset.msgRunning}`;
     } else {
       const result = data.result || {};
       item.dataset.state = result.ok ? "ok" : "error";
-      item.textContent = `${data.title}: ${result.ok ? result.text : (result.error || body.dataset.msgFailed)}`;
+      item.textContent = `${item.dataset.title}: ${result.ok ? result.text : (result.error || body.dataset.msgFailed)}`;
     }
   }
 
