@@ -21,12 +21,13 @@ from kkt_bridge.kkt import Kkt
 
 T = TypeVar("T")
 
-#: how long a command without a daemon waits for another process's job on the same link
-DIRECT_WAIT = 60.0
+#: how long a request waits for another process's step on the same link before it is
+#: told the register is busy (within the daemon, requests queue and never see this)
+DIRECT_WAIT = 2.0
 
 
 class RegisterAccess(Protocol):
-    def run(self, url: str, work: Callable[[RegisterLink], T]) -> T:
+    def call(self, url: str, work: Callable[[RegisterLink], T]) -> T:
         """Run ``work`` with the register at ``url``, alone on its link."""
         ...
 
@@ -40,7 +41,7 @@ class DirectAccess:
         self.opener = opener
         self.wait = wait
 
-    def run(self, url: str, work: Callable[[RegisterLink], T]) -> T:
+    def call(self, url: str, work: Callable[[RegisterLink], T]) -> T:
         link = RegisterLink(url, self.opener, self.lock_dir)
         deadline = time.monotonic() + self.wait
         while not link.lock.acquire(blocking=False):

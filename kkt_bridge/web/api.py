@@ -167,6 +167,12 @@ def connect(body: ConnectRequest, act: Act) -> Connected:
     return act.connect(body.device_url, body.code, plugin=body.plugin, endpoint=body.endpoint)
 
 
+@router.get("/paired", response_model=list[str])
+def paired(act: Act, device: Annotated[str | None, Query(max_length=1000)] = None) -> list[str]:
+    """Keys of the paired registers (at ``device`` when given)."""
+    return act.paired_registers(device)
+
+
 @router.get("/prompts", response_model=list[PromptView])
 def prompts(act: Act) -> list[PromptView]:
     return act.prompts()

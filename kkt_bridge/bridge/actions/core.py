@@ -67,17 +67,70 @@ from kkt_bridge.bridge.settings import (
 from kkt_bridge.bridge.settings import apply_settings as _apply_settings
 from kkt_bridge.bridge.settings import preview_settings as _preview_settings
 from kkt_bridge.errors import (
+    BackOfficeError,
     ConfigError,
     KktBridgeError,
     LinkError,
     NotPairedError,
     PairingError,
+    PluginError,
 )
 from kkt_bridge.exchange import Good, GoodsGroup
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import register_secret
-from kkt_bridge.pluginmanager import BackOfficePluginManager, backoffices, require_backoffice
+from kkt_bridge.pluginmanager import BackOfficePluginManager, backoffices
 from kkt_bridge.store import ExchangeSettings, Store
+
+
+def choose_from(keys: Sequence[str], device: str | None) -> str:
+    """The one register of ``keys`` (paired, at ``device`` when given) a command means."""
+    if len(keys) == 1:
+        return keys[0]
+    if not keys:
+        raise NotPairedError(
+            _("нет ККТ, подключённой к бэк-офису") if device is None else
+            _("ККТ на {device} не подключена к бэк-офису").format(device=device),
+            _("сначала подключите ККТ: «Подключить ККТ» на странице kkt-bridge или "
+              "«kkt-bridge connect»"))
+    raise ConfigError(_("к бэк-офису подключено несколько ККТ: {keys}").format(
+        keys=", ".join(keys)), _("укажите нужную: --device URL"))
+
+
+def connect_options(pm: BackOfficePluginManager, preset: BackOfficePreset) -> ConnectOptions:
+    """The installed back offices, and the one preset (``run --plugin --backoffice``)."""
+    choices = tuple(
+        BackOfficeChoice(name=info.name, title=info.title, description=info.description,
+                         default_endpoint=info.default_endpoint,
+                         needs_address=info.default_endpoint is None)
+        for info in sorted(backoffices(pm).values(), key=lambda i: i.name))
+    chosen = next((c for c in choices if c.name == preset.plugin), None)
+    code_only = chosen is not None and (not chosen.needs_address or bool(preset.endpoint))
+    return ConnectOptions(backoffices=choices, preset_plugin=preset.plugin,
+                          preset_endpoint=preset.endpoint, code_only=code_only)
+
+
+def pick_backoffice(options: ConnectOptions, plugin: str | None,
+                    endpoint: str | None) -> tuple[str, str | None]:
+    """The plugin and address to pair with: the ones given, else the preset ones."""
+    plugin = plugin or options.preset_plugin
+    if not plugin:
+        raise ConfigError(_("не выбран бэк-офис"),
+                          _("выберите бэк-офис из установленных: {names}").format(
+                              names=", ".join(c.name for c in options.backoffices) or "—"))
+    chosen = next((c for c in options.backoffices if c.name == plugin), None)
+    if chosen is None:
+        raise PluginError(
+            _("модуль бэк-офиса «{name}» не установлен или не загрузился").format(name=plugin),
+            _("установленные: {names}; список: kkt-bridge plugins").format(
+                names=", ".join(c.name for c in options.backoffices) or "—"))
+    if endpoint is None and plugin == options.preset_plugin:
+        endpoint = options.preset_endpoint
+    if not endpoint and chosen.needs_address:
+        raise ConfigError(
+            _("для бэк-офиса «{name}» нужен адрес").format(name=chosen.title or plugin),
+            _("укажите адрес бэк-офиса (https://…)"))
+    return plugin, endpoint
+
 
 # --- the actions -----------------------------------------------------------------------------
 
@@ -110,17 +163,7 @@ class Actions:
 
     def choose_register(self, device: str | None = None) -> str:
         """The one paired register meant: the only one, or the one at ``device``."""
-        keys = self.paired_registers(device)
-        if len(keys) == 1:
-            return keys[0]
-        if not keys:
-            raise NotPairedError(
-                _("нет ККТ, подключённой к бэк-офису") if device is None else
-                _("ККТ на {device} не подключена к бэк-офису").format(device=device),
-                _("сначала подключите ККТ: «Подключить ККТ» на странице kkt-bridge или "
-                  "«kkt-bridge connect»"))
-        raise ConfigError(_("к бэк-офису подключено несколько ККТ: {keys}").format(
-            keys=", ".join(keys)), _("укажите нужную: --device URL"))
+        return choose_from(self.paired_registers(device), device)
 
     def choose_device(self, device: str | None = None) -> str:
         """The URL meant: ``device``, or the only paired register's."""
@@ -142,33 +185,12 @@ class Actions:
     # --- «Подключить ККТ» --------------------------------------------------------------
 
     def connect_options(self) -> ConnectOptions:
-        choices = tuple(
-            BackOfficeChoice(name=info.name, title=info.title, description=info.description,
-                             default_endpoint=info.default_endpoint,
-                             needs_address=info.default_endpoint is None)
-            for info in sorted(backoffices(self.pm).values(), key=lambda i: i.name))
-        preset = self.preset
-        chosen = next((c for c in choices if c.name == preset.plugin), None)
-        code_only = chosen is not None and (not chosen.needs_address or bool(preset.endpoint))
-        return ConnectOptions(backoffices=choices, preset_plugin=preset.plugin,
-                              preset_endpoint=preset.endpoint, code_only=code_only)
+        return connect_options(self.pm, self.preset)
 
     def check_backoffice(self, plugin: str | None, endpoint: str | None) -> tuple[str, str | None]:
         """The back office to pair with (preset when not given), checked before the
         register is touched: an unknown plugin or a missing address changes nothing."""
-        plugin = plugin or self.preset.plugin
-        if not plugin:
-            raise ConfigError(_("не выбран бэк-офис"),
-                              _("выберите бэк-офис из списка установленных (kkt-bridge "
-                                "plugins)"))
-        info = require_backoffice(self.pm, plugin)
-        if endpoint is None and plugin == self.preset.plugin:
-            endpoint = self.preset.endpoint
-        if not endpoint and info.default_endpoint is None:
-            raise ConfigError(
-                _("для бэк-офиса «{name}» нужен адрес").format(name=info.title or plugin),
-                _("укажите адрес бэк-офиса (https://…)"))
-        return plugin, endpoint
+        return pick_backoffice(self.connect_options(), plugin, endpoint)
 
     def connect(self, device_url: str, code: str, *, plugin: str | None = None,
                 endpoint: str | None = None) -> Connected:
@@ -189,7 +211,15 @@ class Actions:
                            endpoint=endpoint, device_url=device_url)
             return pairing.register_key, replaced
 
-        key, replaced = self.access.run(device_url, work)
+        try:
+            key, replaced = self.access.call(device_url, work)
+        except BackOfficeError as exc:
+            if not exc.retryable:
+                raise
+            # the plugin's hint promises a retry; a pairing is never retried by itself
+            raise type(exc)(exc.message, _("проверьте сеть и адрес бэк-офиса и повторите "
+                                           "подключение: само оно не повторится"),
+                            retry_after=exc.retry_after) from None
         pairing = self.store.get_pairing(key)
         assert pairing is not None
         register_secret(pairing.credentials.token)
@@ -355,13 +385,18 @@ class Actions:
                                             result, run_id), on_progress)
 
         try:
-            self.access.run(record.device_url, work)
+            self.access.call(record.device_url, work)
         except KktBridgeError as exc:  # the link could not be had at all
             done = {r.job for r in results}
-            results += [ExchangeResult(register_key=key, job=job, title=_(JOB_TITLES[job]),
-                                       ok=False, summary={}, text=str(exc), error=str(exc),
-                                       next_run=None)
-                        for job in wanted if job not in done]
+            for index, job in enumerate(wanted, 1):
+                if job in done:
+                    continue
+                failed = ExchangeResult(register_key=key, job=job, title=_(JOB_TITLES[job]),
+                                        ok=False, summary={}, text=str(exc), error=str(exc),
+                                        next_run=None)
+                results.append(failed)
+                self._progress(SyncProgress(key, job, failed.title, index, len(wanted),
+                                            "finished", failed, run_id), on_progress)
         return results
 
     def retry_export(self, register_key: str) -> ExchangeResult:
@@ -377,7 +412,7 @@ class Actions:
             if known is not None:
                 return known
         try:
-            facts = self.access.run(url, lambda link: read_facts(link.kkt()))
+            facts = self.access.call(url, lambda link: read_facts(link.kkt()))
         except LinkError as exc:
             return None, link_health("unreachable", str(exc), datetime.now(UTC))
         return facts, link_health("ok", None, facts.read_at)
