@@ -68,6 +68,7 @@ SYNC_FINISHED = "sync_finished"
 DONE = {
     "saved": "Настройки сохранены",
     "synced": "Обмен завершён",
+    "sync-failed": "Обмен завершён с ошибками: причина указана у каждого обмена",
     "good": "Товар сохранён",
     "good-deleted": "Товар удалён",
     "group": "Группа добавлена",
@@ -415,7 +416,7 @@ def index(request: Request, done: str | None = None, edit: str | None = None) ->
         if not _session_ok(page):
             return _denied(page)
         if done in DONE:
-            page.flash("ok", _(DONE[done]))
+            page.flash("error" if done.endswith("failed") else "ok", _(DONE[done]))
         return _render(page, "index.html", registers=_registers(page, edit), window=None)
 
 
@@ -540,12 +541,11 @@ def _sync_now(request: Request, key: str, fields: dict[str, str]) -> Response:
             threading.Thread(target=thread_context.run, args=(runner, run_id), daemon=True,
                              name=f"kkt-bridge page sync {run_id}").start()
             return JSONResponse({"run_id": run_id}, status_code=202)
-        runner("")
-        return _see("/?done=synced")
+        return _see("/?done=synced" if runner("") else "/?done=sync-failed")
 
 
-def _sync_runner(ctx: WebContext, key: str, jobs: list[str] | None) -> Callable[[str], None]:
-    def run(run_id: str) -> None:
+def _sync_runner(ctx: WebContext, key: str, jobs: list[str] | None) -> Callable[[str], bool]:
+    def run(run_id: str) -> bool:
         try:
             result = ctx.actions.sync_now(key, jobs=jobs, run_id=run_id)
             _last_results(ctx)[key] = result.results
@@ -558,6 +558,7 @@ def _sync_runner(ctx: WebContext, key: str, jobs: list[str] | None) -> Callable[
             ok = False
         ctx.bus.publish(SYNC_FINISHED, {"run_id": run_id, "register_key": key, "ok": ok,
                                         "source": "page"})
+        return ok
     return run
 
 

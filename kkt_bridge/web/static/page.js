@@ -143,7 +143,7 @@
     status.textContent = body.dataset.msgDone;
     list.appendChild(status);
     // the table of last and next runs and the backlog: read again
-    setTimeout(() => location.assign("/?done=synced"), 1200);
+    setTimeout(() => location.assign(data.ok ? "/?done=synced" : "/?done=sync-failed"), 1200);
   }
 
   // the daemon's events: a connect prompt opens the window in every open page
