@@ -10,6 +10,7 @@ computed at scrape time by :mod:`kkt_bridge.bridge.figures`, the same functions 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,14 +62,17 @@ class _StoreCollector(Collector):
 
         unsent = GaugeMetricFamily(UNSENT, _HELP[UNSENT], labels=["register"])
         outbox = GaugeMetricFamily(OUTBOX, _HELP[OUTBOX], labels=["register"])
-        keys = figures.paired_registers(self.store)
-        for key in keys:
-            record = self.store.get_register(key)
-            if record is None or not record.fn_number:
-                continue
-            backlog = figures.register_backlog(self.store, record)
-            unsent.add_metric([key], backlog.unsent)
-            outbox.add_metric([key], backlog.outbox)
+        try:
+            keys = figures.paired_registers(self.store)
+            for key in keys:
+                record = self.store.get_register(key)
+                if record is None or not record.fn_number:
+                    continue
+                backlog = figures.register_backlog(self.store, record)
+                unsent.add_metric([key], backlog.unsent)
+                outbox.add_metric([key], backlog.outbox)
+        except sqlite3.ProgrammingError:  # the store was closed: the daemon has stopped
+            return
         yield unsent
         yield outbox
         yield GaugeMetricFamily(PAIRED, _HELP[PAIRED], value=len(keys))
