@@ -63,6 +63,22 @@ def paint_timing(page: Any) -> dict[str, float]:
     return {name: round(value, 1) for name, value in entries}
 
 
+def check_usable(page: Any) -> None:
+    """Every field has a label, and every button and button-like link is a touch target
+    (at least 40 px high) that the keyboard reaches."""
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+            'input:not([type=hidden]), select, textarea')]
+        .filter((el) => el.offsetParent !== null && !el.labels.length
+                        && !el.getAttribute('aria-label'))
+        .map((el) => el.outerHTML)""")
+    assert unlabelled == []
+    small = page.evaluate("""() => [...document.querySelectorAll('button, a.button')]
+        .filter((el) => el.offsetParent !== null)
+        .filter((el) => el.getBoundingClientRect().height < 40 || el.tabIndex < 0)
+        .map((el) => el.outerHTML)""")
+    assert small == []
+
+
 def settle(page: Any) -> None:
     page.wait_for_load_state("load")
 
@@ -99,6 +115,7 @@ def test_the_seed_flow_in_the_browser(browser: Any, kkt_emulator_factory: Callab
     expect(other_dialog.get_by_role("button", name="Подключить ККТ")).to_be_visible(
         timeout=PROMPT_TIMEOUT)
     shots(page, "window-opens-by-itself")
+    check_usable(page)
 
     # the dialog keeps the keyboard inside; Esc closes it, the page reopens it
     for _step in range(6):
@@ -172,6 +189,7 @@ def test_the_seed_flow_in_the_browser(browser: Any, kkt_emulator_factory: Callab
     expect(dialog.get_by_role("heading", name="Подтверждение")).to_be_visible()
     expect(dialog.get_by_test_id("to-delete")).to_contain_text("Пирожок домашний")
     shots(page, "first-setup-confirmation")
+    check_usable(page)
 
     # meanwhile the list changes (another page adds a good): confirming shows it again
     other.goto(base + "/")
@@ -246,10 +264,12 @@ def test_the_seed_flow_in_the_browser(browser: Any, kkt_emulator_factory: Callab
     page.get_by_role("link", name="Change update settings").click()
     expect(dialog.get_by_label("Goods export")).to_be_visible()
     shots(page, "english-pos-settings")
+    check_usable(page)
     page.keyboard.press("Escape")
     page.get_by_role("link", name="Русский").click()
     settle(page)
     shots(page, "russian-pos")
+    check_usable(page)
     page.get_by_role("link", name="Изменить настройки обновления").click()
     expect(dialog.get_by_label("Экспорт товаров")).to_be_visible()
     shots(page, "russian-pos-settings")
