@@ -230,6 +230,8 @@ class RegisterView:
     jobs: tuple[ExchangeView, ...] = ()
     unsent: int | None = None
     outbox: int = 0
+    #: earlier ФН of this register with documents not yet in the back office
+    replaced: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     last_results: tuple[ExchangeResult, ...] = ()
     catalog_locked: str | None = None
@@ -276,6 +278,7 @@ def _register_view(page: Page, status: RegisterStatus, titles: dict[str, str],
     view.jobs = status.exchanges
     if status.backlog is not None:
         view.unsent, view.outbox = status.backlog.unsent, status.backlog.outbox
+        view.replaced = [asdict(old) for old in status.backlog.replaced_fns]
     if status.failed_export is not None:
         view.failed = [asdict(status.failed_export)]
     view.last_results = _last_results(page.ctx).get(key, ())

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from kkt_bridge.bridge.access import DirectAccess
 from kkt_bridge.bridge.actions import Actions, BackOfficePreset
 from kkt_bridge.bridge.events import EventBus
+from kkt_bridge.bridge.export import REJECTED
 from kkt_bridge.bridge.prompts import PromptBoard
 from kkt_bridge.pluginmanager import get_plugin_manager
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
@@ -153,3 +154,19 @@ def test_only_the_page_files_are_served(page: Page) -> None:
         "text/javascript")
     for name in ("../pages.py", "..%2Fpages.py", "CONTRACT.md"):
         assert page.client.get(f"/static/{name}").status_code == 404
+
+
+def test_a_refused_document_is_shown_with_retry(page: Page) -> None:
+    key = page.pair()
+    fn_number = key.partition(":")[2]
+    refused_fd = page.store.get_cursor(fn_number) + 1
+    # what the export logs when the back office refuses a document (the cursor waits at it)
+    page.store.log_event(key, REJECTED, "refused", fn_number=fn_number, fd_number=refused_fd,
+                         attempts=3, error="неверная сумма чека")
+    html = page.client.get("/").text
+    assert "Не принятые бэк-офисом документы" in html and "неверная сумма чека" in html
+    assert f"ФД {refused_fd}" in html and "Повторить" in html
+    retried = page.post(f"/sync/{quote(key, safe='')}", {"job": "documents"})
+    assert retried.status_code == 303
+    assert page.store.get_cursor(fn_number) >= refused_fd  # accepted this time
+    assert "неверная сумма чека" not in page.client.get("/").text
