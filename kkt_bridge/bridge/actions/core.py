@@ -44,6 +44,7 @@ from kkt_bridge.bridge.actions.views import (
     exchange_result,
     good_view,
     group_view,
+    in_language,
     link_health,
     prompt_view,
     read_facts,
@@ -438,6 +439,7 @@ class Actions:
 
     def _status(self, url: str | None, key: str | None, facts: RegisterFacts | None,
                 health: LinkHealth) -> RegisterStatus:
+        facts, health = in_language(facts, health)
         prompt = None
         if key is not None and self.board is not None:
             board_prompt = self.board.get(key)

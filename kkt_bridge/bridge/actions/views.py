@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from kkt_bridge.bridge.actions.models import (
@@ -120,6 +121,15 @@ def prompt_view(prompt: ConnectPrompt) -> PromptView:
                       serial=prompt.serial, fn_number=prompt.fn_number, model=prompt.model,
                       reason=prompt.reason, reason_text=_(REASON_TEXT[prompt.reason]),
                       raised_at=when(prompt.raised_at) or datetime.now(UTC))
+
+
+def in_language(facts: RegisterFacts | None, health: LinkHealth) -> tuple[
+        RegisterFacts | None, LinkHealth]:
+    """Facts and health made earlier (the daemon's cache) with their words in the language
+    of the current request."""
+    if facts is not None:
+        facts = replace(facts, shift_text=_(_SHIFT_WORDS[facts.shift_state]))
+    return facts, link_health(health.state, health.error, health.checked_at)
 
 
 def _health_text(state: LinkState) -> str:
