@@ -71,7 +71,7 @@ DONE = {
     "sync-failed": "Обмен завершён с ошибками: причина указана у каждого обмена",
     "good": "Товар сохранён",
     "good-deleted": "Товар удалён",
-    "group": "Группа добавлена",
+    "group": "Группа сохранена",
     "group-deleted": "Группа удалена",
 }
 ORIGINS = {"register": "касса", "backoffice": "бэк-офис"}
@@ -238,6 +238,7 @@ class RegisterView:
     goods: list[GoodRow] = field(default_factory=list)
     groups: list[GroupRow] = field(default_factory=list)
     editing: GoodRow | None = None
+    editing_group: GroupRow | None = None
     prompt_reason: str | None = None
 
 
@@ -247,7 +248,7 @@ def _titles(actions: Actions) -> dict[str, str]:
 
 
 def _register_view(page: Page, status: RegisterStatus, titles: dict[str, str],
-                   edit: str | None = None) -> RegisterView:
+                   edit: str | None = None, edit_group: str | None = None) -> RegisterView:
     facts = status.facts
     record = (page.actions.store.get_register(status.register_key)
               if status.register_key else None)
@@ -283,17 +284,20 @@ def _register_view(page: Page, status: RegisterStatus, titles: dict[str, str],
         view.failed = [asdict(status.failed_export)]
     view.last_results = _last_results(page.ctx).get(key, ())
     if status.pairing is not None and status.register_key:
-        _catalog_view(view, page.actions.catalog(status.register_key), edit)
+        _catalog_view(view, page.actions.catalog(status.register_key), edit, edit_group)
     return view
 
 
-def _catalog_view(view: RegisterView, catalog: CatalogView, edit: str | None) -> None:
+def _catalog_view(view: RegisterView, catalog: CatalogView, edit: str | None,
+                  edit_group: str | None) -> None:
     names = {g.id: g.name for g in catalog.groups}
     view.catalog_locked = catalog.locked_reason
     view.groups = [GroupRow(id=g.id, name=g.name, origin_label=_(ORIGINS.get(g.origin, g.origin)),
                             editable=catalog.editable) for g in catalog.groups]
     view.goods = [_good_row(g, names, catalog.editable) for g in catalog.goods]
     view.editing = next((g for g in view.goods if g.id == edit and g.editable), None)
+    view.editing_group = next((g for g in view.groups if g.id == edit_group and g.editable),
+                              None)
 
 
 def _good_row(good: GoodView, names: dict[str, str], editable: bool) -> GoodRow:
@@ -303,9 +307,10 @@ def _good_row(good: GoodView, names: dict[str, str], editable: bool) -> GoodRow:
                    origin_label=_(ORIGINS.get(good.origin, good.origin)), editable=editable)
 
 
-def _registers(page: Page, edit: str | None = None) -> list[RegisterView]:
+def _registers(page: Page, edit: str | None = None,
+               edit_group: str | None = None) -> list[RegisterView]:
     titles = _titles(page.actions)
-    return [_register_view(page, status, titles, edit)
+    return [_register_view(page, status, titles, edit, edit_group)
             for status in page.actions.statuses(page.ctx.urls())]
 
 
@@ -414,13 +419,15 @@ def _int_field(fields: dict[str, str], name: str) -> int | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, done: str | None = None, edit: str | None = None) -> Response:
+def index(request: Request, done: str | None = None, edit: str | None = None,
+          edit_group: str | None = None) -> Response:
     with _page(request) as page:
         if not _session_ok(page):
             return _denied(page)
         if done in DONE:
             page.flash("error" if done.endswith("failed") else "ok", _(DONE[done]))
-        return _render(page, "index.html", registers=_registers(page, edit), window=None)
+        return _render(page, "index.html", registers=_registers(page, edit, edit_group),
+                       window=None)
 
 
 @router.get("/connect/{key}", response_class=HTMLResponse)
@@ -602,11 +609,16 @@ async def delete_good(request: Request, key: str, good_id: str) -> Response:
 
 
 @router.post("/catalog/{key}/groups", response_class=HTMLResponse)
-async def add_group(request: Request, key: str) -> Response:
+@router.post("/catalog/{key}/groups/{group_id}", response_class=HTMLResponse)
+async def save_group(request: Request, key: str, group_id: str | None = None) -> Response:
     fields = await _form(request)
 
     def work(page: Page) -> str:
-        page.actions.add_group(key, GroupInput(name=fields.get("name", "").strip()))
+        group = GroupInput(name=fields.get("name", "").strip())
+        if group_id is None:
+            page.actions.add_group(key, group)
+        else:
+            page.actions.edit_group(key, group_id, group)
         return "group"
 
     return await _in_thread(lambda: _catalog_change(request, work))
