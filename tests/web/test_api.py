@@ -147,6 +147,7 @@ def test_connect_wrong_used_and_right_code(bridge: Bridge,
 ])
 def test_connect_bad_input_changes_nothing(bridge: Bridge, body: dict[str, Any], status: int,
                                            kind: str) -> None:
+    bridge.prompt_key()
     response = bridge.client.post("/api/connect", headers=AUTH, json=body)
     assert response.status_code == status and error_kind(response) == kind, response.text
     assert bridge.store.pairings() == [] and bridge.daemon.board.current()
