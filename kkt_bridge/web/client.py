@@ -106,6 +106,10 @@ class DaemonClient:
     def login_url(self) -> str:
         return str(self._request("POST", "/api/login-tokens").json()["url"])
 
+    def watch(self, device_url: str) -> list[str]:
+        response = self._request("POST", "/api/registers/watch", json={"device_url": device_url})
+        return list(response.json()["urls"])
+
     def connect_options(self) -> ConnectOptions:
         return self._get(ConnectOptions, "/api/backoffices")
 

@@ -205,3 +205,41 @@ def test_connect_takes_the_code_from_the_environment_and_a_failure_leaves_no_sto
     later = subprocess.run(args, capture_output=True, text=True, timeout=120, input="\n",
                            env=env)  # an empty line: later, nothing changed
     assert later.returncode == 1 and "ничего не сохранено" in later.stdout
+
+
+def test_a_plugged_in_register_is_handed_over_to_the_running_daemon(
+        start: Callable[..., Running], kkt_emulator_factory: Callable[..., Any]) -> None:
+    """What udev's kkt-bridge@NAME.service does: the daemon watches one more register."""
+    first = kkt_emulator_factory(pty=False, tcp=0)
+    second = kkt_emulator_factory(pty=False, tcp=0)
+    daemon = start("--device", first.tcp_url)
+    daemon.login_url()
+    handed = daemon.cli("run", "--device", second.tcp_url, "--hand-over")
+    assert handed.returncode == 0, handed.stderr
+    # the daemon watches the second register too, without a restart
+    secret = (daemon.home / "api-secret").read_text().strip()
+    base = daemon.login_url().split("/login")[0]
+    listed = httpx.get(f"{base}/api/registers", headers={"Authorization": f"Bearer {secret}"},
+                       timeout=60).json()
+    assert {s["device_url"] for s in listed} == {first.tcp_url, second.tcp_url}
+
+
+def test_under_systemd_the_login_token_stays_out_of_the_journal(tmp_path: Path) -> None:
+    daemon = Running(tmp_path / "home")
+    daemon.process.kill()
+    daemon.process.wait()
+    env = {**daemon.env, "JOURNAL_STREAM": "8:12345"}
+    process = subprocess.Popen([*PROGRAM, "run", "--port", "0", "--no-discover", "--hotplug",
+                                "off"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        line = ""
+        deadline = time.monotonic() + 60
+        while "Страница kkt-bridge" not in line and time.monotonic() < deadline:
+            line = process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=60)[0]
+    assert "Страница kkt-bridge: http://127.0.0.1:" in line and "kkt-bridge ui" in line
+    assert "token=" not in line + rest
