@@ -136,6 +136,10 @@ class DaemonClient:
                 key=status.register_key), _("укажите его: --device URL"))
         return status.device_url
 
+    def statuses(self) -> list[RegisterStatus]:
+        """Every register the daemon serves."""
+        return self._get(list[RegisterStatus], "/api/registers")
+
     def settings(self, register_key: str) -> SettingsView:
         return self._get(SettingsView, f"/api/registers/{register_key}/settings")
 

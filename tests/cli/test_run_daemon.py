@@ -181,6 +181,10 @@ def test_commands_go_through_the_running_daemon(
     report = json.loads(status.stdout)
     assert report["backlog"]["unsent"] == 0 and report["link"]["state"] == "ok"
     assert "занята" not in daemon.text() + synced.stderr + status.stderr
+    # doctor asks the daemon about its register instead of opening the port again
+    checked = daemon.cli("doctor", "--device", emu.tcp_url, env={"COLUMNS": "400"})
+    assert "обслуживает kkt-bridge run" in checked.stdout, checked.stdout + checked.stderr
+    assert "kkt-bridge ui" in checked.stdout
     # paired once, by one code
     with Store(daemon.home / "kkt-bridge.sqlite3") as store:
         assert [e.kind for e in store.events(limit=500)].count("paired") == 1
@@ -243,3 +247,22 @@ def test_under_systemd_the_login_token_stays_out_of_the_journal(tmp_path: Path) 
         rest = process.communicate(timeout=60)[0]
     assert "Страница kkt-bridge: http://127.0.0.1:" in line and "kkt-bridge ui" in line
     assert "token=" not in line + rest
+
+
+def test_doctor_names_the_service_store_and_how_to_use_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from kkt_bridge.cli import doctor
+    from kkt_bridge.cli.main import cli
+
+    service = tmp_path / "var-lib-kkt-bridge"
+    service.mkdir()
+    monkeypatch.setattr(doctor, "SERVICE_HOME", service)
+    monkeypatch.setenv("KKT_BRIDGE_HOME", str(tmp_path / "mine"))
+    monkeypatch.setattr(doctor, "default_urls", list)
+    result = CliRunner().invoke(cli, ["doctor"], env={"COLUMNS": "400"})
+    assert f"sudo KKT_BRIDGE_HOME={service} kkt-bridge" in result.output, result.output
+    monkeypatch.setenv("KKT_BRIDGE_HOME", str(service))
+    same = CliRunner().invoke(cli, ["doctor"], env={"COLUMNS": "400"}).output
+    assert "sudo KKT_BRIDGE_HOME" not in same
