@@ -53,10 +53,11 @@ class Dialogues(Protocol):
 
 
 @contextmanager
-def dialogues(*, keep_new_store: bool = True) -> Iterator[Dialogues]:
+def dialogues(*, keep_new_store: bool = True, transient: bool = False) -> Iterator[Dialogues]:
     """The running daemon's API, or the actions here. ``keep_new_store=False``: a store
     this command creates is removed again when the command fails (a failed ``connect``
-    leaves nothing behind)."""
+    leaves nothing behind); ``transient``: removed in any case (``status`` of a register the
+    bridge does not know creates no store just to say so)."""
     from kkt_bridge.web.instance import running_daemon
 
     directory = data_dir()
@@ -81,7 +82,7 @@ def dialogues(*, keep_new_store: bool = True) -> Iterator[Dialogues]:
         raise
     finally:
         db.close()
-        if failed and not existed and not keep_new_store:
+        if not existed and (transient or (failed and not keep_new_store)):
             if directory_existed:
                 for file in db_files(db_path()):
                     file.unlink(missing_ok=True)

@@ -113,7 +113,7 @@ def status_command(url: str | None, as_json: bool) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
     from pydantic import TypeAdapter
 
-    with dialogues() as be:
+    with dialogues(transient=True) as be:
         status = be.status(be.choose_device(url), fresh=True)
     if status.facts is None and status.register_key is None:
         from kkt_bridge.errors import LinkError

@@ -161,6 +161,12 @@ def test_english_ui(env: FakeKkt) -> None:
     assert code == 0 and "Connection established" in out
 
 
+def test_status_of_an_unknown_register_creates_no_store(home: Path, env: FakeKkt) -> None:
+    code, out = run("status", "--device", "fake://1")
+    assert code == 0 and "0001" in out and "Бэк-офис" not in out
+    assert not home.exists()
+
+
 def test_stored_status_needs_no_store(home: Path, env: FakeKkt) -> None:
     from kkt_bridge.bridge.status import stored_status
 

@@ -271,6 +271,7 @@ class ReplacedFn:
     last_fd: int
     outbox: int
     unsent: int
+    unread: int
 
 
 @dataclass(frozen=True)
