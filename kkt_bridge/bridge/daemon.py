@@ -488,7 +488,6 @@ class Daemon:
                 # its own pairing, so nothing waits for the user to pair again
                 outcomes = self._drain_replaced(link, observation.identity.serial, key)
                 return outcomes
-            self.board.resolve(key)
             outcomes = self.scheduler.run_jobs(link, key, self.scheduler.due(key))
             log.debug("round on %s: %s", link.url,
                       ", ".join(f"{o.job} {'ok' if o.ok else 'failed'}" for o in outcomes)
