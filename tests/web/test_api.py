@@ -266,6 +266,11 @@ def test_sync_now_status_and_metrics_agree(bridge: Bridge, paired: str,
     assert [s["register_key"] for s in listing] == [paired]
     only = bridge.client.get("/api/status", headers=AUTH).json()  # the only paired one
     assert only["register_key"] == paired
+    # «Повторить»: the receipts exchange again, now
+    emu_sold = office.count_documents()
+    retried = bridge.client.post(f"/api/registers/{paired}/exports/retry", headers=AUTH)
+    assert retried.status_code == 200 and retried.json()["job"] == "documents"
+    assert retried.json()["ok"] and office.count_documents() == emu_sold
 
 
 def test_login_token_session_and_same_origin(bridge: Bridge) -> None:
