@@ -266,3 +266,17 @@ def test_doctor_names_the_service_store_and_how_to_use_it(
     monkeypatch.setenv("KKT_BRIDGE_HOME", str(service))
     same = CliRunner().invoke(cli, ["doctor"], env={"COLUMNS": "400"}).output
     assert "sudo KKT_BRIDGE_HOME" not in same
+
+
+def test_a_failed_connect_promises_no_retry(kkt_emulator_factory: Callable[..., Any],
+                                            tmp_path: Path) -> None:
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    env = {**os.environ, "KKT_BRIDGE_HOME": str(tmp_path / "home"), "KKT_BRIDGE_LANG": "ru",
+           "KKT_BRIDGE_CODE": "123456"}
+    done = subprocess.run([*PROGRAM, "connect", "--device", emu.tcp_url, "--plugin",
+                           "reference", "--backoffice", "http://127.0.0.1:9"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "повторится автоматически" not in done.stderr
+    assert "само оно не повторится" in done.stderr, done.stderr
+    assert not (tmp_path / "home").exists()
