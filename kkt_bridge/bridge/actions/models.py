@@ -186,6 +186,8 @@ class RegistrationView:
     inn: str
     rnm: str
     tax_systems: tuple[str, ...]
+    tax_systems_mask: int
+    work_mode: int
     ffd_version: str
     registered_at: datetime | None
     fd_number: int
