@@ -82,3 +82,15 @@ def test_a_reregistration_prompt_stays_until_paired_again(
     backoffice.codes["654321"] = "shop-1"
     daemon.actions.connect("fake://1", "654321")
     assert daemon.board.current() == []
+
+
+def test_discovered_registers_are_watched_while_running(
+        store: Store, pm: BackOfficePluginManager, kkt: FakeKkt) -> None:
+    found = ["fake://1"]
+    daemon = Daemon(store, pm, [], opener=lambda url: kkt, hotplug="off",
+                    decoder=fake_decoder, discover=lambda: list(found))
+    assert daemon.urls == []  # nothing given, nothing paired: it starts all the same
+    assert daemon.discover_now() == ["fake://1"] and daemon.urls == ["fake://1"]
+    assert daemon.discover_now() == []  # once
+    daemon.tick(daemon.links[0])
+    assert [p.reason for p in daemon.board.current()] == [NOT_PAIRED]
