@@ -280,3 +280,19 @@ def test_a_failed_connect_promises_no_retry(kkt_emulator_factory: Callable[..., 
     assert "повторится автоматически" not in done.stderr
     assert "само оно не повторится" in done.stderr, done.stderr
     assert not (tmp_path / "home").exists()
+
+
+def test_a_killed_daemon_leaves_a_stale_file_that_nobody_trusts(
+        start: Callable[..., Running], kkt_emulator_factory: Callable[..., Any]) -> None:
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    daemon = start("--device", emu.tcp_url)
+    daemon.login_url()
+    daemon.process.kill()  # no chance to clean up
+    daemon.process.wait()
+    assert (daemon.home / "daemon.json").exists()
+    ui = daemon.cli("ui")
+    assert ui.returncode != 0 and "не запущен" in ui.stderr
+    alone = daemon.cli("status", "--device", emu.tcp_url)  # works on its own again
+    assert alone.returncode == 0 and "Traceback" not in alone.stderr, alone.stderr
+    again = start("--device", emu.tcp_url, home=daemon.home)  # and a new daemon starts
+    assert again.login_url()
