@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from kkt_bridge import doctor
+from kkt_bridge.bridge import figures
 from kkt_bridge.driverapi import ProbeResult, get_driver, load_drivers
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _
@@ -78,7 +80,7 @@ def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor
             if record is not None:
                 label = _("{model} № {serial}").format(model=record.model or _("ККТ"),
                                                        serial=record.serial)
-                unsent = max(0, (record.last_fd_number or 0) - db.get_cursor(record.fn_number))
+                unsent = figures.register_backlog(db, record).unsent
             label += f" → {credentials.backoffice}" + (f" ({credentials.shop})"
                                                        if credentials.shop else "")
             run = db.get_job_run(pairing.register_key, "documents")
@@ -91,7 +93,7 @@ def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor
 
 def paired_device_urls() -> list[str]:
     """The ports of the paired registers, as the bridge was told them."""
-    from kkt_bridge.bridge.daemon import paired_urls
+    from kkt_bridge.bridge.figures import paired_urls
 
     path = db_path()
     if not path.exists():
@@ -115,6 +117,42 @@ def default_urls() -> list[str]:
             seen.add(same)
             urls.append(url)
     return urls
+
+
+#: where kkt-bridge.service keeps its store (StateDirectory=kkt-bridge)
+SERVICE_HOME = Path("/var/lib/kkt-bridge")
+
+
+def store_findings() -> tuple[list[doctor.Finding], list[str]]:
+    """Which store this command uses, whether a daemon serves it (then its registers are
+    asked through it, never by opening their ports a second time) and whether the service's
+    store is another one; returns the findings and the URLs the daemon serves."""
+    from kkt_bridge.store.paths import data_dir
+    from kkt_bridge.web.client import DaemonClient
+    from kkt_bridge.web.instance import running_daemon
+
+    directory = data_dir()
+    findings: list[doctor.Finding] = []
+    served: list[str] = []
+    running = running_daemon(directory) if directory.is_dir() else None
+    if running is not None:
+        findings.append(doctor.Finding(doctor.Level.INFO, _(
+            "kkt-bridge run (процесс {pid}) обслуживает хранилище {path}, страница {url}/: "
+            "подключите ККТ на странице (ссылка для входа: kkt-bridge ui) или командой "
+            "kkt-bridge connect").format(pid=running.pid, path=directory, url=running.url),
+            check="store"))
+        try:
+            with DaemonClient(running) as client:
+                served = [s.device_url for s in client.statuses() if s.device_url]
+        except KktBridgeError as exc:
+            findings.append(doctor.Finding(doctor.Level.WARNING, exc.message, exc.hint,
+                                           check="store"))
+    if SERVICE_HOME.exists() and SERVICE_HOME.resolve() != directory.resolve():
+        findings.append(doctor.Finding(doctor.Level.INFO, _(
+            "служба kkt-bridge хранит данные в {service}, эта команда — в {path}: для ККТ "
+            "службы выполняйте команды так: sudo KKT_BRIDGE_HOME={service} kkt-bridge …"
+            ).format(service=SERVICE_HOME, path=directory), check="store"))
+    return findings, served
 
 
 def print_findings(findings: list[doctor.Finding], console: Console) -> None:
@@ -145,8 +183,14 @@ def doctor_command(ctx: click.Context, urls: tuple[str, ...], baudrate: int | No
                    as_json: bool, driver: str | None) -> None:
     """Проверить доступ к ККТ, правила udev, часы, ФН, ОФД и бэк-офис."""
     env = environment(driver) if driver else environment()
-    targets = list(urls) or default_urls()
-    findings = doctor.run_checks(targets, env, baudrate=baudrate)
+    about_store, served = store_findings()
+    targets = [url for url in list(urls) or default_urls() if url not in served]
+    findings = about_store + [doctor.Finding(doctor.Level.INFO, _(
+        "ККТ на {url} обслуживает kkt-bridge run: её порт не открывается второй раз "
+        "(состояние: kkt-bridge status --device {url})").format(url=url), check="register")
+        for url in served if not urls or url in urls]
+    findings += doctor.run_checks(targets, env, baudrate=baudrate) if targets or not served \
+        else []
     bad = doctor.has_problems(findings)
     if as_json:
         click.echo(json.dumps({"ok": not bad, "findings": [f.as_json() for f in findings]},

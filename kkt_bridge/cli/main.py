@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Состояние ККТ, ФН и очереди в ОФД."),
     "sync": ("kkt_bridge.cli.sync:sync_group",
              "Обмен с бэк-офисом."),
+    "ui": ("kkt_bridge.cli.ui:ui_command",
+           "Ссылка для входа на страницу работающего kkt-bridge run."),
 }
 
 # click's own texts, so that click's catalog has them
