@@ -53,7 +53,8 @@ def backoffice_info() -> BackOfficeInfo:  # type: ignore[empty-body]
 
 @hookspec(firstresult=True)
 def backoffice_pair(  # type: ignore[empty-body]
-    backoffice: str, endpoint: str | None, code: str, register: RegisterIdentity
+    backoffice: str, endpoint: str | None, code: str, register: RegisterIdentity,
+    current: Credentials | None,
 ) -> Credentials | None:
     """Exchange a one-time sync code for credentials.
 
@@ -61,6 +62,12 @@ def backoffice_pair(  # type: ignore[empty-body]
     allows). ``register`` identifies the register, so the back office binds the pairing to
     it. Return the credentials to store; raise ``PairingError`` when the code is unknown,
     expired or already used. Must not change anything on the back office when it fails.
+
+    ``current`` is what this installation holds from an earlier pairing of the same
+    register with the same back office («Настроить подключение»), else None (a first
+    pairing, or a reinstall, which lost them). A back office that refuses to let a code take
+    over a paired register takes them as proof that the bridge re-pairing is the one that
+    paired it. An implementation that has no use for them simply leaves the argument out.
     """
 
 

@@ -140,7 +140,7 @@ def test_good_plugins_load_and_answer() -> None:
     [record] = list_plugins(pm)
     assert record.status == OK and record.backoffices[0].name == "fake"
     assert pluginmanager.backoffices(pm)["fake"].title == "Фейк"
-    creds = call_backoffice(pm, "backoffice_pair", backoffice="fake", endpoint=None,
+    creds = call_backoffice(pm, "backoffice_pair", backoffice="fake", endpoint=None, current=None,
                             code="1", register=REGISTER)
     assert creds.token == TOKEN
 

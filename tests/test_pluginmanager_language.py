@@ -44,8 +44,8 @@ class Unloadable:
 def _pair_error(error: BaseException | None) -> KktBridgeError:
     pm = get_plugin_manager(load_entrypoints=False, plugins=[Failing(error)])
     with pytest.raises(KktBridgeError) as raised:
-        call_backoffice(pm, "backoffice_pair", backoffice="fake", endpoint=None, code="1",
-                        register=REGISTER)
+        call_backoffice(pm, "backoffice_pair", backoffice="fake", endpoint=None, current=None,
+                        code="1", register=REGISTER)
     return raised.value
 
 

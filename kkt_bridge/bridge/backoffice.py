@@ -32,10 +32,11 @@ class BackOffice:
     def check_installed(self) -> BackOfficeInfo:
         return require_backoffice(self.pm, self.name)
 
-    def pair(self, endpoint: str | None, code: str, register: RegisterIdentity) -> Credentials:
+    def pair(self, endpoint: str | None, code: str, register: RegisterIdentity,
+             current: Credentials | None = None) -> Credentials:
         credentials: Credentials = call_backoffice(
             self.pm, "backoffice_pair", backoffice=self.name, endpoint=endpoint, code=code,
-            register=register)
+            register=register, current=current)
         return credentials
 
     def check(self, credentials: Credentials) -> bool:

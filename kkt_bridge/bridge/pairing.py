@@ -10,7 +10,8 @@ import logging
 
 from kkt_bridge.bridge.backoffice import BackOffice
 from kkt_bridge.bridge.registers import observe, require_registered
-from kkt_bridge.errors import PairingError
+from kkt_bridge.errors import KktBridgeError, PairingError
+from kkt_bridge.exchange import Credentials
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 from kkt_bridge.pluginmanager import BackOfficePluginManager
@@ -35,8 +36,9 @@ def pair(store: Store, pm: BackOfficePluginManager, kkt: Kkt, *, plugin: str,
     observation = observe(kkt)
     require_registered(observation)
     register = observation.register_identity(store.installation_id)
-    credentials = backoffice.pair(endpoint or info.default_endpoint, code, register)
     key = observation.key
+    credentials = backoffice.pair(endpoint or info.default_endpoint, code, register,
+                                  current_credentials(store, key, plugin))
     with store.transaction():
         store.save_register(observation.record(device_url))
         store.save_pairing(key, credentials)
@@ -47,3 +49,16 @@ def pair(store: Store, pm: BackOfficePluginManager, kkt: Kkt, *, plugin: str,
     pairing = store.get_pairing(key)
     assert pairing is not None
     return pairing
+
+
+def current_credentials(store: Store, key: str, plugin: str) -> Credentials | None:
+    """The credentials an earlier pairing of this register with ``plugin`` left, as proof
+    for the back office that this bridge is the one re-pairing; None when there are none or
+    the stored row cannot be read (the user is re-pairing to mend exactly that)."""
+    try:
+        pairing = store.get_pairing(key)
+    except KktBridgeError:
+        return None
+    if pairing is None or pairing.credentials.backoffice != plugin:
+        return None
+    return pairing.credentials

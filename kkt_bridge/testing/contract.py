@@ -150,6 +150,8 @@ class BaseHarness:
     #: (MoySklad), and pairing again with it must work (reinstalling the cash software).
     #: The "code works once" check proves whichever the harness declares.
     one_time_codes: bool = True
+    #: the credentials of the register's last pairing, which the next one shows as proof
+    current: Credentials | None = None
 
     def plugins(self) -> Sequence[object]:  # required
         raise NotImplementedError
@@ -192,10 +194,13 @@ class Contract:
         return call_backoffice(self.pm, hook, backoffice=self.name, **kwargs)
 
     def pair(self, code: str | None = None) -> Credentials:
+        """Pair the harness's register as the bridge does: a re-pairing shows the
+        credentials of the last one (a back office may want them as proof)."""
         code = self.harness.issue_code() if code is None else code
         credentials = self.call("backoffice_pair", endpoint=self.harness.endpoint, code=code,
-                                register=self.harness.register)
+                                register=self.harness.register, current=self.harness.current)
         assert isinstance(credentials, Credentials)
+        self.harness.current = credentials
         return credentials
 
     def export(self, credentials: Credentials, documents: Sequence[ExportDocument]) -> list[Ack]:
@@ -232,7 +237,7 @@ def check_other_backoffice_ignored(c: Contract) -> None:
     hook = c.pm.hook
     other = "no-such-backoffice"
     assert hook.backoffice_pair(backoffice=other, endpoint=None, code="1",
-                                register=c.harness.register) is None
+                                register=c.harness.register, current=None) is None
     assert hook.backoffice_check(backoffice=other, credentials=credentials) is None
     assert hook.backoffice_fetch_catalog(backoffice=other, credentials=credentials,
                                          since=None) is None

@@ -96,9 +96,6 @@ class ReferencePlugin:
         self.verify = verify
         self.default_endpoint = default_endpoint
         self._clients: dict[str, httpx.Client] = {}
-        #: the token each register got here, by (endpoint, serial, ФН): re-pairing sends it
-        #: as proof that it is the same register, not someone who read its serial
-        self._paired: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
         #: HTTP requests sent so far (for metrics and the benchmark)
         self.requests = 0
@@ -116,7 +113,8 @@ class ReferencePlugin:
 
     @hookimpl
     def backoffice_pair(self, backoffice: str, endpoint: str | None, code: str,
-                        register: RegisterIdentity) -> Credentials | None:
+                        register: RegisterIdentity,
+                        current: Credentials | None = None) -> Credentials | None:
         if backoffice != NAME:
             return None
         base = self._endpoint(endpoint)
@@ -124,15 +122,15 @@ class ReferencePlugin:
             "serial": register.serial, "fn_number": register.fn_number,
             "model": register.model, "inn": register.inn, "rnm": register.rnm,
             "installation_id": register.installation_id}}
-        identity = (base, register.serial, register.fn_number)
-        if identity in self._paired:
-            body["current_token"] = self._paired[identity]
+        if current is not None and current.endpoint == base:
+            # the bridge's stored token: proof that it is the same register re-pairing, not
+            # someone who read its serial and ФН off a receipt
+            body["current_token"] = current.token
         answer = self._call("POST", base, "/pair", body=body, pairing=True)
         token = answer.get("token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             raise BackOfficeError(_("бэк-офис не выдал токен при подключении"),
                                   _("проверьте адрес бэк-офиса"))
-        self._paired[identity] = token
         return Credentials(backoffice=NAME, endpoint=base, token=token,
                            account=str(answer.get("account", "")),
                            shop=str(answer.get("shop", "")),
