@@ -138,7 +138,8 @@ class Demo:
         self._stack.close()
 
     def say(self, text: str) -> None:
-        self.console.print(text)
+        # one message, one line: a narrow terminal wraps it, never the demo mid-phrase
+        self.console.print(text, soft_wrap=True)
 
     # --- the seed flow ----------------------------------------------------------------
 
@@ -159,9 +160,9 @@ class Demo:
         plan = self.actions.preview_settings(self.register_key, change)
         token = plan.confirmation.token if plan.confirmation is not None else None
         saved = self.actions.apply_settings(self.register_key, change, token)
-        self.say(_("экспорт товаров: {goods}; экспорт сотрудников: {employees}. {receipts}").format(
-            goods=saved.settings.goods_label, employees=saved.settings.employees_label,
-            receipts=saved.settings.receipts_text))
+        self.say(_("экспорт товаров: {goods}; экспорт сотрудников: {employees}").format(
+            goods=saved.settings.goods_label, employees=saved.settings.employees_label))
+        self.say(saved.settings.receipts_text)
 
     def update_now(self) -> list[ExchangeResult]:
         """«Обновить сейчас»: every exchange at once, its progress in words."""

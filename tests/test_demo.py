@@ -99,3 +99,5 @@ def test_demo_prints_its_page_in_words_within_80_columns(tmp_path: Path) -> None
     assert "выгружено документов" in text and "cursor" not in text
     progress = [line for line in text.splitlines() if line.startswith("    ")]
     assert progress and all(len(line) <= 80 for line in progress)
+    # a message is never cut mid-phrase by the console
+    assert "Экспорт чеков настроен автоматически" in text.splitlines()
