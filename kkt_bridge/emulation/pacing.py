@@ -35,9 +35,10 @@ class Pacer:
         self._events: deque[float] = deque()  # arrivals of the inbox bytes the link acts on
         self._in_free = 0.0  # when the inbound line finishes its last byte
         self._outq = bytearray()
-        self._segments: deque[int] = deque()  # lengths of what was emitted, in order
-        self._out_start = 0.0  # when the first queued byte starts on the line
-        self._out_free = 0.0
+        # what was emitted and not yet released, in order: (when its last byte leaves the
+        # wire, its length); each piece has its own times, as the line may idle between two
+        self._pieces: deque[tuple[float, int]] = deque()
+        self._out_free = 0.0  # when the outbound line finishes the last byte queued on it
         self._cut_after: int | None = None  # bytes of _outq to send before a disconnect
 
     # --- inbound ----------------------------------------------------------------------------
@@ -77,14 +78,18 @@ class Pacer:
 
     def emit(self, data: bytes, at: float) -> None:
         """Put one piece (a control byte, a frame) on the line, starting no sooner than
-        ``at``; the line's faults may damage or drop its bytes."""
+        ``at`` and no sooner than the line has sent what was emitted before; the line's
+        faults may damage or drop its bytes."""
         data = self.faults.outbound(data)
         if not data:
             return
-        if not self._outq:
-            self._out_start = max(at, self._out_free)
+        # The piece's own ``at`` counts even when earlier pieces wait unreleased: the link
+        # may emit late (polled after the moment it acted), and gluing the piece to the
+        # end of the queue would put it on the wire before the device decided to send it.
+        start = max(at, self._out_free)
+        self._out_free = start + len(data) * self.faults.spec.byte_time
         self._outq += data
-        self._segments.append(len(data))
+        self._pieces.append((self._out_free, len(data)))
 
     def cut_after(self, count: int) -> None:
         """A disconnect fault: ``count`` more bytes beyond those queued now, then the line
@@ -94,35 +99,22 @@ class Pacer:
     def release(self, now: float) -> tuple[bytes, bool]:
         """The bytes to write to the client at ``now`` (whole pieces only), and whether the
         line must drop now (a cut answer)."""
-        if not self._outq:
+        # a millionth of a byte of tolerance: monotonic seconds since boot lose more than
+        # 1e-9 of a byte time to rounding, and the wake-up at the exact deadline would
+        # find the piece not quite out and need a second one
+        due = now + 1e-6 * self.faults.spec.byte_time
+        count = 0
+        pieces = self._pieces
+        while pieces and pieces[0][0] <= due:
+            count += pieces.popleft()[1]
+        if not count:
             return b"", False
-        bt = self.faults.spec.byte_time
-        if bt:
-            # a millionth of a byte of tolerance: monotonic seconds since boot lose more
-            # than 1e-9 of a byte time to rounding, and the wake-up at the exact deadline
-            # would find the piece not quite out and need a second one
-            on_the_wire = int((now - self._out_start) / bt + 1e-6)
-            count = 0
-            for size in self._segments:
-                if count + size > on_the_wire:
-                    break
-                count += size
-            if not count:
-                return b"", False
-        else:
-            count = len(self._outq)
-        left = count
-        while left and self._segments:
-            if self._segments[0] <= left:
-                left -= self._segments.popleft()
-            else:
-                self._segments[0] -= left
-                left = 0
         if self._cut_after is not None and count >= self._cut_after:
             out = bytes(self._outq[:self._cut_after])
             self.bytes_out += len(out)
             self._outq.clear()
-            self._segments.clear()
+            pieces.clear()
+            self._out_free = min(self._out_free, now)  # the bytes cut never took the line
             self._cut_after = None
             return out, True
         out = bytes(self._outq[:count])
@@ -130,8 +122,6 @@ class Pacer:
         del self._outq[:count]
         if self._cut_after is not None:
             self._cut_after -= count
-        self._out_start += count * bt
-        self._out_free = self._out_start
         return out, False
 
     def clear_input(self) -> None:
@@ -150,6 +140,6 @@ class Pacer:
             times.append(self._events[0])
         elif self._inbox:
             times.append(self._inbox[-1][0] + self.byte_timeout)
-        if self._outq:
-            times.append(self._out_start + self._segments[0] * self.faults.spec.byte_time)
+        if self._pieces:
+            times.append(self._pieces[0][0])
         return min(times) if times else None

@@ -42,6 +42,16 @@ def test_pieces_leave_whole_when_their_last_byte_is_on_the_wire() -> None:
     assert pacer.bytes_out == 6
 
 
+def test_a_piece_emitted_after_the_line_went_idle_starts_at_its_own_time() -> None:
+    pacer = _pacer()
+    pacer.emit(b"\x15", 2.0)  # on the wire until 2.0 + BYTE, not released yet
+    pacer.emit(b"\x06", 2.0 + 3 * BYTE)  # the device decided this one later
+    assert pacer.release(2.0 + 3.5 * BYTE) == (b"\x15", False)
+    assert pacer.next_deadline() == pytest.approx(2.0 + 4 * BYTE)
+    assert pacer.release(2.0 + 3.9 * BYTE) == (b"", False)
+    assert pacer.release(2.0 + 4 * BYTE) == (b"\x06", False)
+
+
 def test_an_unpaced_line_sends_at_once() -> None:
     pacer = _pacer("")
     pacer.emit(b"xyz", 5.0)

@@ -175,14 +175,21 @@ class DeviceLink:
     def poll(self, now: float) -> bytes:
         """Advance to ``now``: handle arrived bytes, return the bytes to write now."""
         for at, byte in self.pacer.arrived(now):
-            self._expire(at)
+            self._timers(at)
             self._byte(byte, at)
-        self._expire(now)
+        self._timers(now)
+        return self._release(now)
+
+    def _timers(self, now: float) -> None:
+        """What falls due by ``now``, in time order, so a late poll acts as a punctual
+        one: a byte must not act before an answer that was ready when it arrived (an
+        ENQ then gets ACK and the answer again), nor a timeout before it."""
         if self._answer is _Answer.PREPARING and self._ready_at <= now:
+            self._expire(self._ready_at)
             # v2 has no handshake: its answer is sent once and not held
             self._answer = _Answer.NONE if self._answer_v2 else _Answer.HELD
             self._send_answer(self._ready_at)
-        return self._release(now)
+        self._expire(now)
 
     def next_deadline(self) -> float | None:
         """The next moment :meth:`poll` has something to do, None when only input can."""
