@@ -16,7 +16,6 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -54,6 +53,8 @@ class PostgresServer:
         self._uid: int | None = None
         self._gid: int | None = None
         if os.geteuid() == 0:
+            import pwd  # POSIX only, like the server it starts
+
             nobody = pwd.getpwnam("nobody")
             self._uid, self._gid = nobody.pw_uid, nobody.pw_gid
             os.chown(self.dir, self._uid, self._gid)

@@ -9,12 +9,12 @@ that died is recognised (its lock is free) and ignored.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kkt_bridge import filelocks
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 from kkt_bridge.store.holders import lock_dir
@@ -39,9 +39,7 @@ class DaemonInstance:
         directory = lock_dir(store_dir)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._fd = os.open(directory / DAEMON_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not filelocks.lock(self._fd, blocking=False):
             os.close(self._fd)
             other = _read_file(store_dir)
             raise ConfigError(
@@ -63,7 +61,7 @@ class DaemonInstance:
         try:
             (self.store_dir / DAEMON_FILE).unlink(missing_ok=True)
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            filelocks.unlock(self._fd)
             os.close(self._fd)
 
 
@@ -83,11 +81,9 @@ def _daemon_alive(store_dir: Path) -> bool:
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if not filelocks.lock(fd, shared=True, blocking=False):
+            return True
+        filelocks.unlock(fd)
         return False
     finally:
         os.close(fd)
