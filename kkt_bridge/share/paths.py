@@ -1,0 +1,43 @@
+"""Where the shared ports' stable names live: the bridge's run directory.
+
+``$RUNTIME_DIRECTORY`` (systemd's ``RuntimeDirectory=``), else ``$XDG_RUNTIME_DIR/kkt-bridge``,
+else ``run/`` in the data directory. One symlink per register, named after it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from kkt_bridge.store.paths import APP_NAME, data_dir
+
+LOOPBACK = "127.0.0.1"
+RUN_DIR_ENV = "KKT_BRIDGE_RUN_DIR"
+
+
+def run_dir() -> Path:
+    """The run directory: ``$KKT_BRIDGE_RUN_DIR``, systemd's, the user's runtime dir, or
+    ``run/`` beside the store."""
+    for env in (RUN_DIR_ENV, "RUNTIME_DIRECTORY"):
+        value = os.environ.get(env)
+        if value:
+            return Path(value.split(":")[0]).expanduser()
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / APP_NAME
+    return data_dir() / "run"
+
+
+def port_name(text: str) -> str:
+    """A file name made of a register's name ("shtrih-0042", a serial, a device path)."""
+    base = text.rsplit("/", 1)[-1] if "://" not in text else text.split("://", 1)[1]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "kkt"
+    return name[:64]
+
+
+def link_path(name: str, directory: Path | None = None) -> Path:
+    return (directory or run_dir()) / port_name(name)
+
+
+__all__ = ["LOOPBACK", "RUN_DIR_ENV", "link_path", "port_name", "run_dir"]
