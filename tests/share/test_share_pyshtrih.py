@@ -1,0 +1,238 @@
+"""Acceptance: unmodified pyshtrih sells through the shared port while the bridge catches up
+a backlog through the same link owner, document by document.
+
+pyshtrih (PyPI 2.0.6) opens the shared pty by its stable name, exactly as it would open the
+register's tty. The bridge's side is the project's Shtrih driver reading FF3A/FF3B through
+:class:`~kkt_bridge.share.SharedKkt`. Every assertion is about what each side sees: pyshtrih
+gets no error it would not get from the register itself, and each document of the ФН is
+read by the bridge exactly once and byte for byte as stored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from share_helpers import fill
+
+from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+from kkt_bridge.fiscal import Receipt, ShiftCloseReport, ShiftOpenReport, decode_document
+from kkt_bridge.share import Completed, LinkOwner, SharedKkt, SharedPort
+
+pyshtrih = pytest.importorskip("pyshtrih")
+
+BACKLOG = 120
+#: the bridge's reader gives up after this long: a bound, never reached when things work
+READ_BOUND = 120.0
+
+
+class Reader(threading.Thread):
+    """The bridge catching up: every document from 1 to the ФН's last, then the new ones,
+    each in one turn of the owner, until told to stop and nothing is left."""
+
+    def __init__(self, kkt: SharedKkt) -> None:
+        super().__init__(daemon=True, name="backlog reader")
+        self.kkt = kkt
+        self.read: list[tuple[int, bytes]] = []
+        self.errors: list[BaseException] = []
+        self.finish = threading.Event()
+
+    def run(self) -> None:
+        give_up = time.monotonic() + READ_BOUND
+        cursor = 0
+        try:
+            while time.monotonic() < give_up:
+                last = self.kkt.fn_status().last_fd_number
+                if cursor >= last:
+                    if self.finish.is_set():
+                        return
+                    time.sleep(0.02)
+                    continue
+                for number, data in self.kkt.iter_documents(cursor + 1, last):
+                    self.read.append((number, data))
+                    cursor = number
+        except BaseException as exc:  # reported by the test, never swallowed
+            self.errors.append(exc)
+
+
+def connect(path: str, timeout: float | None = None) -> Any:
+    device = pyshtrih.ShtrihM01F(path, 115200, timeout=timeout)
+    device.connect()
+    return device
+
+
+@pytest.fixture
+def emu(kkt_emulator_factory: Callable[..., Emulator]) -> Emulator:
+    emulator = kkt_emulator_factory(tcp=None, seed=11)
+    fill(emulator, BACKLOG)
+    return emulator
+
+
+@pytest.fixture
+def reader_for() -> Iterator[Callable[[SharedKkt], Reader]]:
+    started: list[Reader] = []
+
+    def start(kkt: SharedKkt) -> Reader:
+        reader = Reader(kkt)
+        started.append(reader)
+        reader.start()
+        return reader
+
+    yield start
+    for reader in started:
+        reader.finish.set()
+        reader.join(READ_BOUND)
+
+
+def a_day(till: Any, mark: Callable[[], None] = lambda: None) -> None:
+    """Statuses, shift, a cash sale with change, a card sale, a return, the Z-report;
+    ``mark`` is called between the steps."""
+    assert till.state()["Подрежим ФР"].state == 0
+    till.full_state()
+    mark()
+    till.fs_state()
+    till.fs_info_exchange()
+    mark()
+    till.open_shift()
+    till.wait_printing()
+    mark()
+    till.open_check(0)
+    till.sale(("Хлеб", 1000, 4990))
+    till.sale(("Яблоки, кг", 1500, 12000))
+    assert till.close_check(cash=30000)["Сдача"] == 30000 - 4990 - 18000
+    till.sale(("Молоко", 2000, 8950))
+    till.close_check(payment_type2=17900)
+    till.open_check(2)
+    till.return_sale(("Яблоки, кг", 1500, 12000))
+    till.close_check(cash=18000)
+    till.z_report()
+    till.wait_printing()
+    assert till.fs_shift_params()["Состояние смены"] == "смена закрыта"
+
+
+def assert_read_once(reader: Reader, emu: Emulator) -> None:
+    assert not reader.errors, reader.errors
+    archive = emu.archive()
+    numbers = [number for number, _data in reader.read]
+    assert numbers == list(range(1, len(archive) + 1)), "each document once, in order"
+    for number, data in reader.read:
+        assert data == archive[number - 1], f"document {number} read as stored"
+
+
+@pytest.mark.parametrize("faults", ["", "nak=0.03,latency=2"], ids=["clean", "nak-latency"])
+def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
+        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader], faults: str) -> None:
+    assert emu.pty_path
+    if faults:
+        emu.inject(faults)
+    owner, port = shared(emu.pty_path, tcp=None)
+    made: list[Completed] = []
+    owner.subscribe(made.append)
+    reader = reader_for(owner.kkt())
+    before = len(emu.archive())
+
+    progress: list[int] = []
+    till = connect(str(port.link))
+    try:
+        a_day(till, lambda: progress.append(len(reader.read)))
+    finally:
+        till.disconnect()
+    reader.finish.set()
+    reader.join(READ_BOUND)
+
+    assert_read_once(reader, emu)
+    assert any(0 < n < before for n in progress), f"sales met the catch-up: {progress}"
+    new = [decode_document(data) for data in emu.archive()[before:]]
+    assert [type(doc) for doc in new] == [ShiftOpenReport, Receipt, Receipt, Receipt,
+                                          ShiftCloseReport]
+    # the export follows the sales: one event per document, from the commands that made it
+    assert [c.command for c in made] == ["E0", "85", "85", "85", "41"]
+    if faults:
+        assert emu.fault_stats.get("naked", 0) > 0, "the line did refuse frames"
+
+
+def test_two_cash_programs_on_the_pty_and_tcp_take_turns_without_garbling(
+        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader]) -> None:
+    assert emu.pty_path
+    owner, port = shared(emu.pty_path, tcp=0)
+    assert port.tcp_url and port.tcp_url.startswith("socket://127.0.0.1:")
+    reader = reader_for(owner.kkt())
+    errors: list[BaseException] = []
+    answers: dict[str, list[int]] = {"pty": [], "tcp": []}
+
+    def pty_program() -> None:
+        try:
+            till = connect(str(port.link))
+            try:
+                for _ in range(40):
+                    answers["pty"].append(till.fs_state()["Номер последнего ФД"])
+            finally:
+                till.disconnect()
+        except BaseException as exc:
+            errors.append(exc)
+
+    def tcp_program() -> None:
+        # a second program speaking the protocol over TCP: the project's own driver
+        from kkt_bridge.registers import open_register
+
+        try:
+            kkt = open_register(port.tcp_url or "")
+            try:
+                for _ in range(40):
+                    answers["tcp"].append(kkt.fn_status().last_fd_number)
+            finally:
+                kkt.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pty_program), threading.Thread(target=tcp_program)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    reader.finish.set()
+    reader.join(READ_BOUND)
+
+    assert not errors, errors
+    last = len(emu.archive())
+    assert answers["pty"] == [last] * 40
+    assert answers["tcp"] == [last] * 40
+    assert_read_once(reader, emu)
+
+
+def test_an_unplugged_register_times_the_cash_software_out_then_it_recovers(
+        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]]) -> None:
+    assert emu.pty_path
+    _owner, port = shared(emu.pty_path, tcp=None)
+    till = connect(str(port.link), timeout=0.3)
+    try:
+        assert till.fs_state()["Номер последнего ФД"] == len(emu.archive())
+        emu.inject("silent_after=0")  # the register hears nothing and says nothing
+        started = time.monotonic()
+        with pytest.raises(pyshtrih.NoConnectionError):
+            till.state()
+        # the proxy invents nothing: the cash software waited out its own timeout
+        assert time.monotonic() - started >= 0.3
+        emu.clear_faults()
+        assert till.fs_state()["Номер последнего ФД"] == len(emu.archive())
+    finally:
+        till.disconnect()
+
+
+def test_directly_the_register_gives_the_same_timeout(emu: Emulator) -> None:
+    """The control for the test above: talking to the register itself."""
+    assert emu.pty_path
+    till = connect(emu.pty_path, timeout=0.3)
+    try:
+        emu.inject("silent_after=0")
+        with pytest.raises(pyshtrih.NoConnectionError):
+            till.state()
+        emu.clear_faults()
+        till.state()
+    finally:
+        till.disconnect()
