@@ -1,0 +1,108 @@
+"""The link owner and the shared port's plumbing, against the emulator over a real pty/TCP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
+from kkt_bridge.drivers.shtrih.frame import ENQ, NAK, build_frame
+from kkt_bridge.drivers.shtrih.plugin import open_port
+from kkt_bridge.errors import LinkClosedError, LinkError
+from kkt_bridge.share import LinkOwner, SharedPort
+from kkt_bridge.share.paths import port_name
+
+STATUS = build_frame(bytes.fromhex("10 1E000000"))
+
+
+def test_the_stable_name_points_at_a_0660_pty_and_goes_away_at_stop(
+        kkt_emulator: Emulator, tmp_path: Path) -> None:
+    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+    port = SharedPort(owner, "shtrih 0042", run_dir=tmp_path).start()
+    try:
+        assert port.link == tmp_path / "shtrih-0042"
+        assert os.readlink(port.link) == port.pty_path
+        assert stat.S_IMODE(os.stat(port.pty_path).st_mode) == 0o660
+        assert port.tcp_url is None
+        info = port.info().as_json()
+        assert info["path"] == str(port.link) and info["device"] == kkt_emulator.pty_path
+    finally:
+        port.stop()
+        owner.close()
+    assert not port.link.exists() and not port.link.is_symlink()
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("/dev/kkt/shtrih-0042", "shtrih-0042"), ("socket://10.0.0.5:7778", "10.0.0.5-7778"),
+    ("../..", "kkt"), ("ККТ 1", "1")])
+def test_port_names_are_plain_file_names(text: str, name: str) -> None:
+    assert port_name(text) == name
+
+
+def test_the_bridge_turn_opens_lazily_and_the_shared_kkt_never_closes_the_link(
+        kkt_emulator: Emulator) -> None:
+    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+    assert not owner.connected
+    kkt = owner.kkt()
+    assert kkt.fn_status().last_fd_number == len(kkt_emulator.archive())
+    kkt.close()
+    assert owner.connected
+    assert kkt.identity().serial
+    owner.close()
+    with pytest.raises(LinkClosedError):
+        kkt.fn_status()
+
+
+def test_a_register_that_cannot_be_opened(tmp_path: Path) -> None:
+    owner = LinkOwner(str(tmp_path / "ttyACM9"), ShtrihExchangeRules(), reopen_interval=10)
+    with pytest.raises(LinkError):
+        owner.kkt().fn_status()
+    with owner.cash_turn() as port:
+        assert port is None  # the shared port stays silent
+    assert owner.last_error
+
+
+def test_a_dropped_tcp_link_is_opened_again_on_the_next_turn(
+        kkt_emulator: Emulator) -> None:
+    owner = LinkOwner(kkt_emulator.tcp_url or "", ShtrihExchangeRules())
+    kkt = owner.kkt()
+    last = kkt.fn_status().last_fd_number
+    kkt_emulator.inject("disconnect_after=0")
+    with pytest.raises(LinkError):
+        kkt.fn_status()
+    kkt_emulator.clear_faults()
+    assert kkt.fn_status().last_fd_number == last
+    owner.close()
+
+
+def test_settle_reads_away_an_answer_the_register_still_holds(kkt_emulator: Emulator) -> None:
+    port = open_port(kkt_emulator.pty_path or "", baudrate=None)
+    try:
+        port.write(bytes([ENQ]))
+        assert port.read(1) == bytes([NAK])
+        port.write(STATUS)  # accepted, answered, never acknowledged: the answer is held
+        time.sleep(0.1)
+        port.reset_input_buffer()
+        ShtrihExchangeRules().settle(port)
+        port.write(bytes([ENQ]))
+        assert port.read(1) == bytes([NAK]), "idle again"
+    finally:
+        port.close()
+
+
+def test_the_tcp_face_listens_on_loopback_only(
+        kkt_emulator: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]]) -> None:
+    _owner, port = shared(kkt_emulator.pty_path or "", tcp=0)
+    assert port.tcp_url is not None
+    host, number = port.tcp_url.removeprefix("socket://").rsplit(":", 1)
+    assert host == "127.0.0.1"
+    with socket.create_connection((host, int(number)), timeout=2) as client:
+        client.sendall(bytes([ENQ]))
+        assert client.recv(1) == bytes([NAK])
