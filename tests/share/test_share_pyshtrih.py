@@ -236,3 +236,52 @@ def test_directly_the_register_gives_the_same_timeout(emu: Emulator) -> None:
         till.state()
     finally:
         till.disconnect()
+
+
+def test_a_noisy_line_garbles_nothing_and_the_catch_up_reads_each_document_once(
+        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader]) -> None:
+    """Bytes corrupted and lost both ways: pyshtrih may lose an exchange, as it would on
+    this line without the bridge (a link error), but every answer it does get is right,
+    and the bridge still reads every document exactly once."""
+    assert emu.pty_path
+    emu.inject("corrupt=0.002,drop=0.001")
+    owner, port = shared(emu.pty_path, tcp=None)
+    reader = reader_for(owner.kkt())
+    last = len(emu.archive())
+    link_errors = answers = 0
+    till = connect(str(port.link), timeout=0.3)
+    try:
+        for _ in range(60):
+            try:
+                assert till.fs_state()["Номер последнего ФД"] == last
+                answers += 1
+            except (pyshtrih.NoConnectionError, pyshtrih.excepts.UnexpectedResponseError,
+                    TypeError):
+                # what a noisy cable gives pyshtrih directly too (TypeError: pyshtrih's own
+                # ord(b"") when the register's ACK after its NAK + ENQ is lost)
+                link_errors += 1
+    finally:
+        till.disconnect()
+    stats = emu.fault_stats
+    emu.clear_faults()
+    reader.finish.set()
+    reader.join(READ_BOUND)
+    assert answers > link_errors
+    assert_read_once(reader, emu)
+    assert stats.get("corrupted", 0) + stats.get("dropped", 0) > 0, "the line was noisy"
+
+
+@pytest.mark.parametrize("baudrate", [4800, 57600])
+def test_the_cash_software_may_set_any_speed_on_the_shared_port(
+        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        baudrate: int) -> None:
+    assert emu.pty_path
+    owner, port = shared(emu.pty_path, tcp=None, baudrate=115200)
+    till = pyshtrih.ShtrihM01F(str(port.link), baudrate)
+    till.connect()
+    try:
+        assert till.fs_state()["Номер последнего ФД"] == len(emu.archive())
+    finally:
+        till.disconnect()
+    assert owner.kkt().fn_status().last_fd_number == len(emu.archive())
