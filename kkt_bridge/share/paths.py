@@ -1,7 +1,8 @@
 """Where the shared ports' stable names live: the bridge's run directory.
 
-``$RUNTIME_DIRECTORY`` (systemd's ``RuntimeDirectory=``), else ``$XDG_RUNTIME_DIR/kkt-bridge``,
-else ``run/`` in the data directory. One symlink per register, named after it.
+``$KKT_BRIDGE_RUN_DIR``; else ``$RUNTIME_DIRECTORY`` (systemd's ``RuntimeDirectory=``); else
+``run/`` in ``$KKT_BRIDGE_HOME`` when that is set; else ``$XDG_RUNTIME_DIR/kkt-bridge``; else
+``run/`` in the data directory. One symlink per register, named after its device.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ import os
 import re
 from pathlib import Path
 
-from kkt_bridge.store.paths import APP_NAME, data_dir
+from kkt_bridge.store.paths import APP_NAME, HOME_ENV, data_dir
 
 LOOPBACK = "127.0.0.1"
 RUN_DIR_ENV = "KKT_BRIDGE_RUN_DIR"
 
 
 def run_dir() -> Path:
-    """The run directory: ``$KKT_BRIDGE_RUN_DIR``, systemd's, the user's runtime dir, or
-    ``run/`` beside the store."""
+    """The run directory (see the module text)."""
     for env in (RUN_DIR_ENV, "RUNTIME_DIRECTORY"):
         value = os.environ.get(env)
         if value:
             return Path(value.split(":")[0]).expanduser()
+    if os.environ.get(HOME_ENV):
+        return data_dir() / "run"
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
         return Path(runtime) / APP_NAME

@@ -23,7 +23,7 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
-from kkt_bridge.errors import ConfigError, LinkError
+from kkt_bridge.errors import LinkError
 from kkt_bridge.i18n import _
 
 from .owner import LinkOwner
@@ -219,12 +219,4 @@ def _give_to_group(path: str, group: str | None) -> None:
         log.warning("%s: group %s / mode 0660 not set: %s", path, group, exc)
 
 
-def check_tcp_host(host: str, *, allow_remote: bool) -> str:
-    """Loopback unless the configuration says otherwise, explicitly."""
-    if host in (LOOPBACK, "::1", "localhost") or allow_remote:
-        return host
-    raise ConfigError(_("общий порт слушает только 127.0.0.1, а указан {host}").format(
-        host=host), _("чтобы открыть его в сеть, разрешите это явно в настройках"))
-
-
-__all__ = ["GROUP", "MODE", "SharedPort", "SharedPortInfo", "check_tcp_host"]
+__all__ = ["GROUP", "MODE", "SharedPort", "SharedPortInfo"]

@@ -1,0 +1,126 @@
+"""The shared ports of ``kkt-bridge run``: one per register it serves.
+
+How the daemon wires them (see :func:`kkt_bridge.cli.run`)::
+
+    shares = SharedPorts(tcp=0, on_document=lambda url, done: daemon.export_soon(url))
+    daemon = Daemon(store, pm, urls, opener=shares.opener(app.open_register), ...)
+    for url in urls:
+        shares.add(url)             # prints nothing; shares.infos() says where they are
+    ...
+    shares.close()
+
+The opener hands the daemon's jobs a :class:`~.owner.SharedKkt` for a shared register: every
+call is one turn of the register's :class:`~.owner.LinkOwner`, and the export's
+``iter_documents`` one turn per document, so the export code is unchanged. A register whose
+driver declares no exchange rules keeps the plain opener and has no shared port.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from kkt_bridge.driverapi import Driver, exchange_rules_of, get_driver
+from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.kkt import Kkt
+from kkt_bridge.registers import DEFAULT_DRIVER
+
+from .owner import LinkOwner
+from .paths import LOOPBACK, port_name
+from .ports import SharedPort, SharedPortInfo
+from .rules import Completed
+
+log = logging.getLogger(__name__)
+
+DocumentListener = Callable[[str, Completed], None]
+
+
+class SharedPorts:
+    """A :class:`SharedPort` and its :class:`LinkOwner` per register URL.
+
+    ``tcp``: None for no TCP face; 0 for a free port each; N for N, N+1, ... in the order
+    the registers are added. ``on_document(url, completed)``: a cash-software command made a
+    fiscal document on the register at ``url``.
+    """
+
+    def __init__(self, *, tcp: int | None = None, tcp_host: str = LOOPBACK,
+                 run_dir: Path | None = None, driver: str | None = None,
+                 on_document: DocumentListener | None = None,
+                 drivers: Callable[[str], Driver] = get_driver) -> None:
+        self.tcp = tcp
+        self.tcp_host = tcp_host
+        self.run_dir = run_dir
+        self.driver = driver or DEFAULT_DRIVER
+        self.on_document = on_document
+        self._drivers = drivers
+        self._ports: dict[str, SharedPort] = {}
+        self._lock = threading.Lock()
+
+    def add(self, url: str) -> SharedPortInfo | None:
+        """Open the shared port of the register at ``url`` (once); None when its driver
+        declares no exchange rules or the port cannot be opened (logged: the bridge runs
+        on without it)."""
+        with self._lock:
+            known = self._ports.get(url)
+            if known is not None:
+                return known.info()
+            try:
+                rules = exchange_rules_of(self._drivers(self.driver))
+            except KktBridgeError as exc:
+                log.warning("no shared port for %s: %s", url, exc)
+                return None
+            if rules is None:
+                log.info("driver %s declares no exchange rules: no shared port for %s",
+                         self.driver, url)
+                return None
+            owner = LinkOwner(url, rules)
+            if self.on_document is not None:
+                listener = self.on_document
+                owner.subscribe(lambda completed: listener(url, completed))
+            tcp = None if self.tcp is None else (self.tcp and self.tcp + len(self._ports))
+            port = SharedPort(owner, port_name(url), run_dir=self.run_dir, tcp=tcp,
+                              tcp_host=self.tcp_host)
+            try:
+                port.start()
+            except (KktBridgeError, OSError) as exc:
+                log.warning("shared port of %s not opened: %s", url, exc)
+                owner.close()
+                return None
+            self._ports[url] = port
+            return port.info()
+
+    def owner(self, url: str) -> LinkOwner | None:
+        port = self._ports.get(url)
+        return port.owner if port is not None else None
+
+    def opener(self, fallback: Callable[[str], Kkt]) -> Callable[[str], Kkt]:
+        """An opener for the daemon: the owner's SharedKkt for a shared register, else
+        ``fallback(url)``."""
+
+        def open_(url: str) -> Kkt:
+            owner = self.owner(url)
+            return owner.kkt() if owner is not None else fallback(url)
+
+        return open_
+
+    def infos(self) -> list[SharedPortInfo]:
+        with self._lock:
+            return [port.info() for port in self._ports.values()]
+
+    def close(self) -> None:
+        with self._lock:
+            ports, self._ports = list(self._ports.values()), {}
+        for port in ports:
+            port.stop()
+            port.owner.close()
+
+    def __enter__(self) -> SharedPorts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["DocumentListener", "SharedPorts"]

@@ -1,0 +1,69 @@
+"""The daemon's side: shared ports per register, an opener handing out SharedKkt, events."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+from kkt_bridge.registers import open_register
+from kkt_bridge.share import SharedKkt
+from kkt_bridge.share.paths import RUN_DIR_ENV, run_dir
+from kkt_bridge.share.rules import Completed
+from kkt_bridge.share.service import SharedPorts
+
+pyshtrih = pytest.importorskip("pyshtrih")
+
+
+def test_one_shared_port_per_register_and_the_opener_shares_the_link(
+        kkt_emulator: Emulator, tmp_path: Path) -> None:
+    url = kkt_emulator.pty_path or ""
+    made: list[tuple[str, Completed]] = []
+    with SharedPorts(tcp=0, run_dir=tmp_path,
+                     on_document=lambda u, c: made.append((u, c))) as shares:
+        info = shares.add(url)
+        assert info is not None and shares.add(url) == info
+        assert os.readlink(info.path) == info.pty and info.tcp_url
+        kkt = shares.opener(open_register)(url)
+        assert isinstance(kkt, SharedKkt)
+        till = pyshtrih.ShtrihM01F(info.path, 115200)
+        till.connect()
+        try:
+            till.open_shift()
+        finally:
+            till.disconnect()
+        assert kkt.fn_status().shift_open
+        assert [(u, c.command) for u, c in made] == [(url, "E0")]
+        assert [i.path for i in shares.infos()] == [info.path]
+    assert not Path(info.path).is_symlink()
+
+
+def test_a_register_without_rules_keeps_the_plain_opener(tmp_path: Path,
+                                                         kkt_emulator: Emulator) -> None:
+    class NoRules:
+        name = "plain"
+
+    with SharedPorts(run_dir=tmp_path, drivers=lambda _name: NoRules()) as shares:  # type: ignore[arg-type,return-value]
+        assert shares.add(kkt_emulator.pty_path or "") is None
+        kkt = shares.opener(open_register)(kkt_emulator.pty_path or "")
+        try:
+            assert not isinstance(kkt, SharedKkt)
+        finally:
+            kkt.close()
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({RUN_DIR_ENV: "/x/run"}, "/x/run"),
+    ({"RUNTIME_DIRECTORY": "/run/kkt-bridge"}, "/run/kkt-bridge"),
+    ({"XDG_RUNTIME_DIR": "/run/user/1000"}, "HOME/run"),  # an explicit home wins over XDG
+])
+def test_the_run_directory(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                           expected: str) -> None:
+    for name in (RUN_DIR_ENV, "RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    home = os.environ["KKT_BRIDGE_HOME"]
+    assert str(run_dir()) == expected.replace("HOME", home)
