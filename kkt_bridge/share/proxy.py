@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .owner import LinkOwner
-from .rules import ExchangeTracker
+from .rules import Completed, ExchangeTracker
 
 log = logging.getLogger(__name__)
 
@@ -159,20 +159,24 @@ class Conversation:
 
     def exchange(self, first: bytes) -> None:
         """One exchange, started by ``first`` from the cash software, under a cash turn."""
-        with self.owner.cash_turn() as port:
-            if port is None:
-                # nobody on the other end of the cable: the bytes are lost, the cash
-                # software hears nothing and times out as it would
-                self.tracker = self.new_tracker()
-                return
-            try:
-                self._forward(port, first)
-            except OSError as exc:
-                self.owner.port_failed(exc)
-                self.tracker = self.new_tracker()
-            finally:
-                for completed in self.tracker.completed():
-                    self.owner.report(completed)
+        done: list[Completed] = []
+        try:
+            with self.owner.cash_turn() as port:
+                if port is None:
+                    # nobody on the other end of the cable: the bytes are lost, the cash
+                    # software hears nothing and times out as it would
+                    self.tracker = self.new_tracker()
+                    return
+                try:
+                    self._forward(port, first)
+                except OSError as exc:
+                    self.owner.port_failed(exc)
+                    done = self.tracker.completed()
+                    self.tracker = self.new_tracker()
+        finally:
+            # after the turn: a listener may well use the register itself
+            for completed in done + self.tracker.completed():
+                self.owner.report(completed)
 
     def _forward(self, port: Any, first: bytes) -> None:
         tracker = self.tracker
