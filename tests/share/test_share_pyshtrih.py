@@ -25,6 +25,8 @@ from kkt_bridge.share import Completed, LinkOwner, SharedKkt, SharedPort
 pyshtrih = pytest.importorskip("pyshtrih")
 
 BACKLOG = 120
+ADMIN = 30
+END_OF_DATA = 0x08
 #: the bridge's reader gives up after this long: a bound, never reached when things work
 READ_BOUND = 120.0
 
@@ -285,3 +287,38 @@ def test_the_cash_software_may_set_any_speed_on_the_shared_port(
     finally:
         till.disconnect()
     assert owner.kkt().fn_status().last_fd_number == len(emu.archive())
+
+
+def read_with_pyshtrih(till: Any, number: int) -> bytes:
+    """Document ``number`` as cash software reads it: FF3A, then FF3B until error 08."""
+    head = bytes(till.protocol.command(0xFF3A, ADMIN, bytearray(number.to_bytes(4, "little"))))
+    assert head[0] == 0, f"FF3A {number}: error {head[0]:#x}"
+    body = bytearray()
+    for _block in range(1000):
+        answer = bytes(till.protocol.command(0xFF3B, ADMIN))
+        if answer[0] == END_OF_DATA:
+            return head[1:5] + bytes(body)
+        assert answer[0] == 0, f"FF3B {number}: error {answer[0]:#x}"
+        body += answer[1:]
+    raise AssertionError("FF3B never ended")
+
+
+def test_the_cash_softwares_own_document_read_is_never_split_by_the_bridge(
+        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader]) -> None:
+    assert emu.pty_path
+    owner, port = shared(emu.pty_path, tcp=None)
+    reader = reader_for(owner.kkt())
+    archive = emu.archive()
+    till = connect(str(port.link))
+    try:
+        progress = []
+        for number in range(len(archive), len(archive) - 30, -1):
+            assert read_with_pyshtrih(till, number) == archive[number - 1]
+            progress.append(len(reader.read))
+    finally:
+        till.disconnect()
+    reader.finish.set()
+    reader.join(READ_BOUND)
+    assert any(0 < n < len(archive) for n in progress), "both read at the same time"
+    assert_read_once(reader, emu)
