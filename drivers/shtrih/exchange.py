@@ -13,7 +13,9 @@ and the frame of :mod:`.frame`:
   (by ENQ); an STX where a control byte was due means the ACK was lost on the line;
 - a network register's stray 0xFF between frames is line noise: not passed on;
 - FF3A opens a stateful read that FF3B continues until it answers an error (08, end of
-  data): the exchange lasts until then, so the bridge's own FF3A cannot reset the read.
+  data): the exchange lasts until then, so the bridge's own FF3A cannot reset the read;
+- the optional "v2" protocol (:data:`.frame.V2Frame`, no handshake): a request frame and
+  the register's answer frame of the same command are one exchange.
 
 Every state has the deadline a real register would give it: when it passes, the host or the
 register gave up and the link is free again. The commands that make a fiscal document
@@ -25,6 +27,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from construct import ConstructError
+
 from kkt_bridge.share.rules import Completed
 
 from .commands import REGISTRY
@@ -34,7 +38,19 @@ from .commands import receipt as receipt_cmds
 from .commands import registration as registration_cmds
 from .commands import shift as shift_cmds
 from .commands.base import DEFAULT_TIMEOUT
-from .frame import ACK, ENQ, NAK, STRAY, STX, command_prefix, lrc
+from .frame import (
+    ACK,
+    ENQ,
+    NAK,
+    STRAY,
+    STX,
+    V2_ESC,
+    V2_STX,
+    V2_UNSTUFF,
+    V2Frame,
+    command_prefix,
+    lrc,
+)
 from .transport import CONTROL_TIMEOUT, Transport
 
 #: commands whose success makes a fiscal document in the ФН: the bridge exports at once
@@ -53,6 +69,8 @@ DOCUMENT_CLOSERS = frozenset(cmd.code for cmd in (
 READ_OPEN = fn_cmds.DOCUMENT_TLV.code
 READ_NEXT = fn_cmds.READ_TLV_BLOCK.code
 
+#: the longest v2 frame a register sends (its LEN16 beyond this is noise)
+V2_MAX_LENGTH = 1024
 #: after NAK (to ENQ or to a frame) the host sends its frame at once; a host that takes
 #: longer starts a new exchange with it (the register is idle meanwhile)
 FOLLOW_TIME = 0.2
@@ -73,30 +91,39 @@ class _State(enum.Enum):
     WAITING = "waiting"  # the register accepted: its answer is due
     ANSWERED = "answered"  # the answer passed on, the host's ACK or NAK is due
     REASK = "reask"  # the host NAKed the answer: its ENQ is due
+    V2_SENT = "v2-sent"  # a v2 request passed on, its v2 answer is due
 
 
 class _Frames:
-    """Cuts one direction's bytes into control bytes and frames (``STX LEN body LRC``)."""
+    """Cuts one direction's bytes into control bytes and frames: ``STX LEN body LRC``, and
+    the v2 ``8F`` frames (unstuffed here)."""
 
     def __init__(self) -> None:
         self._frame: bytearray | None = None  # inside a frame: LEN + body so far
+        self._v2: bytearray | None = None  # inside a v2 frame: its unstuffed bytes so far
+        self._escape = False
         self._last = 0.0
 
     def partial(self, now: float) -> bool:
         """A frame is coming and its bytes have not stopped."""
-        if self._frame is not None and now - self._last > FRAME_GAP:
-            self._frame = None
-        return self._frame is not None
+        if now - self._last > FRAME_GAP:
+            self._frame = self._v2 = None
+        return self._frame is not None or self._v2 is not None
 
     def feed(self, byte: int, now: float) -> tuple[str, Any] | None:
         """A token when ``byte`` ends one: ("control", b), ("frame", (body, ok)),
-        ("stray", b), ("noise", b); None inside a frame."""
+        ("v2", content), ("stray", b), ("noise", b); None inside a frame."""
         self.partial(now)
         self._last = now
+        if self._v2 is not None:
+            return self._v2_byte(byte)
         frame = self._frame
         if frame is None:
             if byte == STX:
                 self._frame = bytearray()
+                return None
+            if byte == V2_STX:
+                self._v2, self._escape = bytearray(), False
                 return None
             if byte in (ENQ, ACK, NAK):
                 return "control", byte
@@ -110,6 +137,37 @@ class _Frames:
         self._frame = None
         body = bytes(frame[1:])
         return "frame", (body, lrc(bytes(frame)) == byte)
+
+    def _v2_byte(self, byte: int) -> tuple[str, Any] | None:
+        buf = self._v2
+        assert buf is not None
+        if self._escape:
+            self._escape = False
+            unstuffed = V2_UNSTUFF.get(byte)
+            if unstuffed is None:
+                self._v2 = None
+                return "noise", byte
+            byte = unstuffed
+        elif byte == V2_ESC:
+            self._escape = True
+            return None
+        elif byte == V2_STX:
+            self._v2 = bytearray()  # a new frame: the last one was given up
+            return None
+        buf.append(byte)
+        if len(buf) < 2:
+            return None
+        length = int.from_bytes(buf[:2], "little")
+        if length > V2_MAX_LENGTH:
+            self._v2 = None
+            return "noise", byte
+        if len(buf) < length + 4:
+            return None
+        self._v2 = None
+        try:
+            return "v2", bytes(V2Frame.parse(bytes(buf)).payload.value.content)
+        except ConstructError:
+            return "noise", byte  # a bad CRC: the register ignores it, the host repeats
 
 
 class ShtrihTracker:
@@ -169,15 +227,23 @@ class ShtrihTracker:
         self._state = state
         self._deadline = now + lasts
 
+    def _request(self, body: bytes) -> None:
+        """A request body passed on: its answer time, and whether a stateful read goes on."""
+        code = int.from_bytes(command_prefix(body), "big") if body else 0
+        known = REGISTRY.get(code)
+        self._answer_time = known.timeout if known else DEFAULT_TIMEOUT
+        if code not in (READ_OPEN, READ_NEXT):
+            self._sequence_until = 0.0  # another command ends a stateful read
+
     def _host_token(self, kind: str, value: Any, now: float) -> None:
         if kind == "frame":
-            body, _ok = value
-            code = int.from_bytes(command_prefix(body), "big") if body else 0
-            known = REGISTRY.get(code)
-            self._answer_time = known.timeout if known else DEFAULT_TIMEOUT
-            if code not in (READ_OPEN, READ_NEXT):
-                self._sequence_until = 0.0  # another command ends a stateful read
+            self._request(value[0])
             self._to(_State.SENT, now, CONTROL_TIMEOUT)
+        elif kind == "v2":
+            body = value[2:]  # after NUM16; empty: the host asks for the next number
+            self._request(body)
+            self._to(_State.V2_SENT, now,
+                     (self._answer_time if body else 0.0) + CONTROL_TIMEOUT)
         elif kind == "control" and value == ENQ:
             self._to(_State.ASKED, now, CONTROL_TIMEOUT)
         elif kind == "control" and value == ACK and self._state is _State.ANSWERED:
@@ -190,7 +256,9 @@ class ShtrihTracker:
 
     def _device_token(self, kind: str, value: Any, now: float) -> None:
         state = self._state
-        if kind == "frame":
+        if kind == "v2" and state is _State.V2_SENT:
+            self._complete(value[2:], now)
+        elif kind == "frame":
             self._answer = value[0]
             self._to(_State.ANSWERED, now, HOST_REPLY_TIME)
         elif kind == "control" and value == ACK and state in (_State.ASKED, _State.SENT):
@@ -199,8 +267,12 @@ class ShtrihTracker:
             self._to(_State.READY, now, FOLLOW_TIME)
 
     def _finish(self, now: float) -> None:
-        self._state = _State.IDLE
         body, self._answer = self._answer or b"", None
+        self._complete(body, now)
+
+    def _complete(self, body: bytes, now: float) -> None:
+        """The answer ``body`` reached the host: the exchange is over."""
+        self._state = _State.IDLE
         prefix = command_prefix(body)
         if not body or len(body) <= len(prefix):
             return

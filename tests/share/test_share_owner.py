@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import serial
 
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
@@ -106,3 +108,51 @@ def test_the_tcp_face_listens_on_loopback_only(
     with socket.create_connection((host, int(number)), timeout=2) as client:
         client.sendall(bytes([ENQ]))
         assert client.recv(1) == bytes([NAK])
+
+
+def test_v2_frames_pass_whole_between_the_bridges_document_reads(
+        kkt_emulator: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]]) -> None:
+    from test_share_tracker import v2
+
+    from kkt_bridge.drivers.shtrih.frame import V2_ESC, V2_STX, V2_UNSTUFF, V2Frame
+
+    def read_v2(client: serial.Serial) -> bytes:
+        """The unstuffed bytes of one v2 frame after its 8F."""
+        got = bytearray()
+        for _byte in range(2048):
+            byte = client.read(1)[0]
+            got.append(V2_UNSTUFF[client.read(1)[0]] if byte == V2_ESC else byte)
+            if len(got) >= 2 and len(got) == int.from_bytes(got[:2], "little") + 4:
+                return bytes(got)
+        raise AssertionError("v2 frame never ended")
+
+    for price in range(100, 110):
+        kkt_emulator.sell([("Товар", price)])
+    owner, port = shared(kkt_emulator.pty_path or "", tcp=None)
+    archive = kkt_emulator.archive()
+    stop = threading.Event()
+    read: list[bool] = []
+
+    def catch_up() -> None:
+        kkt = owner.kkt()
+        for _round in range(50):
+            for number in range(1, len(archive) + 1):
+                if stop.is_set():
+                    return
+                read.append(kkt.read_document(number) == archive[number - 1])
+
+    reader = threading.Thread(target=catch_up)
+    reader.start()
+    client = serial.Serial(str(port.link), 115200, timeout=2)
+    try:
+        for number in range(1, 21):
+            client.write(v2(number, bytes.fromhex("FF01 1E000000")))
+            assert client.read(1) == bytes([V2_STX])
+            content = V2Frame.parse(read_v2(client)).payload.value.content
+            assert int.from_bytes(content[:2], "little") == number
+            assert content[2:5] == bytes.fromhex("FF01 00")
+    finally:
+        client.close()
+        stop.set()
+        reader.join(30)
+    assert read and all(read)

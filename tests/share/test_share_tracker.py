@@ -18,7 +18,16 @@ from kkt_bridge.drivers.shtrih.exchange import (
     ShtrihExchangeRules,
     ShtrihTracker,
 )
-from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, STRAY, build_frame
+from kkt_bridge.drivers.shtrih.frame import (
+    ACK,
+    ENQ,
+    NAK,
+    STRAY,
+    V2_ESC,
+    V2_STX,
+    V2Frame,
+    build_frame,
+)
 from kkt_bridge.share.rules import ExchangeRules
 
 H, D = "host", "device"
@@ -179,3 +188,33 @@ def test_how_the_bytes_are_cut_changes_nothing(cuts: list[int]) -> None:
     tracker.from_host(ACK_B, now)
     assert not tracker.busy(now)
     assert [c.command for c in tracker.completed()] == ["85"]
+
+
+def v2(number: int, data: bytes) -> bytes:
+    """A v2 frame built from the declaration, then stuffed."""
+    inner = V2Frame.build({"payload": {"value": {"length": len(data) + 2,
+                                                 "content": number.to_bytes(2, "little")
+                                                 + data}}})
+    stuffed = inner.replace(bytes([V2_ESC]), bytes([V2_ESC, 0x83])).replace(
+        bytes([V2_STX]), bytes([V2_ESC, 0x81]))
+    return bytes([V2_STX]) + stuffed
+
+
+def test_a_v2_request_and_its_answer_are_one_exchange() -> None:
+    # 0x8F and 0x9F in the data travel stuffed
+    request = v2(0x8F9F, bytes.fromhex("85 01000000") + bytes(60))
+    answer = v2(0x8F9F, bytes.fromhex("85 00 01 9F 8F 00 00 00"))
+    tracker, now, out = play([(H, request, 0), (D, answer[:5], 0.001)])
+    assert tracker.busy(now) and out == answer[:5]
+    tracker, now, out = play([(D, answer[5:], 0.001)], tracker, now)
+    assert not tracker.busy(now)
+    assert [(c.command, c.made_document) for c in tracker.completed()] == [("85", True)]
+
+
+def test_a_v2_frame_with_a_bad_crc_is_not_an_answer() -> None:
+    request = v2(1, bytes.fromhex("10 1E000000"))
+    answer = bytearray(v2(1, bytes.fromhex("10 00 1E") + bytes(13)))
+    answer[-1] ^= 0x01
+    tracker, now, _out = play([(H, request, 0), (D, bytes(answer), 0.001)])
+    assert tracker.busy(now), "the host will repeat its request"
+    assert tracker.completed() == []
