@@ -322,3 +322,26 @@ def test_the_cash_softwares_own_document_read_is_never_split_by_the_bridge(
     reader.join(READ_BOUND)
     assert any(0 < n < len(archive) for n in progress), "both read at the same time"
     assert_read_once(reader, emu)
+
+
+def test_a_network_register_that_drops_the_connection_is_reached_again(
+        kkt_emulator_factory: Callable[..., Emulator],
+        shared: Callable[..., tuple[LinkOwner, SharedPort]]) -> None:
+    """The owner's TCP link to the register breaks mid-answer: the cash software on the
+    shared pty hears a cut answer and then nothing (what a serial line does), and its next
+    command reaches the register over a new connection."""
+    emu = kkt_emulator_factory(pty=False, tcp=0)
+    assert emu.tcp_url
+    owner, port = shared(emu.tcp_url, tcp=None)
+    till = connect(str(port.link), timeout=0.3)
+    try:
+        last = till.fs_state()["Номер последнего ФД"]
+        emu.inject("disconnect_after=0")
+        with pytest.raises((pyshtrih.NoConnectionError, pyshtrih.excepts.ProtocolError,
+                            TypeError)):
+            till.fs_state()
+        emu.clear_faults()
+        assert till.fs_state()["Номер последнего ФД"] == last
+        assert owner.kkt().fn_status().last_fd_number == last
+    finally:
+        till.disconnect()
