@@ -124,10 +124,17 @@ def assert_read_once(reader: Reader, emu: Emulator) -> None:
         assert data == archive[number - 1], f"document {number} read as stored"
 
 
-@pytest.mark.parametrize("faults", ["", "nak=0.03,latency=2"], ids=["clean", "nak-latency"])
+@pytest.mark.parametrize(("backlog", "faults"), [
+    pytest.param(BACKLOG, "", id="clean"),
+    pytest.param(BACKLOG, "nak=0.03,latency=2", id="nak-latency"),
+    pytest.param(1000, "nak=0.01", id="1000-documents", marks=pytest.mark.slow),
+])
 def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
-        emu: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]],
-        reader_for: Callable[[SharedKkt], Reader], faults: str) -> None:
+        kkt_emulator_factory: Callable[..., Emulator],
+        shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader], backlog: int, faults: str) -> None:
+    emu = kkt_emulator_factory(tcp=None, seed=11)
+    fill(emu, backlog)
     assert emu.pty_path
     if faults:
         emu.inject(faults)
@@ -143,6 +150,7 @@ def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
         a_day(till, lambda: progress.append(len(reader.read)))
     finally:
         till.disconnect()
+    stats = emu.fault_stats
     reader.finish.set()
     reader.join(READ_BOUND)
 
@@ -154,7 +162,7 @@ def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
     # the export follows the sales: one event per document, from the commands that made it
     assert [c.command for c in made] == ["E0", "85", "85", "85", "41"]
     if faults:
-        assert emu.fault_stats.get("naked", 0) > 0, "the line did refuse frames"
+        assert stats.get("naked", 0) > 0, "the line did refuse frames"
 
 
 def test_two_cash_programs_on_the_pty_and_tcp_take_turns_without_garbling(
