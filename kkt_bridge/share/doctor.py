@@ -39,6 +39,42 @@ def other_holders(url: str, *, holders: Callable[[str], list[Holder]] | None = N
     return [h for h in found if h.pid != own_pid and not h.name.startswith(BRIDGE_NAMES)]
 
 
+def bridge_holders(url: str, *, holders: Callable[[str], list[Holder]] | None = None,
+                   own_pid: int | None = None) -> list[Holder]:
+    """kkt-bridge processes (not this one) that have the register's real port open."""
+    if link_kind(url) is not LinkKind.DEVICE:
+        return []
+    own_pid = os.getpid() if own_pid is None else own_pid
+    return [h for h in (holders or find_holders)(url)
+            if h.pid != own_pid and h.name.startswith(BRIDGE_NAMES)]
+
+
+def review(url: str, port: list[Finding], *,
+           holders: Callable[[str], list[Holder]] | None = None, own_pid: int | None = None,
+           run_dir: Path | None = None) -> tuple[list[Finding], bool]:
+    """The port findings of ``url`` seen with the shared port in mind, and whether the
+    register checks are to be skipped because a running kkt-bridge serves the register.
+
+    While ``kkt-bridge run`` serves a register it holds the real port for good: that is
+    not "busy" but the normal state, and the cash software belongs on the shared port."""
+    path = shared_path(url, run_dir)
+    served = (path.is_symlink() and path.exists()
+              and not other_holders(url, holders=holders, own_pid=own_pid)
+              and bool(bridge_holders(url, holders=holders, own_pid=own_pid)))
+    if not served:
+        return port + check_shared_port(url, holders=holders, own_pid=own_pid,
+                                        run_dir=run_dir), False
+    kept = [f for f in port if f.check != "port-busy"]
+    return [
+        *kept,
+        Finding(Level.INFO, _("ККТ {url} обслуживает kkt-bridge; кассовая программа работает "
+                              "через общий порт {path}").format(url=url, path=path),
+                check=CHECK),
+        Finding(Level.INFO, _("проверки ККТ на {url} пропущены: её состояние показывает "
+                              "«kkt-bridge status»").format(url=url), check="register"),
+    ], True
+
+
 def check_shared_port(url: str, *, holders: Callable[[str], list[Holder]] | None = None,
                       own_pid: int | None = None, run_dir: Path | None = None) -> list[Finding]:
     """A program holding the real port is named, with the shared port to point it at."""
@@ -59,4 +95,5 @@ def check_shared_port(url: str, *, holders: Callable[[str], list[Holder]] | None
         check=CHECK)]
 
 
-__all__ = ["CHECK", "check_shared_port", "other_holders", "shared_path"]
+__all__ = ["CHECK", "bridge_holders", "check_shared_port", "other_holders", "review",
+           "shared_path"]

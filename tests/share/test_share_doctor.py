@@ -9,7 +9,7 @@ import pytest
 from kkt_bridge import doctor
 from kkt_bridge.doctor import DoctorEnv, Level
 from kkt_bridge.link.holders import Holder
-from kkt_bridge.share.doctor import CHECK, check_shared_port, shared_path
+from kkt_bridge.share.doctor import CHECK, check_shared_port, review, shared_path
 
 URL = "/dev/kkt/shtrih-0042"
 
@@ -52,3 +52,24 @@ def test_doctor_runs_the_check(tmp_path: Path) -> None:
     findings = doctor.run_checks([URL], env)
     shared = [f for f in findings if f.check == CHECK]
     assert len(shared) == 1 and "77 (kassa)" in shared[0].title
+
+
+def test_a_register_served_by_the_running_bridge_is_not_busy(tmp_path: Path) -> None:
+    target = tmp_path / "pts"
+    target.touch()
+    shared_path(URL, tmp_path).symlink_to(target)
+    busy = doctor.check_port_busy(URL, holders=lambda _p: [Holder(10, "kkt-bridge")],
+                                  locked=lambda _p: True, own_pid=1)
+    assert [f.level for f in busy] == [Level.ERROR]
+    findings, skip = review(URL, busy, holders=lambda _p: [Holder(10, "kkt-bridge")],
+                            own_pid=1, run_dir=tmp_path)
+    assert skip and not doctor.has_problems(findings)
+    assert any(str(tmp_path / "shtrih-0042") in f.title for f in findings)
+
+
+def test_without_a_shared_port_a_held_port_stays_busy(tmp_path: Path) -> None:
+    busy = doctor.check_port_busy(URL, holders=lambda _p: [Holder(10, "kkt-bridge")],
+                                  locked=lambda _p: True, own_pid=1)
+    findings, skip = review(URL, busy, holders=lambda _p: [Holder(10, "kkt-bridge")],
+                            own_pid=1, run_dir=tmp_path)
+    assert not skip and findings == busy
