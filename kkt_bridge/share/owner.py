@@ -118,6 +118,16 @@ class LinkOwner:
         self.last_error = str(exc)
         self._drop()
 
+    def reset(self, timeout: float = 5.0) -> None:
+        """Close the port now (the register was unplugged: its descriptor is dead); the
+        next turn opens it again."""
+        got = self._lock.acquire(priority=True, timeout=timeout)
+        try:
+            self._drop()
+        finally:
+            if got:
+                self._lock.release()
+
     def kkt(self) -> SharedKkt:
         """The register as the bridge's jobs use it: one turn per call, per document."""
         return SharedKkt(self)

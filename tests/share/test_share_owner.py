@@ -156,3 +156,13 @@ def test_v2_frames_pass_whole_between_the_bridges_document_reads(
         stop.set()
         reader.join(30)
     assert read and all(read)
+
+
+def test_reset_closes_the_port_and_the_next_turn_opens_it(kkt_emulator: Emulator) -> None:
+    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+    kkt = owner.kkt()
+    last = kkt.fn_status().last_fd_number
+    owner.reset()
+    assert not owner.connected
+    assert kkt.fn_status().last_fd_number == last and owner.connected
+    owner.close()
