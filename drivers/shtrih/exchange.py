@@ -104,6 +104,13 @@ class _Frames:
         self._escape = False
         self._last = 0.0
 
+    @property
+    def expires(self) -> float | None:
+        """When a frame in progress is abandoned if no byte comes."""
+        if self._frame is None and self._v2 is None:
+            return None
+        return self._last + FRAME_GAP
+
     def partial(self, now: float) -> bool:
         """A frame is coming and its bytes have not stopped."""
         if now - self._last > FRAME_GAP:
@@ -211,11 +218,12 @@ class ShtrihTracker:
         return self._state is not _State.IDLE or now < self._sequence_until
 
     def deadline(self) -> float | None:
+        times = [side.expires for side in (self._host, self._device) if side.expires]
         if self._state is not _State.IDLE:
-            return self._deadline
+            times.append(self._deadline)
         if self._sequence_until:
-            return self._sequence_until
-        return None
+            times.append(self._sequence_until)
+        return min(times) if times else None
 
     def completed(self) -> list[Completed]:
         done, self._done = self._done, []

@@ -33,6 +33,8 @@ STALE_WRITE = 1.0
 _TICK = 0.5
 #: bytes the register said while nobody listened, read before a turn: bounded
 _STALE_READS = 64
+#: how often a port without a descriptor (usb://) is asked for bytes during an exchange
+POLL_INTERVAL = 0.001
 
 
 class Endpoint(Protocol):
@@ -180,18 +182,21 @@ class Conversation:
 
     def _forward(self, port: Any, first: bytes) -> None:
         tracker = self.tracker
-        device = port.fileno()
+        device = _fileno(port)
         _drain_stale(port, device)
         now = time.monotonic()
         out = tracker.from_host(first, now)
         if out:
             port.write(out)
         cash = self.endpoint.fileno()
+        watched = [cash, self.wake_fd] + ([] if device is None else [device])
         while tracker.busy(time.monotonic()) and not self.stop.is_set():
             deadline = tracker.deadline()
             wait = _TICK if deadline is None else min(_TICK, max(0.0, deadline - time.monotonic()))
-            readable, _w, _x = select.select([device, cash, self.wake_fd], [], [], wait)
-            if device in readable:
+            if device is None:
+                wait = min(wait, POLL_INTERVAL)  # a port select cannot watch: poll it
+            readable, _w, _x = select.select(watched, [], [], wait)
+            if device in readable or (device is None and _waiting(port)):
                 data = read_device(port)
                 if data:
                     back = tracker.from_device(data, time.monotonic())
@@ -207,13 +212,29 @@ class Conversation:
                         port.write(out)
 
 
-def _drain_stale(port: Any, device: int) -> None:
+def _fileno(port: Any) -> int | None:
+    """The descriptor select can watch, None for a port without one (usb://)."""
+    try:
+        return int(port.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _waiting(port: Any) -> bool:
+    return bool(getattr(port, "in_waiting", 0))
+
+
+def _drain_stale(port: Any, device: int | None) -> None:
     """Drop what the register sent while nobody listened (a stray byte, an answer nobody
     waited for any more: a register that holds an answer sends it again when asked)."""
     for _read in range(_STALE_READS):
-        readable, _w, _x = select.select([device], [], [], 0)
-        if not readable:
-            return
+        if device is None:
+            if not _waiting(port):
+                return
+        else:
+            readable, _w, _x = select.select([device], [], [], 0)
+            if not readable:
+                return
         with contextlib.suppress(BlockingIOError):
             if not read_device(port):
                 return

@@ -76,7 +76,8 @@ class ExchangeTracker(Protocol):
         ...
 
     def deadline(self) -> float | None:
-        """When the exchange in hand is given up if nothing more comes; None when idle."""
+        """The next moment :meth:`busy` may turn False with no byte coming (a frame or an
+        exchange given up); None when idle."""
         ...
 
     def completed(self) -> list[Completed]:

@@ -18,6 +18,7 @@ from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
 from kkt_bridge.drivers.shtrih.frame import ENQ, NAK, build_frame
 from kkt_bridge.drivers.shtrih.plugin import open_port
 from kkt_bridge.errors import LinkClosedError, LinkError
+from kkt_bridge.registers import open_register
 from kkt_bridge.share import LinkOwner, SharedPort
 from kkt_bridge.share.paths import port_name
 
@@ -165,4 +166,48 @@ def test_reset_closes_the_port_and_the_next_turn_opens_it(kkt_emulator: Emulator
     owner.reset()
     assert not owner.connected
     assert kkt.fn_status().last_fd_number == last and owner.connected
+    owner.close()
+
+
+class NoDescriptor:
+    """A port select cannot watch (as the usb:// handler's): no fileno."""
+
+    def __init__(self, port: serial.SerialBase) -> None:
+        self._port = port
+
+    @property
+    def timeout(self) -> float | None:
+        return self._port.timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._port.timeout = value
+
+    @property
+    def in_waiting(self) -> int:
+        return self._port.in_waiting
+
+    def read(self, size: int = 1) -> bytes:
+        return self._port.read(size)
+
+    def write(self, data: bytes) -> int | None:
+        return self._port.write(data)
+
+    def close(self) -> None:
+        self._port.close()
+
+
+class PolledRules(ShtrihExchangeRules):
+    def open_port(self, url: str, baudrate: int | None) -> NoDescriptor:
+        return NoDescriptor(super().open_port(url, baudrate))
+
+
+def test_a_port_without_a_descriptor_is_polled(kkt_emulator: Emulator, tmp_path: Path) -> None:
+    owner = LinkOwner(kkt_emulator.pty_path or "", PolledRules())
+    with SharedPort(owner, "usb", run_dir=tmp_path) as port:
+        client = open_register(str(port.link))
+        try:
+            assert client.fn_status().last_fd_number == len(kkt_emulator.archive())
+        finally:
+            client.close()
     owner.close()

@@ -14,6 +14,7 @@ from kkt_bridge.drivers.shtrih.exchange import (
     CONTROL_TIMEOUT,
     DOCUMENT_CLOSERS,
     FOLLOW_TIME,
+    FRAME_GAP,
     SEQUENCE_GAP,
     ShtrihExchangeRules,
     ShtrihTracker,
@@ -218,3 +219,12 @@ def test_a_v2_frame_with_a_bad_crc_is_not_an_answer() -> None:
     tracker, now, _out = play([(H, request, 0), (D, bytes(answer), 0.001)])
     assert tracker.busy(now), "the host will repeat its request"
     assert tracker.completed() == []
+
+
+def test_the_deadline_is_the_next_moment_the_verdict_may_change() -> None:
+    tracker = ShtrihTracker()
+    assert tracker.deadline() is None
+    tracker.from_host(STATUS[:3], 100.0)
+    assert tracker.deadline() == pytest.approx(100.0 + FRAME_GAP)
+    tracker.from_host(STATUS[3:], 100.01)
+    assert tracker.deadline() == pytest.approx(100.01 + CONTROL_TIMEOUT)
