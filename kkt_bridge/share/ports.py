@@ -70,8 +70,10 @@ class SharedPort:
         self._slave: int | None = None
         self.pty_path = ""
         self._listener: socket.socket | None = None
+        self._tcp_url: str | None = None
         self._clients: set[socket.socket] = set()
         self._clients_lock = threading.Lock()
+        self._closed = False
 
     # --- life -------------------------------------------------------------------------
 
@@ -91,6 +93,10 @@ class SharedPort:
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
+        """Stop serving, remove the stable name, close everything (once)."""
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")  # never read: every select wakes for good
@@ -120,11 +126,7 @@ class SharedPort:
 
     @property
     def tcp_url(self) -> str | None:
-        if self._listener is None:
-            return None
-        host, port = self._listener.getsockname()[:2]
-        host = f"[{host}]" if ":" in host else host
-        return f"socket://{host}:{port}"
+        return self._tcp_url
 
     def info(self) -> SharedPortInfo:
         return SharedPortInfo(register=self.name, device_url=self.owner.url,
@@ -165,6 +167,8 @@ class SharedPort:
                 _("укажите другой порт (0 выберет свободный)")) from None
         listener.listen(8)
         self._listener = listener
+        host, port = listener.getsockname()[:2]
+        self._tcp_url = f"socket://{f'[{host}]' if ':' in host else host}:{port}"
 
     def _accept(self) -> None:
         assert self._listener is not None
