@@ -65,7 +65,7 @@ class LinkOwner:
         self._unsettled = False
         self._listeners: list[Listener] = []
         self._closed = False
-        #: cash-software exchanges forwarded, and documents they made (for status)
+        #: cash-software commands answered, and the fiscal documents they made (for status)
         self.exchanges = 0
         self.documents_made = 0
         self.last_error: str | None = None

@@ -17,7 +17,7 @@ from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
 from kkt_bridge.drivers.shtrih.frame import ENQ, NAK, build_frame
 from kkt_bridge.drivers.shtrih.plugin import open_port
-from kkt_bridge.errors import LinkClosedError, LinkError
+from kkt_bridge.errors import LinkClosedError, LinkError, LinkTimeoutError, ProtocolError
 from kkt_bridge.registers import open_register
 from kkt_bridge.share import LinkOwner, SharedPort
 from kkt_bridge.share.paths import port_name
@@ -211,3 +211,43 @@ def test_a_port_without_a_descriptor_is_polled(kkt_emulator: Emulator, tmp_path:
         finally:
             client.close()
     owner.close()
+
+
+class FakeRules:
+    """Rules over a port that is only an object: what the owner does with them."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.settled = 0
+
+    def tracker(self) -> object:
+        raise NotImplementedError
+
+    def open_port(self, url: str, baudrate: int | None) -> object:
+        self.opened += 1
+        return type("Port", (), {"close": lambda self: None})()
+
+    def kkt_on_port(self, port: object) -> object:
+        return object()
+
+    def settle(self, port: object) -> None:
+        self.settled += 1
+
+
+@pytest.mark.parametrize(("error", "settles", "reopens"), [
+    (ProtocolError("ответ потерян"), 1, 1),
+    (LinkTimeoutError("нет ответа"), 1, 1),
+    (LinkClosedError("порт закрыт"), 0, 2),
+    (ValueError("a bug"), 0, 1),
+])
+def test_after_a_failed_bridge_turn_the_link_is_settled_or_reopened(
+        error: Exception, settles: int, reopens: int) -> None:
+    rules = FakeRules()
+    owner = LinkOwner("/dev/fake", rules)  # type: ignore[arg-type]
+    with pytest.raises(type(error)), owner.bridge_turn():
+        raise error
+    with owner.cash_turn() as port:
+        assert port is not None
+    with owner.cash_turn():
+        pass
+    assert (rules.settled, rules.opened) == (settles, reopens)
