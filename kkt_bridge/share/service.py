@@ -58,22 +58,24 @@ class SharedPorts:
         self._ports: dict[str, SharedPort] = {}
         self._lock = threading.Lock()
 
-    def add(self, url: str) -> SharedPortInfo | None:
-        """Open the shared port of the register at ``url`` (once); None when its driver
-        declares no exchange rules or the port cannot be opened (logged: the bridge runs
-        on without it)."""
+    def add(self, url: str, driver: str | None = None) -> SharedPortInfo | None:
+        """Open the shared port of the register at ``url`` (once), spoken by ``driver``
+        (default: the one given at construction); None when the driver declares no
+        exchange rules or the port cannot be opened (logged: the bridge runs on without
+        it)."""
+        driver = driver or self.driver
         with self._lock:
             known = self._ports.get(url)
             if known is not None:
                 return known.info()
             try:
-                rules = exchange_rules_of(self._drivers(self.driver))
+                rules = exchange_rules_of(self._drivers(driver))
             except KktBridgeError as exc:
                 log.warning("no shared port for %s: %s", url, exc)
                 return None
             if rules is None:
                 log.info("driver %s declares no exchange rules: no shared port for %s",
-                         self.driver, url)
+                         driver, url)
                 return None
             owner = LinkOwner(url, rules)
             if self.on_document is not None:
