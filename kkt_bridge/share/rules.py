@@ -16,13 +16,20 @@ How two protocols map onto it:
   answer -> ACK, with NAK resends and a held answer read again by ENQ). A stray 0xFF of a
   network register between frames is not forwarded. FF3A opens a stateful read continued by
   FF3B: the tracker stays busy until the read ends, so the bridge's own FF3A cannot reset it.
-- ATOL (to be written with its driver): the host's task-buffer command (a framed request with
-  its id) and the register's synchronous ACK are one exchange; the asynchronous result is
-  fetched by a later command of the host (GetResult / "req" of the same id) and is an
-  exchange of its own. The tracker stays busy from an "add task" until its result has been
-  read (or a deadline passes), because the register serves one task buffer: a bridge command
-  in between would take the buffer. A4 45/46 (document read) is a stateful read like FF3A.
-  ``closes_document`` is declared for the print/close tasks (closeReceipt, closeShift ...).
+- ATOL (``drivers/atol``, protocol 3.1, transport v3; to be written with its driver): the
+  frame is ``FE LEN0 LEN1 ID DATA CRC`` and every host payload starts with a task-buffer
+  command. An exchange starts with the host's ADD (``C1 flags tid task``) and lasts through
+  the register's synchronous reply (same packet ID) and the asynchronous result (packet ID
+  F0, ``A6 tid answer`` or ``A7 tid error``) until the host's ``C2 tid`` frees the task; a
+  lone REQ (``C3``) or ABORT (``C4``) is an exchange of its own. Holding the link that long
+  matters: the register serves one task buffer, and the bridge's ADD or ABORT in between
+  would take it or cancel the cash software's task. Packet IDs and task ids of the two
+  programs never meet in the buffer, because each task is freed before the other side
+  goes. A task the host never acknowledges is given up at the tracker's deadline (the
+  command's answer time); the bridge's driver then meets B2 for a reused tid and frees it.
+  ``A4 45`` + ``A4 46`` (document read) is a stateful read like FF3A; ``closes_document``
+  is declared for the closing tasks (close receipt, close shift, open shift, correction,
+  registration). Transport v2 (``02 ... 03``, ENQ/ACK/EOT) maps like Shtrih's handshake.
 
 Every deadline the tracker gives is a protocol fact (the register's own timeouts), so a host
 that disappears mid-exchange releases the link after at most that long.
