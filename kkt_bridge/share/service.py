@@ -42,12 +42,14 @@ class SharedPorts:
 
     ``tcp``: None for no TCP face; 0 for a free port each; N for N, N+1, ... in the order
     the registers are added. ``on_document(url, completed)``: a cash-software command made a
-    fiscal document on the register at ``url``.
+    fiscal document on the register at ``url``; ``on_added(info)``: a shared port opened
+    (the daemon prints where).
     """
 
     def __init__(self, *, tcp: int | None = None, tcp_host: str = LOOPBACK,
                  run_dir: Path | None = None, driver: str | None = None,
                  on_document: DocumentListener | None = None,
+                 on_added: Callable[[SharedPortInfo], None] | None = None,
                  drivers: Callable[[str], Driver] = get_driver) -> None:
         self.tcp = tcp
         self.tcp_host = tcp_host
@@ -56,7 +58,9 @@ class SharedPorts:
         self.on_document = on_document
         self._drivers = drivers
         self._ports: dict[str, SharedPort] = {}
+        self._refused: set[str] = set()
         self._lock = threading.Lock()
+        self.on_added = on_added
 
     def add(self, url: str, driver: str | None = None) -> SharedPortInfo | None:
         """Open the shared port of the register at ``url`` (once), spoken by ``driver``
@@ -91,18 +95,30 @@ class SharedPorts:
                 owner.close()
                 return None
             self._ports[url] = port
-            return port.info()
+            info = port.info()
+        if self.on_added is not None:
+            self.on_added(info)
+        return info
 
     def owner(self, url: str) -> LinkOwner | None:
         port = self._ports.get(url)
         return port.owner if port is not None else None
 
-    def opener(self, fallback: Callable[[str], Kkt]) -> Callable[[str], Kkt]:
+    def opener(self, fallback: Callable[[str], Kkt], *, add: bool = False,
+               driver_of: Callable[[str], str | None] | None = None,
+               ) -> Callable[[str], Kkt]:
         """An opener for the daemon: the owner's SharedKkt for a shared register, else
-        ``fallback(url)``."""
+        ``fallback(url)``. With ``add``, a register the daemon opens for the first time gets
+        its shared port then (a link the daemon adds while it runs); ``driver_of(url)``
+        names its driver when known. A URL whose shared port failed once is not tried
+        again: it keeps the plain opener."""
 
         def open_(url: str) -> Kkt:
             owner = self.owner(url)
+            if owner is None and add and url not in self._refused:
+                if self.add(url, driver_of(url) if driver_of else None) is None:
+                    self._refused.add(url)
+                owner = self.owner(url)
             return owner.kkt() if owner is not None else fallback(url)
 
         return open_

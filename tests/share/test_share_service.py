@@ -67,3 +67,33 @@ def test_the_run_directory(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
         monkeypatch.setenv(name, value)
     home = os.environ["KKT_BRIDGE_HOME"]
     assert str(run_dir()) == expected.replace("HOME", home)
+
+
+def test_a_register_the_daemon_opens_later_gets_its_shared_port_then(
+        kkt_emulator: Emulator, tmp_path: Path) -> None:
+    url = kkt_emulator.pty_path or ""
+    added: list[str] = []
+    with SharedPorts(run_dir=tmp_path, on_added=lambda info: added.append(info.path)) as shares:
+        opener = shares.opener(open_register, add=True)
+        kkt = opener(url)
+        assert isinstance(kkt, SharedKkt)
+        assert added == [str(tmp_path / Path(url).name)]
+        opener(url)
+        assert len(added) == 1
+
+
+def test_a_url_refused_once_keeps_the_plain_opener(tmp_path: Path,
+                                                   kkt_emulator: Emulator) -> None:
+    asked: list[str] = []
+
+    def driver(name: str) -> object:
+        asked.append(name)
+        return type("NoRules", (), {"name": name})()
+
+    with SharedPorts(run_dir=tmp_path, drivers=driver) as shares:  # type: ignore[arg-type]
+        opener = shares.opener(open_register, add=True, driver_of=lambda _url: "atol")
+        for _ in range(2):
+            kkt = opener(kkt_emulator.pty_path or "")
+            assert not isinstance(kkt, SharedKkt)
+            kkt.close()
+    assert asked == ["atol"]
