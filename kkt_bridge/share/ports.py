@@ -140,7 +140,7 @@ class SharedPort:
         os.set_blocking(self._master, False)
         self.pty_path = os.ttyname(self._slave)
         _give_to_group(self.pty_path, self.group)
-        self.link.parent.mkdir(parents=True, exist_ok=True)
+        _make_run_dir(self.link.parent)
         tmp = self.link.with_name(f".{self.link.name}.{os.getpid()}")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -205,6 +205,15 @@ class SharedPort:
                                   name=f"kkt-share-{kind} {self.name}")
         self._threads.append(thread)
         thread.start()
+
+
+def _make_run_dir(path: Path) -> None:
+    """The run directory, reachable by the cash software's user (its names are public;
+    what they point at is guarded by group and mode). An existing one is left as it is."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o755)  # the daemon's umask (0077 under systemd) would hide the names
 
 
 def _give_to_group(path: str, group: str | None) -> None:

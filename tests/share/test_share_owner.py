@@ -251,3 +251,18 @@ def test_after_a_failed_bridge_turn_the_link_is_settled_or_reopened(
     with owner.cash_turn():
         pass
     assert (rules.settled, rules.opened) == (settles, reopens)
+
+
+def test_the_run_directory_it_makes_is_reachable_by_the_cash_softwares_user(
+        kkt_emulator: Emulator, tmp_path: Path) -> None:
+    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+    old = os.umask(0o077)
+    try:
+        port = SharedPort(owner, "kkt", run_dir=tmp_path / "run").start()
+    finally:
+        os.umask(old)
+    try:
+        assert stat.S_IMODE(os.stat(tmp_path / "run").st_mode) == 0o755
+    finally:
+        port.stop()
+        owner.close()
