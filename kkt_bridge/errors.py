@@ -154,6 +154,14 @@ class ConfirmationRequiredError(KktBridgeError):
     exit_code = 7
 
 
+class ConfirmationStaleError(ConfirmationRequiredError):
+    """The confirmation was given for a list that has changed since: show the new one."""
+
+
+class ConfirmationMismatchError(ConfirmationRequiredError):
+    """The confirmation code is not one the preview gave (mistyped)."""
+
+
 class CatalogLockedError(KktBridgeError):
     """Goods cannot be edited at the register while goods sync with the back office is on."""
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 import ast
 import gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 DOMAIN = "kkt_bridge"
@@ -94,13 +97,38 @@ def set_language(language: str | None) -> str:
     return language
 
 
+#: a request's own language (the local server's), ahead of the process-wide one
+_request_language: ContextVar[tuple[str, gettext.NullTranslations] | None] = ContextVar(
+    "kkt_bridge_request_language", default=None)
+_loaded: dict[str, gettext.NullTranslations] = {}
+
+
+@contextmanager
+def using(language: str | None) -> Iterator[str]:
+    """Within the block (this thread or task, and what it copies its context to), ``_()``
+    translates into ``language``; unknown languages fall back to Russian."""
+    chosen = (language or "ru").split("_")[0].split("-")[0].lower()
+    if chosen not in SUPPORTED:
+        chosen = "ru"
+    if chosen not in _loaded:
+        _loaded[chosen] = (gettext.NullTranslations() if chosen == "ru"
+                           else PoTranslations(load_catalog(chosen)))
+    token = _request_language.set((chosen, _loaded[chosen]))
+    try:
+        yield chosen
+    finally:
+        _request_language.reset(token)
+
+
 def language() -> str:
-    return _language
+    request = _request_language.get()
+    return request[0] if request is not None else _language
 
 
 def _(message: str) -> str:
     """Translate a Russian message into the active UI language."""
-    return _active.gettext(message)
+    request = _request_language.get()
+    return (request[1] if request is not None else _active).gettext(message)
 
 
 set_language(None)

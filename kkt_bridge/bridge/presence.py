@@ -67,6 +67,20 @@ class PortPresence:
         self._present = {url: resolve(path) in self._nodes for url, path in self._paths.items()}
         self._where = {url: resolve(path) for url, path in self._paths.items()}
 
+    def watch(self, url: str) -> bool:
+        """Watch one more URL (a register added while the daemon runs); False when it is
+        not a serial node or is watched already."""
+        path = device_path(url)
+        with self._lock:
+            if path is None or url in self._paths:
+                return False
+            node = self._resolve(path)
+            self._paths[url] = path
+            self._where[url] = node
+            # a node not yet listed is taken as present: the link itself will tell
+            self._present[url] = node in self._nodes or os.path.exists(path)
+        return True
+
     @property
     def watched(self) -> list[str]:
         return sorted(self._paths)

@@ -15,7 +15,12 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from kkt_bridge.bridge.periods import PERIODS, period_label
-from kkt_bridge.errors import ConfigError, ConfirmationRequiredError
+from kkt_bridge.errors import (
+    ConfigError,
+    ConfirmationMismatchError,
+    ConfirmationRequiredError,
+    ConfirmationStaleError,
+)
 from kkt_bridge.exchange import Good, GoodsGroup
 from kkt_bridge.i18n import _
 from kkt_bridge.store import ORIGIN_REGISTER, ExchangeSettings, Store
@@ -76,13 +81,27 @@ def validate(settings: ExchangeSettings) -> None:
                                                        hi=RECEIPTS_INTERVAL_MAX))
 
 
+def _check(digest: str) -> str:
+    return hashlib.sha256(b"kkt-bridge confirmation\0" + digest.encode()).hexdigest()[:4]
+
+
 def _token(register_key: str, change: GoodsChange, goods: tuple[Good, ...],
            groups: tuple[GoodsGroup, ...]) -> str:
+    """12 hex digits naming the list, then 4 of a check over them: a code with a wrong
+    check was mistyped, a code with a right check was given for another list."""
     digest = hashlib.sha256()
     for part in (register_key, change, *(f"good\0{g.id}\0{g.name}" for g in goods),
                  *(f"group\0{g.id}\0{g.name}" for g in groups)):
         digest.update(part.encode() + b"\n")
-    return digest.hexdigest()[:16]
+    head = digest.hexdigest()[:12]
+    return head + _check(head)
+
+
+def well_formed(token: str) -> bool:
+    """True for a code :func:`preview_settings` could have given (whatever its list)."""
+    token = token.strip().lower()
+    return len(token) == 16 and all(c in "0123456789abcdef" for c in token) and (
+        _check(token[:12]) == token[12:])
 
 
 def preview_settings(store: Store, register_key: str,
@@ -110,14 +129,19 @@ def apply_settings(store: Store, register_key: str, new: ExchangeSettings, *,
     """Save ``new``; a goods-sync change needs ``confirmation`` == the preview's token."""
     with store.transaction():
         preview = preview_settings(store, register_key, new)
-        if preview.needs_confirmation and confirmation != preview.token:
-            stale = confirmation is not None
-            raise ConfirmationRequiredError(
-                _("список удаляемых товаров изменился, подтверждение устарело") if stale else
-                _("изменение синхронизации товаров требует подтверждения"),
-                _("просмотрите список товаров и групп, которые будут удалены, и подтвердите "
-                  "(--confirm)"),
-            )
+        given = confirmation.strip().lower() if confirmation is not None else None
+        if preview.needs_confirmation and given != preview.token:
+            hint = _("просмотрите список товаров и групп, которые будут удалены, и "
+                     "подтвердите его")
+            if given is None:
+                raise ConfirmationRequiredError(
+                    _("изменение синхронизации товаров требует подтверждения"), hint)
+            if not well_formed(given):
+                raise ConfirmationMismatchError(
+                    _("код подтверждения «{code}» введён с ошибкой").format(code=given[:32]),
+                    _("введите код подтверждения в точности так, как он показан"))
+            raise ConfirmationStaleError(
+                _("список удаляемых товаров изменился, подтверждение устарело"), hint)
         if preview.goods_change == "on":
             store.delete_catalog(register_key, ORIGIN_REGISTER)
         store.save_settings(register_key, new)

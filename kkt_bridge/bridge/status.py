@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from kkt_bridge.bridge import figures
 from kkt_bridge.bridge.export import REJECTED
 from kkt_bridge.bridge.jobs import JOB_TITLES, JOBS
 from kkt_bridge.bridge.periods import period_label
@@ -57,12 +58,13 @@ def bridge_status(store: Store, register_key: str, *,
                      "last_error": run.last_error}
     result["jobs"] = jobs
     fn_number = record.fn_number if record else register_key.partition(":")[2]
-    cursor = store.get_cursor(fn_number)
     last = last_fd_number if last_fd_number is not None else (
         record.last_fd_number if record else None)
+    backlog = figures.backlog(store, fn_number, last)
+    cursor = backlog.cursor
     result["export"] = {"fn_number": fn_number, "cursor": cursor, "last_fd": last,
-                        "unsent": max(0, last - cursor) if last is not None else None,
-                        "outbox": store.outbox_count(fn_number),
+                        "unsent": backlog.unsent if last is not None else None,
+                        "outbox": backlog.outbox,
                         "rejected": _rejected(store, register_key, fn_number, cursor),
                         "replaced_fns": _replaced_fns(store, record)}
     return result

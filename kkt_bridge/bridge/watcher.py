@@ -59,11 +59,16 @@ class Watcher:
         self.pm = pm
         self.on_prompt = on_prompt
         self._last: dict[str, Observation] = {}
+        self._errors: dict[str, str] = {}
         # one prompt per register key and registration, whatever the reason
         self._prompted: set[tuple[str, int | None]] = set()
 
     def last(self, url: str) -> Observation | None:
         return self._last.get(url)
+
+    def last_error(self, url: str) -> str | None:
+        """Why the last poll of ``url`` saw nothing (None when it saw the register)."""
+        return self._errors.get(url)
 
     def poll(self, link: RegisterLink) -> Observation | None:
         """Look at the register once; None when it cannot be reached right now."""
@@ -71,11 +76,14 @@ class Watcher:
             observation = observe(link.kkt())
         except LinkError as exc:
             log.info("register at %s not reachable: %s", link.url, exc)
+            self._errors[link.url] = str(exc)
             link.drop()
             return None
         except KktBridgeError as exc:
             log.warning("register at %s: %s", link.url, exc)
+            self._errors[link.url] = str(exc)
             return None
+        self._errors.pop(link.url, None)
         previous = self._last.get(link.url)
         self._last[link.url] = observation
         reason = self._reason(previous, observation)

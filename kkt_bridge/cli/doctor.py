@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from kkt_bridge import doctor
+from kkt_bridge.bridge import figures
 from kkt_bridge.bridge.backoffice import BackOffice
-from kkt_bridge.bridge.daemon import paired_urls
+from kkt_bridge.bridge.figures import paired_urls
 from kkt_bridge.driverapi import ProbeResult, get_driver, load_drivers
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _
@@ -73,7 +74,7 @@ def paired_backoffices(pm: BackOfficePluginManager | None = None) -> list[doctor
             if record is not None:
                 label = _("{model} № {serial}").format(model=record.model or _("ККТ"),
                                                        serial=record.serial)
-                unsent = max(0, (record.last_fd_number or 0) - db.get_cursor(record.fn_number))
+                unsent = figures.register_backlog(db, record).unsent
             label += f" → {credentials.backoffice}" + (f" ({credentials.shop})"
                                                        if credentials.shop else "")
             run = db.get_job_run(pairing.register_key, "documents")

@@ -19,7 +19,7 @@ from kkt_bridge.logs import configure_from_env
 COMMAND_MODULES: tuple[str, ...] = (
     "status", "fn", "emulator", "plugins", "backoffice",
     "connect", "settings", "sync", "reset", "run",
-    "devices", "doctor", "demo",
+    "devices", "doctor", "demo", "ui",
 )
 
 

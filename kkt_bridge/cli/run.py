@@ -1,17 +1,21 @@
-"""``kkt-bridge run``: the daemon (watcher + scheduler) for one or several registers.
+"""``kkt-bridge run``: the daemon, the one owner of the registers, and its local page.
 
-SIGTERM or Ctrl+C stops it gracefully: the job in hand ends its current step. With
-``--plugin`` on a terminal, a register that needs pairing opens the «Подключить ККТ»
-dialogue right here. ``--log-format``/``--log-level`` are the format every command logs in
-(:mod:`kkt_bridge.logs`); ``--metrics-port``/``--metrics-file`` publish the daemon's
-:class:`kkt_bridge.metrics.Metrics` for Prometheus; ``--hotplug`` picks how plugging and
-unplugging a register is noticed.
+It starts with nothing paired: it watches the registers given with ``--device``, the paired
+ones and those discovery finds, and never exits for want of a register. On start it prints
+the page's address with a one-time login token on a line of its own (``kkt-bridge ui``
+prints a fresh one). A register that needs pairing raises the «Подключить ККТ» prompt on the
+page, to the plugins' hook and, on a terminal, right here (with ``--plugin``, only the code
+is asked). A second daemon on the same store is refused.
+
+SIGTERM or Ctrl+C stops it gracefully: the job in hand ends its current step.
+``--log-format``/``--log-level`` are the format every command logs in
+(:mod:`kkt_bridge.logs`); ``--metrics-file`` writes the metrics for node_exporter, which the
+page's server also serves on ``/metrics``.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import signal
 import sys
 from http.server import ThreadingHTTPServer
@@ -21,53 +25,79 @@ from types import FrameType
 import click
 
 from kkt_bridge.bridge import app
+from kkt_bridge.bridge.actions import BackOfficePreset
+from kkt_bridge.bridge.actions.core import connect_options, pick_backoffice
 from kkt_bridge.bridge.daemon import (
     DEFAULT_POLL_INTERVAL,
     HOTPLUG_BACKENDS,
     Daemon,
+    discovered_urls,
     paired_urls,
 )
-from kkt_bridge.bridge.watcher import Prompt
-from kkt_bridge.cli.connect import connect_dialogue
-from kkt_bridge.errors import ConfigError, KktBridgeError, PairingError
+from kkt_bridge.bridge.prompts import ConnectPrompt
+from kkt_bridge.bridge.watcher import REASON_TEXT
+from kkt_bridge.errors import ConfigError, KktBridgeError
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import FORMATS, logging_configured
 from kkt_bridge.metrics import Metrics
+from kkt_bridge.web.server import DEFAULT_PORT
 
 log = logging.getLogger(__name__)
 
-CODE_ATTEMPTS = 3
 
+class TerminalPrompts:
+    """The connect prompts of the board, each shown once on this terminal (or, with no
+    terminal, said once on stdout with the way to pair)."""
 
-def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
-                 endpoint: str | None) -> int:
-    """«Подключить ККТ» for each register the watcher flagged; returns how many paired."""
-    paired = 0
-    while not prompts.empty():
-        prompt = prompts.get_nowait()
-        link = next(lk for lk in daemon.links if lk.url == prompt.url)
-        click.echo(_("{reason}: {url}").format(reason=prompt.reason_text, url=prompt.url))
-        with link.lock:
-            for _attempt in range(CODE_ATTEMPTS):
-                try:
-                    connect_dialogue(daemon.store, daemon.scheduler.pm, link.kkt(),
-                                     plugin=plugin, endpoint=endpoint, code=None,
-                                     device=prompt.url)
-                    paired += 1
-                    break
-                except PairingError as exc:  # a mistyped code: ask again
-                    click.echo(_("Ошибка: ") + str(exc), err=True)
-                except KktBridgeError as exc:
-                    click.echo(_("Ошибка: ") + str(exc), err=True)
-                    break
-            link.drop()
-    return paired
+    def __init__(self, daemon: Daemon, *, interactive: bool, page: str) -> None:
+        self.daemon = daemon
+        self.interactive = interactive
+        self.page = page
+        self._shown: set[int] = set()
+
+    def show(self) -> None:
+        for prompt in self.daemon.board.current():
+            if prompt.id in self._shown:
+                continue
+            self._shown.add(prompt.id)
+            self._show(prompt)
+
+    def _show(self, prompt: ConnectPrompt) -> None:
+        from kkt_bridge.cli.connect import connect_dialogue
+
+        click.echo(_("{reason}: {url}").format(reason=_(REASON_TEXT[prompt.reason]),
+                                               url=prompt.url))
+        options = self.daemon.actions.connect_options()
+        if not (self.interactive and options.code_only):
+            click.echo(_("Подключите ККТ на странице {page} (ссылка для входа: kkt-bridge ui) "
+                         "или командой kkt-bridge connect --device {url}").format(
+                page=self.page, url=prompt.url))
+            return
+        # Ctrl+C at the code prompt must reach the dialogue, not only set the stop flag
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            connected = connect_dialogue(self.daemon.actions, prompt.url, plugin=None,
+                                         endpoint=None, code=None)
+        except KeyboardInterrupt:
+            self.daemon.stop()
+            return
+        except KktBridgeError as exc:
+            click.echo(_("Ошибка: ") + str(exc), err=True)
+            connected = None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if connected is None:
+            click.echo(_("Подключить ККТ можно позже: на странице {page} или командой "
+                         "kkt-bridge connect --device {url}").format(page=self.page,
+                                                                     url=prompt.url))
 
 
 @click.command(name="run", help=_(
-    "Работать постоянно: следить за ККТ и обмениваться с бэк-офисом по расписанию."))
+    "Работать постоянно: следить за ККТ, обмениваться с бэк-офисом по расписанию и "
+    "показывать страницу kkt-bridge на http://127.0.0.1:ПОРТ/."))
 @click.option("--device", "urls", multiple=True, metavar="URL",
-              help=_("Порт ККТ (можно несколько раз); по умолчанию все подключённые ККТ."))
+              help=_("Порт ККТ (можно несколько раз); кроме того — подключённые и найденные "
+                     "ККТ."))
 @click.option("--log-format", type=click.Choice(FORMATS), default="text",
               show_default=True, help=_("Формат журнала."))
 @click.option("--log-level", default="INFO", show_default=True, help=_("Уровень журнала."),
@@ -75,23 +105,29 @@ def show_prompts(daemon: Daemon, prompts: queue.Queue[Prompt], *, plugin: str,
 @click.option("--poll-interval", type=click.FloatRange(0.1, 3600), default=DEFAULT_POLL_INTERVAL,
               show_default=True, help=_("Как часто опрашивать ККТ, секунд."))
 @click.option("--plugin", default=None, metavar="NAME",
-              help=_("Модуль бэк-офиса для диалога «Подключить ККТ» (в терминале)."))
+              help=_("Бэк-офис для «Подключить ККТ»: тогда кассиру остаётся ввести только код."))
 @click.option("--backoffice", "endpoint", default=None, metavar="URL",
-              help=_("Адрес бэк-офиса для диалога подключения."))
+              help=_("Адрес этого бэк-офиса, если у модуля нет адреса по умолчанию."))
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help=_("Порт страницы и API на 127.0.0.1 (0: любой свободный)."))
+@click.option("--discover/--no-discover", default=True, show_default=True,
+              help=_("Искать ККТ по USB-идентификаторам и следить за ними."))
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
-              help=_("Отдавать метрики Prometheus на http://127.0.0.1:PORT/metrics "
-                     "(0: свободный порт, адрес в журнале)."))
+              help=_("Отдавать метрики Prometheus ещё и на http://127.0.0.1:PORT/metrics "
+                     "(они всегда есть на странице: /metrics)."))
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="PATH", help=_("Записывать метрики в файл для node_exporter (textfile)."))
 @click.option("--hotplug", type=click.Choice(HOTPLUG_BACKENDS), default="auto",
               show_default=True,
               help=_("Как замечать подключение ККТ: udev, опрос портов или никак."))
 def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_interval: float,
-                plugin: str | None, endpoint: str | None, metrics_port: int | None,
-                metrics_file: Path | None, hotplug: str) -> None:
-    """Работать постоянно: следить за ККТ и обмениваться с бэк-офисом по расписанию."""
+                plugin: str | None, endpoint: str | None, port: int, discover: bool,
+                metrics_port: int | None, metrics_file: Path | None, hotplug: str) -> None:
+    """Работать постоянно: следить за ККТ, обмениваться с бэк-офисом по расписанию и
+    показывать страницу kkt-bridge на http://127.0.0.1:ПОРТ/."""
     with logging_configured(log_format, log_level):
-        _run(urls, poll_interval, plugin, endpoint, metrics_port, metrics_file, hotplug)
+        _run(urls, poll_interval, BackOfficePreset(plugin, endpoint), port, discover,
+             metrics_port, metrics_file, hotplug)
 
 
 def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
@@ -104,44 +140,61 @@ def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
               "занимает")) from None
 
 
-def _run(urls: tuple[str, ...], poll_interval: float, plugin: str | None,
-         endpoint: str | None, metrics_port: int | None, metrics_file: Path | None,
+def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, port: int,
+         discover: bool, metrics_port: int | None, metrics_file: Path | None,
          hotplug: str) -> None:
-    db = app.store()
-    server: ThreadingHTTPServer | None = None
+    from kkt_bridge.store.paths import data_dir
+    from kkt_bridge.web.context import WebContext
+    from kkt_bridge.web.instance import DaemonInstance
+    from kkt_bridge.web.security import Security, load_or_create_secret
+    from kkt_bridge.web.server import LocalServer
+
+    pm = app.plugin_manager()
+    if preset.plugin is not None:  # refused before anything starts: nothing to fix later
+        pick_backoffice(connect_options(pm, preset), preset.plugin, preset.endpoint)
+    directory = data_dir()
+    instance = DaemonInstance(directory)
+    db = None
+    server: LocalServer | None = None
+    metrics_server: ThreadingHTTPServer | None = None
     try:
-        devices = list(urls) or paired_urls(db)
-        if not devices:
-            raise ConfigError(_("нет ККТ, подключённой к бэк-офису"),
-                              _("укажите --device URL или выполните «kkt-bridge connect»"))
-        prompts: queue.Queue[Prompt] = queue.Queue()
-        interactive = plugin is not None and sys.stdin.isatty()
-        pm = app.plugin_manager()
+        db = app.store()
+        devices = list(dict.fromkeys([*urls, *paired_urls(db)]))
         daemon = Daemon(db, pm, devices, opener=app.open_register, poll_interval=poll_interval,
-                        on_prompt=prompts.put if interactive else None, hotplug=hotplug,
-                        metrics_file=metrics_file)
+                        hotplug=hotplug, metrics_file=metrics_file, preset=preset,
+                        discover=discovered_urls if discover else None)
+        context = WebContext(actions=daemon.actions,
+                             security=Security(load_or_create_secret(directory)),
+                             bus=daemon.bus, urls=lambda: daemon.urls,
+                             registry=daemon.metrics.registry)
+        server = LocalServer(context, port=port)
+        base = server.start()
+        instance.publish(base)
         if metrics_port is not None:
-            server = serve_metrics(daemon.metrics, metrics_port)
-            log.info("metrics at http://127.0.0.1:%d/metrics", server.server_address[1])
+            metrics_server = serve_metrics(daemon.metrics, metrics_port)
+            log.info("metrics at http://127.0.0.1:%d/metrics", metrics_server.server_address[1])
         daemon.write_metrics()
+        log.info("page at %s/", base)  # the address only: the login token is never logged
+        click.echo(_("Страница kkt-bridge (ссылка для входа действует один раз; новая: "
+                     "kkt-bridge ui):"))
+        click.echo(context.login_url())
+        prompts = TerminalPrompts(daemon, interactive=sys.stdin.isatty(), page=f"{base}/")
 
         def stop(signum: int, frame: FrameType | None) -> None:
             daemon.stop()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-
-        def between() -> None:
-            if interactive:
-                assert plugin is not None
-                show_prompts(daemon, prompts, plugin=plugin, endpoint=endpoint)
-
-        daemon.run(between=between)
+        daemon.run(between=prompts.show)
     finally:
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        db.close()
+            server.stop()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
+        if db is not None:
+            db.close()
+        instance.release()
 
 
 def register(group: click.Group) -> None:

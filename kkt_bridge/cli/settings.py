@@ -2,54 +2,47 @@
 
 Without options it shows the current settings. A change of goods sync (on or off) prints
 the «Подтверждение» with the goods and groups that will be deleted and exits non-zero
-unless ``--confirm`` is given.
+unless ``--confirm`` is given. With a daemon running, the change is made by the daemon and
+takes effect there at once.
 """
 
 from __future__ import annotations
 
 import click
 
-from kkt_bridge.bridge import app
-from kkt_bridge.bridge.periods import parse_period, period_label
-from kkt_bridge.bridge.settings import (
-    CONFIRM_BUTTON,
-    CONFIRM_TITLE,
-    RECEIPTS_AUTOMATIC,
-    WARNING,
-    SettingsPreview,
-    apply_settings,
-    preview_settings,
+from kkt_bridge.bridge.actions import Confirmation, SettingsChange, SettingsView
+from kkt_bridge.bridge.periods import parse_period
+from kkt_bridge.cli.backend import dialogues
+from kkt_bridge.errors import (
+    ConfirmationRequiredError,
+    ConfirmationStaleError,
 )
-from kkt_bridge.errors import ConfirmationRequiredError
 from kkt_bridge.i18n import _
-from kkt_bridge.store import ExchangeSettings
 
 
-def show_settings(settings: ExchangeSettings) -> None:
-    click.echo(_("Экспорт товаров: {period}").format(period=period_label(settings.goods_period)))
-    click.echo(_("Экспорт сотрудников: {period}").format(
-        period=period_label(settings.employees_period)))
+def show_settings(settings: SettingsView) -> None:
+    click.echo(_("Экспорт товаров: {period}").format(period=settings.goods_label))
+    click.echo(_("Экспорт сотрудников: {period}").format(period=settings.employees_label))
     click.echo(_("{automatic} (проверка каждые {n} с)").format(
-        automatic=_(RECEIPTS_AUTOMATIC), n=settings.receipts_interval))
+        automatic=settings.receipts_text, n=settings.receipts_interval))
 
 
-def show_confirmation(preview: SettingsPreview) -> None:
-    assert preview.goods_change is not None
-    click.secho(_(CONFIRM_TITLE), bold=True)
-    click.echo(_(WARNING[preview.goods_change]))
-    if preview.goods_change == "on":
-        click.echo(_("Будут удалены товары и группы, добавленные на кассе:"))
-    else:
+def show_confirmation(confirmation: Confirmation) -> None:
+    click.secho(confirmation.title, bold=True)
+    click.echo(confirmation.warning)
+    if confirmation.kind == "sync_off":
         click.echo(_("Товары и группы, добавленные на кассе (будут удалены при включении "
                      "синхронизации):"))
-    if not preview.goods_to_delete and not preview.groups_to_delete:
+    else:
+        click.echo(_("Будут удалены товары и группы, добавленные на кассе:"))
+    if not confirmation.goods and not confirmation.groups:
         click.echo(_("  (сейчас таких нет)"))
-    for group in preview.groups_to_delete:
+    for group in confirmation.groups:
         click.echo(_("  группа: {name} [{id}]").format(name=group.name, id=group.id))
-    for good in preview.goods_to_delete:
+    for good in confirmation.goods:
         click.echo(_("  товар: {name} [{id}], код {code}").format(
             name=good.name, id=good.id, code=good.code or "—"))
-    click.secho(f"[ {_(CONFIRM_BUTTON[preview.goods_change])} ]", bold=True)
+    click.secho(f"[ {confirmation.button} ]", bold=True)
 
 
 @click.command(name="settings", help=_(
@@ -76,50 +69,43 @@ def settings_command(device: str | None, goods: str | None, employees: str | Non
     Включение или отключение синхронизации товаров сначала показывает «Подтверждение»:
     список товаров и групп, которые будут удалены, и код подтверждения; ничего не меняется,
     пока команда не повторена с --confirm (или --confirm КОД)."""
-    db = app.store()
-    try:
-        key = app.choose_register(db, device)
-        current = db.get_settings(key)
-        if goods is None and employees is None and receipts_interval is None:
-            show_settings(current)
+    change = SettingsChange(
+        goods_period=None if goods is None else parse_period(goods),
+        employees_period=None if employees is None else parse_period(employees),
+        receipts_interval=receipts_interval)
+    with dialogues() as be:
+        key = be.choose_register(device)
+        if change == SettingsChange():
+            show_settings(be.settings(key))
             return
-        new = ExchangeSettings(
-            goods_period=current.goods_period if goods is None else parse_period(goods),
-            employees_period=(current.employees_period if employees is None
-                              else parse_period(employees)),
-            receipts_interval=(current.receipts_interval if receipts_interval is None
-                               else receipts_interval))
-        preview = preview_settings(db, key, new)
-        confirmation = preview.token
-        if preview.needs_confirmation:
-            assert preview.goods_change is not None and preview.token is not None
-            button = _(CONFIRM_BUTTON[preview.goods_change])
-            show_confirmation(preview)
+        plan = be.preview_settings(key, change)
+        token = None
+        if plan.confirmation is not None:
+            show_confirmation(plan.confirmation)
             if confirm is None:
                 # the user sees the list first and decides in a second run
-                click.echo(_("Код подтверждения: {token}").format(token=preview.token))
+                click.echo(_("Код подтверждения: {token}").format(token=plan.confirmation.token))
                 raise ConfirmationRequiredError(
                     _("настройки не сохранены: нужно подтверждение"),
                     _("чтобы подтвердить («{button}») именно этот список, повторите команду "
-                      "с --confirm {token}").format(button=button, token=preview.token))
-            if confirm:
-                confirmation = confirm  # apply_settings refuses it if the list changed
-            try:
-                apply_settings(db, key, new, confirmation=confirmation)
-            except ConfirmationRequiredError:
-                # the list shown above is the current one: its token confirms it
-                click.echo(_("Код подтверждения: {token}").format(token=preview.token))
-                raise
-            click.echo(_("Подтверждено: «{button}»").format(button=button))
-        else:
-            apply_settings(db, key, new, confirmation=confirmation)
+                      "с --confirm {token}").format(button=plan.confirmation.button,
+                                                    token=plan.confirmation.token))
+            # a bare --confirm confirms the list just shown
+            token = confirm or plan.confirmation.token
+        try:
+            saved = be.apply_settings(key, change, token)
+        except ConfirmationStaleError:
+            # the list changed since the code was given: the new one is shown above
+            assert plan.confirmation is not None
+            click.echo(_("Код подтверждения: {token}").format(token=plan.confirmation.token))
+            raise
+        if saved.confirmed:
+            click.echo(_("Подтверждено: «{button}»").format(button=saved.confirmed))
         click.secho(_("Настройки сохранены"), fg="green")
-        show_settings(new)
-        if preview.goods_change == "on":
+        show_settings(saved.settings)
+        if saved.goods_pending:
             click.echo(_("Товары бэк-офиса будут загружены при ближайшем обмене "
                          "(«Обновить сейчас»: kkt-bridge sync now)."))
-    finally:
-        db.close()
 
 
 def register(group: click.Group) -> None:

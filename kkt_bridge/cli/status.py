@@ -1,139 +1,141 @@
-"""``kkt-bridge status --device URL``: who the register is, its registration, shift and ФН.
+"""``kkt-bridge status [--device URL]``: the register and what the bridge knows of it.
 
-The report is collected once as plain data (:func:`collect`), then printed either as a rich
-table for people or as one JSON object for scripts (``--json``).
+The report is :meth:`kkt_bridge.bridge.actions.Actions.status` (from the running daemon when
+there is one), printed as a table for people or as one JSON object (``--json``). Without
+``--device`` it is about the only paired register.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from kkt_bridge.bridge.actions import RegisterFacts, RegisterStatus
+from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
-from kkt_bridge.kkt import Kkt, ShiftState
-from kkt_bridge.registers import open_register as open_register  # a seam the tests replace
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="minutes") if moment else None
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return moment.strftime("%d.%m.%Y %H:%M")
 
 
-def collect(kkt: Kkt) -> dict[str, Any]:
-    """Everything ``status`` shows, as JSON-ready data."""
-    ident = kkt.identity()
-    state = kkt.status()
-    fn = kkt.fn_status()
-    reg = kkt.registration()
-    shift = kkt.shift()
-    queue = kkt.ofd_queue()
-    shift_state = state.shift
-    if shift_state is ShiftState.CLOSED and shift.open:
-        shift_state = ShiftState.OPEN  # the ФН knows better than a mode byte
-    return {
-        "driver": ident.protocol,
-        "model": ident.model,
-        "model_code": ident.model_code,
-        "serial": ident.serial,
-        "firmware": ident.firmware,
-        "fn_number": ident.fn_number,
-        "mode": {"code": state.mode, "text": state.mode_text},
-        "registration": None if reg is None else {
-            "inn": reg.inn,
-            "rnm": reg.rnm,
-            "tax_systems": reg.tax_system_names,
-            "tax_systems_mask": reg.tax_systems,
-            "work_mode": reg.work_mode,
-            "ffd_version": reg.ffd_version,
-            "registered_at": _iso(reg.registered_at),
-            "fd_number": reg.fd_number,
-        },
-        "shift": {"state": shift_state.value, "number": shift.number,
-                  "receipt_number": shift.receipt_number},
-        "last_fd_number": fn.last_fd_number,
-        "last_document_at": _iso(fn.last_document_at),
-        "fn_valid_until": fn.valid_until.date().isoformat() if fn.valid_until else None,
-        "ofd": {"unsent": queue.unsent, "first_unsent_fd": queue.first_unsent_fd,
-                "first_unsent_at": _iso(queue.first_unsent_at)},
-    }
-
-
-_SHIFT_WORDS = {
-    ShiftState.OPEN.value: "открыта",
-    ShiftState.CLOSED.value: "закрыта",
-    ShiftState.EXPIRED.value: "открыта больше 24 часов",
-}
-
-
-def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """The human report as (name, value) rows, in Russian (translated by the UI language)."""
+def fact_rows(facts: RegisterFacts) -> list[tuple[str, str]]:
+    """The register's own report as (name, value) rows in the UI language."""
     out = [
-        (_("Модель"), f"{report['model']} ({report['model_code']})"),
-        (_("Заводской номер"), report["serial"]),
-        (_("Прошивка"), report["firmware"]),
-        (_("Номер ФН"), report["fn_number"] or _("нет ФН")),
-        (_("Режим"), f"{report['mode']['code']}: {report['mode']['text']}"),
+        (_("Модель"), f"{facts.model} ({facts.model_code})"),
+        (_("Заводской номер"), facts.serial),
+        (_("Прошивка"), facts.firmware),
+        (_("Номер ФН"), facts.fn_number or _("нет ФН")),
+        (_("Режим"), f"{facts.mode}: {facts.mode_text}"),
     ]
-    reg = report["registration"]
+    reg = facts.registration
     if reg is None:
         out.append((_("Регистрация"), _("не зарегистрирована")))
     else:
         out += [
-            (_("ИНН"), reg["inn"]),
-            (_("РН ККТ"), reg["rnm"]),
-            (_("Системы налогообложения"),
-             ", ".join(_(name) for name in reg["tax_systems"]) or "-"),
-            (_("Версия ФФД"), reg["ffd_version"]),
-            (_("Дата регистрации"), reg["registered_at"] or "-"),
+            (_("ИНН"), reg.inn),
+            (_("РН ККТ"), reg.rnm),
+            (_("Системы налогообложения"), ", ".join(_(n) for n in reg.tax_systems) or "-"),
+            (_("Версия ФФД"), reg.ffd_version),
+            (_("Дата регистрации"), _when(reg.registered_at)),
         ]
-    shift = report["shift"]
     out += [
-        (_("Смена"), _("№{number}, {state}").format(
-            number=shift["number"], state=_(_SHIFT_WORDS[shift["state"]]))),
+        (_("Смена"), _("№{number}, {state}").format(number=facts.shift_number,
+                                                    state=facts.shift_text)),
         (_("Последний ФД"), _("№{number} от {when}").format(
-            number=report["last_fd_number"], when=report["last_document_at"] or "-")),
-        (_("Не отправлено в ОФД"), str(report["ofd"]["unsent"]) if not report["ofd"]["unsent"]
+            number=facts.last_fd_number, when=_when(facts.last_document_at))),
+        (_("Не отправлено в ОФД"), str(facts.ofd_unsent) if not facts.ofd_unsent
          else _("{count} (первый ФД №{first} от {when})").format(
-             count=report["ofd"]["unsent"], first=report["ofd"]["first_unsent_fd"],
-             when=report["ofd"]["first_unsent_at"] or "-")),
+             count=facts.ofd_unsent, first=facts.ofd_first_unsent_fd,
+             when=_when(facts.ofd_first_unsent_at))),
     ]
-    if report["fn_valid_until"]:
-        out.append((_("ФН действует до"), report["fn_valid_until"]))
+    if facts.fn_valid_until:
+        out.append((_("ФН действует до"), facts.fn_valid_until.strftime("%d.%m.%Y")))
     return out
+
+
+def bridge_lines(status: RegisterStatus) -> list[str]:
+    """Pairing, periods, runs, backlog and a refused document, as lines."""
+    lines: list[str] = []
+    if status.link.state != "ok":
+        lines.append(_("Связь с ККТ: {state}{error}").format(
+            state=status.link.text, error=f" ({status.link.error})" if status.link.error
+            else ""))
+    if status.register_key is None or status.backlog is None:
+        return lines
+    pairing = status.pairing
+    if pairing is None:
+        lines.append(_("Бэк-офис: не подключена («Подключить ККТ»: kkt-bridge connect)"))
+    else:
+        lines.append(_("Бэк-офис: {backoffice} ({account} / {shop}), подключена {at}").format(
+            backoffice=pairing.backoffice, account=pairing.account or "—",
+            shop=pairing.shop or "—", at=_when(pairing.paired_at)))
+    if status.settings is not None:
+        lines.append(_("Экспорт товаров: {goods}; экспорт сотрудников: {employees}").format(
+            goods=status.settings.goods_label, employees=status.settings.employees_label))
+        lines.append(_("{receipts} (проверка каждые {n} с)").format(
+            receipts=status.settings.receipts_text, n=status.settings.receipts_interval))
+    for job in status.exchanges:
+        if not job.enabled or pairing is None:
+            continue
+        line = _("  {title}: последний {last}, следующий {next}").format(
+            title=job.title, last=_when(job.last_run), next=_when(job.next_run))
+        if job.last_error:
+            line += _(" (ошибка: {error})").format(error=job.last_error)
+        lines.append(line)
+    backlog = status.backlog
+    lines.append(_("Не выгружено документов: {unsent} (выгружен до ФД {cursor})").format(
+        unsent=backlog.unsent, cursor=backlog.cursor))
+    failed = status.failed_export
+    if failed is not None:
+        lines.append(_("Бэк-офис не принимает ФД {fd} (попыток подряд: {attempts}): {error}; "
+                       "следующие документы ждут его").format(
+            fd=failed.fd_number, attempts=failed.attempts, error=failed.error))
+    for old in backlog.replaced_fns:
+        lines.append(_("Прежний ФН {fn}: не выгружено {n} (в очереди {outbox})").format(
+            fn=old.fn_number, n=old.unsent, outbox=old.outbox))
+    return lines
 
 
 @click.command(name="status", help=_(
     "Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."))
-@click.option("--device", "url", required=True, metavar="URL",
-              help=_("Порт ККТ: /dev/ttyACM0, COM3, socket://host[:7778], usb://VID:PID."))
-@click.option("--driver", default="shtrih", show_default=True, help=_("Протокол ККТ."))
+@click.option("--device", "url", default=None, metavar="URL",
+              help=_("Порт ККТ: /dev/ttyACM0, COM3, socket://host[:7778], usb://VID:PID "
+                     "(по умолчанию — единственная подключённая ККТ)."))
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести состояние одним JSON-объектом."))
-def status_command(url: str, driver: str, as_json: bool) -> None:
+def status_command(url: str | None, as_json: bool) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
-    kkt = open_register(url, driver=driver)
-    try:
-        report = {"device": url, **collect(kkt)}
-        bridge_key = kkt.identity().key
-    finally:
-        kkt.close()
-    # the bridge side: pairing, periods, last and next runs, unsent documents
-    from kkt_bridge.bridge.status import format_status, stored_status
+    from pydantic import TypeAdapter
 
-    report["bridge"] = stored_status(bridge_key, last_fd_number=report["last_fd_number"])
+    with dialogues() as be:
+        status = be.status(be.choose_device(url), fresh=True)
+    if status.facts is None and status.register_key is None:
+        from kkt_bridge.errors import LinkError
+
+        raise LinkError(_("ККТ на {url} не отвечает: {error}").format(
+            url=status.device_url, error=status.link.error or status.link.text),
+            _("проверьте кабель и порт: kkt-bridge doctor --device URL"))
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False))
+        data = TypeAdapter(RegisterStatus).dump_python(status, mode="json")
+        click.echo(json.dumps(data, ensure_ascii=False))
         return
-    table = Table(title=_("ККТ {url}").format(url=url), show_header=False)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=_("ККТ {url}").format(url=status.device_url), show_header=False)
     table.add_column(_("Параметр"), style="bold")
     table.add_column(_("Значение"))
-    for name, value in rows(report):
+    for name, value in fact_rows(status.facts) if status.facts else ():
         table.add_row(name, value.replace("[", r"\["))
-    Console(soft_wrap=True).print(table)
-    for line in format_status(report["bridge"]) if report["bridge"] else ():
+    if status.facts is not None:
+        Console(soft_wrap=True).print(table)
+    for line in bridge_lines(status):
         click.echo(line)
 
 

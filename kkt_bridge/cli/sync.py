@@ -1,41 +1,53 @@
-"""``kkt-bridge sync now``: «Обновить сейчас» for every paired register."""
+"""``kkt-bridge sync now``: «Обновить сейчас» for every paired register, with progress.
+
+With a daemon running, the daemon runs the exchanges (it owns the registers) and its
+progress comes back as it happens.
+"""
 
 from __future__ import annotations
 
 import click
 
-from kkt_bridge.bridge import app
-from kkt_bridge.bridge.jobs import JOB_TITLES
-from kkt_bridge.bridge.scheduler import JobOutcome, RegisterLink, Scheduler
-from kkt_bridge.errors import KktBridgeError, NotPairedError
+from kkt_bridge.bridge.actions import ExchangeResult, SyncProgress
+from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
-from kkt_bridge.logs import register_secret
-from kkt_bridge.store import Store
+
+WIDTH = 78
 
 
-def sync_now(db: Store, device: str | None = None) -> list[JobOutcome]:
-    """Run every enabled job of every paired register (at ``device``) once, now."""
-    pm = app.plugin_manager()
-    scheduler = Scheduler(db, pm)
-    outcomes: list[JobOutcome] = []
-    for key in app.paired_keys(db, device):
-        record = db.get_register(key)
-        pairing = db.get_pairing(key)
-        if pairing is not None:
-            register_secret(pairing.credentials.token)
-        url = record.device_url if record else None
-        if not url:
-            outcomes.append(JobOutcome(key, "documents", False, error=_(
-                "адрес ККТ неизвестен: подключите её заново (kkt-bridge connect)")))
-            continue
-        link = RegisterLink(url, app.open_register, db.lock_dir)
-        try:
-            outcomes += scheduler.run_now(link, key)
-        except KktBridgeError as exc:
-            outcomes.append(JobOutcome(key, "documents", False, error=str(exc)))
-        finally:
-            link.drop()
-    return outcomes
+def wrap_phrases(phrases: list[str], *, indent: str = "    ", width: int = WIDTH) -> list[str]:
+    """Phrases packed into lines of at most ``width`` columns, never broken inside one."""
+    lines: list[str] = []
+    line = ""
+    for phrase in phrases:
+        candidate = f"{line}, {phrase}" if line else indent + phrase
+        if line and len(candidate) > width:
+            lines.append(line + ",")
+            candidate = indent + phrase
+        line = candidate
+    if line:
+        lines.append(line)
+    return lines
+
+
+def result_lines(result: ExchangeResult) -> list[str]:
+    if result.ok:
+        head = _("  {title}: готово").format(title=result.title)
+        return [head, *wrap_phrases(result.text.split(", "))]
+    return [_("  {title}: ошибка").format(title=result.title),
+            *wrap_phrases([result.error or ""])]
+
+
+def show_progress(step: SyncProgress) -> None:
+    if step.state == "started":
+        if step.index == 1:
+            click.echo(_("ККТ {key}:").format(key=step.register_key))
+        click.echo(_("  {title} ({index} из {total})…").format(
+            title=step.title, index=step.index, total=step.total))
+        return
+    if step.result is not None:
+        for line in result_lines(step.result):
+            click.echo(line, err=not step.result.ok)
 
 
 @click.group(name="sync", help=_("Обмен с бэк-офисом."))
@@ -48,25 +60,15 @@ def sync_group() -> None:
 @click.option("--device", default=None, metavar="URL", help=_("Только ККТ на этом порту."))
 def now_command(device: str | None) -> None:
     """Обновить сейчас: все задания всех подключённых ККТ; код 0, если все успешны."""
-    db = app.store()
-    try:
-        outcomes = sync_now(db, device)
-    finally:
-        db.close()
-    if not outcomes:
-        raise NotPairedError(_("нет ККТ, подключённой к бэк-офису"),
-                             _("сначала выполните «kkt-bridge connect --device URL --plugin ИМЯ»"))
-    for outcome in outcomes:
-        title = _(JOB_TITLES.get(outcome.job, outcome.job))
-        if outcome.ok:
-            details = ", ".join(f"{k}={v}" for k, v in outcome.summary.items())
-            click.echo(_("{key}: {title}: готово ({details})").format(
-                key=outcome.register_key, title=title, details=details))
-        else:
-            click.echo(_("{key}: {title}: ошибка: {error}").format(
-                key=outcome.register_key, title=title, error=outcome.error), err=True)
-    if not all(o.ok for o in outcomes):
+    click.echo(_("Обновить сейчас"))
+    with dialogues() as be:
+        result = be.sync_now(device=device, on_progress=show_progress)
+    failed = [r for r in result.results if not r.ok]
+    if failed:
+        click.echo(_("Не удалось: {titles}").format(
+            titles=", ".join(r.title for r in failed)), err=True)
         raise SystemExit(1)
+    click.echo(_("Готово"))
 
 
 def register(group: click.Group) -> None:

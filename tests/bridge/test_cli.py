@@ -74,7 +74,8 @@ def test_settings_preview_first_then_confirm(env: FakeKkt, home: Path) -> None:
     code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч")
     assert code == 7, out
     assert "Подтверждение" in out and "Пирожок" in out and "Своя выпечка" in out
-    assert WARNING["on"] in out and "[ Синхронизировать товары ]" in out
+    # the first set-up after pairing: the seed's «Подтверждение» button
+    assert WARNING["on"] in out and "[ Подтверждение ]" in out
     shown = _token(out)
     assert f"--confirm {shown}" in out
     with open_store(home) as db:
@@ -89,8 +90,12 @@ def test_settings_preview_first_then_confirm(env: FakeKkt, home: Path) -> None:
     assert fresh != shown
     with open_store(home) as db:
         assert db.get_settings(key) == ExchangeSettings() and len(db.goods(key)) == 2
+    # a mistyped code is said to be mistyped, not a changed list; nothing changes
+    typo = fresh[:-1] + ("0" if fresh[-1] != "0" else "1")
+    code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч", "--confirm", typo)
+    assert code == 7 and "с ошибкой" in out and "устарело" not in out, out
     code, out = run("settings", "--goods", "15 мин", "--employees", "1 ч", "--confirm", fresh)
-    assert code == 0 and "Настройки сохранены" in out and "Синхронизировать товары" in out
+    assert code == 0 and "Настройки сохранены" in out and "«Подтверждение»" in out
     with open_store(home) as db:
         settings = db.get_settings(key)
         assert (settings.goods_period, settings.employees_period) == (900, 3600)
@@ -104,6 +109,9 @@ def test_settings_preview_first_then_confirm(env: FakeKkt, home: Path) -> None:
     assert code == 0 and "Настройки сохранены" in out
     with open_store(home) as db:
         assert not db.get_settings(key).goods_sync
+    # settings changed later: the seed's «Синхронизировать товары» to turn it back on
+    code, out = run("settings", "--goods", "15 мин")
+    assert code == 7 and "[ Синхронизировать товары ]" in out
     code, out = run("settings", "--goods", "7 мин")
     assert code == 2 and "не из списка" in out
 
@@ -153,11 +161,6 @@ def test_english_ui(env: FakeKkt) -> None:
     assert code == 0 and "Connection established" in out
 
 
-def test_run_without_registers_says_what_to_do(env: FakeKkt) -> None:
-    code, out = run("run")
-    assert code == 2 and "kkt-bridge connect" in out
-
-
 def test_stored_status_needs_no_store(home: Path, env: FakeKkt) -> None:
     from kkt_bridge.bridge.status import stored_status
 
@@ -168,28 +171,47 @@ def test_stored_status_needs_no_store(home: Path, env: FakeKkt) -> None:
     assert status is not None and status["export"]["unsent"] == 5
 
 
+@pytest.mark.parametrize(("answers", "paired", "stopped"), [
+    (["wrong", "123456"], True, False),  # a mistyped code is asked again
+    ([""], False, False),  # an empty line: later; the prompt stays for the page
+    ([KeyboardInterrupt()], False, True),  # Ctrl+C leaves the dialogue and stops the daemon
+])
 def test_run_shows_the_connect_dialogue_for_a_prompt(
-        env: FakeKkt, home: Path, backoffice: FakeBackOffice,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import queue
-
+        env: FakeKkt, home: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], answers: list[object], paired: bool,
+        stopped: bool) -> None:
+    from kkt_bridge.bridge.actions import BackOfficePreset
     from kkt_bridge.bridge.daemon import Daemon
-    from kkt_bridge.bridge.watcher import Prompt
-    from kkt_bridge.cli.run import show_prompts
+    from kkt_bridge.cli.run import TerminalPrompts
 
-    prompts: queue.Queue[Prompt] = queue.Queue()
+    typed = iter(answers)
+
+    def answer(prompt: str = "") -> str:
+        value = next(typed)
+        if isinstance(value, BaseException):
+            raise value
+        return str(value)
+
+    monkeypatch.setattr("builtins.input", answer)
     with open_store(home) as db:
         daemon = Daemon(db, app.plugin_manager(), ["fake://1"], opener=lambda url: env,
-                        on_prompt=prompts.put)
+                        hotplug="off", preset=BackOfficePreset("fake"))
         daemon.tick(daemon.links[0])
-        assert prompts.qsize() == 1
-        answers = iter(["wrong", "123456"])
-        monkeypatch.setattr("click.prompt", lambda *a, **k: next(answers))
-        assert show_prompts(daemon, prompts, plugin="fake", endpoint=None) == 1
-        assert db.get_pairing(env.identity().key) is not None
+        assert len(daemon.board.current()) == 1
+        terminal = TerminalPrompts(daemon, interactive=True, page="http://127.0.0.1:1/")
+        terminal.show()
+        terminal.show()  # each prompt is shown once: nothing more is asked
+        assert (db.get_pairing(env.identity().key) is not None) is paired
+        assert (daemon.board.current() == []) is paired
+        assert daemon.stop_event.is_set() is stopped
     out = capsys.readouterr()
-    assert "Подключить ККТ" in out.out and "Соединение установлено" in out.out
-    assert "неверен" in out.err
+    assert "Подключить ККТ" in out.out
+    if paired:
+        assert "Соединение установлено" in out.out and "неверен" in out.err
+    else:
+        assert "ничего не сохранено" in out.out
+        # later: where to pair then (a daemon stopping says nothing more)
+        assert ("http://127.0.0.1:1/" in out.out) is not stopped
 
 
 def _hold_in_child(code: str, home: Path) -> subprocess.Popen[str]:
@@ -289,7 +311,6 @@ def test_one_job_per_link_across_processes(env: FakeKkt, home: Path) -> None:
 
 def test_status_shows_pairing_periods_runs_and_unsent(env: FakeKkt, home: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kkt_bridge.cli.status.open_register", lambda url, driver=None: env)
     run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
     run("settings", "--employees", "15 мин")
     assert run("sync", "now")[0] == 0
@@ -305,5 +326,10 @@ def test_status_shows_pairing_periods_runs_and_unsent(env: FakeKkt, home: Path,
     assert "Не выгружено документов: 2" in out
     assert "s3cr3t" not in out
     code, out = run("status", "--device", "fake://1", "--json")
-    bridge = json.loads(out)["bridge"]
-    assert bridge["export"]["unsent"] == 2 and bridge["jobs"]["employees"]["next_run"]
+    report = json.loads(out)
+    assert report["backlog"]["unsent"] == 2 and report["facts"]["serial"] == "0001"
+    employees = next(e for e in report["exchanges"] if e["job"] == "employees")
+    assert employees["next_run"] and employees["period_label"] == "15 мин"
+    # exactly one register paired: --device is not needed
+    code, plain = run("status")
+    assert code == 0 and "Не выгружено документов: 2" in plain

@@ -1,0 +1,89 @@
+"""Where a command's dialogue runs: in the running daemon (through its local API), or here.
+
+``kkt-bridge connect``, ``settings``, ``sync now`` and ``status`` call the same methods
+either way (:class:`Dialogues`): a :class:`~kkt_bridge.web.client.DaemonClient` when a
+daemon serves the store, so the register is reached only through its one owner, else
+:class:`~kkt_bridge.bridge.actions.Actions` over the store and the port, as before.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from kkt_bridge.bridge import app
+from kkt_bridge.bridge.actions import (
+    Connected,
+    RegisterStatus,
+    SettingsChange,
+    SettingsPlan,
+    SettingsSaved,
+    SettingsView,
+    SyncProgress,
+    SyncResult,
+)
+from kkt_bridge.store.paths import data_dir, db_files, db_path
+
+
+class Dialogues(Protocol):
+    def check_backoffice(self, plugin: str | None,
+                         endpoint: str | None) -> tuple[str, str | None]: ...
+
+    def connect(self, device_url: str, code: str, *, plugin: str | None = None,
+                endpoint: str | None = None) -> Connected: ...
+
+    def choose_register(self, device: str | None = None) -> str: ...
+
+    def choose_device(self, device: str | None = None) -> str: ...
+
+    def settings(self, register_key: str) -> SettingsView: ...
+
+    def preview_settings(self, register_key: str, change: SettingsChange) -> SettingsPlan: ...
+
+    def apply_settings(self, register_key: str, change: SettingsChange,
+                       confirmation: str | None = None) -> SettingsSaved: ...
+
+    def status(self, device_url: str | None = None, *, register_key: str | None = None,
+               fresh: bool = False) -> RegisterStatus: ...
+
+    def sync_now(self, register_key: str | None = None, *, device: str | None = None,
+                 on_progress: Callable[[SyncProgress], None] | None = None) -> SyncResult: ...
+
+
+@contextmanager
+def dialogues(*, keep_new_store: bool = True) -> Iterator[Dialogues]:
+    """The running daemon's API, or the actions here. ``keep_new_store=False``: a store
+    this command creates is removed again when the command fails (a failed ``connect``
+    leaves nothing behind)."""
+    from kkt_bridge.web.instance import running_daemon
+
+    directory = data_dir()
+    daemon = running_daemon(directory) if directory.is_dir() else None
+    if daemon is not None:
+        from kkt_bridge.web.client import DaemonClient
+
+        with DaemonClient(daemon) as client:
+            yield client
+        return
+    from kkt_bridge.bridge.access import DirectAccess
+    from kkt_bridge.bridge.actions import Actions
+
+    existed = db_path().exists()
+    directory_existed = directory.exists()
+    db = app.store()
+    failed = False
+    try:
+        yield Actions(db, app.plugin_manager(), DirectAccess(db.lock_dir, app.open_register))
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        db.close()
+        if failed and not existed and not keep_new_store:
+            if directory_existed:
+                for file in db_files(db_path()):
+                    file.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(directory, ignore_errors=True)
