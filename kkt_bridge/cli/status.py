@@ -15,6 +15,8 @@ import click
 from kkt_bridge.bridge.actions import RegisterFacts, RegisterStatus
 from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
+from kkt_bridge.share.service import published
+from kkt_bridge.store.paths import data_dir
 
 
 def _when(moment: datetime | None) -> str:
@@ -121,8 +123,10 @@ def status_command(url: str | None, as_json: bool) -> None:
         raise LinkError(_("ККТ на {url} не отвечает: {error}").format(
             url=status.device_url, error=status.link.error or status.link.text),
             _("проверьте кабель и порт: kkt-bridge doctor --device URL"))
+    shared = published(data_dir(), status.device_url) if status.device_url else []
     if as_json:
         data = TypeAdapter(RegisterStatus).dump_python(status, mode="json")
+        data["shared_port"] = shared[0].as_json() if shared else None
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     from rich.console import Console
@@ -137,6 +141,9 @@ def status_command(url: str | None, as_json: bool) -> None:
         Console(soft_wrap=True).print(table)
     for line in bridge_lines(status):
         click.echo(line)
+    for info in shared:
+        click.echo(_("Общий порт для кассовой программы: {path}").format(path=info.path)
+                   + (f" ({info.tcp_url})" if info.tcp_url else ""))
 
 
 def register(group: click.Group) -> None:

@@ -17,7 +17,10 @@ driver declares no exchange rules keeps the plain opener and has no shared port.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 
 DocumentListener = Callable[[str, Completed], None]
 
+#: where a running daemon says which shared ports it offers (in its data directory), so that
+#: ``kkt-bridge status`` and the page can show them without asking the daemon
+STATE_FILE = "shared-ports.json"
+
 
 class SharedPorts:
     """A :class:`SharedPort` and its :class:`LinkOwner` per register URL.
@@ -50,6 +57,7 @@ class SharedPorts:
                  run_dir: Path | None = None, driver: str | None = None,
                  on_document: DocumentListener | None = None,
                  on_added: Callable[[SharedPortInfo], None] | None = None,
+                 state_file: Path | None = None,
                  drivers: Callable[[str], Driver] = get_driver) -> None:
         self.tcp = tcp
         self.tcp_host = tcp_host
@@ -61,6 +69,7 @@ class SharedPorts:
         self._refused: set[str] = set()
         self._lock = threading.Lock()
         self.on_added = on_added
+        self.state_file = state_file
 
     def add(self, url: str, driver: str | None = None) -> SharedPortInfo | None:
         """Open the shared port of the register at ``url`` (once), spoken by ``driver``
@@ -82,9 +91,8 @@ class SharedPorts:
                          driver, url)
                 return None
             owner = LinkOwner(url, rules)
-            if self.on_document is not None:
-                listener = self.on_document
-                owner.subscribe(lambda completed: listener(url, completed))
+            # looked up at each event: the daemon that listens may come after the port
+            owner.subscribe(lambda completed: self._document(url, completed))
             tcp = None if self.tcp is None else (self.tcp and self.tcp + len(self._ports))
             port = SharedPort(owner, port_name(url), run_dir=self.run_dir, tcp=tcp,
                               tcp_host=self.tcp_host)
@@ -96,9 +104,14 @@ class SharedPorts:
                 return None
             self._ports[url] = port
             info = port.info()
+            self._publish()
         if self.on_added is not None:
             self.on_added(info)
         return info
+
+    def _document(self, url: str, completed: Completed) -> None:
+        if self.on_document is not None:
+            self.on_document(url, completed)
 
     def owner(self, url: str) -> LinkOwner | None:
         port = self._ports.get(url)
@@ -123,6 +136,12 @@ class SharedPorts:
 
         return open_
 
+    def reset(self, url: str) -> None:
+        """The register at ``url`` was unplugged: drop its dead port now."""
+        owner = self.owner(url)
+        if owner is not None:
+            owner.reset()
+
     def infos(self) -> list[SharedPortInfo]:
         with self._lock:
             return [port.info() for port in self._ports.values()]
@@ -130,9 +149,23 @@ class SharedPorts:
     def close(self) -> None:
         with self._lock:
             ports, self._ports = list(self._ports.values()), {}
+            if self.state_file is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.state_file.unlink()
         for port in ports:
             port.stop()
             port.owner.close()
+
+    def _publish(self) -> None:
+        if self.state_file is None:
+            return
+        data = [port.info().as_json() for port in self._ports.values()]
+        tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}")
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.state_file)
+        except OSError as exc:
+            log.warning("%s not written: %s", self.state_file, exc)
 
     def __enter__(self) -> SharedPorts:
         return self
@@ -141,4 +174,19 @@ class SharedPorts:
         self.close()
 
 
-__all__ = ["DocumentListener", "SharedPorts"]
+def published(directory: Path, url: str | None = None) -> list[SharedPortInfo]:
+    """The shared ports a running daemon offers (all, or the one of ``url``); none when no
+    daemon runs or it offers none."""
+    try:
+        data = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        found = [SharedPortInfo(register=str(item["register"]), device_url=str(item["device"]),
+                                path=str(item["path"]), pty=str(item["pty"]),
+                                tcp_url=item.get("tcp")) for item in data]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+    # a daemon killed without its clean-up leaves the file; its names then lead nowhere
+    return [info for info in found
+            if (url is None or info.device_url == url) and os.path.exists(info.path)]
+
+
+__all__ = ["STATE_FILE", "DocumentListener", "SharedPorts", "published"]
