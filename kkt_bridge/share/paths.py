@@ -33,7 +33,13 @@ def run_dir() -> Path:
 
 def port_name(text: str) -> str:
     """A file name made of a register's name ("shtrih-0042", a serial, a device path)."""
-    base = text.rsplit("/", 1)[-1] if "://" not in text else text.split("://", 1)[1]
+    if "://" in text:
+        base = text.split("://", 1)[1]
+    else:
+        parts = text.rstrip("/").rsplit("/", 2)
+        base = parts[-1]
+        if base.isdigit() and len(parts) > 1:  # /dev/pts/3: "pts-3", not "3"
+            base = f"{parts[-2]}-{base}"
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "kkt"
     return name[:64]
 

@@ -44,7 +44,7 @@ def test_the_stable_name_points_at_a_0660_pty_and_goes_away_at_stop(
 
 @pytest.mark.parametrize(("text", "name"), [
     ("/dev/kkt/shtrih-0042", "shtrih-0042"), ("socket://10.0.0.5:7778", "10.0.0.5-7778"),
-    ("../..", "kkt"), ("ККТ 1", "1")])
+    ("../..", "kkt"), ("ККТ 1", "1"), ("/dev/pts/3", "pts-3")])
 def test_port_names_are_plain_file_names(text: str, name: str) -> None:
     assert port_name(text) == name
 

@@ -10,7 +10,7 @@ import pytest
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.registers import open_register
 from kkt_bridge.share import SharedKkt
-from kkt_bridge.share.paths import RUN_DIR_ENV, run_dir
+from kkt_bridge.share.paths import RUN_DIR_ENV, port_name, run_dir
 from kkt_bridge.share.rules import Completed
 from kkt_bridge.share.service import SharedPorts
 
@@ -77,7 +77,7 @@ def test_a_register_the_daemon_opens_later_gets_its_shared_port_then(
         opener = shares.opener(open_register, add=True)
         kkt = opener(url)
         assert isinstance(kkt, SharedKkt)
-        assert added == [str(tmp_path / Path(url).name)]
+        assert added == [str(tmp_path / port_name(url))]
         opener(url)
         assert len(added) == 1
 
