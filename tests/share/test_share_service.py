@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -97,3 +98,26 @@ def test_a_url_refused_once_keeps_the_plain_opener(tmp_path: Path,
             assert not isinstance(kkt, SharedKkt)
             kkt.close()
     assert asked == ["atol"]
+
+
+def test_status_shows_the_shared_port_a_running_daemon_offers(kkt_emulator: Emulator,
+                                                               tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kkt_bridge.cli.main import cli
+    from kkt_bridge.share.service import STATE_FILE
+
+    home = Path(os.environ["KKT_BRIDGE_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    url = kkt_emulator.tcp_url or ""
+    with SharedPorts(tcp=0, run_dir=tmp_path, state_file=home / STATE_FILE) as shares:
+        info = shares.add(url)
+        assert info is not None
+        result = CliRunner().invoke(cli, ["status", "--device", url])
+        assert result.exit_code == 0, result.output
+        assert f"Общий порт для кассовой программы: {info.path} ({info.tcp_url})" in result.output
+        result = CliRunner().invoke(cli, ["status", "--device", url, "--json"])
+        assert json.loads(result.output)["shared_port"]["path"] == info.path
+    assert not (home / STATE_FILE).exists()
+    result = CliRunner().invoke(cli, ["status", "--device", url, "--json"])
+    assert json.loads(result.output)["shared_port"] is None
