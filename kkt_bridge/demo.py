@@ -6,8 +6,10 @@ are started; the bridge pairs them with a freshly issued sync code, imports, sel
 receipts on the register, exports them, and shows the result. Everything lives in a
 temporary directory unless ``--home`` keeps it.
 
-The demo uses the same code paths as production: the Shtrih driver over a socket, the
-``reference`` plugin through the plugin manager, the store, the scheduler's «Обновить сейчас».
+The demo uses the same code paths as production: the daemon owns the register (the Shtrih
+driver over a socket), its local server shows the page (the address, with a one-time login
+token, is printed), and every step is one of the page's actions: «Подключить ККТ» with a
+code, the settings with their «Подтверждение», «Обновить сейчас».
 """
 
 from __future__ import annotations
@@ -17,22 +19,27 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from kkt_bridge.bridge.pairing import CONNECTED, pair
+from kkt_bridge.bridge.actions import (
+    BackOfficePreset,
+    ExchangeResult,
+    RegisterFacts,
+    SettingsChange,
+    SyncProgress,
+)
+from kkt_bridge.bridge.daemon import Daemon
+from kkt_bridge.bridge.pairing import CONNECTED
 from kkt_bridge.bridge.periods import period_label
-from kkt_bridge.bridge.scheduler import JobOutcome, RegisterLink, Scheduler
-from kkt_bridge.bridge.settings import RECEIPTS_AUTOMATIC, apply_settings, preview_settings
+from kkt_bridge.cli.lines import result_lines
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _
-from kkt_bridge.kkt import Kkt
 from kkt_bridge.pluginmanager import get_plugin_manager
-from kkt_bridge.registers import open_register
 from kkt_bridge.store import Store
 from kkt_bridge.store.paths import DB_NAME
 
@@ -42,6 +49,8 @@ DEMO_PLUGIN = "reference"
 DEMO_GOODS_PERIOD = 15 * 60
 DEMO_EMPLOYEES_PERIOD = 3600
 DEMO_SALES = 3
+#: the demo's daemon looks at its register this often (seconds)
+DEMO_POLL = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,19 +70,22 @@ class DemoSummary:
     backoffice_documents: int
     goods_period: int
     employees_period: int
+    #: the page, with a one-time login token
+    page_url: str = ""
 
 
 class Demo:
     """The demo's moving parts; :meth:`run_once` plays the scenario step by step."""
 
-    def __init__(self, home: Path, console: Console, *, seed: int = 2026) -> None:
+    def __init__(self, home: Path, console: Console, *, seed: int = 2026,
+                 port: int = 0) -> None:
         self.home = home
+        self.port = port
         self.console = console
         self.rng = random.Random(seed)
         self.seed = seed
         self._stack = ExitStack()
         self.receipts_sold = 0
-        self.exported = 0
 
     # --- life -------------------------------------------------------------------------
 
@@ -94,12 +106,33 @@ class Demo:
         self.device_url: str = self.emulator.tcp_url
         self.store = self._stack.enter_context(Store(self.home / DB_NAME))
         self.pm = get_plugin_manager()
-        self.kkt: Kkt = open_register(self.device_url)
-        self._stack.callback(self.kkt.close)
-        self.link = RegisterLink(self.device_url, lambda _url: self.kkt, self.store.lock_dir)
-        self.scheduler = Scheduler(self.store, self.pm, rng=self.rng)
+        self.daemon = Daemon(self.store, self.pm, [self.device_url], hotplug="off",
+                             poll_interval=DEMO_POLL, rng=self.rng,
+                             preset=BackOfficePreset(DEMO_PLUGIN, self.backoffice_url))
+        self.actions = self.daemon.actions
+        worker = threading.Thread(target=self.daemon.run, daemon=True, name="demo daemon")
+        worker.start()
+        self._stack.callback(worker.join, 30)
+        self._stack.callback(self.daemon.stop)
+        self.page_url = self._serve_page()
         self.say(_("ККТ (эмулятор) слушает {url}").format(url=self.device_url))
         self.say(_("Бэк-офис: {url}").format(url=self.backoffice_url))
+        self.say(_("Страница kkt-bridge (ссылка для входа действует один раз):"))
+        self.console.print(self.page_url, soft_wrap=True, highlight=False)
+
+    def _serve_page(self) -> str:
+        from kkt_bridge.web.context import WebContext
+        from kkt_bridge.web.security import Security, load_or_create_secret
+        from kkt_bridge.web.server import LocalServer
+
+        self.web = WebContext(actions=self.actions,
+                              security=Security(load_or_create_secret(self.home)),
+                              bus=self.daemon.bus, urls=lambda: self.daemon.urls,
+                              registry=self.daemon.metrics.registry)
+        server = LocalServer(self.web, port=self.port)
+        server.start()
+        self._stack.callback(server.stop)
+        return self.web.login_url()
 
     def stop(self) -> None:
         self._stack.close()
@@ -113,40 +146,46 @@ class Demo:
         """«Подключить ККТ»: a code from «Мои Кассы» -> «Добавить ККТ», entered at the register."""
         code = self.backoffice.issue_sync_code(DEMO_SHOP)
         self.say(_("Подключить ККТ") + ": " + _("код синхронизации с бэк-офисом") + f" {code}")
-        pairing = pair(self.store, self.pm, self.kkt, plugin=DEMO_PLUGIN, code=code,
-                       endpoint=self.backoffice_url, device_url=self.device_url)
-        self.say(f"[bold green]{_(CONNECTED)}[/]")
-        self.register_key = pairing.register_key
-        return pairing.register_key
+        connected = self.actions.connect(self.device_url, code)
+        self.say(f"[bold green]{connected.message}[/]")
+        self.register_key = connected.register_key
+        return connected.register_key
 
     def configure(self) -> None:
         """Exchange settings, «Сохранить»: turning goods sync on asks for confirmation, which
         the demo gives after looking at the (empty) list of register-added goods."""
-        current = self.store.get_settings(self.register_key)
-        new = replace(current, goods_period=DEMO_GOODS_PERIOD,
-                      employees_period=DEMO_EMPLOYEES_PERIOD)
-        preview = preview_settings(self.store, self.register_key, new)
-        apply_settings(self.store, self.register_key, new, confirmation=preview.token)
+        change = SettingsChange(goods_period=DEMO_GOODS_PERIOD,
+                                employees_period=DEMO_EMPLOYEES_PERIOD)
+        plan = self.actions.preview_settings(self.register_key, change)
+        token = plan.confirmation.token if plan.confirmation is not None else None
+        saved = self.actions.apply_settings(self.register_key, change, token)
         self.say(_("экспорт товаров: {goods}; экспорт сотрудников: {employees}. {receipts}").format(
-            goods=period_label(new.goods_period), employees=period_label(new.employees_period),
-            receipts=_(RECEIPTS_AUTOMATIC)))
+            goods=saved.settings.goods_label, employees=saved.settings.employees_label,
+            receipts=saved.settings.receipts_text))
 
-    def update_now(self) -> list[JobOutcome]:
-        """«Обновить сейчас»: every job at once."""
+    def update_now(self) -> list[ExchangeResult]:
+        """«Обновить сейчас»: every exchange at once, its progress in words."""
         self.say(_("Обновить сейчас") + "...")
-        outcomes = self.scheduler.run_now(self.link, self.register_key)
-        for outcome in outcomes:
-            if outcome.ok:
-                self.exported += outcome.summary.get("exported", 0)
-                details = ", ".join(f"{k}={v}" for k, v in sorted(outcome.summary.items()))
-                self.say(f"  {outcome.job}: {details}")
-            else:
-                self.say(f"  [red]{outcome.job}: {outcome.error}[/]")
-        failed = [o for o in outcomes if not o.ok]
+
+        def progress(step: SyncProgress) -> None:
+            if step.result is None:
+                return
+            for line in result_lines(step.result):
+                self.console.print(line if step.result.ok else f"[red]{line}[/]",
+                                   highlight=False)
+
+        results = self.actions.sync_now(self.register_key, on_progress=progress).results
+        failed = [r for r in results if not r.ok]
         if failed:
             raise KktBridgeError(_("обмен с бэк-офисом не удался: {jobs}").format(
-                jobs=", ".join(o.job for o in failed)), _("см. сообщения выше"))
-        return outcomes
+                jobs=", ".join(r.title for r in failed)), _("см. сообщения выше"))
+        return list(results)
+
+    def _facts(self) -> RegisterFacts:
+        facts = self.actions.status(self.device_url, fresh=True).facts
+        if facts is None:
+            raise KktBridgeError(_("ККТ (эмулятор) не отвечает"), _("см. сообщения выше"))
+        return facts
 
     def sell(self, count: int) -> None:
         """Sell ``count`` receipts of imported goods on the register (through its protocol)."""
@@ -156,7 +195,7 @@ class Demo:
         if not goods:
             raise KktBridgeError(_("в кассе нет товаров"), _("проверьте экспорт товаров"))
         device = self.emulator.device
-        if not self.kkt.shift().open:
+        if self._facts().shift_state == "closed":
             device.open_shift()
         for _number in range(count):
             picked = self.rng.sample(goods, k=min(len(goods), self.rng.randint(1, 3)))
@@ -173,20 +212,23 @@ class Demo:
                 how=_("наличными") if cash else _("безналичными")))
 
     def summary(self) -> DemoSummary:
-        identity = self.kkt.identity()
-        pairing = self.store.get_pairing(self.register_key)
-        assert pairing is not None
+        facts = self._facts()
+        status = self.actions.status(self.device_url)
+        pairing, backlog = status.pairing, status.backlog
+        assert pairing is not None and backlog is not None
         settings = self.store.get_settings(self.register_key)
         return DemoSummary(
-            device_url=self.device_url, model=identity.model, serial=identity.serial,
-            fn_number=identity.fn_number or "", backoffice_url=self.backoffice_url,
-            account=pairing.credentials.account, shop=pairing.credentials.shop,
+            device_url=self.device_url, model=facts.model, serial=facts.serial,
+            fn_number=facts.fn_number or "", backoffice_url=self.backoffice_url,
+            account=pairing.account, shop=pairing.shop,
             groups=len(self.store.groups(self.register_key)),
             goods=len(self.store.goods(self.register_key)),
             employees=len(self.store.employees(self.register_key)),
-            receipts_sold=self.receipts_sold, exported=self.exported,
-            backoffice_documents=self.backoffice.count_documents(identity.fn_number),
-            goods_period=settings.goods_period, employees_period=settings.employees_period)
+            # the daemon's own rounds export too: the acknowledged ФД are the count
+            receipts_sold=self.receipts_sold, exported=backlog.cursor,
+            backoffice_documents=self.backoffice.count_documents(facts.fn_number),
+            goods_period=settings.goods_period, employees_period=settings.employees_period,
+            page_url=self.page_url)
 
     def run_once(self) -> DemoSummary:
         self.connect()
@@ -225,6 +267,7 @@ def summary_table(summary: DemoSummary) -> Table:
         (_("Документов выгружено"), str(summary.exported)),
         (_("Документов в бэк-офисе"), str(summary.backoffice_documents)),
         (_("Посмотреть в бэк-офисе"), f"{summary.backoffice_url}/"),
+        (_("Страница kkt-bridge"), summary.page_url.split("/login")[0] + "/"),
     )
     for name, value in rows:
         table.add_row(name, value)
@@ -242,14 +285,17 @@ def demo_home(home: Path | None) -> Iterator[Path]:
 
 def run_demo(console: Console, *, once: bool, home: Path | None = None,
              interval: float = 10.0, stop: threading.Event | None = None,
-             on_ready: Callable[[DemoSummary], None] | None = None) -> DemoSummary:
+             on_ready: Callable[[DemoSummary], None] | None = None,
+             port: int = 0, on_page: Callable[[str], None] | None = None) -> DemoSummary:
     """Play the scenario; unless ``once``, keep selling and exporting every ``interval``
     seconds until ``stop`` is set (Ctrl-C)."""
     stop = stop or threading.Event()
     with demo_home(home) as directory:
-        demo = Demo(directory, console)
+        demo = Demo(directory, console, port=port)
         try:
             demo.start()
+            if on_page is not None:
+                on_page(demo.page_url)
             summary = demo.run_once()
             console.print(summary_table(summary))
             if on_ready is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from kkt_bridge.demo import DEMO_SALES, run_demo
+from kkt_bridge.demo import DEMO_SALES, DemoSummary, run_demo
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
 
@@ -73,3 +73,29 @@ def test_demo_once_command_prints_the_summary_and_exits_0(tmp_path: Path) -> Non
     for row in ("Подключение ККТ", "Синхронизация", "Группы товаров / товары",
                 "Документов выгружено", "Посмотреть в бэк-офисе", "Соединение установлено"):
         assert row in result.output
+
+
+def test_demo_prints_its_page_in_words_within_80_columns(tmp_path: Path) -> None:
+    import httpx
+
+    out = io.StringIO()
+    seen: dict[str, int] = {}
+
+    def visit(summary: DemoSummary) -> None:
+        url = summary.page_url
+        base = url.split("/login")[0]
+        with httpx.Client(base_url=base) as client:
+            entered = client.get(url[len(base):], follow_redirects=False)
+            seen["login"] = entered.status_code
+            seen["page"] = client.get("/").status_code
+            seen["api"] = client.get("/api/prompts").status_code
+
+    summary = run_demo(Console(file=out, width=80), once=True, home=tmp_path, on_ready=visit)
+    text = out.getvalue()
+    assert summary.page_url in text.replace("\n", "")
+    assert seen == {"login": 303, "page": 200, "api": 200}
+    # «Обновить сейчас» in words: no raw keys like "documents: cursor=1, duplicates=0"
+    assert "=" not in text.split("Обновить сейчас")[1].split("kkt-bridge: демонстрация")[0]
+    assert "выгружено документов" in text and "cursor" not in text
+    progress = [line for line in text.splitlines() if line.startswith("    ")]
+    assert progress and all(len(line) <= 80 for line in progress)

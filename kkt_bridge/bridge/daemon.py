@@ -501,7 +501,6 @@ class Daemon:
                 # its own pairing, so nothing waits for the user to pair again
                 outcomes = self._drain_replaced(link, observation.identity.serial, key)
                 return outcomes
-            self.board.resolve(key)
             if worker.export_pending:
                 worker.export_pending = False
                 self._export_now(key)

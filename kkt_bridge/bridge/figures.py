@@ -59,3 +59,56 @@ def register_backlog(store: Store, record: RegisterRecord,
     """The backlog of a register's current ФН; ``last_fd`` overrides the stored one."""
     return backlog(store, record.fn_number,
                    last_fd if last_fd is not None else record.last_fd_number)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The document the back office refuses while the export cursor waits at it."""
+
+    fd_number: int
+    attempts: int
+    error: str | None
+    at: float
+
+
+def rejection(store: Store, register_key: str, fn_number: str,
+              cursor: int) -> Rejection | None:
+    from kkt_bridge.bridge.export import REJECTED
+
+    event = store.last_event(register_key, REJECTED)
+    if event is None or event.data.get("fn_number") != fn_number:
+        return None
+    fd = int(event.data.get("fd_number", 0))
+    if fd <= cursor:
+        return None  # accepted since
+    return Rejection(fd_number=fd, attempts=int(event.data.get("attempts", 1)),
+                     error=event.data.get("error"), at=event.at)
+
+
+@dataclass(frozen=True)
+class ReplacedBacklog:
+    """An earlier ФН of a register with documents not yet in the back office."""
+
+    fn_number: str
+    cursor: int
+    last_fd: int
+    outbox: int
+    unsent: int
+    #: not even read from the ФН yet
+    unread: int
+
+
+def replaced_backlogs(store: Store, record: RegisterRecord) -> list[ReplacedBacklog]:
+    out: list[ReplacedBacklog] = []
+    for other in store.registers():
+        if other.serial != record.serial or other.fn_number == record.fn_number:
+            continue
+        log = register_backlog(store, other)
+        last = max(other.last_fd_number or 0, log.cursor)
+        if log.outbox or (last > log.cursor
+                          and store.get_pairing(other.register_key) is not None):
+            out.append(ReplacedBacklog(fn_number=other.fn_number, cursor=log.cursor,
+                                       last_fd=last, outbox=log.outbox,
+                                       unsent=last - log.cursor,
+                                       unread=max(0, last - log.cursor - log.outbox)))
+    return out

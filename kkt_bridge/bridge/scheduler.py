@@ -209,7 +209,9 @@ class Scheduler:
                                         next_run_at=next_at, failures=0, last_error=None))
         if summary.get("exported") or job != DOCUMENTS:
             self.store.log_event(register_key, f"job:{job}", _("обмен выполнен"), **summary)
-        log.info("%s %s: %s", register_key, job, summary)
+            log.info("%s %s: %s", register_key, job, summary)
+        else:  # a receipt check that found nothing new: every minute, not news
+            log.debug("%s %s: %s", register_key, job, summary)
         notify(self.pm, "kkt_job_finished", register=ctx.register, job=job, summary=summary)
         return JobOutcome(register_key, job, True, summary, None, next_at)
 

@@ -1,4 +1,5 @@
-"""What ``kkt-bridge status`` shows about the bridge side of a register."""
+"""The bridge side of a register as a plain dict (scripts and tests); the figures come
+from :mod:`kkt_bridge.bridge.figures`, as on the page and in ``kkt-bridge status``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kkt_bridge.bridge import figures
-from kkt_bridge.bridge.export import REJECTED
 from kkt_bridge.bridge.jobs import JOB_TITLES, JOBS
 from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.bridge.scheduler import job_period, planned_run
@@ -73,31 +73,20 @@ def bridge_status(store: Store, register_key: str, *,
 def _rejected(store: Store, register_key: str, fn_number: str,
               cursor: int) -> dict[str, Any] | None:
     """The document the back office refuses, while the cursor still waits at it."""
-    event = store.last_event(register_key, REJECTED)
-    if event is None or event.data.get("fn_number") != fn_number:
+    found = figures.rejection(store, register_key, fn_number, cursor)
+    if found is None:
         return None
-    fd = int(event.data.get("fd_number", 0))
-    if fd <= cursor:
-        return None  # accepted since
-    return {"fd_number": fd, "attempts": int(event.data.get("attempts", 1)),
-            "error": event.data.get("error"), "at": _when(event.at)}
+    return {"fd_number": found.fd_number, "attempts": found.attempts, "error": found.error,
+            "at": _when(found.at)}
 
 
 def _replaced_fns(store: Store, record: RegisterRecord | None) -> list[dict[str, Any]]:
     """Earlier ФН of this register with documents not yet in the back office."""
     if record is None:
         return []
-    out: list[dict[str, Any]] = []
-    for other in store.registers():
-        if other.serial != record.serial or other.fn_number == record.fn_number:
-            continue
-        cursor = store.get_cursor(other.fn_number)
-        outbox = store.outbox_count(other.fn_number)
-        last = max(other.last_fd_number or 0, cursor)
-        if outbox or (last > cursor and store.get_pairing(other.register_key) is not None):
-            out.append({"fn_number": other.fn_number, "cursor": cursor, "last_fd": last,
-                        "outbox": outbox, "unread": max(0, last - cursor - outbox)})
-    return out
+    return [{"fn_number": r.fn_number, "cursor": r.cursor, "last_fd": r.last_fd,
+             "outbox": r.outbox, "unread": r.unread}
+            for r in figures.replaced_backlogs(store, record)]
 
 
 def format_status(status: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from kkt_bridge.bridge.actions import (
     SyncProgress,
     SyncResult,
 )
+from kkt_bridge.kkt import Kkt
 from kkt_bridge.store.paths import data_dir, db_files, db_path
 
 
@@ -53,10 +54,13 @@ class Dialogues(Protocol):
 
 
 @contextmanager
-def dialogues(*, keep_new_store: bool = True) -> Iterator[Dialogues]:
+def dialogues(*, keep_new_store: bool = True, transient: bool = False,
+              opener: Callable[[str], Kkt] | None = None) -> Iterator[Dialogues]:
     """The running daemon's API, or the actions here. ``keep_new_store=False``: a store
     this command creates is removed again when the command fails (a failed ``connect``
-    leaves nothing behind)."""
+    leaves nothing behind); ``transient``: removed in any case (``status`` of a register the
+    bridge does not know creates no store just to say so). ``opener``: how this command
+    opens a register when no daemon runs (default: :func:`kkt_bridge.bridge.app.open_register`)."""
     from kkt_bridge.web.instance import running_daemon
 
     directory = data_dir()
@@ -75,13 +79,14 @@ def dialogues(*, keep_new_store: bool = True) -> Iterator[Dialogues]:
     db = app.store()
     failed = False
     try:
-        yield Actions(db, app.plugin_manager(), DirectAccess(db.lock_dir, app.open_register))
+        yield Actions(db, app.plugin_manager(),
+                      DirectAccess(db.lock_dir, opener or app.open_register))
     except BaseException:
         failed = True
         raise
     finally:
         db.close()
-        if failed and not existed and not keep_new_store:
+        if not existed and (transient or (failed and not keep_new_store)):
             if directory_existed:
                 for file in db_files(db_path()):
                     file.unlink(missing_ok=True)

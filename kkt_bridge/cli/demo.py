@@ -13,6 +13,13 @@ from rich.console import Console
 from kkt_bridge.i18n import _
 
 
+def _open_in_browser(url: str) -> None:
+    import webbrowser
+
+    if not webbrowser.open(url):
+        click.echo(_("Браузер не открылся: откройте ссылку выше сами."), err=True)
+
+
 def register(group: click.Group) -> None:
     @group.command("demo", help=_(
         "Эмулятор ККТ + эталонный бэк-офис: подключение, обмен, продажи, выгрузка."))
@@ -22,7 +29,12 @@ def register(group: click.Group) -> None:
                   help=_("Каталог для данных демонстрации (по умолчанию временный)."))
     @click.option("--interval", type=click.FloatRange(1, 3600), default=10.0,
                   show_default=True, help=_("Пауза между продажами без --once, секунды."))
-    def demo(once: bool, home: Path | None, interval: float) -> None:
+    @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+                  help=_("Порт страницы kkt-bridge на 127.0.0.1 (0: любой свободный)."))
+    @click.option("--open", "open_page", is_flag=True,
+                  help=_("Открыть страницу kkt-bridge в браузере."))
+    def demo(once: bool, home: Path | None, interval: float, port: int,
+             open_page: bool) -> None:
         """Эмулятор ККТ + эталонный бэк-офис: подключение, обмен, продажи, выгрузка."""
         from kkt_bridge.demo import run_demo
 
@@ -33,7 +45,8 @@ def register(group: click.Group) -> None:
 
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            run_demo(Console(), once=once, home=home, interval=interval, stop=stop)
+            run_demo(Console(), once=once, home=home, interval=interval, stop=stop, port=port,
+                     on_page=_open_in_browser if open_page else None)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

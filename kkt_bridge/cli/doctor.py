@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from functools import partial
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -111,6 +112,42 @@ def default_urls() -> list[str]:
     return urls
 
 
+#: where kkt-bridge.service keeps its store (StateDirectory=kkt-bridge)
+SERVICE_HOME = Path("/var/lib/kkt-bridge")
+
+
+def store_findings() -> tuple[list[doctor.Finding], list[str]]:
+    """Which store this command uses, whether a daemon serves it (then its registers are
+    asked through it, never by opening their ports a second time) and whether the service's
+    store is another one; returns the findings and the URLs the daemon serves."""
+    from kkt_bridge.store.paths import data_dir
+    from kkt_bridge.web.client import DaemonClient
+    from kkt_bridge.web.instance import running_daemon
+
+    directory = data_dir()
+    findings: list[doctor.Finding] = []
+    served: list[str] = []
+    running = running_daemon(directory) if directory.is_dir() else None
+    if running is not None:
+        findings.append(doctor.Finding(doctor.Level.INFO, _(
+            "kkt-bridge run (процесс {pid}) обслуживает хранилище {path}, страница {url}/: "
+            "подключите ККТ на странице (ссылка для входа: kkt-bridge ui) или командой "
+            "kkt-bridge connect").format(pid=running.pid, path=directory, url=running.url),
+            check="store"))
+        try:
+            with DaemonClient(running) as client:
+                served = [s.device_url for s in client.statuses() if s.device_url]
+        except KktBridgeError as exc:
+            findings.append(doctor.Finding(doctor.Level.WARNING, exc.message, exc.hint,
+                                           check="store"))
+    if SERVICE_HOME.exists() and SERVICE_HOME.resolve() != directory.resolve():
+        findings.append(doctor.Finding(doctor.Level.INFO, _(
+            "служба kkt-bridge хранит данные в {service}, эта команда — в {path}: для ККТ "
+            "службы выполняйте команды так: sudo KKT_BRIDGE_HOME={service} kkt-bridge …"
+            ).format(service=SERVICE_HOME, path=directory), check="store"))
+    return findings, served
+
+
 def print_findings(findings: list[doctor.Finding], console: Console) -> None:
     for f in findings:
         console.print(f"{_MARKS[f.level]} {escape(f.title)}", highlight=False)
@@ -135,8 +172,14 @@ def doctor_command(ctx: click.Context, urls: tuple[str, ...], baudrate: int | No
                    as_json: bool) -> None:
     """Проверить доступ к ККТ, правила udev, часы, ФН, ОФД и бэк-офис."""
     env = environment()
-    targets = list(urls) or default_urls()
-    findings = doctor.run_checks(targets, env, baudrate=baudrate)
+    about_store, served = store_findings()
+    targets = [url for url in list(urls) or default_urls() if url not in served]
+    findings = about_store + [doctor.Finding(doctor.Level.INFO, _(
+        "ККТ на {url} обслуживает kkt-bridge run: её порт не открывается второй раз "
+        "(состояние: kkt-bridge status --device {url})").format(url=url), check="register")
+        for url in served if not urls or url in urls]
+    findings += doctor.run_checks(targets, env, baudrate=baudrate) if targets or not served \
+        else []
     bad = doctor.has_problems(findings)
     if as_json:
         click.echo(json.dumps({"ok": not bad, "findings": [f.as_json() for f in findings]},

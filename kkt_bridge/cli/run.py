@@ -21,6 +21,7 @@ page's server also serves on ``/metrics``.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -132,6 +133,9 @@ class TerminalPrompts:
 @click.option("--hotplug", type=click.Choice(HOTPLUG_BACKENDS), default="auto",
               show_default=True,
               help=_("Как замечать подключение ККТ: udev, опрос портов или никак."))
+@click.option("--hand-over", is_flag=True,
+              help=_("Не запускаться второй раз: передать --device работающему kkt-bridge run "
+                     "(дождавшись его) и выйти."))
 @click.option("--share/--no-share", default=True, show_default=True,
               help=_("Общий порт для кассовой программы: она работает с ККТ через kkt-bridge."))
 @click.option("--share-tcp", type=click.IntRange(0, 65535), default=None, metavar="PORT",
@@ -143,13 +147,39 @@ class TerminalPrompts:
 def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_interval: float,
                 plugin: str | None, endpoint: str | None, port: int, discover: bool,
                 metrics_port: int | None, metrics_file: Path | None, hotplug: str,
-                share: bool, share_tcp: int | None, share_host: str) -> None:
+                hand_over: bool, share: bool, share_tcp: int | None, share_host: str) -> None:
     """Работать постоянно: следить за ККТ, обмениваться с бэк-офисом по расписанию и
     показывать страницу kkt-bridge на http://127.0.0.1:ПОРТ/."""
     with logging_configured(log_format, log_level):
+        if hand_over:
+            _hand_over(urls)
+            return
         _run(urls, poll_interval, BackOfficePreset(plugin, endpoint), port, discover,
              metrics_port, metrics_file, hotplug,
              ShareOptions(share_tcp, share_host) if share else None)
+
+
+HAND_OVER_WAIT = 60.0
+
+
+def _hand_over(urls: tuple[str, ...]) -> None:
+    """Give ``urls`` to the store's running daemon (waiting for it to come up)."""
+    import time
+
+    from kkt_bridge.store.paths import data_dir
+    from kkt_bridge.web.client import DaemonClient
+    from kkt_bridge.web.instance import running_daemon
+
+    deadline = time.monotonic() + HAND_OVER_WAIT
+    while (running := running_daemon(data_dir())) is None:
+        if time.monotonic() >= deadline:
+            raise ConfigError(_("kkt-bridge run не запущен с этим хранилищем ({path})").format(
+                path=data_dir()), _("запустите его: systemctl start kkt-bridge"))
+        time.sleep(0.5)
+    with DaemonClient(running) as client:
+        for url in urls:
+            client.watch(url)
+            log.info("register at %s handed over to the daemon at %s", url, running.url)
 
 
 def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
@@ -220,7 +250,7 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
         context = WebContext(actions=daemon.actions,
                              security=Security(load_or_create_secret(directory)),
                              bus=daemon.bus, urls=lambda: daemon.urls,
-                             registry=daemon.metrics.registry)
+                             registry=daemon.metrics.registry, watch=daemon.add_link)
         server = LocalServer(context, port=port)
         base = server.start()
         instance.publish(base)
@@ -229,9 +259,15 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
             log.info("metrics at http://127.0.0.1:%d/metrics", metrics_server.server_address[1])
         daemon.write_metrics()
         log.info("page at %s/", base)  # the address only: the login token is never logged
-        click.echo(_("Страница kkt-bridge (ссылка для входа действует один раз; новая: "
-                     "kkt-bridge ui):"))
-        click.echo(context.login_url())
+        if os.environ.get("JOURNAL_STREAM"):
+            # stdout is systemd's journal: a login token there would be a secret in a log
+            click.echo(_("Страница kkt-bridge: {page}/ (ссылка для входа: sudo "
+                         "KKT_BRIDGE_HOME={home} kkt-bridge ui)").format(page=base,
+                                                                         home=directory))
+        else:
+            click.echo(_("Страница kkt-bridge (ссылка для входа действует один раз; новая: "
+                         "kkt-bridge ui):"))
+            click.echo(context.login_url())
         prompts = TerminalPrompts(daemon, interactive=sys.stdin.isatty(), page=f"{base}/")
 
         def stop(signum: int, frame: FrameType | None) -> None:

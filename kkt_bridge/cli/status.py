@@ -1,7 +1,8 @@
 """``kkt-bridge status [--device URL]``: the register and what the bridge knows of it.
 
 The report is :meth:`kkt_bridge.bridge.actions.Actions.status` (from the running daemon when
-there is one), printed as a table for people or as one JSON object (``--json``). Without
+there is one), printed as a table for people or as one JSON object (``--json``: the
+register's own report at the top level, as before, then the bridge's sections). Without
 ``--device`` it is about the only paired register.
 """
 
@@ -9,14 +10,23 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import click
 
 from kkt_bridge.bridge.actions import RegisterFacts, RegisterStatus
 from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
+from kkt_bridge.kkt import Kkt
 from kkt_bridge.share.service import published
 from kkt_bridge.store.paths import data_dir
+
+
+def open_register(url: str) -> Kkt:
+    """How ``status`` opens a register when no daemon runs (a seam the tests replace)."""
+    from kkt_bridge.bridge import app
+
+    return app.open_register(url)
 
 
 def _when(moment: datetime | None) -> str:
@@ -60,6 +70,39 @@ def fact_rows(facts: RegisterFacts) -> list[tuple[str, str]]:
     if facts.fn_valid_until:
         out.append((_("ФН действует до"), facts.fn_valid_until.strftime("%d.%m.%Y")))
     return out
+
+
+def json_report(status: RegisterStatus) -> dict[str, Any]:
+    """The JSON report: the register's facts flat at the top (the shape scripts read since
+    the first release), then the bridge's sections of :class:`RegisterStatus`."""
+    from pydantic import TypeAdapter
+
+    data = TypeAdapter(RegisterStatus).dump_python(status, mode="json")
+    facts = data.pop("facts")
+    report: dict[str, Any] = {"device": status.device_url}
+    if facts is not None:
+        reg = facts["registration"]
+        report.update({
+            "driver": facts["driver"], "model": facts["model"],
+            "model_code": facts["model_code"], "serial": facts["serial"],
+            "firmware": facts["firmware"], "fn_number": facts["fn_number"],
+            "mode": {"code": facts["mode"], "text": facts["mode_text"]},
+            "registration": None if reg is None else {
+                "inn": reg["inn"], "rnm": reg["rnm"], "tax_systems": reg["tax_systems"],
+                "tax_systems_mask": reg["tax_systems_mask"], "work_mode": reg["work_mode"],
+                "ffd_version": reg["ffd_version"], "registered_at": reg["registered_at"],
+                "fd_number": reg["fd_number"]},
+            "shift": {"state": facts["shift_state"], "number": facts["shift_number"],
+                      "receipt_number": facts["receipt_number"]},
+            "last_fd_number": facts["last_fd_number"],
+            "last_document_at": facts["last_document_at"],
+            "fn_valid_until": facts["fn_valid_until"],
+            "ofd": {"unsent": facts["ofd_unsent"],
+                    "first_unsent_fd": facts["ofd_first_unsent_fd"],
+                    "first_unsent_at": facts["ofd_first_unsent_at"]},
+        })
+    report.update(data)
+    return report
 
 
 def bridge_lines(status: RegisterStatus) -> list[str]:
@@ -113,9 +156,7 @@ def bridge_lines(status: RegisterStatus) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести состояние одним JSON-объектом."))
 def status_command(url: str | None, as_json: bool) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
-    from pydantic import TypeAdapter
-
-    with dialogues() as be:
+    with dialogues(transient=True, opener=lambda url: open_register(url)) as be:
         status = be.status(be.choose_device(url), fresh=True)
     if status.facts is None and status.register_key is None:
         from kkt_bridge.errors import LinkError
@@ -125,9 +166,9 @@ def status_command(url: str | None, as_json: bool) -> None:
             _("проверьте кабель и порт: kkt-bridge doctor --device URL"))
     shared = published(data_dir(), status.device_url) if status.device_url else []
     if as_json:
-        data = TypeAdapter(RegisterStatus).dump_python(status, mode="json")
-        data["shared_port"] = shared[0].as_json() if shared else None
-        click.echo(json.dumps(data, ensure_ascii=False))
+        report = json_report(status)
+        report["shared_port"] = shared[0].as_json() if shared else None
+        click.echo(json.dumps(report, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table

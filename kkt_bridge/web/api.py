@@ -39,7 +39,8 @@ from kkt_bridge.bridge.actions import (
     SyncResult,
 )
 from kkt_bridge.bridge.events import EventBus
-from kkt_bridge.errors import ConfirmationRequiredError
+from kkt_bridge.errors import ConfigError, ConfirmationRequiredError
+from kkt_bridge.i18n import _
 from kkt_bridge.web.context import WebContext
 from kkt_bridge.web.errors import ErrorBody, error_response
 from kkt_bridge.web.events import event_stream
@@ -120,6 +121,14 @@ class GroupRequest(Strict):
         return GroupInput(**self.model_dump())
 
 
+class WatchRequest(Strict):
+    device_url: str = Field(min_length=1, max_length=1000)
+
+
+class Watched(Strict):
+    urls: list[str]
+
+
 class LoginUrl(Strict):
     url: str
 
@@ -154,6 +163,16 @@ def health(ctx: Ctx) -> Health:
 def login_token(ctx: Ctx) -> LoginUrl:
     """A fresh one-time address that opens the page (``kkt-bridge ui``); secret only."""
     return LoginUrl(url=ctx.login_url())
+
+
+@router.post("/registers/watch", response_model=Watched)
+def watch(body: WatchRequest, ctx: Ctx) -> Watched:
+    """Watch one more register from now on (a register plugged in: udev's instance of
+    ``kkt-bridge@.service`` hands it over with ``run --hand-over``)."""
+    if ctx.watch is None:
+        raise ConfigError(_("этот сервер не следит за ККТ"), _("запустите kkt-bridge run"))
+    ctx.watch(body.device_url)
+    return Watched(urls=ctx.urls())
 
 
 @router.get("/backoffices", response_model=ConnectOptions)

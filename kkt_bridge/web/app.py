@@ -7,7 +7,15 @@ WebContext) and ``actions`` (its :class:`~kkt_bridge.bridge.actions.Actions`).
 
 Before any route, :class:`Guard` checks where the request comes from (``Host``: DNS
 rebinding, 421; ``Origin``: another site, 403) and makes the request's language active:
-``?lang=``, else the page's ``kkt_lang`` cookie, else Accept-Language, else Russian.
+``?lang=``, else the page's ``kkt_lang`` cookie, else Accept-Language, else Russian. Inside
+a route ``_()``, the actions' results and their errors are in that language; work handed to
+a register's worker or to a thread keeps it when started with the request's context
+(:meth:`kkt_bridge.bridge.daemon.Daemon.submit` does; a thread of a route should run in
+``contextvars.copy_context()``).
+
+What the page's routes rely on: ``kkt_bridge.web.security.has_session(request)`` (the
+session cookie, HttpOnly, SameSite=Strict, set by ``/login``), ``security.same_origin`` for
+their forms, and the events of ``/api/events`` (:mod:`kkt_bridge.web.events`).
 """
 
 from __future__ import annotations

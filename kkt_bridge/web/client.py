@@ -106,6 +106,10 @@ class DaemonClient:
     def login_url(self) -> str:
         return str(self._request("POST", "/api/login-tokens").json()["url"])
 
+    def watch(self, device_url: str) -> list[str]:
+        response = self._request("POST", "/api/registers/watch", json={"device_url": device_url})
+        return list(response.json()["urls"])
+
     def connect_options(self) -> ConnectOptions:
         return self._get(ConnectOptions, "/api/backoffices")
 
@@ -131,6 +135,10 @@ class DaemonClient:
             raise errors.ConfigError(_("адрес ККТ {key} неизвестен").format(
                 key=status.register_key), _("укажите его: --device URL"))
         return status.device_url
+
+    def statuses(self) -> list[RegisterStatus]:
+        """Every register the daemon serves."""
+        return self._get(list[RegisterStatus], "/api/registers")
 
     def settings(self, register_key: str) -> SettingsView:
         return self._get(SettingsView, f"/api/registers/{register_key}/settings")

@@ -22,6 +22,8 @@ class WebContext:
     security: Security
     bus: EventBus
     urls: Callable[[], list[str]] = list
+    #: watch one more register (the daemon's ``add_link``); None: nothing to watch with
+    watch: Callable[[str], object] | None = None
     registry: Any = None
     stopping: threading.Event = field(default_factory=threading.Event)
     #: the server's own address, once bound (http://127.0.0.1:PORT)

@@ -18,8 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -30,21 +29,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from kkt_bridge.bridge.actions import (
     Actions,
-    BackOfficeChoice,
-    CatalogView,
-    Confirmation,
     ExchangeResult,
-    ExchangeView,
     GoodInput,
-    GoodView,
     GroupInput,
-    PeriodChoice,
-    RegisterStatus,
     SettingsChange,
 )
 from kkt_bridge.bridge.jobs import DOCUMENTS
-from kkt_bridge.errors import ConfirmationRequiredError, KktBridgeError
-from kkt_bridge.i18n import _, using
+from kkt_bridge.errors import ConfigError, ConfirmationRequiredError, KktBridgeError
+from kkt_bridge.i18n import _, language, using
 from kkt_bridge.web.context import WebContext
 from kkt_bridge.web.pagetext import (
     LANG_COOKIE,
@@ -53,6 +45,15 @@ from kkt_bridge.web.pagetext import (
     choose_language,
     money_input,
     parse_money,
+)
+from kkt_bridge.web.pageviews import (
+    RegisterView,
+    SyncResults,
+    Window,
+    confirm_window,
+    connect_window,
+    registers,
+    settings_window,
 )
 from kkt_bridge.web.security import SESSION_COOKIE
 
@@ -74,7 +75,6 @@ DONE = {
     "group": "Группа сохранена",
     "group-deleted": "Группа удалена",
 }
-ORIGINS = {"register": "касса", "backoffice": "бэк-офис"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -95,6 +95,7 @@ class Page:
     request: Request
     ctx: WebContext
     text: PageText
+    results: SyncResults
     flashes: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -119,12 +120,26 @@ def _context(request: Request) -> WebContext:
     return ctx
 
 
+_results_lock = threading.Lock()
+
+
+def _sync_results(request: Request) -> SyncResults:
+    """This server's record of what «Обновить сейчас» did (one per app)."""
+    state = request.app.state
+    with _results_lock:
+        if getattr(state, "page_sync_results", None) is None:
+            state.page_sync_results = SyncResults()
+        results: SyncResults = state.page_sync_results
+    return results
+
+
 @contextmanager
 def _page(request: Request) -> Iterator[Page]:
     language = choose_language(request.cookies.get(LANG_COOKIE),
                                request.headers.get("accept-language"))
     with using(language):
-        yield Page(request=request, ctx=_context(request), text=PageText(language))
+        yield Page(request=request, ctx=_context(request), text=PageText(language),
+                   results=_sync_results(request))
 
 
 def _session_ok(page: Page) -> bool:
@@ -180,239 +195,24 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[-1] for name, values in fields.items()}
 
 
-# --- what the templates show -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GoodRow:
-    id: str
-    name: str
-    price: int
-    code: str
-    group_id: str | None
-    group_name: str | None
-    origin_label: str
-    editable: bool
-
-
-@dataclass(frozen=True)
-class GroupRow:
-    id: str
-    name: str
-    origin_label: str
-    editable: bool
-
-
-@dataclass
-class RegisterView:
-    """One register as its cards show it."""
-
-    key: str
-    slug: str
-    url: str | None
-    model: str
-    serial: str
-    fn_number: str | None
-    fn_expires: date | None
-    registered: bool
-    inn: str | None
-    rnm: str | None
-    shift: str | None
-    link_ok: bool
-    link_text: str
-    link_error: str | None
-    seen_at: datetime | None
-    ofd_queue: int | None
-    ofd_oldest: datetime | None
-    pairing: dict[str, str] | None
-    goods_period_label: str = ""
-    employees_period_label: str = ""
-    jobs: tuple[ExchangeView, ...] = ()
-    unsent: int | None = None
-    outbox: int = 0
-    #: earlier ФН of this register with documents not yet in the back office
-    replaced: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    last_results: tuple[ExchangeResult, ...] = ()
-    catalog_locked: str | None = None
-    goods: list[GoodRow] = field(default_factory=list)
-    groups: list[GroupRow] = field(default_factory=list)
-    editing: GoodRow | None = None
-    editing_group: GroupRow | None = None
-    prompt_reason: str | None = None
-
-
-def _titles(actions: Actions) -> dict[str, str]:
-    return {choice.name: choice.title or choice.name
-            for choice in actions.connect_options().backoffices}
-
-
-def _register_view(page: Page, status: RegisterStatus, titles: dict[str, str],
-                   edit: str | None = None, edit_group: str | None = None) -> RegisterView:
-    facts = status.facts
-    record = (page.actions.store.get_register(status.register_key)
-              if status.register_key else None)
-    key = status.register_key or (facts.key if facts else None) or (status.device_url or "?")
-    registration = facts.registration if facts else None
-    view = RegisterView(
-        key=key, slug=str(abs(hash(key)) % 10**8), url=status.device_url,
-        model=(facts.model if facts else record.model if record else "") or "",
-        serial=facts.serial if facts else record.serial if record else "—",
-        fn_number=facts.fn_number if facts else record.fn_number if record else None,
-        fn_expires=facts.fn_valid_until if facts else None,
-        registered=registration is not None if facts else record is not None,
-        inn=registration.inn if registration else (record.inn if record else None),
-        rnm=registration.rnm if registration else (record.rnm if record else None),
-        shift=facts.shift_text if facts else None,
-        link_ok=status.link.state == "ok", link_text=status.link.text,
-        link_error=status.link.error, seen_at=status.link.checked_at,
-        ofd_queue=facts.ofd_unsent if facts else None,
-        ofd_oldest=facts.ofd_first_unsent_at if facts else None,
-        pairing=None, prompt_reason=status.prompt.reason_text if status.prompt else None)
-    if status.pairing is not None:
-        p = status.pairing
-        view.pairing = {"backoffice": titles.get(p.backoffice, p.backoffice),
-                        "account": p.account, "shop": p.shop}
-    if status.settings is not None:
-        view.goods_period_label = status.settings.goods_label
-        view.employees_period_label = status.settings.employees_label
-    view.jobs = status.exchanges
-    if status.backlog is not None:
-        view.unsent, view.outbox = status.backlog.unsent, status.backlog.outbox
-        view.replaced = [asdict(old) for old in status.backlog.replaced_fns]
-    if status.failed_export is not None:
-        view.failed = [asdict(status.failed_export)]
-    view.last_results = _last_results(page.ctx).get(key, ())
-    if status.pairing is not None and status.register_key:
-        _catalog_view(view, page.actions.catalog(status.register_key), edit, edit_group)
-    return view
-
-
-def _catalog_view(view: RegisterView, catalog: CatalogView, edit: str | None,
-                  edit_group: str | None) -> None:
-    names = {g.id: g.name for g in catalog.groups}
-    view.catalog_locked = catalog.locked_reason
-    view.groups = [GroupRow(id=g.id, name=g.name, origin_label=_(ORIGINS.get(g.origin, g.origin)),
-                            editable=catalog.editable) for g in catalog.groups]
-    view.goods = [_good_row(g, names, catalog.editable) for g in catalog.goods]
-    view.editing = next((g for g in view.goods if g.id == edit and g.editable), None)
-    view.editing_group = next((g for g in view.groups if g.id == edit_group and g.editable),
-                              None)
-
-
-def _good_row(good: GoodView, names: dict[str, str], editable: bool) -> GoodRow:
-    return GoodRow(id=good.id, name=good.name, price=good.price, code=good.code,
-                   group_id=good.group_id,
-                   group_name=names.get(good.group_id or "", good.group_id),
-                   origin_label=_(ORIGINS.get(good.origin, good.origin)), editable=editable)
+def _int_field(fields: dict[str, str], name: str) -> int | None:
+    value = fields.get(name, "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _registers(page: Page, edit: str | None = None,
                edit_group: str | None = None) -> list[RegisterView]:
-    titles = _titles(page.actions)
-    return [_register_view(page, status, titles, edit, edit_group)
-            for status in page.actions.statuses(page.ctx.urls())]
+    return registers(page.actions, page.ctx.urls(), page.results, edit, edit_group)
 
 
 def _find(page: Page, key: str) -> RegisterView | None:
     return next((r for r in _registers(page) if r.key == key), None)
 
 
-_results_lock = threading.Lock()
-
-
-def _last_results(ctx: WebContext) -> dict[str, tuple[ExchangeResult, ...]]:
-    """What «Обновить сейчас» did last, per register, for the page after the run."""
-    with _results_lock:
-        results: dict[str, tuple[ExchangeResult, ...]] | None = getattr(
-            ctx, "_page_last_results", None)
-        if results is None:
-            results = {}
-            ctx._page_last_results = results  # type: ignore[attr-defined]
-        return results
-
-
-# --- the window ----------------------------------------------------------------------------
-
-
-@dataclass
-class Window:
-    """The first-connection / settings window: which step, and what it shows."""
-
-    title: str
-    step: str
-    reg: RegisterView
-    reason: str | None = None
-    error: str | None = None
-    plugins: tuple[BackOfficeChoice, ...] = ()
-    plugin: str | None = None
-    plugin_title: str = ""
-    endpoint: str | None = None
-    endpoint_editable: bool = False
-    choose_plugin: bool = False
-    connected: bool = False
-    first: bool = False
-    periods: tuple[PeriodChoice, ...] = ()
-    goods_period: int = 0
-    employees_period: int = 0
-    preview: dict[str, Any] | None = None
-
-
 def _show(page: Page, window: Window, status: int = 200) -> HTMLResponse:
     if page.request.headers.get("x-fragment") == "window":
         return _render(page, "_window.html", status, window=window)
     return _render(page, "index.html", status, registers=_registers(page), window=window)
-
-
-def _connect_window(page: Page, reg: RegisterView, step: str, *, error: str | None = None,
-                    plugin: str | None = None, endpoint: str | None = None) -> Window:
-    options = page.actions.connect_options()
-    chosen = plugin or options.preset_plugin or (
-        options.backoffices[0].name if len(options.backoffices) == 1 else None)
-    info = next((c for c in options.backoffices if c.name == chosen), None)
-    address = endpoint if endpoint is not None else (
-        options.preset_endpoint if chosen == options.preset_plugin else None)
-    return Window(
-        title=_("Подключение к кабинету БЭК-офиса"), step=step, reg=reg,
-        reason=reg.prompt_reason, error=error, plugins=options.backoffices, plugin=chosen,
-        plugin_title=info.title if info else (chosen or ""), endpoint=address,
-        # the address is asked where the plugin has none, and can be changed unless preset
-        endpoint_editable=not options.code_only, choose_plugin=not options.code_only)
-
-
-def _settings_window(page: Page, reg: RegisterView, *, connected: bool = False,
-                     goods: int | None = None, employees: int | None = None,
-                     error: str | None = None) -> Window:
-    settings = page.actions.settings(reg.key)
-    first = settings.first_setup
-    return Window(
-        title=_("Подключение к кабинету БЭК-офиса") if first
-        else _("Изменить настройки обновления"),
-        step="periods", reg=reg, connected=connected, first=first, error=error,
-        periods=settings.periods,
-        goods_period=settings.goods_period if goods is None else goods,
-        employees_period=settings.employees_period if employees is None else employees)
-
-
-def _confirm_window(page: Page, reg: RegisterView, goods: int, employees: int,
-                    confirmation: Confirmation, *, stale: bool = False) -> Window:
-    window = _settings_window(page, reg, goods=goods, employees=employees)
-    window.step, window.title = "confirm", confirmation.title
-    window.preview = {
-        "warning": confirmation.warning, "button": confirmation.button,
-        "token": confirmation.token, "stale": stale,
-        "goods": confirmation.goods, "groups": confirmation.groups,
-        "list_title": _("Будут удалены товары и группы, добавленные на кассе:")
-        if confirmation.kind != "sync_off" else
-        _("Товары и группы, добавленные на кассе (будут удалены при включении "
-          "синхронизации):"),
-    }
-    return window
-
-
-def _int_field(fields: dict[str, str], name: str) -> int | None:
-    value = fields.get(name, "").strip()
-    return int(value) if value.isdigit() else None
 
 
 # --- routes --------------------------------------------------------------------------------
@@ -431,7 +231,7 @@ def index(request: Request, done: str | None = None, edit: str | None = None,
 
 
 @router.get("/connect/{key}", response_class=HTMLResponse)
-def connect_window(request: Request, key: str, step: str = "prompt") -> Response:
+def connect_page(request: Request, key: str, step: str = "prompt") -> Response:
     """«Подключить ККТ», then the code: the window (the page with it open, or the fragment)."""
     with _page(request) as page:
         if not _session_ok(page):
@@ -439,7 +239,8 @@ def connect_window(request: Request, key: str, step: str = "prompt") -> Response
         reg = _find(page, key)
         if reg is None:
             return _see("/")
-        return _show(page, _connect_window(page, reg, "code" if step == "code" else "prompt"))
+        step = "code" if step == "code" else "prompt"
+        return _show(page, connect_window(page.actions, reg, step))
 
 
 @router.post("/connect/{key}", response_class=HTMLResponse)
@@ -464,14 +265,14 @@ def _connect(request: Request, key: str, fields: dict[str, str]) -> Response:
                                              endpoint=endpoint)
         except KktBridgeError as exc:
             # nothing was stored: the field stays for another try
-            window = _connect_window(page, reg, "code", error=say(exc), plugin=plugin,
+            window = connect_window(page.actions, reg, "code", error=say(exc), plugin=plugin,
                                      endpoint=endpoint)
             return _show(page, window, status=400)
         return _see(f"/settings/{_path(connected.register_key)}?connected=1")
 
 
 @router.get("/settings/{key}", response_class=HTMLResponse)
-def settings_window(request: Request, key: str, connected: int = 0) -> Response:
+def settings_page(request: Request, key: str, connected: int = 0) -> Response:
     """«Экспорт товаров», «Экспорт сотрудников», «Сохранить» (after «Соединение установлено»
     on first set-up; «Изменить настройки обновления» later)."""
     with _page(request) as page:
@@ -480,7 +281,7 @@ def settings_window(request: Request, key: str, connected: int = 0) -> Response:
         reg = _find(page, key)
         if reg is None or reg.pairing is None:
             return _see("/")
-        return _show(page, _settings_window(page, reg, connected=bool(connected)))
+        return _show(page, settings_window(page.actions, reg, connected=bool(connected)))
 
 
 @router.post("/settings/{key}", response_class=HTMLResponse)
@@ -505,7 +306,7 @@ def _save_settings(request: Request, key: str, fields: dict[str, str]) -> Respon
             if token is None:
                 plan = page.actions.preview_settings(key, change)
                 if plan.confirmation is not None:  # nothing changes until it is confirmed
-                    return _show(page, _confirm_window(page, reg, plan.goods_period,
+                    return _show(page, confirm_window(page.actions, reg, plan.goods_period,
                                                        plan.employees_period, plan.confirmation))
             page.actions.apply_settings(key, change, token)
         except ConfirmationRequiredError:
@@ -513,11 +314,11 @@ def _save_settings(request: Request, key: str, fields: dict[str, str]) -> Respon
             plan = page.actions.preview_settings(key, change)
             if plan.confirmation is None:
                 return _see(f"/settings/{_path(key)}")
-            return _show(page, _confirm_window(page, reg, plan.goods_period,
+            return _show(page, confirm_window(page.actions, reg, plan.goods_period,
                                                plan.employees_period, plan.confirmation,
                                                stale=True), status=409)
         except KktBridgeError as exc:
-            return _show(page, _settings_window(page, reg, goods=goods, employees=employees,
+            return _show(page, settings_window(page.actions, reg, goods=goods, employees=employees,
                                                 error=say(exc)), status=400)
         return _see("/?done=saved")
 
@@ -544,7 +345,7 @@ def _sync_now(request: Request, key: str, fields: dict[str, str]) -> Response:
                 return JSONResponse({"message": exc.message, "hint": exc.hint}, 404)
             page.error(exc)
             return _render(page, "index.html", 404, registers=_registers(page), window=None)
-        runner = _sync_runner(page.ctx, key, jobs)
+        runner = _sync_runner(page.ctx, page.results, key, jobs)
         if request.headers.get("x-requested-with") == "fetch":
             run_id = uuid.uuid4().hex[:12]
             thread_context = contextvars.copy_context()  # the request's language goes along
@@ -554,17 +355,18 @@ def _sync_now(request: Request, key: str, fields: dict[str, str]) -> Response:
         return _see("/?done=synced" if runner("") else "/?done=sync-failed")
 
 
-def _sync_runner(ctx: WebContext, key: str, jobs: list[str] | None) -> Callable[[str], bool]:
+def _sync_runner(ctx: WebContext, results: SyncResults, key: str,
+                 jobs: list[str] | None) -> Callable[[str], bool]:
     def run(run_id: str) -> bool:
         try:
             result = ctx.actions.sync_now(key, jobs=jobs, run_id=run_id)
-            _last_results(ctx)[key] = result.results
+            results.put(key, result.results)
             ok = result.ok
         except KktBridgeError as exc:
             failed = ExchangeResult(register_key=key, job="", title=_("Обновить сейчас"),
                                     ok=False, summary={}, text=say(exc), error=say(exc),
                                     next_run=None)
-            _last_results(ctx)[key] = (failed,)
+            results.put(key, (failed,))
             ok = False
         ctx.bus.publish(SYNC_FINISHED, {"run_id": run_id, "register_key": key, "ok": ok,
                                         "source": "page"})
@@ -583,7 +385,7 @@ async def save_good(request: Request, key: str, good_id: str | None = None) -> R
     def work(page: Page) -> str:
         price = parse_money(fields.get("price", ""))
         if price is None:
-            raise _input_error(_("цена «{value}» не похожа на сумму").format(
+            raise ConfigError(_("цена «{value}» не похожа на сумму").format(
                 value=fields.get("price", "")[:32]), _("введите цену в рублях, например 45,90"))
         good = GoodInput(name=fields.get("name", "").strip(), price=price,
                          code=fields.get("code", "").strip(),
@@ -633,12 +435,6 @@ async def delete_group(request: Request, key: str, group_id: str) -> Response:
         return "group-deleted"
 
     return await _in_thread(lambda: _catalog_change(request, work))
-
-
-def _input_error(message: str, hint: str) -> KktBridgeError:
-    from kkt_bridge.errors import ConfigError
-
-    return ConfigError(message, hint)
 
 
 def _catalog_change(request: Request, work: Callable[[Page], str]) -> Response:
@@ -692,16 +488,21 @@ def _capitalize_first(text: str | None) -> str | None:
 _env.filters.update({"money_input": money_input, "capitalize_first": _capitalize_first})
 
 
-def _bind_text_filters() -> None:
-    """Dates and sums in the language of the request being rendered."""
-    from kkt_bridge.i18n import language
-
-    _env.filters["when"] = lambda value: PageText(language()).when(value)
-    # texts the daemon made in its own language (its last look at the register, a plugin's
-    # title): the request's language where the catalog knows them
-    _env.filters["tr"] = lambda value: PageText(language()).gettext(value) if value else value
-    _env.filters["day"] = lambda value: PageText(language()).day(value)
-    _env.filters["money"] = lambda value: PageText(language()).money(value)
+def _text() -> PageText:
+    """Dates, sums and cached texts in the language of the request being rendered."""
+    return PageText(language())
 
 
-_bind_text_filters()
+def _translated(value: str | None) -> str | None:
+    """A text the daemon made in its own language (its last look at the register, a
+    plugin's title), in the request's language where the catalog knows it."""
+    return _text().gettext(value) if value else value
+
+
+_filters: dict[str, Callable[[Any], Any]] = {
+    "when": lambda value: _text().when(value),
+    "day": lambda value: _text().day(value),
+    "money": lambda value: _text().money(value),
+    "tr": _translated,
+}
+_env.filters.update(_filters)

@@ -161,6 +161,12 @@ def test_english_ui(env: FakeKkt) -> None:
     assert code == 0 and "Connection established" in out
 
 
+def test_status_of_an_unknown_register_creates_no_store(home: Path, env: FakeKkt) -> None:
+    code, out = run("status", "--device", "fake://1")
+    assert code == 0 and "0001" in out and "Бэк-офис" not in out
+    assert not home.exists()
+
+
 def test_stored_status_needs_no_store(home: Path, env: FakeKkt) -> None:
     from kkt_bridge.bridge.status import stored_status
 
@@ -327,7 +333,7 @@ def test_status_shows_pairing_periods_runs_and_unsent(env: FakeKkt, home: Path,
     assert "s3cr3t" not in out
     code, out = run("status", "--device", "fake://1", "--json")
     report = json.loads(out)
-    assert report["backlog"]["unsent"] == 2 and report["facts"]["serial"] == "0001"
+    assert report["backlog"]["unsent"] == 2 and report["serial"] == "0001"
     employees = next(e for e in report["exchanges"] if e["job"] == "employees")
     assert employees["next_run"] and employees["period_label"] == "15 мин"
     # exactly one register paired: --device is not needed

@@ -251,3 +251,18 @@ def test_never_two_jobs_on_one_link_across_threads(store: Store, pm: BackOfficeP
     assert not worker.is_alive() and slow.most == 1
     assert len(backoffice.stored) == 2
     assert second.run_now(link_b, key)  # free again
+
+
+def test_a_receipt_check_with_nothing_new_is_not_news_at_info(
+        scheduler: Scheduler, link: RegisterLink, key: str, kkt: FakeKkt,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    kkt.sell()
+    with caplog.at_level(logging.INFO, logger="kkt_bridge.bridge.scheduler"):
+        scheduler.run_job(link, key, DOCUMENTS)  # exports: said at INFO
+        exported = [r for r in caplog.records if r.levelno >= logging.INFO]
+        caplog.clear()
+        scheduler.run_job(link, key, DOCUMENTS)  # nothing new
+        quiet = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(exported) == 1 and quiet == []

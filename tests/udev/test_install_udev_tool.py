@@ -141,12 +141,15 @@ def test_units_are_hardened(name: str) -> None:
     assert service.get("CapabilityBoundingSet") == ""
 
 
-def test_template_runs_its_instance_device_and_single_runs_all() -> None:
-    template = unit("kkt-bridge@.service")["Service"]
+def test_template_hands_its_device_to_the_one_daemon() -> None:
+    template = unit("kkt-bridge@.service")
     single = unit("kkt-bridge.service")["Service"]
-    assert template["ExecStart"].endswith("kkt-bridge run --device /dev/kkt/%i")
+    # one daemon per store: the instance udev starts makes it run and gives it the register
+    assert template["Service"]["ExecStart"].endswith(
+        "kkt-bridge run --device /dev/kkt/%i --hand-over")
+    assert template["Service"]["Type"] == "oneshot"
+    assert template["Unit"]["Wants"] == template["Unit"]["After"] == "kkt-bridge.service"
     assert single["ExecStart"].endswith("kkt-bridge run")
-    assert "kkt-bridge.service" in template["ExecCondition"]
 
 
 def test_systemd_analyze_verify(tmp_path: Path) -> None:

@@ -147,6 +147,7 @@ def test_connect_wrong_used_and_right_code(bridge: Bridge,
 ])
 def test_connect_bad_input_changes_nothing(bridge: Bridge, body: dict[str, Any], status: int,
                                            kind: str) -> None:
+    bridge.prompt_key()
     response = bridge.client.post("/api/connect", headers=AUTH, json=body)
     assert response.status_code == status and error_kind(response) == kind, response.text
     assert bridge.store.pairings() == [] and bridge.daemon.board.current()
@@ -265,6 +266,11 @@ def test_sync_now_status_and_metrics_agree(bridge: Bridge, paired: str,
     assert [s["register_key"] for s in listing] == [paired]
     only = bridge.client.get("/api/status", headers=AUTH).json()  # the only paired one
     assert only["register_key"] == paired
+    # «Повторить»: the receipts exchange again, now
+    emu_sold = office.count_documents()
+    retried = bridge.client.post(f"/api/registers/{paired}/exports/retry", headers=AUTH)
+    assert retried.status_code == 200 and retried.json()["job"] == "documents"
+    assert retried.json()["ok"] and office.count_documents() == emu_sold
 
 
 def test_login_token_session_and_same_origin(bridge: Bridge) -> None:
@@ -287,3 +293,27 @@ def test_login_token_session_and_same_origin(bridge: Bridge) -> None:
     assert same.status_code == 404  # past the guard: the register is not paired
     # a session cannot mint login tokens: only the secret can
     assert client.post("/api/login-tokens", headers={"Origin": BASE}).status_code == 401
+
+
+def test_catalog_at_the_register_while_goods_sync_is_off(bridge: Bridge, paired: str) -> None:
+    base, client = f"/api/registers/{paired}/catalog", bridge.client
+    group = client.post(f"{base}/groups", headers=AUTH, json={"name": "Выпечка"})
+    assert group.status_code == 201 and group.json()["origin"] == "register"
+    group_id = group.json()["id"]
+    good = client.post(f"{base}/goods", headers=AUTH, json={
+        "name": "Пирожок", "price": 4500, "group_id": group_id, "barcodes": ["4600000000017"]})
+    assert good.status_code == 201, good.text
+    good_id = good.json()["id"]
+    edited = client.put(f"{base}/goods/{good_id}", headers=AUTH, json={
+        "name": "Пирожок с капустой", "price": 5000, "group_id": group_id})
+    assert edited.status_code == 200 and edited.json()["price"] == 5000
+    renamed = client.put(f"{base}/groups/{group_id}", headers=AUTH, json={"name": "Пироги"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Пироги"
+    busy = client.delete(f"{base}/groups/{group_id}", headers=AUTH)  # it still has a good
+    assert busy.status_code == 400 and error_kind(busy) == "ConfigError"
+    listing = client.get(base, headers=AUTH).json()
+    assert listing["editable"] and [g["name"] for g in listing["goods"]] == [
+        "Пирожок с капустой"]
+    assert client.delete(f"{base}/goods/{good_id}", headers=AUTH).status_code == 204
+    assert client.delete(f"{base}/groups/{group_id}", headers=AUTH).status_code == 204
+    assert client.get(base, headers=AUTH).json()["goods"] == []

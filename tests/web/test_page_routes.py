@@ -170,3 +170,21 @@ def test_a_refused_document_is_shown_with_retry(page: Page) -> None:
     assert retried.status_code == 303
     assert page.store.get_cursor(fn_number) >= refused_fd  # accepted this time
     assert "неверная сумма чека" not in page.client.get("/").text
+
+
+def test_a_register_out_of_reach_is_shown_as_such(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kkt.sqlite3")
+    bus = EventBus()
+    actions = Actions(store=store, pm=get_plugin_manager(),
+                      access=DirectAccess(tmp_path, open_register, wait=1.0), bus=bus)
+    security = Security(secret="s" * 32)
+    security.bind(8765)
+    silent = "socket://127.0.0.1:9"  # discard: nothing answers there
+    context = WebContext(actions=actions, security=security, bus=bus, urls=lambda: [silent],
+                         base_url=BASE)
+    with TestClient(create_app(context), base_url=BASE) as client:
+        client.get(f"/login?token={security.login_token()}", follow_redirects=False)
+        answer = client.get("/")
+    store.close()
+    assert answer.status_code == 200
+    assert "нет связи" in answer.text and "Подключить ККТ" not in answer.text

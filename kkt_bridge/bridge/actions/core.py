@@ -52,7 +52,6 @@ from kkt_bridge.bridge.actions.views import (
 )
 from kkt_bridge.bridge.catalog import Catalog
 from kkt_bridge.bridge.events import SYNC_PROGRESS, EventBus
-from kkt_bridge.bridge.export import REJECTED
 from kkt_bridge.bridge.jobs import DOCUMENTS, JOB_TITLES, JOBS
 from kkt_bridge.bridge.pairing import CONNECTED, pair
 from kkt_bridge.bridge.periods import PERIODS, period_label
@@ -80,7 +79,7 @@ from kkt_bridge.exchange import Good, GoodsGroup
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import register_secret
 from kkt_bridge.pluginmanager import BackOfficePluginManager, backoffices
-from kkt_bridge.store import ExchangeSettings, Store
+from kkt_bridge.store import ExchangeSettings, RegisterRecord, Store
 
 
 def choose_from(keys: Sequence[str], device: str | None) -> str:
@@ -474,34 +473,21 @@ class Actions:
             exchanges=tuple(exchanges),
             backlog=BacklogView(fn_number=log.fn_number, cursor=log.cursor,
                                 last_fd=log.last_fd, outbox=log.outbox, unsent=log.unsent,
-                                replaced_fns=tuple(self._replaced_fns(record.serial,
-                                                                      record.fn_number))),
+                                replaced_fns=tuple(self._replaced_fns(record))),
             failed_export=self._failed_export(key, record.fn_number, log.cursor),
             prompt=prompt)
 
     def _failed_export(self, key: str, fn_number: str, cursor: int) -> FailedExport | None:
-        event = self.store.last_event(key, REJECTED)
-        if event is None or event.data.get("fn_number") != fn_number:
+        found = figures.rejection(self.store, key, fn_number, cursor)
+        if found is None:
             return None
-        fd = int(event.data.get("fd_number", 0))
-        if fd <= cursor:
-            return None  # accepted since
-        return FailedExport(fd_number=fd, attempts=int(event.data.get("attempts", 1)),
-                            error=event.data.get("error"), at=when(event.at))
+        return FailedExport(fd_number=found.fd_number, attempts=found.attempts,
+                            error=found.error, at=when(found.at))
 
-    def _replaced_fns(self, serial: str, fn_number: str) -> list[ReplacedFn]:
-        out: list[ReplacedFn] = []
-        for other in self.store.registers():
-            if other.serial != serial or other.fn_number == fn_number:
-                continue
-            log = figures.register_backlog(self.store, other)
-            last = max(other.last_fd_number or 0, log.cursor)
-            if log.outbox or (last > log.cursor
-                              and self.store.get_pairing(other.register_key) is not None):
-                out.append(ReplacedFn(fn_number=other.fn_number, cursor=log.cursor,
-                                      last_fd=last, outbox=log.outbox,
-                                      unsent=last - log.cursor))
-        return out
+    def _replaced_fns(self, record: RegisterRecord) -> list[ReplacedFn]:
+        return [ReplacedFn(fn_number=r.fn_number, cursor=r.cursor, last_fd=r.last_fd,
+                           outbox=r.outbox, unsent=r.unsent, unread=r.unread)
+                for r in figures.replaced_backlogs(self.store, record)]
 
     def statuses(self, urls: Sequence[str] = ()) -> list[RegisterStatus]:
         """Every register the bridge serves: ``urls`` (the daemon's) and the paired ones."""

@@ -186,6 +186,8 @@ class RegistrationView:
     inn: str
     rnm: str
     tax_systems: tuple[str, ...]
+    tax_systems_mask: int
+    work_mode: int
     ffd_version: str
     registered_at: datetime | None
     fd_number: int
@@ -271,6 +273,7 @@ class ReplacedFn:
     last_fd: int
     outbox: int
     unsent: int
+    unread: int
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ def read_facts(kkt: Kkt) -> RegisterFacts:
         mode=state.mode, mode_text=state.mode_text,
         registration=None if reg is None else RegistrationView(
             inn=reg.inn, rnm=reg.rnm, tax_systems=tuple(reg.tax_system_names),
+            tax_systems_mask=reg.tax_systems, work_mode=reg.work_mode,
             ffd_version=reg.ffd_version, registered_at=(reg.registered_at),
             fd_number=reg.fd_number),
         shift_state=shift_state.value, shift_text=_(_SHIFT_WORDS[shift_state.value]),
