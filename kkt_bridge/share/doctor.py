@@ -25,7 +25,16 @@ BRIDGE_NAMES = ("kkt-bridge",)
 
 
 def shared_path(url: str, run_dir: Path | None = None) -> Path:
-    """The stable name ``kkt-bridge run`` gives the shared port of the register at ``url``."""
+    """The stable name of the shared port of the register at ``url``: the one a running
+    daemon published (its run directory may not be this process's: systemd gives it
+    one), else the one ``kkt-bridge run`` would give it here."""
+    if run_dir is None:
+        from kkt_bridge.store.paths import data_dir
+
+        from .service import published
+
+        for info in published(data_dir(), url):
+            return Path(info.path)
     return link_path(url, run_dir)
 
 

@@ -73,3 +73,23 @@ def test_without_a_shared_port_a_held_port_stays_busy(tmp_path: Path) -> None:
     findings, skip = review(URL, busy, holders=lambda _p: [Holder(10, "kkt-bridge")],
                             own_pid=1, run_dir=tmp_path)
     assert not skip and findings == busy
+
+
+def test_the_name_a_running_daemon_published_wins(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from kkt_bridge.share.service import STATE_FILE
+
+    home = Path(os.environ["KKT_BRIDGE_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    elsewhere = tmp_path / "systemd-run" / "shtrih-0042"
+    elsewhere.parent.mkdir()
+    (tmp_path / "pts").touch()
+    elsewhere.symlink_to(tmp_path / "pts")
+    (home / STATE_FILE).write_text(json.dumps([{
+        "register": "shtrih-0042", "device": URL, "path": str(elsewhere),
+        "pty": str(tmp_path / "pts"), "tcp": None}]), encoding="utf-8")
+    assert shared_path(URL) == elsewhere
+    findings = check_shared_port(URL, holders=lambda _p: [Holder(4242, "frontol")], own_pid=1)
+    assert str(elsewhere) in (findings[0].what_to_do or "")
