@@ -288,14 +288,27 @@ class Daemon:
                 _("kkt-bridge останавливается"), _("повторите после перезапуска")))
             return request.future
         if not worker.running:
-            self._serve(worker, request)
-            worker.link.drop()
+            self._serve(worker, request, drop=True)
             return request.future
         worker.requests.put(request)
         worker.wake.set()
+        if not worker.running:  # it ended meanwhile: nobody would ever answer
+            self._fail_pending(worker)
         return request.future
 
-    def _serve(self, worker: _Worker, request: _Request) -> None:
+    def _fail_pending(self, worker: _Worker) -> None:
+        while True:
+            try:
+                pending = worker.requests.get_nowait()
+            except queue.Empty:
+                return
+            if pending.future.set_running_or_notify_cancel():
+                pending.future.set_exception(LinkError(
+                    _("kkt-bridge останавливается"), _("повторите после перезапуска")))
+
+    def _serve(self, worker: _Worker, request: _Request, *, drop: bool = False) -> None:
+        """Run one request under the link lock; ``drop``: close the port before the lock
+        goes (a request run outside the worker must not close it under a round)."""
         if not request.future.set_running_or_notify_cancel():
             return
         link = worker.link
@@ -318,6 +331,8 @@ class Daemon:
         else:
             request.future.set_result(result)
         finally:
+            if drop:
+                link.drop()
             link.lock.release()
 
     def _serve_requests(self, worker: _Worker) -> int:
@@ -598,14 +613,8 @@ class Daemon:
                 self.clock.wait(max(next_round - self.clock.now(), 0.05), worker.wake)
         finally:
             link.drop()
-            # nothing waits forever on a worker that has ended
-            while True:
-                try:
-                    request = worker.requests.get_nowait()
-                except queue.Empty:
-                    break
-                request.future.set_exception(LinkError(
-                    _("kkt-bridge останавливается"), _("повторите после перезапуска")))
+            worker.thread = None  # no longer running: a request from now on is failed
+            self._fail_pending(worker)  # nothing waits forever on a worker that has ended
 
     def run(self, between: Callable[[], None] | None = None) -> None:
         """Serve every link until :meth:`stop`; returns when all workers ended.

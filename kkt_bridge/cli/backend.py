@@ -16,6 +16,7 @@ from typing import Protocol
 from kkt_bridge.bridge import app
 from kkt_bridge.bridge.actions import (
     Connected,
+    PromptView,
     RegisterStatus,
     SettingsChange,
     SettingsPlan,
@@ -36,6 +37,8 @@ class Dialogues(Protocol):
                 endpoint: str | None = None) -> Connected: ...
 
     def choose_register(self, device: str | None = None) -> str: ...
+
+    def prompts(self) -> list[PromptView]: ...
 
     def choose_device(self, device: str | None = None) -> str: ...
 

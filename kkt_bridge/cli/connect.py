@@ -109,8 +109,9 @@ def connect_dialogue(be: Dialogues, device: str, *, plugin: str | None,
     "без них он будет запрошен. Код в --code виден другим пользователям компьютера в "
     "списке процессов: для токена МойСклад используйте файл, переменную или запрос."))
 @click.option("--device", "url", default=None, metavar="URL",
-              help=_("Порт ККТ: /dev/ttyACM0, socket://host[:7778] ... (по умолчанию — "
-                     "единственная подключённая ККТ)."))
+              help=_("Порт ККТ: /dev/ttyACM0, socket://host[:7778] ... (по умолчанию — ККТ, "
+                     "которую просит подключить kkt-bridge run, или единственная "
+                     "подключённая)."))
 @click.option("--plugin", default=None, metavar="NAME",
               help=_("Модуль бэк-офиса (reference, moysklad ...); у работающего kkt-bridge "
                      "run — заданный ему."))
@@ -126,8 +127,10 @@ def connect_command(url: str | None, plugin: str | None, endpoint: str | None,
     code = read_code(code, code_file)
     with dialogues(keep_new_store=False) as be:
         if url is None:
+            # the register the running daemon asks to connect, else the only paired one
+            waiting = be.prompts()
             try:
-                url = be.choose_device(None)
+                url = waiting[0].url if len(waiting) == 1 else be.choose_device(None)
             except NotPairedError:
                 raise ConfigError(_("не указан порт ККТ"),
                                   _("укажите его: --device URL (найденные ККТ: kkt-bridge "

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +43,7 @@ from kkt_bridge.bridge.events import EventBus
 from kkt_bridge.errors import ConfigError, ConfirmationRequiredError
 from kkt_bridge.i18n import _
 from kkt_bridge.web.context import WebContext
-from kkt_bridge.web.errors import ErrorBody, error_response
+from kkt_bridge.web.errors import ErrorBody
 from kkt_bridge.web.events import event_stream
 from kkt_bridge.web.security import require_api, require_secret
 
@@ -233,11 +234,9 @@ def apply_settings(key: str, body: SettingsRequest, act: Act) -> Any:
     try:
         return act.apply_settings(key, body.change(), body.confirmation)
     except ConfirmationRequiredError as exc:
-        plan = act.preview_settings(key, body.change())
-        response = error_response(exc)
+        plan = act.preview_settings(key, body.change())  # the list as it is now
         return JSONResponse(status_code=409, content={
-            **ErrorBody.of(exc).model_dump(), "plan": _jsonable(asdict(plan))},
-            headers=dict(response.headers))
+            **ErrorBody.of(exc).model_dump(), "plan": jsonable_encoder(asdict(plan))})
 
 
 @router.post("/sync", response_model=SyncResult | SyncStarted)
@@ -264,8 +263,8 @@ def start_background_sync(act: Actions, bus: EventBus, run_id: str, key: str | N
         try:
             result = act.sync_now(key, device=device, run_id=run_id)
             bus.publish(SYNC_FINISHED, {"run_id": run_id, "ok": result.ok,
-                                        "results": _jsonable([asdict(r)
-                                                              for r in result.results])})
+                                        "results": jsonable_encoder(
+                                            [asdict(r) for r in result.results])})
         except Exception as exc:  # reported to the page, which waits for this run
             bus.publish(SYNC_FINISHED, {"run_id": run_id, "ok": False,
                                         "error": ErrorBody.of(exc).model_dump()})
@@ -327,8 +326,3 @@ async def events(request: Request, ctx: Ctx) -> Any:
     again)."""
     return event_stream(request, ctx)
 
-
-def _jsonable(value: Any) -> Any:
-    from fastapi.encoders import jsonable_encoder
-
-    return jsonable_encoder(value)

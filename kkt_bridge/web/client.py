@@ -20,6 +20,7 @@ from kkt_bridge import errors
 from kkt_bridge.bridge.actions import (
     Connected,
     ConnectOptions,
+    PromptView,
     RegisterStatus,
     SettingsChange,
     SettingsPlan,
@@ -120,6 +121,9 @@ class DaemonClient:
                 endpoint: str | None = None) -> Connected:
         return self._post(Connected, "/api/connect", {
             "device_url": device_url, "code": code, "plugin": plugin, "endpoint": endpoint})
+
+    def prompts(self) -> list[PromptView]:
+        return self._get(list[PromptView], "/api/prompts")
 
     def paired_registers(self, device: str | None = None) -> list[str]:
         return self._get(list[str], "/api/paired", device=device)

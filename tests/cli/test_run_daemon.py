@@ -160,8 +160,9 @@ def test_commands_go_through_the_running_daemon(
     assert daemon.wait_for(lambda: "Подключите ККТ на странице" in daemon.text()), daemon.text()
     code_file = tmp_path / "code"
     code_file.write_text(office.issue_sync_code(SHOP) + "\n")
-    paired = daemon.cli("connect", "--device", emu.tcp_url, "--plugin", "reference",
-                        "--backoffice", office.url, "--code-file", str(code_file))
+    # no --device: the register the daemon asks to connect
+    paired = daemon.cli("connect", "--plugin", "reference", "--backoffice", office.url,
+                        "--code-file", str(code_file))
     assert paired.returncode == 0, paired.stderr
     assert "Соединение установлено" in paired.stdout
     # the daemon took the pairing at once: the receipts go out without a restart

@@ -50,6 +50,19 @@ def chromium_version(path: str) -> str:
     return out.strip() or "unknown"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test, so fixtures can tell a failure at teardown."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    report = getattr(request.node, "report_call", None)
+    return report is not None and report.failed
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     return require_program(["/usr/bin/chromium", "chromium", "chromium-browser"],
@@ -74,8 +87,9 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture
-def launch_browser(playwright_driver: Any, chromium_path: str,
-                   tmp_path: Path) -> Iterator[Callable[..., Any]]:
+def launch_browser(playwright_driver: Any, chromium_path: str, tmp_path: Path,
+                   artifacts_dir: Path,
+                   request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     """Start Chromiums, each with a fresh user-data-dir; ``options`` go to Playwright's
     ``launch_persistent_context`` (locale, java_script_enabled ...). Yields the context."""
     from playwright.sync_api import Error as PlaywrightError
@@ -102,7 +116,14 @@ def launch_browser(playwright_driver: Any, chromium_path: str,
         return context
 
     yield launch
-    for context in contexts:
+    for number, context in enumerate(contexts):
+        if _failed(request):  # what the browser showed when the test failed
+            for index, page in enumerate(context.pages):
+                name = f"failure-{request.node.name}-{number}-{index}.png"
+                try:
+                    page.screenshot(path=str(artifacts_dir / name), full_page=True)
+                except Exception as exc:  # a page in the middle of a navigation
+                    print(f"no screenshot of {page.url}: {exc}")
         context.close()
 
 
@@ -123,7 +144,8 @@ def office(tmp_path: Path) -> Iterator[ReferenceBackOffice]:
 
 
 @pytest.fixture
-def daemon_for(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+def daemon_for(tmp_path: Path,
+               request: pytest.FixtureRequest) -> Iterator[Callable[..., Daemon]]:
     """``kkt-bridge run`` as the service runs it: a child process with no terminal, its
     store in a temporary directory; ``options`` are more of its command line."""
     started: list[Daemon] = []
@@ -141,3 +163,5 @@ def daemon_for(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     yield start
     for daemon in started:
         daemon.stop()
+        if _failed(request):
+            print("kkt-bridge run said:\n" + "".join(daemon.output)[-6000:])

@@ -244,6 +244,15 @@ def test_errors_follow_the_request_language(bridge: Bridge) -> None:
     assert "is not connected" in by_header.json()["message"]
     russian = bridge.client.get("/api/registers/nosuch:1/settings", headers=AUTH)
     assert "не подключена" in russian.json()["message"]
+    # words the daemon's worker made in its own round come in the request's language too
+    bridge.prompt_key()
+    english_status = bridge.client.get("/api/status", headers=AUTH,
+                                       params={"device": bridge.url, "lang": "en"}).json()
+    assert english_status["link"]["text"] == "online"
+    assert english_status["facts"]["shift_text"].isascii()
+    russian_status = bridge.client.get("/api/status", headers=AUTH,
+                                       params={"device": bridge.url}).json()
+    assert russian_status["link"]["text"] == "на связи"
 
 
 def test_sync_now_status_and_metrics_agree(bridge: Bridge, paired: str,

@@ -133,9 +133,16 @@ def in_language(facts: RegisterFacts | None, health: LinkHealth) -> tuple[
     return facts, link_health(health.state, health.error, health.checked_at)
 
 
+HEALTH_TEXT: dict[str, str] = {
+    "ok": "на связи",
+    "unreachable": "нет связи",
+    "unplugged": "отключена",
+    "unknown": "не проверялась",
+}
+
+
 def _health_text(state: LinkState) -> str:
-    return _({"ok": "на связи", "unreachable": "нет связи", "unplugged": "отключена",
-              "unknown": "не проверялась"}[state])
+    return _(HEALTH_TEXT[state])
 
 
 def link_health(state: LinkState, error: str | None = None,
