@@ -499,11 +499,16 @@ def run_checks(urls: Sequence[str], env: DoctorEnv, *,
     if not urls:
         findings.append(Finding(Level.WARNING, _("ККТ не найдены"),
                                 _("подключите ККТ или укажите --device"), check="devices"))
+    from kkt_bridge.share import doctor as share  # it builds on this module
+
     for url in urls:
         port = check_port_access(url, access=env.access, can_open=env.can_open) + \
             check_port_busy(url, holders=env.holders,
                                                          locked=env.locked)
+        port, served = share.review(url, port, holders=env.holders)
         findings += port
+        if served:
+            continue
         if any(f.level is Level.ERROR for f in port):
             findings.append(Finding(Level.INFO, _("проверки ККТ на {url} пропущены: порт "
                                                   "недоступен").format(url=url),

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from kkt_bridge.errors import PluginError
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
+from kkt_bridge.share.rules import ExchangeRules
 
 if TYPE_CHECKING:
     from kkt_bridge.emulation.emulator import FrontEnd
@@ -82,6 +83,24 @@ class Driver(Protocol):
     def open(self, url: str, *, baudrate: int | None = None, **options: Any) -> Kkt:
         """Open a register at ``url`` (any form :func:`kkt_bridge.link.open_link` takes)."""
         ...
+
+
+def exchange_rules_of(driver: Driver) -> ExchangeRules | None:
+    """The driver's rules for sharing its link (:mod:`kkt_bridge.share.rules`), or None
+    when it declares none (then its registers get no shared port).
+
+    Optional on purpose: a driver offers them with an ``exchange_rules()`` method that
+    returns an :class:`~kkt_bridge.share.rules.ExchangeRules`; its docstring says how a
+    protocol's exchanges (Shtrih-M's handshake, ATOL's task buffer and asynchronous
+    result) are declared."""
+    method = getattr(driver, "exchange_rules", None)
+    if method is None:
+        return None
+    rules = method()
+    if not isinstance(rules, ExchangeRules):
+        raise PluginError(_("драйвер {name}: правила общего порта неполны").format(
+            name=driver.name), _("обновите пакет драйвера"))
+    return rules
 
 
 def load_drivers() -> dict[str, Driver]:

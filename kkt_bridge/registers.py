@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kkt_bridge.driverapi import get_driver, load_drivers
-from kkt_bridge.errors import NotARegisterError
+from kkt_bridge.errors import KktBridgeError, NotARegisterError
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
@@ -82,3 +82,22 @@ def opener(driver: str | None = None, known: Mapping[str, str] | None = None,
 def recorded_drivers(records: Iterable[Any]) -> dict[str, str]:
     """URL -> driver of the store's register records (those with a URL)."""
     return {r.device_url: r.driver for r in records if getattr(r, "device_url", None)}
+
+
+def driver_of(driver: str | None = None,
+              known: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
+    """The driver of the register at a URL: ``driver`` when given, else the one the store
+    recorded (``known``: URL -> driver), else the one that answers a probe; None when
+    nothing answers (the register is unplugged or not a register)."""
+    remembered = dict(known or {})
+
+    def find(url: str) -> str | None:
+        if driver or url in remembered:
+            return driver or remembered[url]
+        try:
+            remembered[url] = detect_driver(url)
+        except KktBridgeError:
+            return None
+        return remembered[url]
+
+    return find

@@ -7,17 +7,20 @@ and parses answers with these declarations; the emulator does the opposite with 
 
 from __future__ import annotations
 
+import binascii
 from functools import reduce
 from operator import xor
 from typing import Any
 
 from construct import (
+    Bytes,
     Checksum,
     Const,
     Construct,
     ConstructError,
     GreedyBytes,
     Int8ub,
+    Int16ul,
     Prefixed,
     RawCopy,
     SizeofError,
@@ -92,6 +95,29 @@ AnswerBody = Struct(
     "error" / Int8ub,
     "data" / GreedyBytes,
 )
+
+
+# --- the optional "v2" link protocol of newer firmware (reference §1) -----------------------
+
+#: ``8F | LEN16 | NUM16 | DATA | CRC16``: no ENQ/ACK/NAK, one answer frame per request frame
+V2_STX = 0x8F
+#: the escape byte: 8F and 9F inside a frame travel as 9F 81 and 9F 83
+V2_ESC = 0x9F
+V2_UNSTUFF = {0x81: V2_STX, 0x83: V2_ESC}
+
+
+def v2_crc(data: bytes) -> int:
+    """CRC-16/CCITT from 0xFFFF over LEN16, NUM16 and DATA."""
+    return binascii.crc_hqx(data, 0xFFFF)
+
+
+V2Frame = Struct(
+    "payload" / RawCopy(Struct("length" / Int16ul, "content" / Bytes(this.length))),
+    "crc" / Checksum(Int16ul, v2_crc, this.payload.data),
+)
+"""A v2 frame after 8F, unstuffed. ``content`` is NUM16 + DATA (empty: LEN 0, the host asks
+for the next number); DATA is a request body (CMD + data) or an answer body (CMD + error +
+data), as in the standard frame."""
 
 
 def _check_size(body: bytes) -> None:

@@ -9,6 +9,7 @@ from kkt_bridge.driverapi import ProbeResult, UsbId
 from kkt_bridge.errors import DeviceError, LinkTimeoutError, ProtocolError
 
 from .driver import ShtrihKkt, model_name
+from .exchange import ShtrihExchangeRules
 from .frame import ACK, NAK, TCP_PORT
 from .transport import BYTE_TIMEOUT, Transport
 
@@ -63,6 +64,10 @@ class ShtrihDriver:
                                model=model_name(kind.name), serial=serial)
         finally:
             port.close()
+
+    def exchange_rules(self) -> ShtrihExchangeRules:
+        """What one exchange is on this link, for the shared port (:mod:`.exchange`)."""
+        return ShtrihExchangeRules()
 
     def open(self, url: str, *, baudrate: int | None = None, **options: Any) -> ShtrihKkt:
         """Open the register at ``url``; options: password, sysadmin_password,

@@ -191,6 +191,31 @@ class Transport:
                                     attempts=self.attempts, seconds=seconds),
             _("проверьте кабель, питание ККТ и скорость порта"))
 
+    def settle(self, attempts: int = 3) -> None:
+        """ENQ until the device says it is idle (NAK), reading and acknowledging any answer
+        it still holds, so the next host starts on a quiet link (the shared port calls it
+        after a command of the bridge failed half-way). LinkTimeoutError when it stays
+        silent, LinkClosedError when the port fails."""
+        try:
+            for _attempt in range(attempts):
+                self.port.write(_ENQ)
+                deadline = self._clock() + self.control_timeout
+                reply = self._control(deadline, stx_is_ack=True)
+                if reply == NAK:
+                    return
+                if reply not in (ACK, STX):
+                    break
+                try:
+                    self._answer(deadline, have_stx=reply == STX)
+                except _Corrupt:
+                    continue
+        except OSError as exc:
+            raise LinkClosedError(
+                _("связь с ККТ прервана: {reason}").format(reason=exc),
+                _("проверьте кабель или сеть")) from exc
+        raise LinkTimeoutError(_("ККТ не ответила на ENQ"),
+                               _("проверьте кабель, питание ККТ и скорость порта"))
+
     def probe(self, timeout: float) -> int | None:
         """Send ENQ once; the ACK or NAK byte a Shtrih device answers, or None."""
         self.port.write(_ENQ)

@@ -107,6 +107,8 @@ class _Worker:
         self.requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.force_round = True
+        #: a cash program made a document through the shared port: export at the next round
+        self.export_pending = False
         self.facts: RegisterFacts | None = None
         self.health: LinkHealth = link_health("unknown")
 
@@ -449,6 +451,17 @@ class Daemon:
                 worker.force_round = True
                 worker.wake.set()
 
+    def export_soon(self, url: str) -> None:
+        """A cash program made a fiscal document on the register at ``url`` (through its
+        shared port, :mod:`kkt_bridge.share`): the export runs now, not at the next poll."""
+        with self._workers_lock:
+            worker = self._workers.get(url)
+        if worker is not None:
+            # a flag, not a due time: an export running now would plan its next run over it
+            worker.export_pending = True
+            worker.force_round = True
+            worker.wake.set()
+
     def _export_now(self, key: str) -> None:
         """Receipts made while the cable was out go out as soon as it is back."""
         run = self.store.get_job_run(key, DOCUMENTS)
@@ -503,6 +516,9 @@ class Daemon:
                 # its own pairing, so nothing waits for the user to pair again
                 outcomes = self._drain_replaced(link, observation.identity.serial, key)
                 return outcomes
+            if worker.export_pending:
+                worker.export_pending = False
+                self._export_now(key)
             outcomes = self.scheduler.run_jobs(link, key, self.scheduler.due(key))
             log.debug("round on %s: %s", link.url,
                       ", ".join(f"{o.job} {'ok' if o.ok else 'failed'}" for o in outcomes)

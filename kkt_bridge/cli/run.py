@@ -7,6 +7,11 @@ prints a fresh one). A register that needs pairing raises the «Подключи
 page, to the plugins' hook and, on a terminal, right here (with ``--plugin``, only the code
 is asked). A second daemon on the same store is refused.
 
+Each register it serves gets a shared port (:mod:`kkt_bridge.share`, ``--no-share`` to go
+without): a pty named ``<run dir>/<device name>`` (and with ``--share-tcp`` a TCP port on
+127.0.0.1) through which unmodified cash software reaches the register; the names are
+printed as they open, and a document the cash software makes is exported at once.
+
 SIGTERM or Ctrl+C stops it gracefully: the job in hand ends its current step.
 ``--log-format``/``--log-level`` are the format every command logs in
 (:mod:`kkt_bridge.logs`); ``--metrics-file`` writes the metrics for node_exporter, which the
@@ -19,6 +24,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -36,12 +43,16 @@ from kkt_bridge.bridge.daemon import (
     discovered_urls,
     paired_urls,
 )
+from kkt_bridge.bridge.presence import LinkChange
 from kkt_bridge.bridge.prompts import ConnectPrompt
 from kkt_bridge.bridge.watcher import REASON_TEXT
 from kkt_bridge.errors import ConfigError, KktBridgeError
 from kkt_bridge.i18n import _
 from kkt_bridge.logs import FORMATS, logging_configured
 from kkt_bridge.metrics import Metrics
+from kkt_bridge.share.paths import LOOPBACK
+from kkt_bridge.share.ports import SharedPortInfo
+from kkt_bridge.share.service import STATE_FILE, SharedPorts
 from kkt_bridge.web.server import DEFAULT_PORT
 
 log = logging.getLogger(__name__)
@@ -127,10 +138,19 @@ class TerminalPrompts:
                      "(дождавшись его) и выйти."))
 @click.option("--driver", default=None, metavar="NAME",
               help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
+@click.option("--share/--no-share", default=True, show_default=True,
+              help=_("Общий порт для кассовой программы: она работает с ККТ через kkt-bridge."))
+@click.option("--share-tcp", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help=_("Общий порт ещё и по TCP на 127.0.0.1:PORT (0: любой свободный; для "
+                     "нескольких ККТ — PORT, PORT+1...)."))
+@click.option("--share-host", default=LOOPBACK, show_default=True, metavar="HOST",
+              help=_("Адрес TCP общего порта; другой адрес, кроме 127.0.0.1, открывает ККТ "
+                     "сети."))
 def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_interval: float,
                 plugin: str | None, endpoint: str | None, port: int, discover: bool,
                 metrics_port: int | None, metrics_file: Path | None, hotplug: str,
-                hand_over: bool, driver: str | None) -> None:
+                hand_over: bool, driver: str | None, share: bool, share_tcp: int | None,
+                share_host: str) -> None:
     """Работать постоянно: следить за ККТ, обмениваться с бэк-офисом по расписанию и
     показывать страницу kkt-bridge на http://127.0.0.1:ПОРТ/."""
     with logging_configured(log_format, log_level):
@@ -138,7 +158,8 @@ def run_command(urls: tuple[str, ...], log_format: str, log_level: str, poll_int
             _hand_over(urls)
             return
         _run(urls, poll_interval, BackOfficePreset(plugin, endpoint), port, discover,
-             metrics_port, metrics_file, hotplug, driver)
+             metrics_port, metrics_file, hotplug, driver,
+             ShareOptions(share_tcp, share_host) if share else None)
 
 
 HAND_OVER_WAIT = 60.0
@@ -174,9 +195,35 @@ def serve_metrics(metrics: Metrics, port: int) -> ThreadingHTTPServer:
               "занимает")) from None
 
 
+@dataclass(frozen=True)
+class ShareOptions:
+    tcp: int | None = None
+    host: str = LOOPBACK
+
+
+def announce_shared_port(info: SharedPortInfo) -> None:
+    """The line the integrator copies into the cash software's settings."""
+    click.echo(_("Общий порт ККТ {url} для кассовой программы: {path}").format(
+        url=info.device_url, path=info.path) + (f" ({info.tcp_url})" if info.tcp_url else ""))
+
+
+def start_shared_ports(options: ShareOptions, devices: list[str], directory: Path,
+                       driver_of: Callable[[str], str | None]) -> SharedPorts:
+    """The shared ports of ``devices`` (more come as the daemon opens new registers), each
+    spoken by its register's driver; the caller sets ``on_document`` once the daemon exists
+    and closes them at the end."""
+    shares = SharedPorts(tcp=options.tcp, tcp_host=options.host,
+                         on_added=announce_shared_port, state_file=directory / STATE_FILE)
+    for url in devices:
+        driver = driver_of(url)
+        if driver is not None:  # unknown now: tried again when the daemon first opens it
+            shares.add(url, driver)
+    return shares
+
+
 def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, port: int,
          discover: bool, metrics_port: int | None, metrics_file: Path | None,
-         hotplug: str, driver: str | None = None) -> None:
+         hotplug: str, driver: str | None = None, share: ShareOptions | None = None) -> None:
     from kkt_bridge.store.paths import data_dir
     from kkt_bridge.web.context import WebContext
     from kkt_bridge.web.instance import DaemonInstance
@@ -191,15 +238,24 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
     db = None
     server: LocalServer | None = None
     metrics_server: ThreadingHTTPServer | None = None
+    shares: SharedPorts | None = None
     try:
         db = app.store()
         devices = list(dict.fromkeys([*urls, *paired_urls(db)]))
         # --driver for every register, else the driver the store recorded, else a probe
-        opener = registers.opener(driver, registers.recorded_drivers(db.registers()),
-                                  app.open_register)
+        recorded = registers.recorded_drivers(db.registers())
+        opener = registers.opener(driver, recorded, app.open_register)
+        if share is not None:
+            driver_of = registers.driver_of(driver, recorded)
+            shares = start_shared_ports(share, devices, directory, driver_of)
+            opener = shares.opener(opener, add=True, driver_of=driver_of)
         daemon = Daemon(db, pm, devices, opener=opener, poll_interval=poll_interval,
                         hotplug=hotplug, metrics_file=metrics_file, preset=preset,
-                        discover=discovered_urls if discover else None)
+                        discover=discovered_urls if discover else None,
+                        on_link_change=shared_link_change(shares))
+        if shares is not None:
+            # export follows the sales: a document the cash software made goes out now
+            shares.on_document = lambda url, _done: daemon.export_soon(url)
         context = WebContext(actions=daemon.actions,
                              security=Security(load_or_create_secret(directory)),
                              bus=daemon.bus, urls=lambda: daemon.urls,
@@ -230,6 +286,8 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
         signal.signal(signal.SIGINT, stop)
         daemon.run(between=prompts.show)
     finally:
+        if shares is not None:
+            shares.close()
         if server is not None:
             server.stop()
         if metrics_server is not None:
@@ -238,6 +296,18 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
         if db is not None:
             db.close()
         instance.release()
+
+
+def shared_link_change(shares: SharedPorts | None) -> Callable[[LinkChange], None] | None:
+    """An unplugged register's shared port drops its dead descriptor at once."""
+    if shares is None:
+        return None
+
+    def changed(change: LinkChange) -> None:
+        if not change.present:
+            shares.reset(change.url)
+
+    return changed
 
 
 def register(group: click.Group) -> None:

@@ -18,6 +18,8 @@ from kkt_bridge.bridge.actions import RegisterFacts, RegisterStatus
 from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
+from kkt_bridge.share.service import published
+from kkt_bridge.store.paths import data_dir
 
 
 def open_register(url: str, driver: str | None = None) -> Kkt:
@@ -166,8 +168,11 @@ def status_command(url: str | None, as_json: bool, driver: str | None) -> None:
         raise LinkError(_("ККТ на {url} не отвечает: {error}").format(
             url=status.device_url, error=status.link.error or status.link.text),
             _("проверьте кабель и порт: kkt-bridge doctor --device URL"))
+    shared = published(data_dir(), status.device_url) if status.device_url else []
     if as_json:
-        click.echo(json.dumps(json_report(status), ensure_ascii=False))
+        report = json_report(status)
+        report["shared_port"] = shared[0].as_json() if shared else None
+        click.echo(json.dumps(report, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table
@@ -181,6 +186,9 @@ def status_command(url: str | None, as_json: bool, driver: str | None) -> None:
         Console(soft_wrap=True).print(table)
     for line in bridge_lines(status):
         click.echo(line)
+    for info in shared:
+        click.echo(_("Общий порт для кассовой программы: {path}").format(path=info.path)
+                   + (f" ({info.tcp_url})" if info.tcp_url else ""))
 
 
 def register(group: click.Group) -> None:
