@@ -208,14 +208,14 @@ def announce_shared_port(info: SharedPortInfo) -> None:
 
 
 def start_shared_ports(options: ShareOptions, devices: list[str], directory: Path,
-                       driver_of: Callable[[str], str | None]) -> SharedPorts:
+                       driver_of: Callable[[str], str | None] | None = None) -> SharedPorts:
     """The shared ports of ``devices`` (more come as the daemon opens new registers), each
-    spoken by its register's driver; the caller sets ``on_document`` once the daemon exists
-    and closes them at the end."""
+    spoken by its register's driver (``driver_of``; default: the default driver's); the
+    caller sets ``on_document`` once the daemon exists and closes them at the end."""
     shares = SharedPorts(tcp=options.tcp, tcp_host=options.host,
                          on_added=announce_shared_port, state_file=directory / STATE_FILE)
     for url in devices:
-        driver = driver_of(url)
+        driver = driver_of(url) if driver_of else shares.driver
         if driver is not None:  # unknown now: tried again when the daemon first opens it
             shares.add(url, driver)
     return shares
