@@ -74,6 +74,7 @@ _SUMMARY_WORDS: dict[str, str] = {
     "groups": "групп: {n}",
     "employees": "сотрудников: {n}",
     "cashiers_written": "записано кассиров в ККТ: {n}",
+    "cashiers_kept_in_bridge": "у ККТ нет таблицы кассиров, список хранится в kkt-bridge: {n}",
     "exported": "выгружено документов: {n}",
     "duplicates": "уже были в бэк-офисе: {n}",
     "undecoded": "не разобрано: {n}",
