@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from kkt_bridge.bridge.actions import (
     GoodView,
     PeriodChoice,
     RegisterStatus,
+    describe_summary,
 )
 from kkt_bridge.i18n import _
 
@@ -126,7 +127,11 @@ def register_view(actions: Actions, status: RegisterStatus, titles: dict[str, st
         view.replaced = [asdict(old) for old in status.backlog.replaced_fns]
     if status.failed_export is not None:
         view.failed = [asdict(status.failed_export)]
-    view.last_results = results.get(key)
+    # the words of what each exchange did are made now, in this request's language: the run
+    # itself may have been another page's, in another language
+    view.last_results = tuple(
+        replace(r, text=describe_summary(r.job, r.summary)) if r.ok else r
+        for r in results.get(key))
     if status.pairing is not None and status.register_key:
         _catalog_view(view, actions.catalog(status.register_key), edit, edit_group)
     return view

@@ -188,3 +188,14 @@ def test_a_register_out_of_reach_is_shown_as_such(tmp_path: Path) -> None:
     store.close()
     assert answer.status_code == 200
     assert "нет связи" in answer.text and "Подключить ККТ" not in answer.text
+
+
+def test_what_an_exchange_did_is_told_in_the_reader_s_language(page: Page) -> None:
+    key = page.pair()
+    # «Обновить сейчас» from a Russian page, then the same page read in English
+    assert page.post(f"/sync/{quote(key, safe='')}", {}).status_code == 303
+    assert "выгружено документов" in page.client.get("/").text
+    page.client.get("/lang", params={"to": "en", "next": "/"}, follow_redirects=False)
+    english = page.client.get("/").text
+    assert "выгружено документов" not in english and "товаров:" not in english
+    assert "exported" in english
