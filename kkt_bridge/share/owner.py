@@ -25,6 +25,7 @@ from typing import Any
 from kkt_bridge.errors import KktBridgeError, LinkClosedError, LinkError, ProtocolError
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import (
+    Capability,
     Cashier,
     DocumentInfo,
     FnStatus,
@@ -34,6 +35,7 @@ from kkt_bridge.kkt import (
     OfdQueue,
     Registration,
     Shift,
+    capabilities_of,
 )
 
 from .fairlock import FairLock
@@ -270,6 +272,13 @@ class SharedKkt:
 
     def write_cashier(self, row: int, name: str) -> None:
         self._call("write_cashier", row, name)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """The driver's capabilities: a fact about the driver, read in a turn only because
+        the register object exists while the owner holds the link."""
+        with self.owner.bridge_turn() as kkt:
+            return capabilities_of(kkt)
 
     def close(self) -> None:
         """The owner keeps the link open for the shared port."""

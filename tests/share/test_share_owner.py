@@ -18,6 +18,7 @@ from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
 from kkt_bridge.drivers.shtrih.frame import ENQ, NAK, build_frame
 from kkt_bridge.drivers.shtrih.plugin import open_port
 from kkt_bridge.errors import LinkClosedError, LinkError, LinkTimeoutError, ProtocolError
+from kkt_bridge.kkt import capabilities_of
 from kkt_bridge.registers import open_register
 from kkt_bridge.share import LinkOwner, SharedPort
 from kkt_bridge.share.paths import port_name
@@ -61,6 +62,17 @@ def test_the_bridge_turn_opens_lazily_and_the_shared_kkt_never_closes_the_link(
     owner.close()
     with pytest.raises(LinkClosedError):
         kkt.fn_status()
+
+
+def test_the_shared_kkt_has_the_drivers_capabilities(kkt_emulator: Emulator) -> None:
+    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+    direct = open_register(kkt_emulator.tcp_url or "", driver="shtrih")
+    try:
+        # an attribute, not a command: the employees job reads it as a set
+        assert capabilities_of(owner.kkt()) == capabilities_of(direct)
+    finally:
+        owner.close()
+        direct.close()
 
 
 def test_a_register_that_cannot_be_opened(tmp_path: Path) -> None:
