@@ -18,8 +18,6 @@ from kkt_bridge.bridge.actions import RegisterFacts, RegisterStatus
 from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
-from kkt_bridge.share.service import published
-from kkt_bridge.store.paths import data_dir
 
 
 def open_register(url: str, driver: str | None = None) -> Kkt:
@@ -148,6 +146,22 @@ def bridge_lines(status: RegisterStatus) -> list[str]:
     return lines
 
 
+def shared_lines(status: RegisterStatus) -> list[str]:
+    """The shared port cash software opens, and a program that holds the real port."""
+    lines: list[str] = []
+    port = status.shared_port
+    if port is not None:
+        lines.append(_("Общий порт для кассовой программы: {path}").format(path=port.path)
+                     + (f" ({port.tcp})" if port.tcp else ""))
+    if status.port_holders:
+        lines.append(_("Порт ККТ {url} занят программой {holders}: укажите в её настройках "
+                       "порт {path}").format(
+            url=status.device_url,
+            holders=", ".join(f"{h.name} ({h.pid})" for h in status.port_holders),
+            path=port.path if port else _("общий порт «kkt-bridge run»")))
+    return lines
+
+
 @click.command(name="status", help=_(
     "Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."))
 @click.option("--device", "url", default=None, metavar="URL",
@@ -168,11 +182,8 @@ def status_command(url: str | None, as_json: bool, driver: str | None) -> None:
         raise LinkError(_("ККТ на {url} не отвечает: {error}").format(
             url=status.device_url, error=status.link.error or status.link.text),
             _("проверьте кабель и порт: kkt-bridge doctor --device URL"))
-    shared = published(data_dir(), status.device_url) if status.device_url else []
     if as_json:
-        report = json_report(status)
-        report["shared_port"] = shared[0].as_json() if shared else None
-        click.echo(json.dumps(report, ensure_ascii=False))
+        click.echo(json.dumps(json_report(status), ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table
@@ -186,9 +197,8 @@ def status_command(url: str | None, as_json: bool, driver: str | None) -> None:
         Console(soft_wrap=True).print(table)
     for line in bridge_lines(status):
         click.echo(line)
-    for info in shared:
-        click.echo(_("Общий порт для кассовой программы: {path}").format(path=info.path)
-                   + (f" ({info.tcp_url})" if info.tcp_url else ""))
+    for line in shared_lines(status):
+        click.echo(line)
 
 
 def register(group: click.Group) -> None:

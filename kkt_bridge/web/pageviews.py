@@ -84,6 +84,11 @@ class RegisterView:
     editing: GoodRow | None = None
     editing_group: GroupRow | None = None
     prompt_reason: str | None = None
+    #: the port cash software opens beside the bridge, and its TCP address
+    shared_path: str | None = None
+    shared_tcp: str | None = None
+    #: other programs on the register's real port, as "name (pid)"
+    port_holders: list[str] = field(default_factory=list)
 
 
 def backoffice_titles(actions: Actions) -> dict[str, str]:
@@ -122,6 +127,9 @@ def register_view(actions: Actions, status: RegisterStatus, titles: dict[str, st
         view.goods_period_label = status.settings.goods_label
         view.employees_period_label = status.settings.employees_label
     view.jobs = status.exchanges
+    if status.shared_port is not None:
+        view.shared_path, view.shared_tcp = status.shared_port.path, status.shared_port.tcp
+    view.port_holders = [f"{h.name} ({h.pid})" for h in status.port_holders]
     if status.backlog is not None:
         view.unsent, view.outbox = status.backlog.unsent, status.backlog.outbox
         view.replaced = [asdict(old) for old in status.backlog.replaced_fns]

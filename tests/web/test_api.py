@@ -11,7 +11,9 @@ import pytest
 from api_helpers import AUTH, BASE, SHOP, Bridge, error_kind, running_bridge
 
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
+from kkt_bridge.share.service import STATE_FILE, SharedPorts
 from kkt_bridge.store import ORIGIN_REGISTER, ExchangeSettings
+from kkt_bridge.store.paths import data_dir
 
 pytestmark = pytest.mark.slow
 
@@ -326,3 +328,19 @@ def test_catalog_at_the_register_while_goods_sync_is_off(bridge: Bridge, paired:
     assert client.delete(f"{base}/goods/{good_id}", headers=AUTH).status_code == 204
     assert client.delete(f"{base}/groups/{group_id}", headers=AUTH).status_code == 204
     assert client.get(base, headers=AUTH).json()["goods"] == []
+
+
+def test_the_status_carries_the_shared_port(bridge: Bridge, tmp_path: Path) -> None:
+    home = data_dir()  # the daemon's: where ``kkt-bridge run`` publishes its shared ports
+    home.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "run").mkdir()
+    with SharedPorts(tcp=0, run_dir=tmp_path / "run", state_file=home / STATE_FILE) as shares:
+        info = shares.add(bridge.url)
+        assert info is not None
+        status = bridge.client.get("/api/status", headers=AUTH,
+                                   params={"device": bridge.url}).json()
+        # the keys of ``status --json``'s shared_port: one shape for the API and the CLI
+        assert status["shared_port"] == info.as_json()
+        assert status["port_holders"] == []  # a TCP register has no port to hold
+    status = bridge.client.get("/api/status", headers=AUTH, params={"device": bridge.url}).json()
+    assert status["shared_port"] is None

@@ -17,12 +17,15 @@ from fastapi.testclient import TestClient
 
 from kkt_bridge.bridge.access import DirectAccess
 from kkt_bridge.bridge.actions import Actions, BackOfficePreset
+from kkt_bridge.bridge.actions.shared import SharedPortLookup
 from kkt_bridge.bridge.events import EventBus
 from kkt_bridge.bridge.export import REJECTED
 from kkt_bridge.bridge.prompts import PromptBoard
+from kkt_bridge.link.holders import Holder
 from kkt_bridge.pluginmanager import get_plugin_manager
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 from kkt_bridge.registers import open_register
+from kkt_bridge.share.service import STATE_FILE, SharedPorts
 from kkt_bridge.store import ORIGIN_REGISTER, Store
 from kkt_bridge.web.app import create_app
 from kkt_bridge.web.context import WebContext
@@ -199,3 +202,37 @@ def test_what_an_exchange_did_is_told_in_the_reader_s_language(page: Page) -> No
     english = page.client.get("/").text
     assert "выгружено документов" not in english and "товаров:" not in english
     assert "exported" in english
+
+
+@pytest.mark.parametrize("holders", [[], [Holder(4242, "frontol")]])
+def test_the_register_panel_shows_the_shared_port(
+        tmp_path: Path, kkt_emulator_factory: Callable[..., Any], holders: list[Holder]) -> None:
+    emu = kkt_emulator_factory(pty=True, tcp=None)
+    device = emu.pty_path or ""
+    home, run = tmp_path / "home", tmp_path / "run"
+    home.mkdir()
+    run.mkdir()
+    store = Store(home / "kkt.sqlite3")
+    bus = EventBus()
+    actions = Actions(store=store, pm=get_plugin_manager(),
+                      access=DirectAccess(tmp_path, open_register), bus=bus,
+                      shared=SharedPortLookup(home, holders=lambda _url: holders))
+    security = Security(secret="s" * 32)
+    security.bind(8765)
+    context = WebContext(actions=actions, security=security, bus=bus, urls=lambda: [device],
+                         base_url=BASE)
+    with SharedPorts(tcp=0, run_dir=run, state_file=home / STATE_FILE) as shares, \
+            TestClient(create_app(context), base_url=BASE) as client:
+        info = shares.add(device)
+        assert info is not None and info.tcp_url
+        client.get(f"/login?token={security.login_token()}", follow_redirects=False)
+        html = client.get("/").text
+        english = client.get("/", headers={"Accept-Language": "en"}).text
+    store.close()
+    assert f'data-testid="shared-port">{info.path}<' in html
+    assert f'data-testid="shared-tcp">{info.tcp_url}<' in html
+    assert "Укажите этот порт в настройках кассовой программы вместо порта ККТ" in html
+    assert "Port for the cash software" in english
+    warning = "Программа frontol (4242) работает с ККТ напрямую через"
+    assert (warning in html) is bool(holders)
+    assert (f"Укажите в её настройках порт {info.path}" in html) is bool(holders)

@@ -39,6 +39,7 @@ from kkt_bridge.bridge.actions.models import (
     SyncProgress,
     SyncResult,
 )
+from kkt_bridge.bridge.actions.shared import SharedPortLookup, SharedSource
 from kkt_bridge.bridge.actions.views import (
     FactsSource,
     exchange_result,
@@ -143,6 +144,7 @@ class Actions:
     ``facts``: the daemon's latest look at a register by URL (None: read it now).
     ``on_change``: told (register key, device URL) after a pairing or a settings change,
     so the daemon takes it into account at once.
+    ``shared``: a register's shared port and the other programs on its real port.
     """
 
     store: Store
@@ -155,6 +157,7 @@ class Actions:
     on_change: Callable[[str, str | None], None] | None = None
     scheduler_factory: Callable[[], Scheduler] | None = None
     now: Callable[[], float] = time.time
+    shared: SharedSource = field(default_factory=SharedPortLookup)
 
     # --- which register -----------------------------------------------------------------
 
@@ -439,6 +442,7 @@ class Actions:
     def _status(self, url: str | None, key: str | None, facts: RegisterFacts | None,
                 health: LinkHealth) -> RegisterStatus:
         facts, health = in_language(facts, health)
+        shared_port, holders = self.shared(url) if url else (None, ())
         prompt = None
         if key is not None and self.board is not None:
             board_prompt = self.board.get(key)
@@ -447,7 +451,8 @@ class Actions:
         if key is None or record is None:
             return RegisterStatus(device_url=url, register_key=key, link=health, facts=facts,
                                   pairing=None, settings=None, exchanges=(), backlog=None,
-                                  failed_export=None, prompt=prompt)
+                                  failed_export=None, prompt=prompt,
+                                  shared_port=shared_port, port_holders=holders)
         pairing = self.store.get_pairing(key)
         settings = self.store.get_settings(key)
         exchanges = []
@@ -475,7 +480,7 @@ class Actions:
                                 last_fd=log.last_fd, outbox=log.outbox, unsent=log.unsent,
                                 replaced_fns=tuple(self._replaced_fns(record))),
             failed_export=self._failed_export(key, record.fn_number, log.cursor),
-            prompt=prompt)
+            prompt=prompt, shared_port=shared_port, port_holders=holders)
 
     def _failed_export(self, key: str, fn_number: str, cursor: int) -> FailedExport | None:
         found = figures.rejection(self.store, key, fn_number, cursor)

@@ -302,6 +302,26 @@ class PromptView:
 
 
 @dataclass(frozen=True)
+class SharedPortView:
+    """Where cash software reaches the register beside the bridge: the shared port that
+    ``kkt-bridge run`` opens (the keys of ``status --json``'s ``shared_port``)."""
+
+    register: str
+    device: str
+    path: str  # the one line an integrator changes: the port the cash software opens
+    pty: str
+    tcp: str | None
+
+
+@dataclass(frozen=True)
+class PortHolderView:
+    """Another program that has the register's real port open (around the bridge)."""
+
+    pid: int
+    name: str
+
+
+@dataclass(frozen=True)
 class RegisterStatus:
     """Everything the page and ``kkt-bridge status`` show about one register."""
 
@@ -315,6 +335,8 @@ class RegisterStatus:
     backlog: BacklogView | None
     failed_export: FailedExport | None
     prompt: PromptView | None
+    shared_port: SharedPortView | None = None
+    port_holders: tuple[PortHolderView, ...] = ()
 
 
 @dataclass(frozen=True)
