@@ -16,21 +16,27 @@ it with a fake clock. The rules (atol.md §2, the emulator recommendation of §2
   register replies is open (atol.md §9 question 2), so :class:`LinkOptions` switches it.
 - ACK_ADD (C5): its layout is unknown; accepted only when ``accept_ack_add`` is set.
 
-Pacing: with a baud rate set, a byte is not seen before a real 8N1 line would deliver it and
-bytes leave no faster than such a line carries them, each packet released whole.
+Pacing and the line's faults are the kit's :class:`~kkt_bridge.emulation.pacing.Pacer`: with
+a baud rate set, a byte is not seen before a real 8N1 line would deliver it and bytes leave
+no faster than such a line carries them, each packet released whole, starting no sooner
+than the register decided to send it. The link tells the pacer which bytes end a packet
+(:class:`_Packets` run ahead over the inbox), so the line wakes once a packet, not once a
+byte; every byte still reaches the link with its own arrival time, and the timers (the
+frame timeout, a task falling due) run in time order, so a late poll acts as a punctual one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kkt_bridge.emulation.pacing import Pacer
 from kkt_bridge.errors import ProtocolError
 
-from ..frame import ASYNC_ID, FrameReader, Received, build_frame
+from ..frame import ASYNC_ID, STX, FrameReader, Received, build_frame
 from ..taskbuffer import NEED_RESULT, TaskStatus, parse_host, reply
 
 log = logging.getLogger(__name__)
@@ -90,6 +96,32 @@ class _Task:
     answer: bytes = b""
 
 
+class _Packets:
+    """The frame reader fed a byte at a time, asking it for packets only when one can have
+    ended (its :meth:`FrameReader.needed` bytes are in, or an STX may cut the one being
+    read): asking after every byte would rescan a long packet once a byte."""
+
+    def __init__(self) -> None:
+        self.reader = FrameReader()
+        self._need = 1
+
+    def push(self, byte: int) -> list[Received]:
+        reader = self.reader
+        reader.feed(bytes([byte]))
+        self._need -= 1
+        if self._need > 0 and byte != STX:
+            return []
+        out = []
+        while (frame := reader.next()) is not None:
+            out.append(frame)
+        self._need = reader.needed() if reader.pending else 1
+        return out
+
+    def cut(self) -> Received | None:
+        self._need = 1
+        return self.reader.cut()
+
+
 class AtolLink:
     """One conversation (a pty or one TCP connection) between a host and the register."""
 
@@ -105,74 +137,76 @@ class AtolLink:
         self.options = options or LinkOptions()
         self.power_cycle = power_cycle
         self.disconnect_requested = False
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self._reader = FrameReader()
+        self.pacer = Pacer(faults, byte_timeout=FRAME_TIMEOUT)
+        self._packets = _Packets()
         self._last_rx = 0.0
-        self._inbox: deque[tuple[float, int]] = deque()
-        self._in_free = 0.0
+        self._ahead = _Packets()  # the look-ahead reader, at the tail of the pacer's inbox
+        self._ahead_last = 0.0
         self._tasks: OrderedDict[int, _Task] = OrderedDict()
         self._sent: dict[int, bytes] = {}  # our last packet per id, for "send it again"
-        self._outq = bytearray()
-        self._segments: deque[int] = deque()
-        self._out_start = 0.0
-        self._out_free = 0.0
-        self._cut_after: int | None = None
 
     @property
     def spec(self) -> Any:
         return self.faults.spec
 
+    @property
+    def bytes_in(self) -> int:
+        """What the host wrote (before the line's faults)."""
+        return self.pacer.bytes_in
+
+    @property
+    def bytes_out(self) -> int:
+        """What the register put on the wire."""
+        return self.pacer.bytes_out
+
     # --- input ----------------------------------------------------------------------------
 
     def receive(self, data: bytes, now: float) -> None:
-        self.bytes_in += len(data)
-        if self.faults.is_silent(now):
-            return
-        data = self.faults.inbound(data)
-        bt = self.spec.byte_time
-        if not bt:
-            for byte in data:
-                self._inbox.append((now, byte))
-            return
-        for byte in data:
-            arrival = max(now, self._in_free) + bt
-            self._in_free = arrival
-            self._inbox.append((arrival, byte))
+        """Bytes read from the transport at ``now``."""
+        self.pacer.arrive(data, now, self._acts)
+
+    def _acts(self, byte: int, arrival: float) -> bool:
+        """Will the register act on this byte when it arrives? The link's own reading, run
+        early over the inbox: true for a byte that ends a packet, whole or damaged."""
+        if self._ahead.reader.pending and arrival - self._ahead_last >= FRAME_TIMEOUT:
+            self._ahead.cut()  # the frame timeout will have ended that packet by then
+        self._ahead_last = arrival
+        return bool(self._ahead.push(byte))
 
     def poll(self, now: float) -> bytes:
         """Advance to ``now``: handle what arrived, run due tasks, return bytes to write."""
-        if self._inbox:
-            chunk = bytearray()
-            at = now
-            while self._inbox and self._inbox[0][0] <= now:
-                at, byte = self._inbox.popleft()
-                chunk.append(byte)
-            if chunk:
-                self._last_rx = at
-                self._reader.feed(bytes(chunk))
-                while (frame := self._reader.next()) is not None:
-                    self._packet(frame, at)
-        if self._reader.pending and now >= self._last_rx + FRAME_TIMEOUT:
-            cut = self._reader.cut()
-            if cut is not None:
-                self._packet(cut, now)
-        for task in list(self._tasks.values()):
-            if not task.done and task.ready_at <= now:
-                self._finish(task, task.ready_at)
+        for at, byte in self.pacer.arrived(now):
+            self._timers(at)
+            self._last_rx = at
+            for frame in self._packets.push(byte):
+                self._packet(frame, at)
+        self._timers(now)
         return self._release(now)
 
+    def _timers(self, now: float) -> None:
+        """The frame timeout and the tasks falling due by ``now``, each at its own time and
+        in time order, so a late poll sends what a punctual one would, when it would."""
+        while True:
+            due = [(t.ready_at, t) for t in self._tasks.values() if not t.done]
+            ready = min(due, key=lambda item: item[0]) if due else None
+            timeout = self._last_rx + FRAME_TIMEOUT if self._packets.reader.pending else None
+            if timeout is not None and timeout <= now and (ready is None
+                                                           or timeout <= ready[0]):
+                cut = self._packets.cut()
+                if cut is not None:
+                    self._packet(cut, timeout)
+            elif ready is not None and ready[0] <= now:
+                self._finish(ready[1], ready[0])
+            else:
+                return
+
     def next_deadline(self) -> float | None:
-        times: list[float] = []
-        if self._inbox:
-            # once for what has come in so far, not once a byte: the host writes a packet
-            # (or an ACK and the next ADD) in one go, and nothing is due before its end
-            times.append(self._inbox[-1][0])
-        if self._reader.pending:
+        """The next moment :meth:`poll` has something to do, None when only input can."""
+        paced = self.pacer.next_deadline()
+        times = [] if paced is None else [paced]
+        if self._packets.reader.pending and not self.pacer.receiving:
             times.append(self._last_rx + FRAME_TIMEOUT)
         times += [t.ready_at for t in self._tasks.values() if not t.done]
-        if self._outq:
-            times.append(self._out_start + self._segments[0] * self.spec.byte_time)
         return min(times) if times else None
 
     # --- packets --------------------------------------------------------------------------
@@ -244,7 +278,7 @@ class AtolLink:
         task.done = True
         self.faults.command_done()
         if self.faults.cut_this_answer():
-            self._cut_after = len(self._outq) + 4
+            self.pacer.cut_after(4)
         if not task.need_result:
             self._tasks.pop(task.tid, None)
             return
@@ -273,50 +307,11 @@ class AtolLink:
         self._emit(frame, at)
 
     def _emit(self, data: bytes, at: float) -> None:
-        data = self.faults.outbound(data)
-        if not data:
-            return
-        if not self._outq:
-            self._out_start = max(at, self._out_free)
-        self._outq += data
-        self._segments.append(len(data))
+        self.pacer.emit(data, at)
 
     def _release(self, now: float) -> bytes:
-        if not self._outq:
-            return b""
-        bt = self.spec.byte_time
-        if bt:
-            on_the_wire = int((now - self._out_start) / bt + 1e-9)
-            count = 0
-            for size in self._segments:  # whole packets only
-                if count + size > on_the_wire:
-                    break
-                count += size
-            if not count:
-                return b""
-        else:
-            count = len(self._outq)
-        left = count
-        while left and self._segments:
-            if self._segments[0] <= left:
-                left -= self._segments.popleft()
-            else:
-                self._segments[0] -= left
-                left = 0
-        if self._cut_after is not None and count >= self._cut_after:
-            out = bytes(self._outq[:self._cut_after])
-            self.bytes_out += len(out)
-            self._outq.clear()
-            self._segments.clear()
-            self._cut_after = None
+        out, cut = self.pacer.release(now)
+        if cut:
             self.disconnect_requested = True
             self._tasks.clear()
-            return out
-        out = bytes(self._outq[:count])
-        self.bytes_out += count
-        del self._outq[:count]
-        if self._cut_after is not None:
-            self._cut_after -= count
-        self._out_start += count * bt
-        self._out_free = self._out_start
         return out

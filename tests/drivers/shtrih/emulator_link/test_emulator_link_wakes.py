@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from kkt_bridge.drivers.shtrih.emulator.link import DeviceLink, v2_frame
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, build_frame
 from kkt_bridge.emulation.faults import FaultInjector, parse_faults
+from kkt_bridge.testing.paced_link import assert_punctual, drive
 
 BAUD = 115200
 BYTE = 10 / BAUD
@@ -56,37 +57,6 @@ PIECES = st.one_of(
 )
 
 
-def _drive(link: DeviceLink, script: list[tuple[float, bytes]], *, grid: float | None,
-           end: float) -> tuple[list[tuple[float, int]], int]:
-    """Feed ``script`` ((gap, bytes)...) and poll either on a fixed grid or only at the
-    link's deadlines; ((time, byte) of everything it sent, how many polls it took)."""
-    out: list[tuple[float, int]] = []
-    now, polls = 0.0, 0
-    inputs = []
-    t = 0.0
-    for gap, data in script:
-        t += gap
-        inputs.append((t, data))
-    for _ in range(200_000):
-        deadline = link.next_deadline()
-        candidates = [t for t, _d in inputs[:1]]
-        if grid is not None:
-            candidates.append(now + grid)
-        elif deadline is not None:
-            candidates.append(deadline)
-        if not candidates:
-            break
-        now = max(now, min(candidates))
-        if now > end:
-            break
-        while inputs and inputs[0][0] <= now:
-            link.receive(inputs.pop(0)[1], now)
-        out += [(now, byte) for byte in link.poll(now)]
-        polls += 1
-    out += [(end, byte) for byte in link.poll(end)]
-    return out, polls
-
-
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([0.0, 0.0005, 0.002, 0.08]), PIECES),
                 min_size=1, max_size=8), st.booleans(),
@@ -99,11 +69,8 @@ def _drive(link: DeviceLink, script: list[tuple[float, bytes]], *, grid: float |
 def test_waking_at_deadlines_answers_as_polling_every_50us(
         script: list[tuple[float, bytes]], stray_ff: bool, spec: str) -> None:
     end = sum(gap for gap, _ in script) + 0.5
-    exact, exact_polls = _drive(_link(spec, stray_ff=stray_ff), script, grid=None, end=end)
-    polled, _ = _drive(_link(spec, stray_ff=stray_ff), script, grid=50e-6, end=end)
-    assert [byte for _t, byte in exact] == [byte for _t, byte in polled]
-    for (at, _byte), (seen, _same) in zip(exact, polled, strict=True):
-        # never later than the 50 us poll saw it, and never earlier than it was due
-        assert at - 1e-9 <= seen <= at + 50e-6 + 1e-9
+    exact, exact_polls = drive(_link(spec, stray_ff=stray_ff), script, grid=None, end=end)
+    polled, _ = drive(_link(spec, stray_ff=stray_ff), script, grid=50e-6, end=end)
+    assert_punctual(exact, polled, 50e-6)
     bytes_in = sum(len(data) for _gap, data in script)
     assert exact_polls <= 2 * bytes_in + 2 * len(script) + 4
