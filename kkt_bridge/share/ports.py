@@ -13,13 +13,11 @@ with one thread per cash program (:class:`~.proxy.Conversation`):
 from __future__ import annotations
 
 import contextlib
-import grp
 import logging
 import os
 import select
 import socket
 import threading
-import tty
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +133,8 @@ class SharedPort:
     # --- the pty ----------------------------------------------------------------------
 
     def _open_pty(self) -> None:
+        import tty  # POSIX only, like the pseudo-terminal itself
+
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         os.set_blocking(self._master, False)
@@ -220,6 +220,8 @@ def _give_to_group(path: str, group: str | None) -> None:
     """Group ``group`` and mode 0660 on the pty node, when the group exists and we may."""
     gid = -1
     if group:
+        import grp  # POSIX only, like the pseudo-terminal itself
+
         try:
             gid = grp.getgrnam(group).gr_gid
         except KeyError:
