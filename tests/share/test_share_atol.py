@@ -1,0 +1,138 @@
+"""Acceptance for ATOL: a cash program sells through the shared pty while the bridge catches
+up a backlog through the same link owner, document by document.
+
+No third-party ATOL client exists here, so the cash program is the project's own ATOL driver
+opened on the shared pty by its stable name, exactly as on the register's tty: its own packet
+ids, task ids, REQ polling and deferred ACKs. The bridge's side reads A4 45/46 through
+:class:`~kkt_bridge.share.SharedKkt`. Each side must see what it would see alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from share_helpers import fill
+
+from kkt_bridge.drivers.atol.commands import receipt, status
+from kkt_bridge.drivers.atol.driver import AtolKkt
+from kkt_bridge.drivers.atol.plugin import driver as atol_driver
+from kkt_bridge.fiscal import Receipt, ShiftCloseReport, ShiftOpenReport, decode_document
+from kkt_bridge.share import Completed, LinkOwner, SharedKkt, SharedPort
+
+BACKLOG = 60
+#: a cashier's pause between two steps of the day (scanning, taking the money): cash
+#: software sends its tasks back to back only inside one step
+CASHIER_PAUSE = 0.3
+#: the bridge's reader gives up after this long: a bound, never reached when things work
+READ_BOUND = 120.0
+
+
+class Reader(threading.Thread):
+    """The bridge catching up: every document from 1 to the ФН's last, then the new ones,
+    each in one turn of the owner, until told to stop and nothing is left."""
+
+    def __init__(self, kkt: SharedKkt) -> None:
+        super().__init__(daemon=True, name="backlog reader")
+        self.kkt = kkt
+        self.read: list[tuple[int, bytes]] = []
+        self.errors: list[BaseException] = []
+        self.finish = threading.Event()
+
+    def run(self) -> None:
+        give_up = time.monotonic() + READ_BOUND
+        cursor = 0
+        try:
+            while time.monotonic() < give_up:
+                last = self.kkt.fn_status().last_fd_number
+                if cursor >= last:
+                    if self.finish.is_set():
+                        return
+                    time.sleep(0.02)
+                    continue
+                for number, data in self.kkt.iter_documents(cursor + 1, last):
+                    self.read.append((number, data))
+                    cursor = number
+        except BaseException as exc:  # reported by the test, never swallowed
+            self.errors.append(exc)
+
+
+@pytest.fixture
+def reader_for() -> Iterator[Callable[[SharedKkt], Reader]]:
+    started: list[Reader] = []
+
+    def start(kkt: SharedKkt) -> Reader:
+        reader = Reader(kkt)
+        started.append(reader)
+        reader.start()
+        return reader
+
+    yield start
+    for reader in started:
+        reader.finish.set()
+        reader.join(READ_BOUND)
+
+
+def a_day(till: AtolKkt, mark: Callable[[], None]) -> None:
+    """Statuses, a shift, a receipt and the Z-report, as cash software sends them; ``mark``
+    is called between the steps."""
+    till.execute(status.STATE)
+    till.fn_status()
+    mark()
+    till.execute(status.ENTER_MODE, mode=1, mode_password=1)
+    till.execute(receipt.OPEN_SHIFT, test=0)
+    mark()
+    till.execute(receipt.OPEN_RECEIPT, flags=0, receipt_type=1)
+    till.execute(receipt.ITEM, flags=2, name="Хлеб", price=4990, quantity=2000,
+                 discount_sign=0, discount=0, tax=7, section=1)
+    till.execute(receipt.CLOSE_RECEIPT, test=0, payment_type=1, amount=10000)
+    mark()
+    till.execute(status.LEAVE_MODE)
+    till.execute(status.ENTER_MODE, mode=3, mode_password=29)
+    till.execute(receipt.Z_REPORT)
+    till.execute(status.LEAVE_MODE)
+    mark()
+    till.execute(status.STATE)
+
+
+def test_a_day_of_an_atol_cash_program_during_a_backlog_catch_up(
+        kkt_emulator_factory: Callable[..., Any],
+        shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader]) -> None:
+    emu = kkt_emulator_factory(driver="atol", tcp=None, seed=11)
+    fill(emu, BACKLOG)
+    assert emu.pty_path
+    owner, port = shared(emu.pty_path, tcp=None, driver="atol")
+    made: list[Completed] = []
+    owner.subscribe(made.append)
+    reader = reader_for(owner.kkt())
+    before = len(emu.archive())
+
+    progress: list[int] = []
+    till = atol_driver.open(str(port.link))
+    try:
+        def mark() -> None:
+            progress.append(len(reader.read))
+            time.sleep(CASHIER_PAUSE)
+
+        a_day(till, mark)
+    finally:
+        till.close()
+    reader.finish.set()
+    reader.join(READ_BOUND)
+
+    assert not reader.errors, reader.errors
+    archive = emu.archive()
+    numbers = [number for number, _data in reader.read]
+    assert numbers == list(range(1, len(archive) + 1)), "each document once, in order"
+    for number, data in reader.read:
+        assert data == archive[number - 1], f"document {number} read as stored"
+    assert any(0 < n < before for n in progress), f"sales met the catch-up: {progress}"
+    new = [decode_document(data) for data in archive[before:]]
+    assert [type(doc) for doc in new] == [ShiftOpenReport, Receipt, ShiftCloseReport]
+    # the export follows the sales: one event per document, from the command that made it
+    assert [c.command for c in made] == ["9A", "4A", "5A"]
+    assert all(c.made_document for c in made)
