@@ -9,13 +9,11 @@ ids, task ids, REQ polling and deferred ACKs. The bridge's side reads A4 45/46 t
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-from share_helpers import fill
+from share_helpers import READ_BOUND, Reader, assert_read_once, fill
 
 from kkt_bridge.drivers.atol.commands import receipt, status
 from kkt_bridge.drivers.atol.driver import AtolKkt
@@ -27,53 +25,6 @@ BACKLOG = 60
 #: a cashier's pause between two steps of the day (scanning, taking the money): cash
 #: software sends its tasks back to back only inside one step
 CASHIER_PAUSE = 0.3
-#: the bridge's reader gives up after this long: a bound, never reached when things work
-READ_BOUND = 120.0
-
-
-class Reader(threading.Thread):
-    """The bridge catching up: every document from 1 to the ФН's last, then the new ones,
-    each in one turn of the owner, until told to stop and nothing is left."""
-
-    def __init__(self, kkt: SharedKkt) -> None:
-        super().__init__(daemon=True, name="backlog reader")
-        self.kkt = kkt
-        self.read: list[tuple[int, bytes]] = []
-        self.errors: list[BaseException] = []
-        self.finish = threading.Event()
-
-    def run(self) -> None:
-        give_up = time.monotonic() + READ_BOUND
-        cursor = 0
-        try:
-            while time.monotonic() < give_up:
-                last = self.kkt.fn_status().last_fd_number
-                if cursor >= last:
-                    if self.finish.is_set():
-                        return
-                    time.sleep(0.02)
-                    continue
-                for number, data in self.kkt.iter_documents(cursor + 1, last):
-                    self.read.append((number, data))
-                    cursor = number
-        except BaseException as exc:  # reported by the test, never swallowed
-            self.errors.append(exc)
-
-
-@pytest.fixture
-def reader_for() -> Iterator[Callable[[SharedKkt], Reader]]:
-    started: list[Reader] = []
-
-    def start(kkt: SharedKkt) -> Reader:
-        reader = Reader(kkt)
-        started.append(reader)
-        reader.start()
-        return reader
-
-    yield start
-    for reader in started:
-        reader.finish.set()
-        reader.join(READ_BOUND)
 
 
 def a_day(till: AtolKkt, mark: Callable[[], None]) -> None:
@@ -124,12 +75,8 @@ def test_a_day_of_an_atol_cash_program_during_a_backlog_catch_up(
     reader.finish.set()
     reader.join(READ_BOUND)
 
-    assert not reader.errors, reader.errors
+    assert_read_once(reader, emu)
     archive = emu.archive()
-    numbers = [number for number, _data in reader.read]
-    assert numbers == list(range(1, len(archive) + 1)), "each document once, in order"
-    for number, data in reader.read:
-        assert data == archive[number - 1], f"document {number} read as stored"
     assert any(0 < n < before for n in progress), f"sales met the catch-up: {progress}"
     new = [decode_document(data) for data in archive[before:]]
     assert [type(doc) for doc in new] == [ShiftOpenReport, Receipt, ShiftCloseReport]
