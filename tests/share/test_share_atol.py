@@ -9,6 +9,7 @@ ids, task ids, REQ polling and deferred ACKs. The bridge's side reads A4 45/46 t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,3 +84,65 @@ def test_a_day_of_an_atol_cash_program_during_a_backlog_catch_up(
     # the export follows the sales: one event per document, from the command that made it
     assert [c.command for c in made] == ["9A", "4A", "5A"]
     assert all(c.made_document for c in made)
+
+
+def test_two_atol_cash_programs_on_the_pty_and_tcp_take_turns_without_garbling(
+        kkt_emulator_factory: Callable[..., Any],
+        shared: Callable[..., tuple[LinkOwner, SharedPort]],
+        reader_for: Callable[[SharedKkt], Reader]) -> None:
+    """Both programs number their packets and tasks from 1: only whole exchanges keep their
+    ids apart in the one task buffer."""
+    emu = kkt_emulator_factory(driver="atol", tcp=None, seed=11)
+    fill(emu, BACKLOG)
+    assert emu.pty_path
+    owner, port = shared(emu.pty_path, tcp=0, driver="atol")
+    assert port.tcp_url
+    reader = reader_for(owner.kkt())
+    errors: list[BaseException] = []
+    answers: dict[str, list[int]] = {"pty": [], "tcp": []}
+
+    def program(face: str, url: str) -> None:
+        try:
+            till = atol_driver.open(url)
+            try:
+                for _ in range(30):
+                    answers[face].append(till.fn_status().last_fd_number)
+            finally:
+                till.close()
+        except BaseException as exc:  # reported by the test, never swallowed
+            errors.append(exc)
+
+    threads = [threading.Thread(target=program, args=("pty", str(port.link))),
+               threading.Thread(target=program, args=("tcp", port.tcp_url))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    reader.finish.set()
+    reader.join(READ_BOUND)
+
+    assert not errors, errors
+    last = len(emu.archive())
+    assert answers == {"pty": [last] * 30, "tcp": [last] * 30}
+    assert_read_once(reader, emu)
+
+
+def test_settle_reads_away_a_result_the_register_still_holds(
+        kkt_emulator_factory: Callable[..., Any]) -> None:
+    """The bridge's task answered but never acknowledged: settle leaves a quiet line."""
+    from kkt_bridge.drivers.atol import taskbuffer
+    from kkt_bridge.drivers.atol.exchange import AtolExchangeRules
+    from kkt_bridge.drivers.atol.frame import build_frame
+    from kkt_bridge.drivers.atol.plugin import open_port
+
+    emu = kkt_emulator_factory(driver="atol", tcp=None)
+    port = open_port(emu.pty_path or "", baudrate=None)
+    try:
+        port.write(build_frame(1, taskbuffer.add(1, status.STATE.build_task(0))))
+        time.sleep(0.1)
+        AtolExchangeRules().settle(port)
+        assert port.in_waiting == 0, "nothing left on the line"
+        kkt = AtolExchangeRules().kkt_on_port(port)
+        assert kkt.state().serial
+    finally:
+        port.close()
