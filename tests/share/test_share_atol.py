@@ -146,3 +146,28 @@ def test_settle_reads_away_a_result_the_register_still_holds(
         assert kkt.state().serial
     finally:
         port.close()
+
+
+def test_packets_the_register_asks_for_again_pass_within_the_exchange(
+        kkt_emulator_factory: Callable[..., Any],
+        shared: Callable[..., tuple[LinkOwner, SharedPort]]) -> None:
+    """The register refuses packets ("send it again": an empty packet of their id) and the
+    cash program sends them again, inside its exchange; the bridge polls in between."""
+    emu = kkt_emulator_factory(driver="atol", tcp=None, seed=5)
+    assert emu.pty_path
+    owner, port = shared(emu.pty_path, tcp=None, driver="atol")
+    made: list[Completed] = []
+    owner.subscribe(made.append)
+    bridge = owner.kkt()
+    emu.inject("nak=0.1,latency=2")
+    till = atol_driver.open(str(port.link))
+    try:
+        for _round in range(3):
+            a_day(till, lambda: bridge.fn_status())
+    finally:
+        till.close()
+    stats = emu.fault_stats
+    emu.clear_faults()
+    assert stats.get("naked", 0) > 0, "the register did ask for packets again"
+    assert [c.command for c in made] == ["9A", "4A", "5A"] * 3
+    assert bridge.fn_status().last_fd_number == len(emu.archive())
