@@ -17,6 +17,7 @@ from kkt_bridge.i18n import _
 from kkt_bridge.link.urls import LinkKind, link_kind
 
 from .driver import AtolKkt
+from .exchange import AtolExchangeRules
 from .models import model_name
 from .transport import BYTE_TIMEOUT
 
@@ -72,6 +73,10 @@ class AtolDriver:
                                model=model_name(kind.model, kind.name), serial=serial)
         finally:
             port.close()
+
+    def exchange_rules(self) -> AtolExchangeRules:
+        """What one exchange is on this link, for the shared port (:mod:`.exchange`)."""
+        return AtolExchangeRules()
 
     def open(self, url: str, *, baudrate: int | None = None, **options: Any) -> AtolKkt:
         """Open the register at ``url`` and greet it with A5; options: password,

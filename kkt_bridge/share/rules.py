@@ -16,7 +16,7 @@ How two protocols map onto it:
   answer -> ACK, with NAK resends and a held answer read again by ENQ). A stray 0xFF of a
   network register between frames is not forwarded. FF3A opens a stateful read continued by
   FF3B: the tracker stays busy until the read ends, so the bridge's own FF3A cannot reset it.
-- ATOL (``drivers/atol``, protocol 3.1, transport v3; to be written with its driver): the
+- ATOL (``kkt_bridge.drivers.atol.exchange``, protocol 3.1, transport v3): the
   frame is ``FE LEN0 LEN1 ID DATA CRC`` and every host payload starts with a task-buffer
   command. An exchange starts with the host's ADD (``C1 flags tid task``) and lasts through
   the register's synchronous reply (same packet ID) and the asynchronous result (packet ID
@@ -28,8 +28,9 @@ How two protocols map onto it:
   goes. A task the host never acknowledges is given up at the tracker's deadline (the
   command's answer time); the bridge's driver then meets B2 for a reused tid and frees it.
   ``A4 45`` + ``A4 46`` (document read) is a stateful read like FF3A; ``closes_document``
-  is declared for the closing tasks (close receipt, close shift, open shift, correction,
-  registration). Transport v2 (``02 ... 03``, ENQ/ACK/EOT) maps like Shtrih's handshake.
+  is declared for the closing tasks the driver declares (close receipt, open shift, close
+  shift with the Z-report). Transport v2 (``02 ... 03``, ENQ/ACK/EOT) would map like
+  Shtrih's handshake; the driver speaks v3 only.
 
 Every deadline the tracker gives is a protocol fact (the register's own timeouts), so a host
 that disappears mid-exchange releases the link after at most that long.

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
@@ -22,13 +23,15 @@ from kkt_bridge.kkt import capabilities_of
 from kkt_bridge.registers import open_register
 from kkt_bridge.share import LinkOwner, SharedPort
 from kkt_bridge.share.paths import port_name
+from kkt_bridge.share.rules import ExchangeRules
 
 STATUS = build_frame(bytes.fromhex("10 1E000000"))
 
 
 def test_the_stable_name_points_at_a_0660_pty_and_goes_away_at_stop(
-        kkt_emulator: Emulator, tmp_path: Path) -> None:
-    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+        register: tuple[Any, ExchangeRules], tmp_path: Path) -> None:
+    kkt_emulator, rules = register
+    owner = LinkOwner(kkt_emulator.pty_path or "", rules)
     port = SharedPort(owner, "shtrih 0042", run_dir=tmp_path).start()
     try:
         assert port.link == tmp_path / "shtrih-0042"
@@ -51,8 +54,9 @@ def test_port_names_are_plain_file_names(text: str, name: str) -> None:
 
 
 def test_the_bridge_turn_opens_lazily_and_the_shared_kkt_never_closes_the_link(
-        kkt_emulator: Emulator) -> None:
-    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+        register: tuple[Any, ExchangeRules]) -> None:
+    kkt_emulator, rules = register
+    owner = LinkOwner(kkt_emulator.pty_path or "", rules)
     assert not owner.connected
     kkt = owner.kkt()
     assert kkt.fn_status().last_fd_number == len(kkt_emulator.archive())
@@ -85,8 +89,9 @@ def test_a_register_that_cannot_be_opened(tmp_path: Path) -> None:
 
 
 def test_a_dropped_tcp_link_is_opened_again_on_the_next_turn(
-        kkt_emulator: Emulator) -> None:
-    owner = LinkOwner(kkt_emulator.tcp_url or "", ShtrihExchangeRules())
+        register: tuple[Any, ExchangeRules]) -> None:
+    kkt_emulator, rules = register
+    owner = LinkOwner(kkt_emulator.tcp_url or "", rules)
     kkt = owner.kkt()
     last = kkt.fn_status().last_fd_number
     kkt_emulator.inject("disconnect_after=0")
@@ -171,8 +176,10 @@ def test_v2_frames_pass_whole_between_the_bridges_document_reads(
     assert read and all(read)
 
 
-def test_reset_closes_the_port_and_the_next_turn_opens_it(kkt_emulator: Emulator) -> None:
-    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+def test_reset_closes_the_port_and_the_next_turn_opens_it(
+        register: tuple[Any, ExchangeRules]) -> None:
+    kkt_emulator, rules = register
+    owner = LinkOwner(kkt_emulator.pty_path or "", rules)
     kkt = owner.kkt()
     last = kkt.fn_status().last_fd_number
     owner.reset()
@@ -266,8 +273,9 @@ def test_after_a_failed_bridge_turn_the_link_is_settled_or_reopened(
 
 
 def test_the_run_directory_it_makes_is_reachable_by_the_cash_softwares_user(
-        kkt_emulator: Emulator, tmp_path: Path) -> None:
-    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+        register: tuple[Any, ExchangeRules], tmp_path: Path) -> None:
+    kkt_emulator, rules = register
+    owner = LinkOwner(kkt_emulator.pty_path or "", rules)
     old = os.umask(0o077)
     try:
         port = SharedPort(owner, "kkt", run_dir=tmp_path / "run").start()

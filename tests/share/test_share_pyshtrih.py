@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from share_helpers import fill
+from share_helpers import READ_BOUND, Reader, assert_read_once, fill
 
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.fiscal import Receipt, ShiftCloseReport, ShiftOpenReport, decode_document
@@ -27,37 +27,6 @@ pyshtrih = pytest.importorskip("pyshtrih")
 BACKLOG = 120
 ADMIN = 30
 END_OF_DATA = 0x08
-#: the bridge's reader gives up after this long: a bound, never reached when things work
-READ_BOUND = 120.0
-
-
-class Reader(threading.Thread):
-    """The bridge catching up: every document from 1 to the ФН's last, then the new ones,
-    each in one turn of the owner, until told to stop and nothing is left."""
-
-    def __init__(self, kkt: SharedKkt) -> None:
-        super().__init__(daemon=True, name="backlog reader")
-        self.kkt = kkt
-        self.read: list[tuple[int, bytes]] = []
-        self.errors: list[BaseException] = []
-        self.finish = threading.Event()
-
-    def run(self) -> None:
-        give_up = time.monotonic() + READ_BOUND
-        cursor = 0
-        try:
-            while time.monotonic() < give_up:
-                last = self.kkt.fn_status().last_fd_number
-                if cursor >= last:
-                    if self.finish.is_set():
-                        return
-                    time.sleep(0.02)
-                    continue
-                for number, data in self.kkt.iter_documents(cursor + 1, last):
-                    self.read.append((number, data))
-                    cursor = number
-        except BaseException as exc:  # reported by the test, never swallowed
-            self.errors.append(exc)
 
 
 def connect(path: str, timeout: float | None = None) -> Any:
@@ -71,22 +40,6 @@ def emu(kkt_emulator_factory: Callable[..., Emulator]) -> Emulator:
     emulator = kkt_emulator_factory(tcp=None, seed=11)
     fill(emulator, BACKLOG)
     return emulator
-
-
-@pytest.fixture
-def reader_for() -> Iterator[Callable[[SharedKkt], Reader]]:
-    started: list[Reader] = []
-
-    def start(kkt: SharedKkt) -> Reader:
-        reader = Reader(kkt)
-        started.append(reader)
-        reader.start()
-        return reader
-
-    yield start
-    for reader in started:
-        reader.finish.set()
-        reader.join(READ_BOUND)
 
 
 def a_day(till: Any, mark: Callable[[], None] = lambda: None) -> None:
@@ -113,15 +66,6 @@ def a_day(till: Any, mark: Callable[[], None] = lambda: None) -> None:
     till.z_report()
     till.wait_printing()
     assert till.fs_shift_params()["Состояние смены"] == "смена закрыта"
-
-
-def assert_read_once(reader: Reader, emu: Emulator) -> None:
-    assert not reader.errors, reader.errors
-    archive = emu.archive()
-    numbers = [number for number, _data in reader.read]
-    assert numbers == list(range(1, len(archive) + 1)), "each document once, in order"
-    for number, data in reader.read:
-        assert data == archive[number - 1], f"document {number} read as stored"
 
 
 @pytest.mark.parametrize(("backlog", "faults"), [

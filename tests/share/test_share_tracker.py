@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from share_helpers import SHARING_DRIVERS, rules_of
 
 from kkt_bridge.drivers.shtrih.exchange import (
     CONTROL_TIMEOUT,
@@ -16,7 +17,6 @@ from kkt_bridge.drivers.shtrih.exchange import (
     FOLLOW_TIME,
     FRAME_GAP,
     SEQUENCE_GAP,
-    ShtrihExchangeRules,
     ShtrihTracker,
 )
 from kkt_bridge.drivers.shtrih.frame import (
@@ -67,8 +67,9 @@ COMMAND = [(H, ENQ_B, 0), (D, NAK_B, 0.001), (H, STATUS, 0.001), (D, ACK_B, 0.00
            (D, STATUS_ANSWER, 0.002)]
 
 
-def test_rules_satisfy_the_core_protocol() -> None:
-    assert isinstance(ShtrihExchangeRules(), ExchangeRules)
+@pytest.mark.parametrize("driver", SHARING_DRIVERS)
+def test_rules_satisfy_the_core_protocol(driver: str) -> None:
+    assert isinstance(rules_of(driver), ExchangeRules)
 
 
 @pytest.mark.parametrize(("script", "busy"), [
