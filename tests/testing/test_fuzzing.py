@@ -37,7 +37,8 @@ def test_targets_of_every_driver_and_the_fiscal_package_are_listed() -> None:
     names = {t.name for t in all_targets()}
     assert {"shtrih.frame", "shtrih.transport", "shtrih.emulator.handle",
             "shtrih.emulator.line", "shtrih.driver.document_info",
-            "fiscal.decode_document+to_fns_json"} <= names
+            "fiscal.decode_document+to_fns_json", "atol.frame", "atol.reader",
+            "atol.taskbuffer.kkt", "atol.emulator.line"} <= names
     assert len(names) == len(all_targets())  # one name, one target
 
 
