@@ -59,6 +59,8 @@ class RegisterView:
     fn_number: str | None
     fn_expires: date | None
     registered: bool
+    #: False while the register was never reached: whether it is registered is unknown
+    registration_known: bool
     inn: str | None
     rnm: str | None
     shift: str | None
@@ -111,6 +113,7 @@ def register_view(actions: Actions, status: RegisterStatus, titles: dict[str, st
         fn_number=facts.fn_number if facts else record.fn_number if record else None,
         fn_expires=facts.fn_valid_until if facts else None,
         registered=registration is not None if facts else record is not None,
+        registration_known=facts is not None or record is not None,
         inn=registration.inn if registration else (record.inn if record else None),
         rnm=registration.rnm if registration else (record.rnm if record else None),
         shift=facts.shift_text if facts else None,

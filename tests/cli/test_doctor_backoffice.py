@@ -41,7 +41,8 @@ def office(tmp_path: Path) -> Iterator[ReferenceBackOffice]:
 def pair_in_store(office: ReferenceBackOffice, *, last_fd: int = 7, cursor: int = 7) -> str:
     pm = get_plugin_manager()
     credentials = pm.hook.backoffice_pair(backoffice=NAME, endpoint=office.url,
-                                          code=office.issue_sync_code(SHOP), register=REGISTER)
+                                          code=office.issue_sync_code(SHOP), register=REGISTER,
+                                          current=None)
     with Store(db_path()) as db:
         db.save_register(RegisterRecord(register_key=KEY, serial=REGISTER.serial,
                                         fn_number=REGISTER.fn_number, model=REGISTER.model,

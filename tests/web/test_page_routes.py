@@ -236,3 +236,32 @@ def test_the_register_panel_shows_the_shared_port(
     warning = "Программа frontol (4242) работает с ККТ напрямую через"
     assert (warning in html) is bool(holders)
     assert (f"Укажите в её настройках порт {info.path}" in html) is bool(holders)
+
+
+def test_a_register_never_reached_is_not_called_unregistered(
+        tmp_path: Path, office: ReferenceBackOffice) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on: the link fails at once
+        closed.bind(("127.0.0.1", 0))
+        url = f"socket://127.0.0.1:{closed.getsockname()[1]}"
+    store = Store(tmp_path / "kkt.sqlite3")
+    bus = EventBus()
+    actions = Actions(store=store, pm=get_plugin_manager(),
+                      access=DirectAccess(tmp_path, open_register), board=PromptBoard(bus),
+                      bus=bus, preset=BackOfficePreset("reference", str(office.url)))
+    security = Security(secret="s" * 32)
+    security.bind(8765)
+    context = WebContext(actions=actions, security=security, bus=bus,
+                         urls=lambda: [url], base_url=BASE)
+    with TestClient(create_app(context), base_url=BASE) as client:
+        client.get(f"/login?token={security.login_token()}", follow_redirects=False)
+        html = client.get("/").text
+        assert "неизвестно: нет связи с ККТ" in html
+        assert "ККТ не зарегистрирована" not in html
+        assert "после регистрации ККТ" not in html
+        client.get("/lang?to=en&next=/", headers=SAME_SITE)
+        english = client.get("/").text
+    store.close()
+    assert "unknown: no link to the register" in english
+    assert "once the link is up" in english
