@@ -86,7 +86,7 @@ How a protocol front end plugs in
 
 from __future__ import annotations
 
-from .clock import Clock, ManualClock, SystemClock
+from .clock import ManualClock, RegisterClock, SystemClock
 from .emulator import Emulator, FrontEnd
 from .faults import DeviceFaults, FaultInjector, FaultSpec, parse_faults
 from .lines import EmulatedLink, LineKind, LinkFactory
@@ -97,7 +97,6 @@ from .register import Item, RegisterModel, SaleResult, VirtualRegister
 
 __all__ = [
     "DEMO_PROFILE",
-    "Clock",
     "DeviceFaults",
     "EmulatedLink",
     "Emulator",
@@ -112,6 +111,7 @@ __all__ = [
     "Profile",
     "Reason",
     "Refused",
+    "RegisterClock",
     "RegisterModel",
     "SaleResult",
     "SystemClock",
