@@ -71,6 +71,10 @@ How a protocol front end plugs in
    ``pacer.release(now)`` in ``poll``, ``pacer.emit(frame, at)`` to answer,
    ``pacer.next_deadline()`` in yours: the line then wakes once a frame, with exact
    pacing, and the seeded line faults (silence, corrupt and dropped bytes) are applied.
+   Keep it as the link's ``pacer`` attribute and return from ``poll`` what
+   ``pacer.release`` gives: the line then runs your link ahead of the real clock where no
+   input can overtake it, and takes what leaves at a deadline from the pacer just before
+   (see :mod:`.lines`), so an answer is not late by the Python work behind it.
    The protocol-level faults are asked of ``faults`` (a :class:`FaultInjector`):
    ``refuse_frame()``, ``power_fails()`` (then call ``register.power_cycle()``),
    ``command_done()``, ``cut_this_answer()`` (then ``pacer.cut_after(n)``),

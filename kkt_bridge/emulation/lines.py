@@ -6,7 +6,10 @@ bytes through it: what the client wrote goes to ``receive(data, now)``, what ``p
 returns goes to the client. The loop sleeps in ``select`` until bytes come or the link's
 ``next_deadline()`` (a paced frame, the protocol's byte timeout, an answer's latency), so an
 idle emulator costs nothing, and a link that reports deadlines per frame, not per byte,
-wakes the line once per frame.
+wakes the line once per frame. A paced link's work is done ahead of time where no input can
+overtake it, and its answers are held until their moment (:class:`_Runner`): at the moment
+itself only the write is left, so an ACK due one byte time after a frame does not wait for
+the handler behind it.
 
 pty: the server keeps its own slave descriptor open. Without it the master reads EIO the
 moment a client closes the slave, and a client that reopens the port would find nobody;
@@ -26,6 +29,7 @@ import logging
 import os
 import select
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -48,6 +52,9 @@ class EmulatedLink(Protocol):
     """One conversation of a protocol, as a state machine without I/O (the front end's).
 
     Times are ``time.monotonic()`` seconds, so a unit test drives it with a fake clock.
+    A link whose bytes go through a :class:`~.pacing.Pacer` kept as its ``pacer`` (and
+    whose ``poll`` returns what the pacer releases) is run ahead of the real clock where no
+    input can overtake it; any other link is polled as its deadlines come.
     """
 
     #: the line's faults, shared by the line's successive links (seeded noise goes on)
@@ -89,6 +96,8 @@ def _precise_timers() -> None:
     The default 50 us timer slack would add to every paced byte burst; at 115200 baud a
     byte lasts 87 us, so the slack alone would make the line look 50 % slower.
     """
+    if not sys.platform.startswith("linux"):
+        return  # prctl is Linux's
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0)
