@@ -7,7 +7,10 @@ import time
 from typing import Protocol
 
 
-class Clock(Protocol):
+class SchedulerClock(Protocol):
+    """The scheduler's time: POSIX seconds, and a wait that a stop cuts short (not the
+    register's naive wall clock, :class:`~kkt_bridge.emulation.clock.RegisterClock`)."""
+
     def now(self) -> float:
         """POSIX seconds."""
         ...

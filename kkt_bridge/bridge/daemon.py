@@ -41,7 +41,7 @@ from kkt_bridge.bridge import figures
 from kkt_bridge.bridge.access import DIRECT_WAIT
 from kkt_bridge.bridge.actions import Actions, BackOfficePreset, LinkHealth, RegisterFacts
 from kkt_bridge.bridge.actions.views import link_health, read_facts
-from kkt_bridge.bridge.clock import Clock, SystemClock
+from kkt_bridge.bridge.clock import SchedulerClock, SystemClock
 from kkt_bridge.bridge.events import REGISTER_CHANGED, EventBus
 from kkt_bridge.bridge.export import DEFAULT_BATCH, Decoder, fns_decoder
 from kkt_bridge.bridge.jobs import DOCUMENTS
@@ -151,7 +151,7 @@ class _CountingKkt:
 
 class Daemon:
     def __init__(self, store: Store, pm: BackOfficePluginManager, urls: Sequence[str], *,
-                 opener: Callable[[str], Kkt] = open_register, clock: Clock | None = None,
+                 opener: Callable[[str], Kkt] = open_register, clock: SchedulerClock | None = None,
                  rng: random.Random | None = None, decoder: Decoder = fns_decoder,
                  batch_size: int = DEFAULT_BATCH,
                  poll_interval: float = DEFAULT_POLL_INTERVAL,

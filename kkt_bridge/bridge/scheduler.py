@@ -8,7 +8,7 @@
 - A failure retries after an exponential backoff with jitter, never sooner than the back
   office's Retry-After.
 - Jobs of one register link never overlap: they run under the link's lock.
-- Time comes from a :class:`~kkt_bridge.bridge.clock.Clock`, so tests never sleep.
+- Time comes from a :class:`~kkt_bridge.bridge.clock.SchedulerClock`, so tests never sleep.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kkt_bridge.bridge.backoffice import BackOffice
-from kkt_bridge.bridge.clock import Clock, SystemClock
+from kkt_bridge.bridge.clock import SchedulerClock, SystemClock
 from kkt_bridge.bridge.export import DEFAULT_BATCH, Decoder, fns_decoder
 from kkt_bridge.bridge.jobs import DOCUMENTS, EMPLOYEES, GOODS, JOBS, RUNNERS, JobContext
 from kkt_bridge.bridge.locks import LinkLock
@@ -124,7 +124,7 @@ class JobOutcome:
 
 class Scheduler:
     def __init__(self, store: Store, pm: BackOfficePluginManager, *,
-                 clock: Clock | None = None, rng: random.Random | None = None,
+                 clock: SchedulerClock | None = None, rng: random.Random | None = None,
                  decoder: Decoder = fns_decoder, batch_size: int = DEFAULT_BATCH,
                  stop: threading.Event | None = None) -> None:
         self.store = store

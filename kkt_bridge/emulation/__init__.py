@@ -71,6 +71,10 @@ How a protocol front end plugs in
    ``pacer.release(now)`` in ``poll``, ``pacer.emit(frame, at)`` to answer,
    ``pacer.next_deadline()`` in yours: the line then wakes once a frame, with exact
    pacing, and the seeded line faults (silence, corrupt and dropped bytes) are applied.
+   Keep it as the link's ``pacer`` attribute and return from ``poll`` what
+   ``pacer.release`` gives: the line then runs your link ahead of the real clock where no
+   input can overtake it, and takes what leaves at a deadline from the pacer just before
+   (see :mod:`.lines`), so an answer is not late by the Python work behind it.
    The protocol-level faults are asked of ``faults`` (a :class:`FaultInjector`):
    ``refuse_frame()``, ``power_fails()`` (then call ``register.power_cycle()``),
    ``command_done()``, ``cut_this_answer()`` (then ``pacer.cut_after(n)``),
@@ -86,7 +90,7 @@ How a protocol front end plugs in
 
 from __future__ import annotations
 
-from .clock import Clock, ManualClock, SystemClock
+from .clock import ManualClock, RegisterClock, SystemClock
 from .emulator import Emulator, FrontEnd
 from .faults import DeviceFaults, FaultInjector, FaultSpec, parse_faults
 from .lines import EmulatedLink, LineKind, LinkFactory
@@ -97,7 +101,6 @@ from .register import Item, RegisterModel, SaleResult, VirtualRegister
 
 __all__ = [
     "DEMO_PROFILE",
-    "Clock",
     "DeviceFaults",
     "EmulatedLink",
     "Emulator",
@@ -112,6 +115,7 @@ __all__ = [
     "Profile",
     "Reason",
     "Refused",
+    "RegisterClock",
     "RegisterModel",
     "SaleResult",
     "SystemClock",

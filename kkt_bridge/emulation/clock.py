@@ -12,7 +12,10 @@ from typing import Protocol, runtime_checkable
 
 
 @runtime_checkable
-class Clock(Protocol):
+class RegisterClock(Protocol):
+    """The register's own wall clock: naive local time, as a ККТ keeps it (not the
+    scheduler's POSIX seconds, :class:`~kkt_bridge.bridge.clock.SchedulerClock`)."""
+
     def now(self) -> datetime:
         """Local wall-clock time, naive (the register knows no time zone)."""
         ...
@@ -43,3 +46,8 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment.replace(microsecond=0, tzinfo=None)
+
+
+#: The old name, kept only for ``kkt_bridge.drivers.shtrih.emulator.clock``, which re-exports
+#: it (that shim belongs to the Shtrih front end); drop both together.
+Clock = RegisterClock

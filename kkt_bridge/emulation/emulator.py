@@ -27,7 +27,7 @@ from typing import Any
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 
-from .clock import Clock
+from .clock import RegisterClock
 from .faults import FaultInjector, FaultSpec, parse_faults
 from .lines import DEFAULT_TCP_HOST, EmulatedLink, Line, LineKind, PtyServer, TcpServer
 from .profile import Profile, load_profile
@@ -68,7 +68,7 @@ class Emulator:
     def __init__(self, front_end: FrontEnd, *, pty: bool = True,
                  tcp: int | str | None = None, device: VirtualRegister | None = None,
                  profile: Profile | str | Path | None = None, registered: bool = True,
-                 state_path: str | Path | None = None, clock: Clock | None = None,
+                 state_path: str | Path | None = None, clock: RegisterClock | None = None,
                  baud: int | None = None, latency_ms: float | None = None,
                  faults: str | FaultSpec | None = None, seed: int | None = None,
                  **link_options: Any) -> None:
@@ -221,7 +221,7 @@ class Emulator:
     # --- the register, for tests and for the control channel ---------------------------------
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> RegisterClock:
         return self.device.clock
 
     def sell(self, *args: Any, **kwargs: Any) -> Any:

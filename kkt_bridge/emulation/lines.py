@@ -6,7 +6,10 @@ bytes through it: what the client wrote goes to ``receive(data, now)``, what ``p
 returns goes to the client. The loop sleeps in ``select`` until bytes come or the link's
 ``next_deadline()`` (a paced frame, the protocol's byte timeout, an answer's latency), so an
 idle emulator costs nothing, and a link that reports deadlines per frame, not per byte,
-wakes the line once per frame.
+wakes the line once per frame. A paced link's work is done ahead of time where no input can
+overtake it, and its answers are held until their moment (:class:`_Runner`): at the moment
+itself only the write is left, so an ACK due one byte time after a frame does not wait for
+the handler behind it.
 
 pty: the server keeps its own slave descriptor open. Without it the master reads EIO the
 moment a client closes the slave, and a client that reopens the port would find nobody;
@@ -26,8 +29,10 @@ import logging
 import os
 import select
 import socket
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Literal, Protocol
 
@@ -35,6 +40,7 @@ from kkt_bridge.errors import LinkError
 from kkt_bridge.i18n import _
 
 from .faults import FaultInjector, FaultSpec
+from .pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,9 @@ class EmulatedLink(Protocol):
     """One conversation of a protocol, as a state machine without I/O (the front end's).
 
     Times are ``time.monotonic()`` seconds, so a unit test drives it with a fake clock.
+    A link whose bytes go through a :class:`~.pacing.Pacer` kept as its ``pacer`` (and
+    whose ``poll`` returns what the pacer releases) is run ahead of the real clock where no
+    input can overtake it; any other link is polled as its deadlines come.
     """
 
     #: the line's faults, shared by the line's successive links (seeded noise goes on)
@@ -74,6 +83,10 @@ _READ_SIZE = 4096
 _PR_SET_TIMERSLACK = 29
 #: how much earlier than a deadline select is asked to return (then the rest is spun)
 _EARLY = 80e-6
+#: how far ahead of the real clock the link may be run (see :class:`_Runner`)
+_AHEAD = 5e-3
+#: polls of the link in one turn of the line, at most
+_POLLS = 16
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
@@ -83,6 +96,8 @@ def _precise_timers() -> None:
     The default 50 us timer slack would add to every paced byte burst; at 115200 baud a
     byte lasts 87 us, so the slack alone would make the line look 50 % slower.
     """
+    if not sys.platform.startswith("linux"):
+        return  # prctl is Linux's
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0)
@@ -186,23 +201,42 @@ class Line:
 
         Returns why: "stop", "closed" or "disconnect".
         """
-        pending = bytearray()
-        pending_since = 0.0
+        out = _Outbox()
+        run = _Runner(link)
         while not self._stopping.is_set():
-            deadline = link.next_deadline()
             now = time.monotonic()
-            timeout = None if deadline is None else max(0.0, deadline - now - _EARLY)
-            writers = [fd] if pending else []
-            if pending and (timeout is None or timeout > _STALE_WRITE):
+            if out.held and out.held[0][0] <= now:
+                out.take_due(now)
+            if out.pending:
+                try:
+                    written = out.write(fd, now)
+                except OSError:
+                    return "closed"
+                self.bytes_out += written
+            if run.drop_at is not None and not out.held:
+                link.disconnect_requested = False
+                return "disconnect"
+            run.advance(now, out)
+            if out.held and out.held[0][0] <= now:
+                continue  # an overdue poll answered: out with it before anything else
+            if run.drop_at is not None and not out.held:
+                continue  # dropped with nothing left to say
+            target = run.next_target(out)
+            now = time.monotonic()  # the link's work took its time
+            timeout = None if target is None else max(0.0, target - now - _EARLY)
+            writers = [fd] if out.pending else []
+            if out.pending and (timeout is None or timeout > _STALE_WRITE):
                 timeout = _STALE_WRITE
             readable, _writable, _x = select.select([fd, self._wake_r], writers, [], timeout)
             self.wakeups += 1
             now = time.monotonic()
-            if deadline is not None and not readable and 0 < deadline - now <= 2 * _EARLY:
+            if target is not None and not readable and 0 < target - now <= 2 * _EARLY:
                 # select wakes tens of microseconds late: it was asked to wake a little
                 # early, and the last stretch is waited out exactly (a paced byte at
-                # 115200 baud lasts 87 us, so a late wake-up shows as a slower line)
-                while now < deadline:
+                # 115200 baud lasts 87 us, so a late wake-up shows as a slower line); what
+                # leaves then is taken beforehand, so that only the write is left to do
+                run.prefetch(target, out)
+                while now < target:
                     now = time.monotonic()
             if self._wake_r in readable:
                 self._drain_wake(link)
@@ -226,29 +260,96 @@ class Line:
                         # when they arrived before the wake-up byte was seen
                         self._drain_wake(link)
                     link.receive(data, now)
-            out = link.poll(now)
-            if out:
-                if not pending:
-                    pending_since = now
-                pending += out
-            if pending:
-                if pending_since and now - pending_since > _STALE_WRITE:
-                    log.debug("dropping %d unread bytes", len(pending))
-                    pending.clear()
-                else:
-                    try:
-                        written = os.write(fd, pending)
-                    except BlockingIOError:
-                        written = 0
-                    except OSError:
-                        return "closed"
-                    self.bytes_out += written
-                    del pending[:written]
-                    pending_since = now if pending else 0.0
-            if link.disconnect_requested:
-                link.disconnect_requested = False
-                return "disconnect"
         return "stop"
+
+
+class _Outbox:
+    """What the link answered and the client has not got yet: ``held``, pieces worked out
+    ahead, each not to be written before its time; ``pending``, bytes due but not yet taken
+    by the client (a full pty or socket buffer)."""
+
+    def __init__(self) -> None:
+        self.held: deque[tuple[float, bytes]] = deque()
+        self.pending = bytearray()
+        self._since = 0.0  # when the oldest pending byte fell due
+
+    def take_due(self, now: float) -> None:
+        held = self.held
+        if not self.pending:
+            self._since = now
+        while held and held[0][0] <= now:
+            self.pending += held.popleft()[1]
+
+    def write(self, fd: int, now: float) -> int:
+        """Write what is pending; how many bytes the client took."""
+        if now - self._since > _STALE_WRITE:
+            log.debug("dropping %d unread bytes", len(self.pending))
+            self.pending.clear()
+            return 0
+        try:
+            written = os.write(fd, self.pending)
+        except BlockingIOError:
+            return 0
+        del self.pending[:written]
+        if self.pending:
+            self._since = now
+        return written
+
+
+class _Runner:
+    """Drives the link at its deadlines, on a clock of its own that never goes back.
+
+    A deadline that has come is polled at once. One still to come is polled ahead of the
+    real clock when no input can reach the link before it (the pacer's
+    :meth:`~kkt_bridge.emulation.pacing.Pacer.quiet_until`): the link then does a frame's
+    work while the frame's last bytes are still on the wire, and the outbox holds what it
+    answers until its time. Without that, the work would come after the frame, and an
+    answer due one byte time later (an ACK, 87 us at 115200 baud) would leave late. What
+    the link does is the same either way: the same bytes, at the same moments of its clock.
+    """
+
+    def __init__(self, link: EmulatedLink) -> None:
+        self.link = link
+        pacer = getattr(link, "pacer", None)
+        self._pacer: Pacer | None = pacer if isinstance(pacer, Pacer) else None
+        self.clock = 0.0
+        #: a fault asked to drop the line: when, on the link's clock
+        self.drop_at: float | None = None
+
+    def advance(self, now: float, out: _Outbox) -> None:
+        link = self.link
+        pacer = self._pacer
+        ahead = now if pacer is None else min(pacer.quiet_until(now), now + _AHEAD)
+        for _turn in range(_POLLS):  # bounded: a link whose deadline never moves waits a turn
+            if self.drop_at is not None:
+                return
+            deadline = link.next_deadline()
+            if deadline is None or deadline > ahead:
+                return
+            at = max(deadline if deadline > now else now, self.clock)
+            self.clock = at
+            data = link.poll(at)
+            if data:
+                out.held.append((at, data))
+            if link.disconnect_requested:
+                self.drop_at = at
+
+    def prefetch(self, until: float, out: _Outbox) -> None:
+        """Take the pieces the pacer releases at ``until`` now, to be written then."""
+        if self._pacer is None or self.drop_at is not None or out.held:
+            return
+        data = self._pacer.release_ahead(until)
+        if data:
+            out.held.append((until, data))
+
+    def next_target(self, out: _Outbox) -> float | None:
+        """When the line has something to do next: a held piece's time, a deadline."""
+        times = [out.held[0][0]] if out.held else []
+        if self.drop_at is None:
+            deadline = self.link.next_deadline()
+            if deadline is not None:
+                times.append(deadline)
+        return min(times) if times else None
 
 
 class PtyServer(Line):

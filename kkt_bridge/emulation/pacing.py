@@ -11,8 +11,11 @@ The link tells the pacer which inbound bytes it acts on (``acts``: a control byt
 last byte of a frame, by a look-ahead of its own receive state machine). The pacer then
 names only those arrivals in :meth:`Pacer.next_deadline`, and the line wakes once a frame,
 not once a byte; every byte still reaches the link with its own arrival time, so handling
-bytes late changes nothing. The seeded line faults of :class:`~.faults.FaultInjector`
-(silence, corrupted and dropped bytes, an answer cut by a disconnect) are applied here.
+bytes late changes nothing. Handling them early changes nothing either, as long as no input
+can overtake the link (:meth:`Pacer.quiet_until`): the line then lets the link do a frame's
+work before its last byte is in, and holds what it answers until its time. The seeded line
+faults of :class:`~.faults.FaultInjector` (silence, corrupted and dropped bytes, an answer
+cut by a disconnect) are applied here.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Pacer:
         self._pieces: deque[tuple[float, int]] = deque()
         self._out_free = 0.0  # when the outbound line finishes the last byte queued on it
         self._cut_after: int | None = None  # bytes of _outq to send before a disconnect
+        self._cut_at: float | None = None  # a cut handed out ahead, for release() to report
 
     # --- inbound ----------------------------------------------------------------------------
 
@@ -68,6 +72,12 @@ class Pacer:
         events = self._events
         while events and events[0] <= now:
             events.popleft()
+
+    def quiet_until(self, now: float) -> float:
+        """No byte read at ``now`` or later arrives before this moment: the inbound line is
+        busy until its last byte is in, and a new byte takes a byte time of its own. Up to
+        here the link may be run ahead of the real clock: no input can overtake it."""
+        return max(now, self._in_free) + self.faults.spec.byte_time
 
     @property
     def receiving(self) -> bool:
@@ -102,6 +112,9 @@ class Pacer:
         # a millionth of a byte of tolerance: monotonic seconds since boot lose more than
         # 1e-9 of a byte time to rounding, and the wake-up at the exact deadline would
         # find the piece not quite out and need a second one
+        if self._cut_at is not None and self._cut_at <= now:
+            self._cut_at = None
+            return b"", True
         due = now + 1e-6 * self.faults.spec.byte_time
         count = 0
         pieces = self._pieces
@@ -124,6 +137,16 @@ class Pacer:
             self._cut_after -= count
         return out, False
 
+    def release_ahead(self, until: float) -> bytes:
+        """The pieces due by ``until``, handed out before their time for the line to write
+        at ``until`` (then nothing is left to do at that moment but the write). What is
+        queued by then cannot change: a piece emitted later starts when they have left.
+        A cut among them is told by :meth:`release` from ``until`` on."""
+        out, cut = self.release(until)
+        if cut:
+            self._cut_at = until
+        return out
+
     def clear_input(self) -> None:
         """Forget what is on its way in (the line dropped)."""
         self._inbox.clear()
@@ -142,4 +165,6 @@ class Pacer:
             times.append(self._inbox[-1][0] + self.byte_timeout)
         if self._pieces:
             times.append(self._pieces[0][0])
+        if self._cut_at is not None:
+            times.append(self._cut_at)
         return min(times) if times else None

@@ -51,7 +51,7 @@ from kkt_bridge.kkt import Identity
 
 from . import documents
 from .archive import Archive, StoredDocument
-from .clock import Clock, SystemClock
+from .clock import RegisterClock, SystemClock
 from .faults import DeviceFaults
 from .profile import DEMO_PROFILE, Profile, inn_is_valid, rnm_is_valid
 from .refusal import Reason, refuse
@@ -126,7 +126,7 @@ class VirtualRegister:
                           money_limit=0xFF_FFFF_FFFF)
 
     def __init__(self, *, profile: Profile | None = None, registered: bool = True,
-                 state_path: Path | None = None, clock: Clock | None = None,
+                 state_path: Path | None = None, clock: RegisterClock | None = None,
                  seed: int | None = None) -> None:
         self.lock = threading.RLock()
         self.faults = DeviceFaults()

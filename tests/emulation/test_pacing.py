@@ -70,3 +70,38 @@ def test_a_silent_line_hears_nothing() -> None:
     pacer = _pacer("silent_after=0")
     pacer.arrive(b"abc", 1.0, lambda _byte, _at: True)
     assert pacer.bytes_in == 3 and not pacer.receiving and pacer.next_deadline() is None
+
+
+def test_pieces_handed_out_ahead_are_not_released_again() -> None:
+    pacer = _pacer()
+    pacer.emit(b"\x06", 2.0)
+    pacer.emit(b"frame", 2.0)
+    assert pacer.release_ahead(2.0 + BYTE) == b"\x06"  # written at 2.0 + BYTE, not before
+    assert pacer.release(2.0 + BYTE) == (b"", False)
+    assert pacer.next_deadline() == pytest.approx(2.0 + 6 * BYTE)
+    pacer.emit(b"!", 2.0)  # decided late: still after what is on the wire
+    assert pacer.release(2.0 + 6 * BYTE) == (b"frame", False)
+    assert pacer.release(2.0 + 7 * BYTE) == (b"!", False)
+    assert pacer.bytes_out == 7
+
+
+def test_a_cut_handed_out_ahead_drops_the_line_at_its_time() -> None:
+    pacer = _pacer()
+    pacer.emit(b"\x06", 1.0)
+    pacer.cut_after(3)
+    pacer.emit(b"abcdef", 1.0)
+    assert pacer.release_ahead(1.0 + 7 * BYTE) == b"\x06abc"
+    assert pacer.next_deadline() == pytest.approx(1.0 + 7 * BYTE)
+    assert pacer.release(1.0 + 6 * BYTE) == (b"", False)
+    assert pacer.release(1.0 + 7 * BYTE) == (b"", True)
+    assert pacer.next_deadline() is None
+
+
+def test_no_input_overtakes_a_link_run_until_the_line_is_quiet() -> None:
+    pacer = _pacer()
+    assert pacer.quiet_until(1.0) == pytest.approx(1.0 + BYTE)
+    pacer.arrive(b"abc", 1.0, lambda _byte, _at: False)
+    assert pacer.quiet_until(1.0) == pytest.approx(1.0 + 4 * BYTE)
+    quiet = pacer.quiet_until(1.0 + 0.5 * BYTE)
+    pacer.arrive(b"d", 1.0 + 0.5 * BYTE, lambda _byte, _at: True)  # queued behind them
+    assert pacer.next_deadline() == pytest.approx(quiet)  # there, and not a moment sooner

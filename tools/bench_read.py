@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""How close to the wire do the drivers read a ФН archive, and pyshtrih beside them?
+
+For each protocol a client needs, an archive of ``--documents`` fiscal documents is made
+through the register's own API (no line time: shifts of receipts, as a shop makes them),
+saved to a state file, and served by ``kkt-bridge emulator --driver shtrih|atol`` in a
+process of its own over a pty paced at ``--baud`` (8N1: 10 bits a byte), so the emulator's
+CPU is not the clients'. Then, ``--repeats`` times, the clients' order alternating:
+
+- ``shtrih``: the project's Shtrih driver (``open_register``) reads every document (FF3A,
+  then FF3B up to the length FF3A announced);
+- ``pyshtrih``: pyshtrih 2.0.6 reads the same documents through its raw
+  ``protocol.command`` (FF3A, then FF3B until error 08, as a client that does not use the
+  length does);
+- ``atol``: the project's ATOL driver reads its archive (A4 45, then A4 46 up to the
+  announced length).
+
+Every document is checked byte for byte against what the ФН stored. Each run prints the wall
+time, the bytes that crossed the line both ways as the emulator's line counted them, their
+wire time (bytes x 10 / baud), wall / wire (1.0 is a line never idle), the emulator's CPU per
+document and its line wake-ups per document (from its control API), and the 1-minute load
+average. The summary gives the medians per client, kkt-bridge / pyshtrih wall time per
+repeat and their median, and the issue's targets, each marked met or not: wall / wire
+<= 1.05 on a quiet machine, <= 1.10 with the other core busy, kkt-bridge / pyshtrih <= 0.92.
+
+``--busy`` measures everything a second time while a busy process keeps one core at 100 %
+(it stops by itself when this benchmark ends, or after ``--busy-cap`` seconds), and prints
+both tables.
+
+Run: ``.venv/bin/python tools/bench_read.py [--documents 1000] [--baud 115200] [--repeats 3]
+[--only shtrih,pyshtrih,atol] [--busy]``. Small N while developing; the lead measures N=1000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kkt_bridge.driverapi import get_emulator
+from kkt_bridge.emulation.clock import ManualClock
+from kkt_bridge.emulation.control import call
+from kkt_bridge.emulation.faults import BITS_PER_BYTE
+
+ADMIN = 30
+END_OF_DATA = 0x08
+#: client -> the protocol of the emulator it reads
+CLIENTS = {"shtrih": "shtrih", "pyshtrih": "shtrih", "atol": "atol"}
+#: the issue's targets: wall / wire of the project's drivers, quiet and with a core busy;
+#: kkt-bridge / pyshtrih wall time on the same documents
+QUIET_TARGET = 1.05
+BUSY_TARGET = 1.10
+PYSHTRIH_TARGET = 0.92
+#: a busy process's own limit, should this benchmark die without stopping it
+BUSY_CAP = 3600.0
+
+Work = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    documents: int
+    seconds: float
+    bytes_in: int
+    bytes_out: int
+    cpu: float  # the emulator process's CPU seconds during the run
+    wakeups: int
+    load: float
+    baud: int
+
+    @property
+    def wire(self) -> float:
+        return (self.bytes_in + self.bytes_out) * BITS_PER_BYTE / self.baud
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.wire
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / self.documents
+
+    def line(self) -> str:
+        return (f"{self.name:<9} wall {self.seconds:8.3f} s  host->kkt {self.bytes_in:>8} B"
+                f"  kkt->host {self.bytes_out:>8} B  wire {self.wire:8.3f} s"
+                f"  wall/wire {self.ratio:6.3f}  emulator CPU {self.cpu_ms:6.3f} ms/doc"
+                f"  wakes {self.wakeups / self.documents:6.1f}/doc  load {self.load:4.2f}")
+
+
+def median_run(runs: Sequence[Run]) -> Run:
+    """Each figure's median over ``runs`` (of one client)."""
+    first = runs[0]
+    return Run(first.name, first.documents, statistics.median(r.seconds for r in runs),
+               int(statistics.median(r.bytes_in for r in runs)),
+               int(statistics.median(r.bytes_out for r in runs)),
+               statistics.median(r.cpu for r in runs),
+               int(statistics.median(r.wakeups for r in runs)),
+               statistics.median(r.load for r in runs), first.baud)
+
+
+def order(names: Sequence[str], repeat: int) -> list[str]:
+    """The clients' order in a repeat: as given, then reversed, and so on."""
+    return list(names) if repeat % 2 == 0 else list(reversed(names))
+
+
+def mark(value: float, target: float) -> str:
+    return f"{value:.3f} <= {target:.2f}: {'met' if value <= target else 'NOT met'}"
+
+
+# --- the archives -------------------------------------------------------------------------
+
+
+def fill(protocol: str, state: Path, documents: int) -> list[bytes]:
+    """Shifts of receipts until the archive holds ``documents`` documents; the archive."""
+    register: Any = get_emulator(protocol).make_register(
+        state_path=state, clock=ManualClock(), seed=1)
+    per_shift = 50
+    sold = 0
+    while len(register.archive()) < documents:
+        register.open_shift()
+        for _ in range(per_shift):
+            if len(register.archive()) >= documents - 1:
+                break
+            sold += 1
+            register.sell([(f"Товар {sold}", 100 + sold, ("1", "1.5", "0.25")[sold % 3]),
+                           ("Пакет", 500)])
+        register.close_shift()
+    register.persist()
+    return list(register.archive())
+
+
+@dataclass
+class Served:
+    """One protocol's archive, served by an emulator process of its own."""
+
+    protocol: str
+    stored: list[bytes]
+    proc: subprocess.Popen[str]
+    path: str  # the pty
+    control: str  # the control API's URL
+
+
+def serve(protocol: str, state: Path, stored: list[bytes], baud: int,
+          options: Sequence[str]) -> Served:
+    command = [sys.executable, "-c", "from kkt_bridge.cli.main import main; main()",
+               "emulator", "--driver", protocol, "--pty", "--state", str(state),
+               "--baud", str(baud)]
+    for option in options:
+        command += ["--link-option", option]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    control = proc.stdout.readline().strip()
+    if not path.startswith("/dev/") or not control.startswith("control "):
+        proc.kill()
+        raise SystemExit(f"the {protocol} emulator did not start: {path!r} {control!r}")
+    return Served(protocol, stored, proc, path, control.split()[1])
+
+
+# --- the clients ----------------------------------------------------------------------------
+
+
+def shtrih_client(path: str, stored: list[bytes]) -> Work:
+    from kkt_bridge.registers import open_register
+
+    def work() -> None:
+        with open_register(path) as kkt:  # type: ignore[attr-defined]
+            for number, data in kkt.iter_documents(1, len(stored)):
+                if data != stored[number - 1]:
+                    raise SystemExit(f"shtrih: document {number} differs from the ФН's")
+    return work
+
+
+def pyshtrih_client(path: str, stored: list[bytes]) -> Work:
+    import pyshtrih
+
+    def work() -> None:
+        device: Any = pyshtrih.ShtrihM01F(path, 115200, timeout=3)
+        device.connect()
+        try:
+            for number in range(1, len(stored) + 1):
+                head = bytes(device.protocol.command(0xFF3A, ADMIN,
+                                                     bytearray(number.to_bytes(4, "little"))))
+                if head[0] != 0:
+                    raise SystemExit(f"pyshtrih: FF3A {number}: error {head[0]:#x}")
+                body = bytearray()
+                for _block in range(10_000):
+                    answer = bytes(device.protocol.command(0xFF3B, ADMIN))
+                    if answer[0] == END_OF_DATA:
+                        break
+                    if answer[0] != 0:
+                        raise SystemExit(f"pyshtrih: FF3B {number}: error {answer[0]:#x}")
+                    body += answer[1:]
+                if head[1:5] + body != stored[number - 1]:
+                    raise SystemExit(f"pyshtrih: document {number} differs from the ФН's")
+        finally:
+            device.disconnect()
+    return work
+
+
+def atol_client(path: str, stored: list[bytes]) -> Work:
+    from kkt_bridge.drivers.atol.plugin import driver
+
+    def work() -> None:
+        kkt = driver.open(path)
+        try:
+            for number, data in kkt.iter_documents(1, len(stored)):
+                if data != stored[number - 1]:
+                    raise SystemExit(f"atol: document {number} differs from the ФН's")
+        finally:
+            kkt.close()
+    return work
+
+
+MAKERS: dict[str, Callable[[str, list[bytes]], Work]] = {
+    "shtrih": shtrih_client, "pyshtrih": pyshtrih_client, "atol": atol_client}
+
+
+def line_counters(url: str) -> tuple[int, int, float, int]:
+    status = call(url, "status", {})
+    line = status["lines"][0]
+    return line["bytes_in"], line["bytes_out"], status["cpu_seconds"], line["wakeups"]
+
+
+def measured(served: Served, name: str, baud: int, work: Work) -> Run:
+    before = line_counters(served.control)
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    time.sleep(0.05)  # let the last ACK reach the counters
+    after = line_counters(served.control)
+    return Run(name, len(served.stored), seconds, after[0] - before[0], after[1] - before[1],
+               after[2] - before[2], after[3] - before[3], os.getloadavg()[0], baud)
+
+
+# --- a busy core ----------------------------------------------------------------------------
+
+#: spins until its parent is gone or its time cap passes, whichever comes first
+_BUSY = """
+import os, sys, time
+parent, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end and os.getppid() == parent:
+    stop = time.monotonic() + 0.05
+    while time.monotonic() < stop:
+        pass
+"""
+
+
+@contextmanager
+def busy_core(cap: float) -> Iterator[None]:
+    proc = subprocess.Popen([sys.executable, "-c", _BUSY, str(os.getpid()), str(cap)])
+    try:
+        time.sleep(0.5)  # let it take its core before the first run
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+# --- one table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    target: float  # wall / wire of the project's drivers
+    runs: list[Run]
+    load_start: tuple[float, float, float]
+    load_end: tuple[float, float, float]
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
+def measure(title: str, target: float, clients: Sequence[str], served: dict[str, Served],
+            baud: int, repeats: int) -> Table:
+    works = {name: MAKERS[name](served[CLIENTS[name]].path, served[CLIENTS[name]].stored)
+             for name in clients}
+    start = os.getloadavg()
+    print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on {os.cpu_count()} "
+          f"cores", flush=True)
+    runs: list[Run] = []
+    for repeat in range(repeats):
+        for name in order(clients, repeat):
+            run = measured(served[CLIENTS[name]], name, baud, works[name])
+            runs.append(run)
+            print(f"#{repeat + 1} {run.line()}", flush=True)
+    return Table(title, target, runs, start, os.getloadavg())
+
+
+def summary(table: Table, clients: Sequence[str]) -> None:
+    runs = table.runs
+    print(f"-- {table.title}, medians; load average (1, 5, 15 min) at the start "
+          f"{_load(table.load_start)}, at the end {_load(table.load_end)}")
+    for name in clients:
+        med = median_run([run for run in runs if run.name == name])
+        print(f"median    {med.line()}  ({(med.bytes_in + med.bytes_out) / med.documents:.1f}"
+              f" wire bytes/doc)")
+        if name != "pyshtrih":
+            print(f"  target {name} wall/wire {mark(med.ratio, table.target)}")
+    if "shtrih" in clients and "pyshtrih" in clients:
+        ours = [run.seconds for run in runs if run.name == "shtrih"]
+        theirs = [run.seconds for run in runs if run.name == "pyshtrih"]
+        ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+        print(f"kkt-bridge / pyshtrih wall time per repeat: "
+              f"{', '.join(f'{r:.3f}' for r in ratios)}")
+        middle = statistics.median(ratios)
+        print(f"  target kkt-bridge / pyshtrih median {mark(middle, PYSHTRIH_TARGET)}")
+
+
+def parse_clients(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CLIENTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"clients are {', '.join(CLIENTS)}; not {', '.join(unknown) or 'none'}")
+    return list(dict.fromkeys(names))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", type=parse_clients, default=list(CLIENTS),
+                        help="clients to run, of shtrih,pyshtrih,atol (all by default)")
+    parser.add_argument("--busy", action="store_true",
+                        help="measure a second time with one core kept busy")
+    parser.add_argument("--busy-cap", type=float, default=BUSY_CAP,
+                        help="seconds after which the busy process stops by itself")
+    parser.add_argument("--atol-results", choices=("async", "sync"), default="async",
+                        help="how the emulated ATOL register returns results (atol.md §9 q. 1)")
+    args = parser.parse_args(argv)
+    clients: list[str] = args.only
+    protocols = list(dict.fromkeys(CLIENTS[name] for name in clients))
+    options: dict[str, list[str]] = {"shtrih": [], "atol": [f"results={args.atol_results}"]}
+    with tempfile.TemporaryDirectory(prefix="kkt-bench-read-") as tmp:
+        served: dict[str, Served] = {}
+        try:
+            for protocol in protocols:
+                state = Path(tmp) / f"{protocol}.json"
+                started = time.perf_counter()
+                stored = fill(protocol, state, args.documents)
+                served[protocol] = serve(protocol, state, stored, args.baud,
+                                         options[protocol])
+                print(f"{protocol} archive: {len(stored)} documents, "
+                      f"{sum(map(len, stored))} bytes (made in "
+                      f"{time.perf_counter() - started:.1f} s through the register's API)")
+            print(f"line: pty paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} bits a byte); "
+                  f"each emulator in its own process; {args.repeats} repeats, the clients' "
+                  f"order alternating; ATOL results {args.atol_results}")
+            tables = [measure("quiet", QUIET_TARGET, clients, served, args.baud,
+                              args.repeats)]
+            if args.busy:
+                with busy_core(args.busy_cap):
+                    tables.append(measure("one core busy", BUSY_TARGET, clients, served,
+                                          args.baud, args.repeats))
+        finally:
+            for one in served.values():
+                one.proc.terminate()
+                one.proc.wait(10)
+    print()
+    for table in tables:
+        summary(table, clients)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
