@@ -24,8 +24,9 @@ a document (see ``ShtrihKkt.read_document``).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn, Protocol
 
 from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
@@ -52,6 +53,9 @@ _NAK = bytes((NAK,))
 ATTEMPTS = 10
 #: how long a device may take to answer ENQ or to acknowledge a frame
 CONTROL_TIMEOUT = 1.0
+#: a link quiet for longer than this may have changed hands (another program on the port, a
+#: power cycle of the device): the next command starts with ENQ again
+BLIND_IDLE = 1.0
 #: how many bytes of what answered instead of a register go into the error message
 NOISE_SHOWN = 8
 
@@ -80,8 +84,11 @@ class Transport:
 
     def __init__(self, port: SerialPort, *, byte_timeout: float = BYTE_TIMEOUT,
                  control_timeout: float = CONTROL_TIMEOUT, attempts: int = ATTEMPTS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, blind: bool = True) -> None:
         self.port = port
+        #: queries may skip the ENQ after a clean exchange (off where another program
+        #: shares the port between our commands: see :mod:`..exchange`)
+        self.blind = blind
         self.byte_timeout = byte_timeout
         self.control_timeout = control_timeout
         self.attempts = attempts
@@ -89,20 +96,36 @@ class Transport:
         # what arrived during one exchange: any protocol byte, and the bytes that were not
         self._heard = False
         self._noise = bytearray()
+        # when the last exchange ended cleanly (None: the next command asks with ENQ), and
+        # the answer it took (what the device still holds if our ACK of it was lost)
+        self._clean_at: float | None = None
+        self._last_answer: bytes | None = None
+        # an ACK we owe the device, written with the next bytes (see back_to_back)
+        self._owed_ack = False
+        self._holding = 0
+        #: commands sent without ENQ, and those of them that fell back to the handshake
+        self.blind_frames = 0
+        self.blind_fallbacks = 0
         # reconfiguring a real port is a syscall; reads below loop on this short timeout
         if port.timeout != byte_timeout:
             port.timeout = byte_timeout
 
-    def exchange(self, body: bytes, timeout: float) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
         """Send a request body (CMD + data) and return the answer body (CMD + error + data).
 
         ``timeout`` is the command's answer time; the handshake gets ``control_timeout`` on
-        top. Raises LinkTimeoutError when the device stays silent, ProtocolError when it
-        keeps sending garbage or loses an answer it has acknowledged, LinkClosedError when
-        the port itself fails (a socket reset, a USB cable pulled).
+        top. ``query``: the command only reads (running it twice is harmless), so it may go
+        without ENQ after a clean exchange (see the module text). Raises LinkTimeoutError
+        when the device stays silent, ProtocolError when it keeps sending garbage or loses
+        an answer it has acknowledged, LinkClosedError when the port itself fails (a socket
+        reset, a USB cable pulled).
         """
         try:
-            return self._exchange(body, timeout)
+            try:
+                return self._exchange(body, timeout, query)
+            finally:
+                if not self._holding:
+                    self._flush()
         except OSError as exc:  # serial.SerialException is an OSError too
             raise LinkClosedError(
                 _("связь с ККТ прервана во время команды {command}: {reason}").format(
@@ -110,24 +133,55 @@ class Transport:
                 _("проверьте кабель или сеть и повторите: незавершённая команда будет "
                   "видна в состоянии ККТ")) from exc
 
-    def _exchange(self, body: bytes, timeout: float) -> bytes:
+    @contextlib.contextmanager
+    def back_to_back(self) -> Iterator[None]:
+        """Commands that follow one another at once (a document's FF3A and FF3Bs): the ACK
+        of each answer goes out in one write with the next command's first bytes, the
+        way they meet on the line anyway; the last one is written when the block ends."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                # a port that failed here is reported by the next command
+                with contextlib.suppress(OSError):
+                    self._flush()
+
+    def _may_go_blind(self, query: bool, now: float) -> bool:
+        """Whether this command may skip the ENQ (the module text says when and why)."""
+        return (self.blind and query and self._clean_at is not None
+                and now - self._clean_at <= BLIND_IDLE)
+
+    def _exchange(self, body: bytes, timeout: float, query: bool) -> bytes:
         frame = encode_frame(body)
         self._heard = False
         self._noise.clear()
         started = self._clock()
         deadline = started + timeout + self.control_timeout
+        blind = self._may_go_blind(query, started)
+        # the answer the device may still hold if our ACK of it was lost
+        previous = self._last_answer
+        self._clean_at = None  # until this exchange ends cleanly
         # written: our frame may have reached the device, so a held answer is ours;
         # accepted: the device ACKed it, so sending it again could run the command twice
         written = accepted = False
+        # a held answer byte-identical to this one is the previous answer again (our ACK
+        # of it was lost and the device ignored the frame sent blind), not ours
+        suspect: bytes | None = None
         # what the failure message says: how many ENQs went, and whether an answer that
         # the device announced (ACK) never came
         tries = 0
         announced = False
-        for _attempt in range(self.attempts):
+        for attempt in range(self.attempts):
             tries += 1
-            self.port.write(_ENQ)
-            reply = self._control(min(deadline, self._clock() + self.control_timeout),
-                                  stx_is_ack=True)
+            if blind and not attempt:
+                self.blind_frames += 1
+                reply: int | None = NAK  # the frame goes at once, as after an ENQ's NAK
+            else:
+                self._write(_ENQ)
+                reply = self._control(min(deadline, self._clock() + self.control_timeout),
+                                      stx_is_ack=True)
             if reply in (ACK, STX):
                 try:
                     answer = self._answer(deadline, have_stx=reply == STX)
@@ -136,8 +190,9 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
-                if written:
-                    return answer
+                if written and answer != suspect:
+                    return self._took(answer, clean=False)
+                suspect = None  # dropped once: whatever is held next is ours
                 continue  # the answer to an earlier command: dropped, ENQ again
             if reply == NAK:
                 if accepted:
@@ -146,14 +201,21 @@ class Transport:
                             command=_command_hex(body)),
                         _("проверьте состояние ККТ (короткий запрос состояния) "
                           "перед повтором операции"))
-                self.port.write(frame)
+                self._write(frame)
                 written = True
                 ack = self._control(min(deadline, self._clock() + self.control_timeout),
                                     stx_is_ack=True)
                 if ack == NAK:
                     written = False  # the device rejected the frame: safe to send again
+                    if blind and not attempt:
+                        self.blind_fallbacks += 1
                     continue
                 if ack not in (ACK, STX):
+                    if blind and not attempt:
+                        # no ACK to a frame sent blind: the device may be holding the
+                        # previous answer (our ACK lost) and have ignored the frame
+                        self.blind_fallbacks += 1
+                        suspect = previous
                     continue  # unknown whether it arrived: the next ENQ tells
                 accepted = True
                 try:
@@ -163,7 +225,7 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
-                return answer
+                return self._took(answer, clean=not attempt)
             if self._clock() >= deadline:
                 break
         if self._noise and not self._heard:
@@ -191,14 +253,23 @@ class Transport:
                                     attempts=self.attempts, seconds=seconds),
             _("проверьте кабель, питание ККТ и скорость порта"))
 
+    def _took(self, answer: bytes, *, clean: bool) -> bytes:
+        """``answer`` is the command's: remember it, and whether the exchange was clean
+        (frame, ACK, answer, our ACK, first time, nothing else on the line)."""
+        self._last_answer = answer
+        if clean and not self._noise:
+            self._clean_at = self._clock()
+        return answer
+
     def settle(self, attempts: int = 3) -> None:
         """ENQ until the device says it is idle (NAK), reading and acknowledging any answer
         it still holds, so the next host starts on a quiet link (the shared port calls it
         after a command of the bridge failed half-way). LinkTimeoutError when it stays
         silent, LinkClosedError when the port fails."""
+        self._clean_at = None
         try:
             for _attempt in range(attempts):
-                self.port.write(_ENQ)
+                self._write(_ENQ)
                 deadline = self._clock() + self.control_timeout
                 reply = self._control(deadline, stx_is_ack=True)
                 if reply == NAK:
@@ -209,6 +280,7 @@ class Transport:
                     self._answer(deadline, have_stx=reply == STX)
                 except _Corrupt:
                     continue
+            self._flush()
         except OSError as exc:
             raise LinkClosedError(
                 _("связь с ККТ прервана: {reason}").format(reason=exc),
@@ -218,7 +290,8 @@ class Transport:
 
     def probe(self, timeout: float) -> int | None:
         """Send ENQ once; the ACK or NAK byte a Shtrih device answers, or None."""
-        self.port.write(_ENQ)
+        self._clean_at = None
+        self._write(_ENQ)
         return self._control(self._clock() + timeout)
 
     # --- reading ------------------------------------------------------------------------
@@ -282,7 +355,7 @@ class Transport:
             self._reject()
         if not body:  # LEN 0: no command echo, no answer
             self._reject()
-        self.port.write(_ACK)
+        self._owed_ack = True  # written with whatever we send next, or at the end
         return body
 
     def _note(self, value: int) -> None:
@@ -291,9 +364,23 @@ class Transport:
             self._noise.append(value)
 
     def _reject(self) -> NoReturn:
-        self.port.write(_NAK)
+        self._write(_NAK)
         raise _Corrupt
 
+    # --- writing ------------------------------------------------------------------------
 
-__all__ = ["ATTEMPTS", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort", "Transport",
-           "encode_frame"]
+    def _write(self, data: bytes) -> None:
+        """Write ``data``, after the ACK we still owe: one write, as they meet on the line."""
+        if self._owed_ack:
+            self._owed_ack = False
+            data = _ACK + data
+        self.port.write(data)
+
+    def _flush(self) -> None:
+        if self._owed_ack:
+            self._owed_ack = False
+            self.port.write(_ACK)
+
+
+__all__ = ["ATTEMPTS", "BLIND_IDLE", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort",
+           "Transport", "encode_frame"]
