@@ -192,7 +192,6 @@ class Transport:
                     break
                 if written and answer != suspect:
                     return self._took(answer, clean=False)
-                suspect = None  # dropped once: whatever is held next is ours
                 continue  # the answer to an earlier command: dropped, ENQ again
             if reply == NAK:
                 if accepted:
@@ -201,6 +200,8 @@ class Transport:
                             command=_command_hex(body)),
                         _("проверьте состояние ККТ (короткий запрос состояния) "
                           "перед повтором операции"))
+                # sent after the device said it was idle: a held answer is now ours
+                suspect = None
                 self._write(frame)
                 written = True
                 ack = self._control(min(deadline, self._clock() + self.control_timeout),
