@@ -143,12 +143,13 @@ def test_an_ignored_blind_frame_falls_back_and_drops_the_old_answer(lost: int,
     """Our ACK was lost, the device holds its answer and swallows the frame sent blind:
     silence, ENQ, the held answer (a byte-identical copy: dropped, however often it
     comes), ENQ, NAK, the frame again. Each command runs once."""
-    script = Script(ignore_frames_while_held=True)
+    # set before: the ACK of the first answer is written as that exchange ends
+    script = Script(ignore_frames_while_held=True, lose_acks=lost)
     with link(script) as (t, device, _recording):
         assert t.exchange(STATUS, 3.0, query=True) == STATUS_ANSWER
-        script.lose_acks = lost
         assert t.exchange(second, 3.0, query=True) == ANSWERS[second]
     assert script.received == [STATUS, second]
+    assert script.lose_acks == 0, "every ACK the test meant to lose was lost"
     assert (t.blind_frames, t.blind_fallbacks) == (1, 1)
     copies = (ENQ_ + ACK_) * lost  # what goes between: ENQ, (copy), our ACK of it
     assert bytes(device.log) == (ENQ_ + frame(STATUS) + ACK_ + frame(second) + copies
@@ -156,12 +157,12 @@ def test_an_ignored_blind_frame_falls_back_and_drops_the_old_answer(lost: int,
 
 
 def test_a_blind_frame_that_ends_the_wait_for_ack_needs_no_fall_back() -> None:
-    script = Script()
+    script = Script(lose_acks=1)
     with link(script) as (t, _device, _recording):
         t.exchange(STATUS, 3.0, query=True)
-        script.lose_acks = 1
         assert t.exchange(COUNT, 3.0, query=True) == COUNT_ANSWER
     assert script.received == [STATUS, COUNT]
+    assert script.lose_acks == 0, "the ACK of the first answer was lost"
     assert (t.blind_frames, t.blind_fallbacks) == (1, 0)
 
 
