@@ -118,7 +118,8 @@ class ShtrihKkt:
     def on_port(cls, port: ClosablePort, **options: Any) -> ShtrihKkt:
         """A driver on an already open pyserial port (closed by :meth:`close`)."""
         transport_options = {k: options.pop(k) for k in
-                             ("byte_timeout", "control_timeout", "attempts") if k in options}
+                             ("byte_timeout", "control_timeout", "attempts", "blind")
+                             if k in options}
         return cls(Transport(port, **transport_options), port=port, **options)
 
     # --- the generic command path ---------------------------------------------------------

@@ -12,14 +12,43 @@ Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherev
 control byte or STX is awaited. Every loop is bounded by the attempt count and by the
 command's answer timeout.
 
-Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK. The ENQ before
-each command stays even after a cleanly acknowledged exchange, where the protocol would
-allow sending the next frame at once: the vendor's own Java driver (javapos_shtrih,
-``PrinterProtocol_1.send``) starts every command with ENQ too, and the ENQ is what finds an
-answer the device still holds (our ACK lost on the line, or another program's command),
-which a frame sent blind would silently throw away. It costs two bytes and one turn of the
-line a command; the round trip saved elsewhere is the FF3B that used to ask past the end of
-a document (see ``ShtrihKkt.read_document``).
+Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK.
+
+**Queries without ENQ.** The protocol acknowledges every message with one byte (NAK: an
+interface error; no acknowledgement within the timeout: the message was not received), and
+after a NAKed answer the device waits for ENQ; it does not ask for an ENQ before each
+command, and several independent drivers write the frame straight away. The vendor's own
+Java driver (``PrinterProtocol_1``) does start every command with ENQ, because the ENQ is
+what finds an answer the device still holds (our ACK lost on the line, another program's
+command). We keep that safety where it matters and skip the ENQ where its cost (two bytes
+and two turns of the line, about a tenth of a document read) buys nothing: a command goes
+"blind", the frame first, only when
+
+- it is a read-only query (``query=True`` in its declaration: status, ФН and table reads,
+  FF3A/FF3B), so running it twice would be harmless;
+- the previous exchange was clean (our frame, its ACK, the answer, our ACK, first time,
+  nothing else on the line), so the device is idle unless our last ACK was lost;
+- that exchange ended less than :data:`BLIND_IDLE` ago (after a longer quiet another
+  program or a power cycle may have come between) and it was not the first command since
+  the port was opened, :meth:`Transport.settle` or :meth:`Transport.probe`;
+- the port is ours alone (``blind=False`` on the shared port, :mod:`.exchange`).
+
+Commands that change the register (receipts, shifts, registration, cash, table writes) keep
+the ENQ first: their safety is worth more than two bytes.
+
+If the blind frame gets no acknowledgement (or garbage) within ``control_timeout``, or a
+NAK, the exchange falls back to the handshake above. The device may then hold an answer:
+after a NAK it cannot be ours (dropped, as always); after silence it is either a copy of
+the previous answer (our ACK was lost and the device ignored the frame) or the answer to
+our frame. It is taken only if it is not byte-identical to the previous answer; a copy is
+acknowledged and dropped, and the frame goes again after the device says NAK. A query
+whose own answer happened to equal the previous one then runs twice: harmless, except that
+a second FF3B moves the ФН on a block, which the length FF3A announced catches
+(``ShtrihKkt.read_document`` reads such a document again).
+
+**One write where the bytes meet anyway.** Inside :meth:`Transport.back_to_back` (a
+document's FF3A and FF3Bs) the ACK of an answer is written with the next command's frame
+(or ENQ) in one write; outside it, and when the block ends, the ACK goes at once.
 """
 
 from __future__ import annotations
