@@ -4,11 +4,16 @@ comes while an answer is held, every document of a catch-up reads back byte for 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from kkt_bridge.cli.main import cli
 from kkt_bridge.drivers.shtrih.driver import ShtrihKkt
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
 from kkt_bridge.registers import open_register
@@ -74,3 +79,31 @@ def test_a_healthy_catch_up_asks_with_enq_only_first(emu: Emulator, kkt: ShtrihK
     # the first command of the link asked with ENQ; every other one went blind
     assert transport.blind_frames == len(commands) - 1
     assert transport.blind_fallbacks == 0
+
+
+def test_the_choice_from_the_command_line() -> None:
+    """``--link-option frame_while_held=ignore`` reaches a running emulator; a value that
+    is neither choice is refused before it starts."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from kkt_bridge.cli.main import main; main()", "emulator",
+         "--tcp", "127.0.0.1:0", "--no-control", "--faults", "lose_ack=0.5", "--seed", "3",
+         "--link-option", "frame_while_held=ignore"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().strip()
+        assert url.startswith("socket://127.0.0.1:")
+        kkt: Any = open_register(url, driver="shtrih", **FAST)
+        try:
+            # half the ACKs are lost: a query sent blind after one is swallowed
+            for _status in range(4):
+                assert kkt.fn_status().last_fd_number >= 1
+            assert kkt.transport.blind_fallbacks > 0
+        finally:
+            kkt.close()
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=20)
+    result = CliRunner().invoke(cli, ["emulator", "--tcp", "127.0.0.1:0",
+                                      "--link-option", "frame_while_held=queue"])
+    assert result.exit_code == 2 and "frame_while_held" in result.output
