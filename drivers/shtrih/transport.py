@@ -255,7 +255,8 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
-                return self._took(answer, clean=not attempt)
+                # clean: the first try, and the device's own ACK came (not just its STX)
+                return self._took(answer, clean=not attempt and ack == ACK)
             if self._clock() >= deadline:
                 break
         if self._noise and not self._heard:
