@@ -60,7 +60,8 @@ def link(script: Script | None = None, **options: Any
          ) -> Iterator[tuple[Transport, FakeDevice, Recording]]:
     with fake_port(answer, script) as (port, device):
         recording = Recording(port)
-        yield Transport(recording, **{"control_timeout": 0.3, **options}), device, recording
+        # a wait no busy machine runs out of, unless the test has frames swallowed
+        yield Transport(recording, **{"control_timeout": 2.0, **options}), device, recording
 
 
 def frame(body: bytes) -> bytes:
@@ -145,7 +146,7 @@ def test_an_ignored_blind_frame_falls_back_and_drops_the_old_answer(lost: int,
     comes), ENQ, NAK, the frame again. Each command runs once."""
     # set before: the ACK of the first answer is written as that exchange ends
     script = Script(ignore_frames_while_held=True, lose_acks=lost)
-    with link(script) as (t, device, _recording):
+    with link(script, control_timeout=0.3) as (t, device, _recording):
         assert t.exchange(STATUS, 3.0, query=True) == STATUS_ANSWER
         assert t.exchange(second, 3.0, query=True) == ANSWERS[second]
     assert script.received == [STATUS, second]
@@ -182,7 +183,7 @@ def test_a_naked_blind_frame_is_sent_again_after_enq() -> None:
 def test_the_driver_sends_only_declared_queries_blind() -> None:
     register = Register({0x13: {"operator": 1}, 0xFF3F: {"count": 3}})
     with fake_port(register) as (port, device):
-        kkt = ShtrihKkt(Transport(port, control_timeout=0.3))
+        kkt = ShtrihKkt(Transport(port, control_timeout=2.0))
         kkt.execute(fn_cmds.UNCONFIRMED_COUNT)
         kkt.execute(fn_cmds.UNCONFIRMED_COUNT)
         kkt.beep()  # a command that does something: ENQ first
