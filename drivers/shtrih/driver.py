@@ -8,6 +8,7 @@ only the table's field structure knows.
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 from collections.abc import Iterator
@@ -41,8 +42,13 @@ from .commands.fields import CASHIER_PASSWORD, SYSADMIN_PASSWORD, cp1251_text
 from .errors import FnError, FnNoDataError, FnWrongStateError, NotFiscalizedError, NotSupportedError
 from .transport import SerialPort, Transport
 
+log = logging.getLogger(__name__)
+
 #: commands that need the system administrator (tables, reports), besides every 0xFFxx one
 _SYSADMIN_COMMANDS = frozenset({0x1E, 0x1F, 0x2D, 0x2E, 0x40, 0x41})
+
+#: how many times a document whose blocks did not add up to its length is read from FF3A
+DOCUMENT_READS = 3
 
 CASHIER_TABLE = 2
 CASHIER_NAME_FIELD = 2
@@ -112,7 +118,8 @@ class ShtrihKkt:
     def on_port(cls, port: ClosablePort, **options: Any) -> ShtrihKkt:
         """A driver on an already open pyserial port (closed by :meth:`close`)."""
         transport_options = {k: options.pop(k) for k in
-                             ("byte_timeout", "control_timeout", "attempts") if k in options}
+                             ("byte_timeout", "control_timeout", "attempts", "blind")
+                             if k in options}
         return cls(Transport(port, **transport_options), port=port, **options)
 
     # --- the generic command path ---------------------------------------------------------
@@ -136,7 +143,7 @@ class ShtrihKkt:
             raise ConfigError(_("команда {command}: недопустимые значения ({reason})").format(
                 command=command, reason=exc), _("проверьте переданные значения")) from None
         with self._lock:
-            answer = self.transport.exchange(body, command.timeout)
+            answer = self.transport.exchange(body, command.timeout, query=command.query)
         return command.parse_answer(answer)
 
     def _takes_password(self, command: Command) -> bool:
@@ -295,7 +302,27 @@ class ShtrihKkt:
 
         The read stops at the announced length, as the vendor's own driver does, instead of
         asking once more for the error 08 that ends the data: one round trip less a
-        document. An 08 (or an empty block) before the length is a short document."""
+        document. An 08 (or an empty block) before the length is a short document.
+
+        A block can be lost on the line without an error: the transport sends an FF3B
+        again when it cannot tell whether the device took it (a query runs twice safely,
+        but the ФН moves on to the next block). The length check catches that, and the
+        document is read again from FF3A, up to :data:`DOCUMENT_READS` times."""
+        for read in range(1, DOCUMENT_READS + 1):
+            with self.transport.back_to_back():
+                head, chunks, got = self._read_document_once(fd_number)
+            if got == head.length:
+                return (head.document_type.to_bytes(2, "little")
+                        + head.length.to_bytes(2, "little") + b"".join(chunks))
+            if read < DOCUMENT_READS:
+                log.info("document %d: %d of %d bytes came; reading it again",
+                         fd_number, got, head.length)
+        raise ProtocolError(
+            _("документ {n}: ФН объявил {length} байт, передал {got}").format(
+                n=fd_number, length=head.length, got=got), _("повторите чтение документа"))
+
+    def _read_document_once(self, fd_number: int) -> tuple[Container, list[bytes], int]:
+        """FF3A and its FF3Bs: the head, the blocks, and how many bytes they hold."""
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
@@ -311,12 +338,7 @@ class ShtrihKkt:
                 break
             chunks.append(block)
             got += len(block)
-        if got != head.length:
-            raise ProtocolError(
-                _("документ {n}: ФН объявил {length} байт, передал {got}").format(
-                    n=fd_number, length=head.length, got=got), _("повторите чтение документа"))
-        return (head.document_type.to_bytes(2, "little") + head.length.to_bytes(2, "little")
-                + b"".join(chunks))
+        return head, chunks, got
 
     def iter_documents(self, first: int, last: int) -> Iterator[tuple[int, bytes]]:
         for number in range(first, last + 1):

@@ -308,8 +308,11 @@ class ShtrihExchangeRules:
     def kkt_on_port(self, port: Any) -> Any:
         from .driver import ShtrihKkt
 
-        # no ``port=``: closing this register must not close the owner's port
-        return ShtrihKkt(Transport(port))
+        # no ``port=``: closing this register must not close the owner's port. No command
+        # without ENQ: the cash software talks to the register between two of ours, so
+        # a clean exchange of ours says nothing of the line now, and an answer its program
+        # left unacknowledged would pass for the answer to our frame.
+        return ShtrihKkt(Transport(port, blind=False))
 
     def settle(self, port: Any) -> None:
         Transport(port).settle()

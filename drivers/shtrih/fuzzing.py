@@ -6,7 +6,8 @@ and line. Seeds for the driver methods are the emulator's own answers, recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kkt_bridge.errors import LinkTimeoutError
@@ -35,7 +36,15 @@ METHODS: dict[str, Callable[[ShtrihKkt], object]] = {
 }
 
 
-class _Answers:
+class _FakeTransport:
+    """What the driver uses of a transport besides ``exchange``."""
+
+    @contextlib.contextmanager
+    def back_to_back(self) -> Iterator[None]:
+        yield
+
+
+class _Answers(_FakeTransport):
     """A transport whose answers come from the input: each is one length byte and that
     many bytes (error code + data) after the command's echo; the input's end is silence."""
 
@@ -43,7 +52,7 @@ class _Answers:
         self.data = data
         self.pos = 0
 
-    def exchange(self, body: bytes, timeout: float) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
         if self.pos >= len(self.data):
             raise LinkTimeoutError("silence", "fuzz")
         size = self.data[self.pos]
@@ -56,7 +65,7 @@ def _code(body: bytes) -> int:
     return int.from_bytes(body[:2], "big") if body[:1] == b"\xff" else body[0]
 
 
-class _Recorder:
+class _Recorder(_FakeTransport):
     """A transport in front of the emulator that keeps its answers (error byte + data) in
     order: what makes a method succeed, to be mutated."""
 
@@ -64,7 +73,7 @@ class _Recorder:
         self.handle = handle
         self.answers: list[tuple[int, bytes]] = []
 
-    def exchange(self, body: bytes, timeout: float) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
         answer = self.handle(body)
         self.answers.append((_code(body), answer[2 if body[:1] == b"\xff" else 1:]))
         return answer

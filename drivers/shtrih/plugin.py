@@ -71,7 +71,7 @@ class ShtrihDriver:
 
     def open(self, url: str, *, baudrate: int | None = None, **options: Any) -> ShtrihKkt:
         """Open the register at ``url``; options: password, sysadmin_password,
-        byte_timeout, control_timeout, attempts."""
+        byte_timeout, control_timeout, attempts, blind (False: ENQ before every command)."""
         byte_timeout = float(options.get("byte_timeout", BYTE_TIMEOUT))
         port = open_port(url, baudrate=baudrate, timeout=byte_timeout)
         try:

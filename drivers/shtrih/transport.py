@@ -12,20 +12,51 @@ Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherev
 control byte or STX is awaited. Every loop is bounded by the attempt count and by the
 command's answer timeout.
 
-Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK. The ENQ before
-each command stays even after a cleanly acknowledged exchange, where the protocol would
-allow sending the next frame at once: the vendor's own Java driver (javapos_shtrih,
-``PrinterProtocol_1.send``) starts every command with ENQ too, and the ENQ is what finds an
-answer the device still holds (our ACK lost on the line, or another program's command),
-which a frame sent blind would silently throw away. It costs two bytes and one turn of the
-line a command; the round trip saved elsewhere is the FF3B that used to ask past the end of
-a document (see ``ShtrihKkt.read_document``).
+Every byte it sends is the reference's (§1): ENQ, the frame, ACK or NAK.
+
+**Queries without ENQ.** The protocol acknowledges every message with one byte (NAK: an
+interface error; no acknowledgement within the timeout: the message was not received), and
+after a NAKed answer the device waits for ENQ; it does not ask for an ENQ before each
+command, and several independent drivers write the frame straight away. The vendor's own
+Java driver (javapos_shtrih, ``PrinterProtocol_1``) does start every command with ENQ,
+because the ENQ is what finds an answer the device still holds (our ACK lost on the line,
+another program's command). We keep that safety where it matters and skip the ENQ where its
+cost buys nothing: two bytes and two of the four turns of the line a command takes, which
+on a document read (FF3A and about 25 FF3B) is about 6 % of the bytes and half the
+turnarounds. A command goes "blind", the frame first, only when
+
+- it is a read-only query (``query=True`` in its declaration: status, ФН and table reads,
+  FF3A/FF3B), so running it twice would be harmless;
+- the previous exchange was clean (our frame, its ACK, the answer, our ACK, first time,
+  nothing else on the line), so the device is idle unless our last ACK was lost;
+- that exchange ended less than :data:`BLIND_IDLE` ago (after a longer quiet another
+  program or a power cycle may have come between) and it was not the first command since
+  the port was opened, :meth:`Transport.settle` or :meth:`Transport.probe`;
+- the port is ours alone (``blind=False`` on the shared port, :mod:`.exchange`).
+
+Commands that change the register (receipts, shifts, registration, cash, table writes) keep
+the ENQ first: their safety is worth more than two bytes.
+
+If the blind frame gets no acknowledgement (or garbage) within ``control_timeout``, or a
+NAK, the exchange falls back to the handshake above. The device may then hold an answer:
+after a NAK it cannot be ours (dropped, as always); after silence it is either a copy of
+the previous answer (our ACK was lost and the device ignored the frame) or the answer to
+our frame. It is taken only if it is not byte-identical to the previous answer; a copy is
+acknowledged and dropped, and the frame goes again after the device says NAK. A query
+whose own answer happened to equal the previous one then runs twice: harmless, except that
+a second FF3B moves the ФН on a block, which the length FF3A announced catches
+(``ShtrihKkt.read_document`` reads such a document again).
+
+**One write where the bytes meet anyway.** Inside :meth:`Transport.back_to_back` (a
+document's FF3A and FF3Bs) the ACK of an answer is written with the next command's frame
+(or ENQ) in one write; outside it, and when the block ends, the ACK goes at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn, Protocol
 
 from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
@@ -52,6 +83,9 @@ _NAK = bytes((NAK,))
 ATTEMPTS = 10
 #: how long a device may take to answer ENQ or to acknowledge a frame
 CONTROL_TIMEOUT = 1.0
+#: a link quiet for longer than this may have changed hands (another program on the port, a
+#: power cycle of the device): the next command starts with ENQ again
+BLIND_IDLE = 1.0
 #: how many bytes of what answered instead of a register go into the error message
 NOISE_SHOWN = 8
 
@@ -80,8 +114,11 @@ class Transport:
 
     def __init__(self, port: SerialPort, *, byte_timeout: float = BYTE_TIMEOUT,
                  control_timeout: float = CONTROL_TIMEOUT, attempts: int = ATTEMPTS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, blind: bool = True) -> None:
         self.port = port
+        #: queries may skip the ENQ after a clean exchange (off where another program
+        #: shares the port between our commands: see :mod:`..exchange`)
+        self.blind = blind
         self.byte_timeout = byte_timeout
         self.control_timeout = control_timeout
         self.attempts = attempts
@@ -89,20 +126,36 @@ class Transport:
         # what arrived during one exchange: any protocol byte, and the bytes that were not
         self._heard = False
         self._noise = bytearray()
+        # when the last exchange ended cleanly (None: the next command asks with ENQ), and
+        # the answer it took (what the device still holds if our ACK of it was lost)
+        self._clean_at: float | None = None
+        self._last_answer: bytes | None = None
+        # an ACK we owe the device, written with the next bytes (see back_to_back)
+        self._owed_ack = False
+        self._holding = 0
+        #: commands sent without ENQ, and those of them that fell back to the handshake
+        self.blind_frames = 0
+        self.blind_fallbacks = 0
         # reconfiguring a real port is a syscall; reads below loop on this short timeout
         if port.timeout != byte_timeout:
             port.timeout = byte_timeout
 
-    def exchange(self, body: bytes, timeout: float) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
         """Send a request body (CMD + data) and return the answer body (CMD + error + data).
 
         ``timeout`` is the command's answer time; the handshake gets ``control_timeout`` on
-        top. Raises LinkTimeoutError when the device stays silent, ProtocolError when it
-        keeps sending garbage or loses an answer it has acknowledged, LinkClosedError when
-        the port itself fails (a socket reset, a USB cable pulled).
+        top. ``query``: the command only reads (running it twice is harmless), so it may go
+        without ENQ after a clean exchange (see the module text). Raises LinkTimeoutError
+        when the device stays silent, ProtocolError when it keeps sending garbage or loses
+        an answer it has acknowledged, LinkClosedError when the port itself fails (a socket
+        reset, a USB cable pulled).
         """
         try:
-            return self._exchange(body, timeout)
+            try:
+                return self._exchange(body, timeout, query)
+            finally:
+                if not self._holding:
+                    self._flush()
         except OSError as exc:  # serial.SerialException is an OSError too
             raise LinkClosedError(
                 _("связь с ККТ прервана во время команды {command}: {reason}").format(
@@ -110,24 +163,55 @@ class Transport:
                 _("проверьте кабель или сеть и повторите: незавершённая команда будет "
                   "видна в состоянии ККТ")) from exc
 
-    def _exchange(self, body: bytes, timeout: float) -> bytes:
+    @contextlib.contextmanager
+    def back_to_back(self) -> Iterator[None]:
+        """Commands that follow one another at once (a document's FF3A and FF3Bs): the ACK
+        of each answer goes out in one write with the next command's first bytes, the
+        way they meet on the line anyway; the last one is written when the block ends."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                # a port that failed here is reported by the next command
+                with contextlib.suppress(OSError):
+                    self._flush()
+
+    def _may_go_blind(self, query: bool, now: float) -> bool:
+        """Whether this command may skip the ENQ (the module text says when and why)."""
+        return (self.blind and query and self._clean_at is not None
+                and now - self._clean_at <= BLIND_IDLE)
+
+    def _exchange(self, body: bytes, timeout: float, query: bool) -> bytes:
         frame = encode_frame(body)
         self._heard = False
         self._noise.clear()
         started = self._clock()
         deadline = started + timeout + self.control_timeout
+        blind = self._may_go_blind(query, started)
+        # the answer the device may still hold if our ACK of it was lost
+        previous = self._last_answer
+        self._clean_at = None  # until this exchange ends cleanly
         # written: our frame may have reached the device, so a held answer is ours;
         # accepted: the device ACKed it, so sending it again could run the command twice
         written = accepted = False
+        # a held answer byte-identical to this one is the previous answer again (our ACK
+        # of it was lost and the device ignored the frame sent blind), not ours
+        suspect: bytes | None = None
         # what the failure message says: how many ENQs went, and whether an answer that
         # the device announced (ACK) never came
         tries = 0
         announced = False
-        for _attempt in range(self.attempts):
+        for attempt in range(self.attempts):
             tries += 1
-            self.port.write(_ENQ)
-            reply = self._control(min(deadline, self._clock() + self.control_timeout),
-                                  stx_is_ack=True)
+            if blind and not attempt:
+                self.blind_frames += 1
+                reply: int | None = NAK  # the frame goes at once, as after an ENQ's NAK
+            else:
+                self._write(_ENQ)
+                reply = self._control(min(deadline, self._clock() + self.control_timeout),
+                                      stx_is_ack=True)
             if reply in (ACK, STX):
                 try:
                     answer = self._answer(deadline, have_stx=reply == STX)
@@ -136,8 +220,8 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
-                if written:
-                    return answer
+                if written and answer != suspect:
+                    return self._took(answer, clean=False)
                 continue  # the answer to an earlier command: dropped, ENQ again
             if reply == NAK:
                 if accepted:
@@ -146,14 +230,23 @@ class Transport:
                             command=_command_hex(body)),
                         _("проверьте состояние ККТ (короткий запрос состояния) "
                           "перед повтором операции"))
-                self.port.write(frame)
+                # sent after the device said it was idle: a held answer is now ours
+                suspect = None
+                self._write(frame)
                 written = True
                 ack = self._control(min(deadline, self._clock() + self.control_timeout),
                                     stx_is_ack=True)
                 if ack == NAK:
                     written = False  # the device rejected the frame: safe to send again
+                    if blind and not attempt:
+                        self.blind_fallbacks += 1
                     continue
                 if ack not in (ACK, STX):
+                    if blind and not attempt:
+                        # no ACK to a frame sent blind: the device may be holding the
+                        # previous answer (our ACK lost) and have ignored the frame
+                        self.blind_fallbacks += 1
+                        suspect = previous
                     continue  # unknown whether it arrived: the next ENQ tells
                 accepted = True
                 try:
@@ -163,7 +256,8 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
-                return answer
+                # clean: the first try, and the device's own ACK came (not just its STX)
+                return self._took(answer, clean=not attempt and ack == ACK)
             if self._clock() >= deadline:
                 break
         if self._noise and not self._heard:
@@ -191,14 +285,23 @@ class Transport:
                                     attempts=self.attempts, seconds=seconds),
             _("проверьте кабель, питание ККТ и скорость порта"))
 
+    def _took(self, answer: bytes, *, clean: bool) -> bytes:
+        """``answer`` is the command's: remember it, and whether the exchange was clean
+        (frame, ACK, answer, our ACK, first time, nothing else on the line)."""
+        self._last_answer = answer
+        if clean and not self._noise:
+            self._clean_at = self._clock()
+        return answer
+
     def settle(self, attempts: int = 3) -> None:
         """ENQ until the device says it is idle (NAK), reading and acknowledging any answer
         it still holds, so the next host starts on a quiet link (the shared port calls it
         after a command of the bridge failed half-way). LinkTimeoutError when it stays
         silent, LinkClosedError when the port fails."""
+        self._clean_at = None
         try:
             for _attempt in range(attempts):
-                self.port.write(_ENQ)
+                self._write(_ENQ)
                 deadline = self._clock() + self.control_timeout
                 reply = self._control(deadline, stx_is_ack=True)
                 if reply == NAK:
@@ -209,6 +312,7 @@ class Transport:
                     self._answer(deadline, have_stx=reply == STX)
                 except _Corrupt:
                     continue
+            self._flush()
         except OSError as exc:
             raise LinkClosedError(
                 _("связь с ККТ прервана: {reason}").format(reason=exc),
@@ -218,7 +322,8 @@ class Transport:
 
     def probe(self, timeout: float) -> int | None:
         """Send ENQ once; the ACK or NAK byte a Shtrih device answers, or None."""
-        self.port.write(_ENQ)
+        self._clean_at = None
+        self._write(_ENQ)
         return self._control(self._clock() + timeout)
 
     # --- reading ------------------------------------------------------------------------
@@ -282,7 +387,7 @@ class Transport:
             self._reject()
         if not body:  # LEN 0: no command echo, no answer
             self._reject()
-        self.port.write(_ACK)
+        self._owed_ack = True  # written with whatever we send next, or at the end
         return body
 
     def _note(self, value: int) -> None:
@@ -291,9 +396,23 @@ class Transport:
             self._noise.append(value)
 
     def _reject(self) -> NoReturn:
-        self.port.write(_NAK)
+        self._write(_NAK)
         raise _Corrupt
 
+    # --- writing ------------------------------------------------------------------------
 
-__all__ = ["ATTEMPTS", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort", "Transport",
-           "encode_frame"]
+    def _write(self, data: bytes) -> None:
+        """Write ``data``, after the ACK we still owe: one write, as they meet on the line."""
+        if self._owed_ack:
+            self._owed_ack = False
+            data = _ACK + data
+        self.port.write(data)
+
+    def _flush(self) -> None:
+        if self._owed_ack:
+            self._owed_ack = False
+            self.port.write(_ACK)
+
+
+__all__ = ["ATTEMPTS", "BLIND_IDLE", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort",
+           "Transport", "encode_frame"]

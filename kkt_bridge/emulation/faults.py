@@ -19,6 +19,9 @@ Line (the link state machine applies these):
 ``nak=P``           a good frame is refused (Shtrih: NAK) with probability P, as if its
                     check sum were bad; ``nak_burst=N`` makes each such refusal a storm of
                     N in a row
+``lose_ack=P``      the host's acknowledgement of an answer is lost on the line with
+                    probability P: the device keeps holding the answer, as it does when
+                    no acknowledgement comes (the front end decides which byte that is)
 ``silent_after=N``  after N more commands the device stops answering anything (a hung
                     device); ``silent_for=S`` ends the silence after S seconds
 ``disconnect_after=N``  the answer after N more commands is cut in the middle and the link
@@ -51,7 +54,7 @@ from kkt_bridge.i18n import _
 #: bits on the wire for one byte of 8N1: start, 8 data, stop
 BITS_PER_BYTE = 10
 
-_PROBABILITIES = ("corrupt_in", "corrupt_out", "drop_in", "drop_out", "nak")
+_PROBABILITIES = ("corrupt_in", "corrupt_out", "drop_in", "drop_out", "nak", "lose_ack")
 _COUNTS = ("nak_burst", "silent_after", "disconnect_after", "power_loss_at")
 #: spec keys that set one field for both directions
 _BOTH_WAYS = {"corrupt": ("corrupt_in", "corrupt_out"), "drop": ("drop_in", "drop_out")}
@@ -67,6 +70,7 @@ class FaultSpec:
     drop_out: float = 0.0
     nak: float = 0.0
     nak_burst: int = 1
+    lose_ack: float = 0.0
     silent_after: int | None = None
     silent_for: float | None = None
     disconnect_after: int | None = None
@@ -124,8 +128,8 @@ def parse_faults(spec: str | FaultSpec | None) -> FaultSpec:
 
 def _value(name: str, text: str, item: str) -> Any:
     hint = _("формат: ключ=значение через запятую, например corrupt=0.01,nak=0.02; "
-             "ключи: baud, latency, corrupt, drop, nak, nak_burst, silent_after, silent_for, "
-             "disconnect_after, paper_out, power_loss_at")
+             "ключи: baud, latency, corrupt, drop, nak, nak_burst, lose_ack, silent_after, "
+             "silent_for, disconnect_after, paper_out, power_loss_at")
     try:
         if name in _PROBABILITIES:
             value: Any = float(text)
@@ -172,10 +176,12 @@ class FaultInjector:
         self._rng_in = random.Random(base.getrandbits(64))
         self._rng_out = random.Random(base.getrandbits(64))
         self._rng_frames = random.Random(base.getrandbits(64))
+        # drawn after the others: specs without lose_ack replay as before it existed
+        self._rng_acks = random.Random(base.getrandbits(64))
         self.commands = 0
         #: what the faults did so far, for tests that must know a fault really fired
         self.stats: dict[str, int] = {"corrupted": 0, "dropped": 0, "naked": 0,
-                                      "disconnects": 0, "power_losses": 0}
+                                      "disconnects": 0, "power_losses": 0, "acks_lost": 0}
         self._naks_left = 0
         self.silent_since: float | None = None
         self.disconnect_done = False
@@ -216,6 +222,13 @@ class FaultInjector:
         else:
             return False
         self.stats["naked"] += 1
+        return True
+
+    def ack_lost(self) -> bool:
+        """Is the host's acknowledgement of the answer the device holds lost on the line?"""
+        if not self.spec.lose_ack or self._rng_acks.random() >= self.spec.lose_ack:
+            return False
+        self.stats["acks_lost"] += 1
         return True
 
     def power_fails(self) -> bool:

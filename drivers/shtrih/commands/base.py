@@ -31,6 +31,10 @@ class Command:
     request: Construct
     answer: Construct
     timeout: float = DEFAULT_TIMEOUT
+    #: a read-only query: it changes nothing in the register (nor its fiscal state), so
+    #: running it twice is harmless and the transport may send it without ENQ first
+    #: after a clean exchange (see :mod:`..transport`)
+    query: bool = False
 
     @property
     def code_bytes(self) -> bytes:
@@ -117,10 +121,11 @@ def _compiled(declaration: Construct) -> Construct:
 
 
 def command(code: int, name: str, title: str, request: Construct = EMPTY,
-            answer: Construct = EMPTY, timeout: float = DEFAULT_TIMEOUT) -> Command:
+            answer: Construct = EMPTY, timeout: float = DEFAULT_TIMEOUT, *,
+            query: bool = False) -> Command:
     """Declare a command and add it to the registry (each code once)."""
     if code in REGISTRY:
         raise ValueError(f"command 0x{code:X} declared twice")
-    cmd = Command(code, name, title, request, answer, timeout)
+    cmd = Command(code, name, title, request, answer, timeout, query)
     REGISTRY[code] = cmd
     return cmd

@@ -39,12 +39,14 @@ FN_STATUS = command(
         "fn_number" / ascii_field(16),
         "last_fd_number" / Int32ul,
     ),
+    query=True,
 )
 
 FN_NUMBER = command(
     0xFF02, "fn_number", "Запрос номера ФН",
     request=_PASSWORD,
     answer=Struct("fn_number" / ascii_field(16)),
+    query=True,
 )
 
 FN_VALIDITY = command(
@@ -55,6 +57,7 @@ FN_VALIDITY = command(
         "registrations_left" / Int8ul,
         "registrations_done" / Int8ul,
     ),
+    query=True,
 )
 
 FN_VERSION = command(
@@ -64,6 +67,7 @@ FN_VERSION = command(
         "version" / ascii_field(16),
         "type" / Int8ul,  # 0 debug, 1 serial
     ),
+    query=True,
 )
 
 _DOCUMENT_SIGN = Struct("fd_number" / Int32ul, "fiscal_sign" / Int32ul, Terminated)
@@ -91,6 +95,7 @@ LAST_REGISTRATION = command(
             Struct("raw" / GreedyBytes),  # an unknown layout: ФД and sign are its last 8 bytes
         ),
     ),
+    query=True,
 )
 
 #: FF0A detail layouts by FFD document type (STLV tag)
@@ -123,6 +128,7 @@ FIND_DOCUMENT = command(
             21: Struct("unconfirmed" / Int32ul, "first_unconfirmed" / FnDate),
         }, default=Struct("raw" / GreedyBytes)),
     ),
+    query=True,
 )
 
 OFD_EXCHANGE = command(
@@ -135,6 +141,7 @@ OFD_EXCHANGE = command(
         "first_unsent_fd" / Int32ul,
         "first_unsent_at" / FnDateTime,
     ),
+    query=True,
 )
 
 DOCUMENT_TLV = command(
@@ -144,18 +151,21 @@ DOCUMENT_TLV = command(
         "document_type" / Int16ul,  # STLV tag: 1, 11, 2, 21, 3, 31, 4, 41, 5, 6
         "length" / Int16ul,
     ),
+    query=True,
 )
 
 READ_TLV_BLOCK = command(
     0xFF3B, "read_tlv_block", "Чтение TLV фискального документа",
     request=_PASSWORD,
     answer=Struct("data" / GreedyBytes),  # error 08 after the last block
+    query=True,
 )
 
 UNCONFIRMED_COUNT = command(
     0xFF3F, "unconfirmed_count", "Запрос количества ФД, на которые нет квитанции",
     request=_PASSWORD,
     answer=Struct("count" / Int16ul),
+    query=True,
 )
 
 SHIFT_PARAMETERS = command(
@@ -166,4 +176,5 @@ SHIFT_PARAMETERS = command(
         "shift_number" / Int16ul,
         "receipt_number" / Int16ul,
     ),
+    query=True,
 )

@@ -20,6 +20,7 @@ DEVICE_TYPE = command(
         "name" / GreedyBytes,  # cp1251, to the end of the answer
     ),
     timeout=3.0,
+    query=True,
 )
 
 SHORT_STATUS = command(
@@ -41,6 +42,7 @@ SHORT_STATUS = command(
         "print_result" / Optional(Int8ul),
     ),
     timeout=3.0,
+    query=True,
 )
 
 FULL_STATUS = command(
@@ -72,6 +74,7 @@ FULL_STATUS = command(
         "inn" / BytesInteger(6, swapped=True),
     ),
     timeout=3.0,
+    query=True,
 )
 
 BEEP = command(

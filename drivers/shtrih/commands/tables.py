@@ -31,6 +31,7 @@ READ_TABLE = command(
     0x1F, "read_table", "Чтение таблицы",
     request=_CELL,
     answer=Struct("value" / GreedyBytes),
+    query=True,
 )
 
 TABLE_STRUCTURE = command(
@@ -41,6 +42,7 @@ TABLE_STRUCTURE = command(
         "rows" / Int16ul,
         "fields" / Int8ul,
     ),
+    query=True,
 )
 
 FIELD_STRUCTURE = command(
@@ -59,4 +61,5 @@ FIELD_STRUCTURE = command(
             ),
         }, default=GreedyBytes),
     ),
+    query=True,
 )

@@ -24,13 +24,16 @@ def make_register(**options: Any) -> EmulatedDevice:
 def make_link(register: VirtualRegister, faults: FaultInjector, kind: LineKind,
               options: Mapping[str, Any]) -> DeviceLink:
     """The handshake of one conversation. Over TCP a real register sends a stray 0xFF
-    after the host's ACK (``stray_ff``, on by default); a serial line does not."""
+    after the host's ACK (``stray_ff``, on by default); a serial line does not.
+    ``frame_while_held`` (``take`` or ``ignore``): what a frame does while an answer is
+    still held, which the reference leaves open (:data:`.link.FRAME_WHILE_HELD`)."""
     device: Any = register  # an EmulatedDevice, or a test's stand-in with ``handle``
     stray_ff = kind == "tcp" and bool(options.get("stray_ff", True))
     return DeviceLink(device.handle, faults=faults, stray_ff=stray_ff,
-                      power_cycle=getattr(device, "power_cycle", None))
+                      power_cycle=getattr(device, "power_cycle", None),
+                      frame_while_held=str(options.get("frame_while_held", "take")))
 
 
 FRONT_END = FrontEnd(name="shtrih", title="Штрих-М", default_tcp_port=TCP_PORT,
                      make_register=make_register, make_link=make_link,
-                     link_option_names=frozenset({"stray_ff"}))
+                     link_option_names=frozenset({"stray_ff", "frame_while_held"}))

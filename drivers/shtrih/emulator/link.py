@@ -15,7 +15,9 @@ The device's rules (reference §1, protocol document v1.16):
   broken frame: the rest of it is skipped until the line is quiet for 50 ms, then NAK
   (unless an answer is held: then the noise was the host's ACK, and ENQ will sort it out).
 - The answer is held until the host ACKs it. After a NAK, or no ACK at all, the next ENQ
-  gets ACK and the same answer again. A new frame means the host gave the old answer up.
+  gets ACK and the same answer again. What a frame that arrives while an answer is held
+  does, the reference does not say; the link option ``frame_while_held`` chooses (see
+  :data:`FRAME_WHILE_HELD`): ``take`` (the default) or ``ignore``.
 - Over TCP a real device sends a stray 0xFF after the host's ACK (``stray_ff``).
 
 The optional "v2" protocol of newer firmware is understood on the same line: a frame
@@ -69,6 +71,19 @@ _V2_MAX_LENGTH = 1024
 
 Handler = Callable[[bytes], bytes]
 
+#: What a good frame does while the device still holds an unacknowledged answer (the host's
+#: ACK was lost, or it sent the next command without acknowledging). The reference is
+#: silent: it says only that an unacknowledged message counts as not received and that the
+#: device waits for ENQ after a NAKed answer.
+#:
+#: - ``take`` (the default): the STX ends the wait for the ACK. A host only sends a new
+#:   command once it has the answer it wanted, so the held answer counts as delivered and
+#:   the frame is acknowledged and run like any other.
+#: - ``ignore``: the frame is swallowed without ACK, NAK or answer until an ENQ fetches
+#:   the held answer and the host acknowledges it: the stricter reading, under which a host
+#:   that skips the ENQ must notice the silence and fall back to the handshake.
+FRAME_WHILE_HELD = ("take", "ignore")
+
 
 class _Rx(enum.Enum):
     IDLE = "idle"  # waiting for ENQ, STX, ACK or NAK
@@ -90,8 +105,13 @@ class DeviceLink:
 
     def __init__(self, handler: Handler, *, faults: FaultInjector | None = None,
                  stray_ff: bool = False,
-                 power_cycle: Callable[[], None] | None = None) -> None:
+                 power_cycle: Callable[[], None] | None = None,
+                 frame_while_held: str = "take") -> None:
+        if frame_while_held not in FRAME_WHILE_HELD:
+            raise ValueError(f"frame_while_held={frame_while_held!r}: one of "
+                             f"{', '.join(FRAME_WHILE_HELD)}")
         self.handler = handler
+        self.ignore_frame_while_held = frame_while_held == "ignore"
         self.faults = faults or FaultInjector()
         self.stray_ff = stray_ff
         self.power_cycle = power_cycle
@@ -251,7 +271,7 @@ class DeviceLink:
         elif byte == STX:
             self._rx = _Rx.LENGTH
         elif byte == ACK:
-            if self._answer is _Answer.HELD:
+            if self._answer is _Answer.HELD and not self.faults.ack_lost():
                 self._answer = _Answer.NONE
                 self._answer_frame = b""
                 if self.stray_ff:
@@ -269,9 +289,14 @@ class DeviceLink:
         if not frame_ok(payload[0], payload[1:], check):
             self._emit(bytes([NAK]), at)
             return
+        if self._answer is _Answer.HELD and self.ignore_frame_while_held:
+            log.debug("frame ignored: an answer is held until ENQ (frame_while_held=ignore)")
+            return
         if self._answer is _Answer.PREPARING or self.faults.refuse_frame():
             self._emit(bytes([NAK]), at)  # busy with the previous command, or a NAK storm
             return
+        # with an answer held (and frame_while_held=take) the frame ends the wait for the
+        # ACK: the held answer counts as delivered and is replaced by this one's
         if self._power_fails(payload[1:]):
             return  # the device died before it could acknowledge
         self._emit(bytes([ACK]), at)

@@ -37,6 +37,9 @@ class Script:
     silent: bool = False  # answer nothing at all
     ignore_enqs: int = 0  # stay silent on this many ENQs
     hang_after_ack: bool = False  # ACK a frame, run it, then never send the answer
+    lose_acks: int = 0  # the host's next ACKs of an answer never arrive: it stays held
+    # a frame that comes while an answer is held is swallowed (no ACK, not run)
+    ignore_frames_while_held: bool = False
     # the device's line speed: at any other speed the host's bytes are noise to it
     line_speed: int | None = None
     enq_speeds: list[int] = field(default_factory=list)  # the host's line speed at each ENQ
@@ -120,6 +123,8 @@ class FakeDevice:
                     continue
                 rest = self._read(size[0] + 1)
                 body = rest[:-1]
+                if self.held is not None and self.script.ignore_frames_while_held:
+                    continue
                 if self.script.nak_frames > 0:
                     self.script.nak_frames -= 1
                     self._control(NAK)
@@ -132,6 +137,9 @@ class FakeDevice:
                     continue
                 self._send(bytes([ACK]) + self._frame(self.held))
             elif byte == ACK:
+                if self.held is not None and self.script.lose_acks > 0:
+                    self.script.lose_acks -= 1
+                    continue
                 self.held = None
                 if self.script.stray:
                     self._send(bytes([STRAY]))

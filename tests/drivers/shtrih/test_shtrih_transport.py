@@ -237,17 +237,23 @@ def test_a_port_failure_mid_command_is_a_link_error() -> None:
     assert "10" in info.value.message
 
 
-@given(st.binary(max_size=400))
-def test_no_byte_stream_crashes_the_transport(stream: bytes) -> None:
-    port = _StreamPort(stream)
+@given(st.binary(max_size=400), st.booleans())
+def test_no_byte_stream_crashes_the_transport(stream: bytes, blind: bool) -> None:
+    """``blind``: a clean exchange of a query comes first, so the fuzzed one goes without
+    ENQ and meets the bytes where its ACK is due (and the fall back after them)."""
+    clean = bytes([NAK, ACK]) + build_frame(ANSWER) if blind else b""
+    port = _StreamPort(clean + stream)
     t = Transport(port, control_timeout=0.2, clock=port.clock)
+    if blind:
+        assert t.exchange(REQUEST, 1.0, query=True) == ANSWER
     try:
-        body = t.exchange(REQUEST, 1.0)
+        body = t.exchange(REQUEST, 1.0, query=True)
     except KktBridgeError:
         pass
     else:
         assert 0 < len(body) <= 255
-    assert port.reads <= len(stream) + 200  # bounded however the bytes fall
+    assert t.blind_frames == int(blind)
+    assert port.reads <= len(clean) + len(stream) + 200  # bounded however the bytes fall
 
 
 def test_over_tcp_with_stray_bytes() -> None:

@@ -64,6 +64,7 @@ _specs = st.builds(
     corrupt_in=st.floats(0, 1), corrupt_out=st.floats(0, 1),
     drop_in=st.floats(0, 1), drop_out=st.floats(0, 1), nak=st.floats(0, 1),
     nak_burst=st.integers(1, 50),
+    lose_ack=st.floats(0, 1),
     silent_after=st.none() | st.integers(0, 10_000),
     silent_for=st.none() | st.floats(0, 100),
     disconnect_after=st.none() | st.integers(0, 10_000),

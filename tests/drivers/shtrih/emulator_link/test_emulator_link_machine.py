@@ -33,11 +33,13 @@ class Recorder:
 class Host:
     """Feeds a DeviceLink and collects what it sends, on a clock the test moves."""
 
-    def __init__(self, spec: str = "", *, stray_ff: bool = False, seed: int | None = 1) -> None:
+    def __init__(self, spec: str = "", *, stray_ff: bool = False, seed: int | None = 1,
+                 frame_while_held: str = "take") -> None:
         self.device = Recorder()
         self.power_cycles = 0
         self.link = DeviceLink(self.device, faults=FaultInjector(parse_faults(spec), seed),
-                               stray_ff=stray_ff, power_cycle=self._power_cycle)
+                               stray_ff=stray_ff, power_cycle=self._power_cycle,
+                               frame_while_held=frame_while_held)
         self.now = 100.0
 
     def _power_cycle(self) -> None:
@@ -116,6 +118,32 @@ def test_new_frame_abandons_a_held_answer() -> None:
     out = host.send(build_frame(b"\xfc"))
     assert out == bytes([ACK]) + build_frame(b"\xfc\x37")
     assert len(host.device.calls) == 2
+
+
+def test_with_frame_while_held_ignore_a_frame_waits_for_enq() -> None:
+    host = Host(frame_while_held="ignore")
+    host.send(build_frame(STATUS))
+    assert host.send(build_frame(b"\xfc"), after=1.0) == b"", "swallowed: no ACK, no NAK"
+    assert host.device.calls == [STATUS], "and not run"
+    assert host.send(ENQ) == bytes([ACK]) + WRONG_PASSWORD, "the held answer, again"
+    host.send(ACK)
+    assert host.send(ENQ) == bytes([NAK])
+    assert host.send(build_frame(b"\xfc")) == bytes([ACK]) + build_frame(b"\xfc\x37")
+
+
+def test_frame_while_held_takes_one_of_two_values() -> None:
+    with pytest.raises(ValueError, match="frame_while_held"):
+        Host(frame_while_held="queue")
+
+
+@pytest.mark.parametrize("frame_while_held", ["take", "ignore"])
+def test_a_lost_ack_leaves_the_answer_held(frame_while_held: str) -> None:
+    host = Host("lose_ack=1", frame_while_held=frame_while_held)
+    first = host.send(build_frame(STATUS))
+    assert host.send(ACK) == b""
+    assert host.link.faults.stats["acks_lost"] == 1
+    assert host.send(ENQ) == bytes([ACK]) + first[1:], "the device never heard the ACK"
+    assert host.device.calls == [STATUS]
 
 
 def test_frame_with_a_gap_over_50ms_is_forgotten() -> None:
