@@ -47,7 +47,3 @@ class ManualClock:
         with self._lock:
             self._now = moment.replace(microsecond=0, tzinfo=None)
 
-
-#: The old name, kept only for ``kkt_bridge.drivers.shtrih.emulator.clock``, which re-exports
-#: it (that shim belongs to the Shtrih front end); drop both together.
-Clock = RegisterClock

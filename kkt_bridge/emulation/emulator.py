@@ -33,6 +33,25 @@ from .lines import DEFAULT_TCP_HOST, EmulatedLink, Line, LineKind, PtyServer, Tc
 from .profile import Profile, load_profile
 from .register import VirtualRegister
 
+_YES = frozenset({"", "1", "yes", "true", "on", "да"})
+_NO = frozenset({"0", "no", "false", "off", "нет"})
+
+
+def link_flag(name: str, value: object) -> bool:
+    """A yes/no link option as given in Python (a bool) or on the command line (text:
+    ``stray_ff=0`` must mean off, which ``bool("0")`` would not)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ConfigError(
+        _("параметр эмулятора {name}={value}: ожидается да или нет").format(
+            name=name, value=value),
+        _("укажите {name}=1 или {name}=0").format(name=name))
+
 
 @dataclass(frozen=True)
 class FrontEnd:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.frame import TCP_PORT
-from kkt_bridge.emulation.emulator import FrontEnd
+from kkt_bridge.emulation.emulator import FrontEnd, link_flag
 from kkt_bridge.emulation.faults import FaultInjector
 from kkt_bridge.emulation.lines import LineKind
 from kkt_bridge.emulation.register import VirtualRegister
@@ -28,7 +28,7 @@ def make_link(register: VirtualRegister, faults: FaultInjector, kind: LineKind,
     ``frame_while_held`` (``take`` or ``ignore``): what a frame does while an answer is
     still held, which the reference leaves open (:data:`.link.FRAME_WHILE_HELD`)."""
     device: Any = register  # an EmulatedDevice, or a test's stand-in with ``handle``
-    stray_ff = kind == "tcp" and bool(options.get("stray_ff", True))
+    stray_ff = kind == "tcp" and link_flag("stray_ff", options.get("stray_ff", True))
     return DeviceLink(device.handle, faults=faults, stray_ff=stray_ff,
                       power_cycle=getattr(device, "power_cycle", None),
                       frame_while_held=str(options.get("frame_while_held", "take")))

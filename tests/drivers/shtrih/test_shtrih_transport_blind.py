@@ -14,11 +14,11 @@ from shtrih_fakes import FakeDevice, Register, Script, fake_port
 
 from kkt_bridge.drivers.shtrih.commands import fn as fn_cmds
 from kkt_bridge.drivers.shtrih.driver import DOCUMENT_READS, ShtrihKkt
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice
 from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, build_frame
 from kkt_bridge.drivers.shtrih.transport import BLIND_IDLE, Transport
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.errors import ProtocolError
 
 STATUS = bytes.fromhex("10 1E 00 00 00")  # 0x10, password 30

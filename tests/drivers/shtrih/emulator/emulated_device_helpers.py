@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.commands import REGISTRY, Command
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice
+from kkt_bridge.emulation.clock import ManualClock
 
 START = datetime(2026, 3, 2, 10, 0, 0)
 SYSADMIN = 30

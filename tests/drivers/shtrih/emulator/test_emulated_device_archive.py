@@ -18,8 +18,8 @@ from emulated_device_helpers import (
     v2_line,
 )
 
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice, Item
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.fiscal import (
     Receipt,
     ShiftCloseReport,

@@ -16,7 +16,7 @@ from emulated_device_helpers import (
     sale_line,
 )
 
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+from kkt_bridge.emulation.clock import ManualClock
 
 
 def test_a_day_walks_through_every_mode() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from emulated_device_helpers import CASHIER, SYSADMIN, cmd, device, error_of, mode, ok, sale_line
 
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.errors import FnFailureError
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.errors import StoreError
 from kkt_bridge.fiscal import parse_document
 

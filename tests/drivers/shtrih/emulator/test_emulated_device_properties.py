@@ -18,9 +18,9 @@ from emulated_device_helpers import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.dispatch import HANDLERS
 from kkt_bridge.drivers.shtrih.emulator.profile import DEMO_PROFILE
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.fiscal import decode_document, parse_document
 
 PASSWORDS = [CASHIER.to_bytes(4, "little"), SYSADMIN.to_bytes(4, "little")]

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from emulated_device_helpers import CASHIER, SYSADMIN, cmd, device, ok
 
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock, SystemClock
+from kkt_bridge.emulation.clock import ManualClock, SystemClock
 from kkt_bridge.fiscal import parse_document
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.faults import FaultSpec
+from kkt_bridge.emulation.clock import ManualClock
 
 
 def test_the_fixture_gives_pty_and_tcp_and_a_manual_clock(kkt_emulator: Emulator) -> None:
