@@ -20,13 +20,13 @@ import json
 import signal
 import sys
 import threading
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
+from kkt_bridge.cli.money import VAT_NAMES, kopecks_text, rubles, vat_code
 from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
 from kkt_bridge.emulation.control import ControlServer, call
 from kkt_bridge.emulation.profile import load_profile
@@ -205,21 +205,7 @@ def close_shift_command(at: str) -> None:
     _say_document(_("Отчёт о закрытии смены"), call(at, "close-shift", {}))
 
 
-#: VAT as people write it -> 1199
-VAT_NAMES = {"20": 1, "10": 2, "20/120": 3, "10/110": 4, "0": 5, "none": 6}
 OPERATION_NAMES = {"sale": 1, "sale-return": 2, "purchase": 3, "purchase-return": 4}
-
-
-def rubles(text: str, what: str) -> int:
-    """Kopecks from rubles written as ``49.90`` or ``49,90``."""
-    try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        value = Decimal(-1)
-    if value < 0 or value != value.quantize(Decimal("0.01")) or not value.is_finite():
-        raise ConfigError(_("{what}: «{text}» — не сумма в рублях").format(what=what, text=text),
-                          _("пишите рубли с копейками через точку: 49.90"))
-    return int(value * 100)
 
 
 def parse_item(text: str) -> dict[str, Any]:
@@ -238,11 +224,7 @@ def parse_item(text: str) -> dict[str, Any]:
     if len(fields) > 1:
         item["quantity"] = fields[1].replace(",", ".")
     if len(fields) > 2:
-        vat = VAT_NAMES.get(fields[2].lower())
-        if vat is None:
-            raise ConfigError(_("ставка НДС «{vat}» неизвестна").format(vat=fields[2]),
-                              _("допустимые: {names}").format(names=", ".join(VAT_NAMES)))
-        item["vat"] = vat
+        item["vat"] = vat_code(fields[2])
     return item
 
 
@@ -271,12 +253,9 @@ def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: 
     click.echo(_("Чек {receipt} смены {shift}: итог {total}, сдача {change}; ФД {fd}, "
                  "ФП {fp}").format(receipt=answer["receipt_number"],
                                    shift=answer["shift_number"],
-                                   total=_rub(answer["total"]), change=_rub(answer["change"]),
+                                   total=kopecks_text(answer["total"]),
+                                   change=kopecks_text(answer["change"]),
                                    fd=answer["fd_number"], fp=answer["fiscal_sign"]))
-
-
-def _rub(kopecks: int) -> str:
-    return f"{kopecks // 100}.{kopecks % 100:02d}"
 
 
 @emulator.command("status", help=_("Что сейчас с эмулятором: номера, смена, ФН."))
