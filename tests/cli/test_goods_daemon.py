@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_run_daemon import SHOP, Running, office, start  # noqa: F401  (fixtures)
+import test_run_daemon
+from test_run_daemon import SHOP, Running
 
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 from kkt_bridge.store import ORIGIN_REGISTER, Store
 
 pytestmark = pytest.mark.slow
+
+# the daemon and back-office fixtures of the ``run`` tests
+office = test_run_daemon.office
+start = test_run_daemon.start
 
 
 def test_goods_go_through_the_running_daemon(
