@@ -193,16 +193,39 @@ def replace_fn_command(at: str, profile: Path | None, fn_number: str | None) -> 
     _say_document(_("Отчёт о регистрации"), answer)
 
 
+def _cashier_options(command: Any) -> Any:
+    command = click.option(
+        "--cashier-inn", default=None, metavar=_("ИНН"),
+        help=_("ИНН кассира, 12 цифр (тег 1203)."))(command)
+    return click.option(
+        "--cashier", default=None, metavar=_("ФИО"),
+        help=_("Кассир за клавиатурой ККТ (тег 1021); по умолчанию — кассир ККТ "
+               "(у Штрих-М — из таблицы кассиров, у АТОЛ — из профиля)."))(command)
+
+
+def _cashier_data(cashier: str | None, cashier_inn: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if cashier is not None:
+        data["cashier"] = cashier
+    if cashier_inn is not None:
+        data["cashier_inn"] = cashier_inn
+    return data
+
+
 @emulator.command("open-shift", help=_("Открыть смену."))
 @_AT
-def open_shift_command(at: str) -> None:
-    _say_document(_("Отчёт об открытии смены"), call(at, "open-shift", {}))
+@_cashier_options
+def open_shift_command(at: str, cashier: str | None, cashier_inn: str | None) -> None:
+    _say_document(_("Отчёт об открытии смены"),
+                  call(at, "open-shift", _cashier_data(cashier, cashier_inn)))
 
 
 @emulator.command("close-shift", help=_("Закрыть смену (Z-отчёт)."))
 @_AT
-def close_shift_command(at: str) -> None:
-    _say_document(_("Отчёт о закрытии смены"), call(at, "close-shift", {}))
+@_cashier_options
+def close_shift_command(at: str, cashier: str | None, cashier_inn: str | None) -> None:
+    _say_document(_("Отчёт о закрытии смены"),
+                  call(at, "close-shift", _cashier_data(cashier, cashier_inn)))
 
 
 OPERATION_NAMES = {"sale": 1, "sale-return": 2, "purchase": 3, "purchase-return": 4}
@@ -242,10 +265,12 @@ def _looks_numeric(text: str) -> bool:
 @click.option("--electronic", default=None, metavar=_("РУБЛИ"), help=_("Безналичными."))
 @click.option("--operation", type=click.Choice(list(OPERATION_NAMES)), default="sale",
               show_default=True, help=_("Признак расчёта (тег 1054)."))
+@_cashier_options
 def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: str | None,
-                 operation: str) -> None:
+                 operation: str, cashier: str | None, cashier_inn: str | None) -> None:
     data: dict[str, Any] = {"items": [parse_item(text) for text in items],
-                            "operation": OPERATION_NAMES[operation]}
+                            "operation": OPERATION_NAMES[operation],
+                            **_cashier_data(cashier, cashier_inn)}
     if cash is not None or electronic is not None:
         data["payments"] = {"cash": rubles(cash or "0", "--cash"),
                             "electronic": rubles(electronic or "0", "--electronic")}

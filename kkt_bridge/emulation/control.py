@@ -41,9 +41,9 @@ from kkt_bridge.i18n import _
 
 from .archive import StoredDocument
 from .emulator import Emulator
-from .profile import Profile
+from .profile import Profile, inn_is_valid
 from .refusal import Reason, Refused
-from .register import Item, SaleResult
+from .register import Item, KeyboardCashier, SaleResult
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +153,48 @@ def _replace_fn(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     return {**_document(document), "fn_number": emu.device.state.identity.fn_number}
 
 
+#: tag 1021 holds at most 64 characters
+CASHIER_NAME_LIMIT = 64
+
+
+def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
+    """``cashier`` (tag 1021) and ``cashier_inn`` (1203) of a request, checked; None when
+    no cashier is named (the front end's own cashier signs the document)."""
+    name, inn = data.get("cashier"), data.get("cashier_inn")
+    if name is None:
+        if inn is not None:
+            raise ConfigError(_("ИНН кассира указан без кассира"),
+                              _("укажите и --cashier ФИО"))
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(_("имя кассира пустое"), _("укажите --cashier, например "
+                                                     "«Петрова А.А.»"))
+    name = name.strip()
+    try:
+        name.encode("cp866")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            _("в имени кассира есть знаки, которых нет в кодировке ФН (CP866)"),
+            _("пишите кириллицей или латиницей, без эмодзи и редких знаков")) from None
+    if len(name) > CASHIER_NAME_LIMIT:
+        raise ConfigError(_("имя кассира длиннее {n} знаков (тег 1021)").format(
+            n=CASHIER_NAME_LIMIT), _("сократите его, например до фамилии и инициалов"))
+    if inn is None or inn == "":
+        return KeyboardCashier(name)
+    if not isinstance(inn, str) or len(inn.strip()) != 12 or not inn_is_valid(inn):
+        raise ConfigError(_("ИНН кассира «{inn}» неверен").format(inn=inn),
+                          _("ИНН кассира — 12 цифр с верными контрольными цифрами (тег 1203)"))
+    return KeyboardCashier(name, inn.strip())
+
+
 def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
-    return _document(emu.open_shift())
+    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+        return _document(emu.open_shift())
 
 
 def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
-    return _document(emu.close_shift())
+    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+        return _document(emu.close_shift())
 
 
 def _money(value: Any, what: str) -> int:
@@ -197,7 +233,8 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(_("неизвестный признак расчёта {operation}").format(
             operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
                                     "4 — возврат расхода"))
-    sale: SaleResult = emu.sell(items, payments, operation=operation)
+    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+        sale: SaleResult = emu.sell(items, payments, operation=operation)
     return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
             "receipt_number": sale.receipt_number, "shift_number": sale.shift_number,
             "total": sale.total, "change": sale.change}
