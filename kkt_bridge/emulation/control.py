@@ -14,7 +14,8 @@ that keyboard. It acts on the register itself, not through its line, because
   them through its command handlers.
 
 ``POST {url}/{action}`` with a JSON object; the answer is JSON: ``{"ok": true, ...}``, or
-``{"ok": false, "error": ..., "hint": ...}`` with status 400. The URL carries a random
+``{"ok": false, "error": ..., "hint": ...}`` with status 400, in the language the request's
+``Accept-Language`` asks for (the emulator's own otherwise). The URL carries a random
 token (``http://127.0.0.1:PORT/TOKEN``): only who was told it (the emulator's stdout, or
 ``STATE.control``, a 0600 file beside the state file) can act. Nothing else listens.
 """
@@ -37,7 +38,7 @@ from typing import Any
 
 from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
-from kkt_bridge.i18n import _
+from kkt_bridge.i18n import _, language, negotiate, using_language
 
 from .archive import StoredDocument
 from .emulator import Emulator
@@ -307,6 +308,12 @@ class ControlServer:
                     self._control_file.unlink()
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        # the caller's language (its Accept-Language): a page in English gets English
+        with using_language(negotiate(request.headers.get("Accept-Language"))
+                            if request.headers.get("Accept-Language") else None):
+            self._serve_in_language(request)
+
+    def _serve_in_language(self, request: BaseHTTPRequestHandler) -> None:
         prefix = f"/{self.token}/"
         if not secrets.compare_digest(request.path[:len(prefix)].encode(), prefix.encode()):
             self._answer(request, HTTPStatus.NOT_FOUND, {"ok": False, "error": "not found"})
@@ -384,7 +391,8 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
 
     url = f"{resolve_control_url(at)}/{action}"
     try:
-        response = httpx.post(url, json=dict(data), timeout=timeout)
+        response = httpx.post(url, json=dict(data), timeout=timeout,
+                              headers={"Accept-Language": language()})
     except httpx.HTTPError as exc:
         raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
             url=url.rsplit("/", 2)[0], reason=exc),
