@@ -111,18 +111,20 @@ def _good_line(good: GoodView, names: dict[str, str]) -> str:
     return f"  {good.name} [{good.id}]: " + "; ".join(parts)
 
 
-def show_catalog(catalog: CatalogView) -> None:
+def show_catalog(catalog: CatalogView, *, goods: bool = True) -> None:
+    """«Группы товаров», then «Товары» (unless ``goods`` is False), then who may edit."""
     names = {group.id: group.name for group in catalog.groups}
     click.secho(_("Группы товаров"), bold=True)
     for group in catalog.groups:
         click.echo(_group_line(group, names))
     if not catalog.groups:
         click.echo(_("  (нет)"))
-    click.secho(_("Товары"), bold=True)
-    for good in catalog.goods:
-        click.echo(_good_line(good, names))
-    if not catalog.goods:
-        click.echo(_("  (нет)"))
+    if goods:
+        click.secho(_("Товары"), bold=True)
+        for good in catalog.goods:
+            click.echo(_good_line(good, names))
+        if not catalog.goods:
+            click.echo(_("  (нет)"))
     if catalog.editable:
         click.echo(_("Синхронизация товаров с бэк-офисом выключена: товары и группы можно "
                      "добавлять на кассе (kkt-bridge goods add, kkt-bridge goods groups add). "
@@ -166,13 +168,15 @@ def goods_group(ctx: click.Context, device: str | None, as_json: bool) -> None:
         _list(device, as_json)
 
 
-def _list(device: str | None, as_json: bool) -> None:
+def _list(device: str | None, as_json: bool, *, goods: bool = True) -> None:
     with _catalog(device) as (be, key):
         catalog = be.catalog(key)
+    if not goods:
+        catalog = replace(catalog, goods=())
     if as_json:
         click.echo(json.dumps(asdict(catalog), ensure_ascii=False, indent=1))
     else:
-        show_catalog(catalog)
+        show_catalog(catalog, goods=goods)
 
 
 @goods_group.command(name="list", help=_("Товары и группы товаров на кассе."))
@@ -291,7 +295,7 @@ def delete_command(good: str, device: str | None, yes: bool) -> None:
 @click.pass_context
 def groups_group(ctx: click.Context, device: str | None, as_json: bool) -> None:
     if ctx.invoked_subcommand is None:
-        _list(device, as_json)
+        _list(device, as_json, goods=False)
 
 
 @groups_group.command(name="add", help=_("Добавить группу товаров на кассе."))
