@@ -93,8 +93,10 @@ def _show(page: Page, status: int = 200, fields: dict[str, str] | None = None) -
         state = EmulatorState.of(_call(page, "status", {}))
     except KktBridgeError as exc:
         page.error(exc)
+    # no event stream here: the connect window belongs to the register page, which opens it
+    # for every prompt still raised when it is visited
     return _render(page, "emulator.html", status, state=state, fields=fields or {},
-                   lines=range(1, LINES + 1), payments=PAYMENTS)
+                   lines=range(1, LINES + 1), payments=PAYMENTS, no_events=True)
 
 
 def _not_here() -> Response:

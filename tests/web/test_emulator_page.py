@@ -59,6 +59,8 @@ def test_the_emulator_page_of_the_demo(launch_browser: Callable[..., Any], demo:
     emu = demo.emulator
     base = demo.page_url.split("/login")[0]
     page = launch_browser().new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
 
     # without a session: the sign-in notice, nothing else
     page.goto(base + "/emulator")
@@ -72,6 +74,8 @@ def test_the_emulator_page_of_the_demo(launch_browser: Callable[..., Any], demo:
     expect(page.get_by_test_id("emu-fn")).to_have_text(state.identity.fn_number or "")
     expect(page.get_by_test_id("emu-shift")).to_contain_text("закрыта")
     page.screenshot(path=str(folder / "01-closed.png"), full_page=True)
+    # the connect window is the register page's: no event stream here to open it
+    assert page.locator("body").get_attribute("data-events") == ""
 
     page.get_by_role("button", name="Открыть смену").click()
     expect(page.get_by_role("status")).to_have_text("Смена открыта")
@@ -143,6 +147,7 @@ def test_the_emulator_page_of_the_demo(launch_browser: Callable[..., Any], demo:
     assert len(emu.archive()) == before
     with open_register(emu.tcp_url) as kkt:  # type: ignore[attr-defined]
         assert kkt.fn_status().last_fd_number == before
+    assert script_errors == []
 
 
 def test_a_real_run_has_no_emulator_page(tmp_path: Path) -> None:
