@@ -102,6 +102,11 @@ class Demo:
         self.emulator = Emulator(pty=False, tcp=0, state_path=self.home / "kkt-state.json",
                                  seed=self.seed).start()
         self._stack.callback(self.emulator.stop)
+        # its keyboard: the page «Эмулятор ККТ» and `kkt-bridge emulator sell --at URL`
+        from kkt_bridge.emulation.control import ControlServer
+
+        self.control = ControlServer(self.emulator).start()
+        self._stack.callback(self.control.stop)
         assert self.emulator.tcp_url is not None
         self.device_url: str = self.emulator.tcp_url
         self.store = self._stack.enter_context(Store(self.home / DB_NAME))
@@ -117,6 +122,8 @@ class Demo:
         self.page_url = self._serve_page()
         self.say(_("ККТ (эмулятор) слушает {url}").format(url=self.device_url))
         self.say(_("Бэк-офис: {url}").format(url=self.backoffice_url))
+        self.say(_("Клавиатура эмулятора: страница «Эмулятор ККТ» или kkt-bridge emulator "
+                   "sell --at {url} --item Хлеб:49.90").format(url=self.control.url))
         self.say(_("Страница kkt-bridge (ссылка для входа действует один раз):"))
         self.console.print(self.page_url, soft_wrap=True, highlight=False)
 
@@ -128,7 +135,8 @@ class Demo:
         self.web = WebContext(actions=self.actions,
                               security=Security(load_or_create_secret(self.home)),
                               bus=self.daemon.bus, urls=lambda: self.daemon.urls,
-                              registry=self.daemon.metrics.registry)
+                              registry=self.daemon.metrics.registry,
+                              emulator_control=self.control.url)
         server = LocalServer(self.web, port=self.port)
         server.start()
         self._stack.callback(server.stop)

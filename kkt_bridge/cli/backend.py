@@ -1,6 +1,6 @@
 """Where a command's dialogue runs: in the running daemon (through its local API), or here.
 
-``kkt-bridge connect``, ``settings``, ``sync now`` and ``status`` call the same methods
+``kkt-bridge connect``, ``settings``, ``sync now``, ``status`` and ``goods`` call the same methods
 either way (:class:`Dialogues`): a :class:`~kkt_bridge.web.client.DaemonClient` when a
 daemon serves the store, so the register is reached only through its one owner, else
 :class:`~kkt_bridge.bridge.actions.Actions` over the store and the port, as before.
@@ -15,7 +15,12 @@ from typing import Protocol
 
 from kkt_bridge.bridge import app
 from kkt_bridge.bridge.actions import (
+    CatalogView,
     Connected,
+    GoodInput,
+    GoodView,
+    GroupInput,
+    GroupView,
     PromptView,
     RegisterStatus,
     SettingsChange,
@@ -54,6 +59,20 @@ class Dialogues(Protocol):
 
     def sync_now(self, register_key: str | None = None, *, device: str | None = None,
                  on_progress: Callable[[SyncProgress], None] | None = None) -> SyncResult: ...
+
+    def catalog(self, register_key: str) -> CatalogView: ...
+
+    def add_good(self, register_key: str, good: GoodInput) -> GoodView: ...
+
+    def edit_good(self, register_key: str, good_id: str, good: GoodInput) -> GoodView: ...
+
+    def delete_good(self, register_key: str, good_id: str) -> None: ...
+
+    def add_group(self, register_key: str, group: GroupInput) -> GroupView: ...
+
+    def edit_group(self, register_key: str, group_id: str, group: GroupInput) -> GroupView: ...
+
+    def delete_group(self, register_key: str, group_id: str) -> None: ...
 
 
 @contextmanager

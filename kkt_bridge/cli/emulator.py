@@ -20,13 +20,13 @@ import json
 import signal
 import sys
 import threading
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
+from kkt_bridge.cli.money import VAT_NAMES, kopecks_text, rubles, vat_code
 from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
 from kkt_bridge.emulation.control import ControlServer, call
 from kkt_bridge.emulation.profile import load_profile
@@ -193,33 +193,42 @@ def replace_fn_command(at: str, profile: Path | None, fn_number: str | None) -> 
     _say_document(_("Отчёт о регистрации"), answer)
 
 
+def _cashier_options(command: Any) -> Any:
+    command = click.option(
+        "--cashier-inn", default=None, metavar=_("ИНН"),
+        help=_("ИНН кассира, 12 цифр (тег 1203)."))(command)
+    return click.option(
+        "--cashier", default=None, metavar=_("ФИО"),
+        help=_("Кассир за клавиатурой ККТ (тег 1021); по умолчанию — кассир ККТ "
+               "(у Штрих-М — из таблицы кассиров, у АТОЛ — из профиля)."))(command)
+
+
+def _cashier_data(cashier: str | None, cashier_inn: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if cashier is not None:
+        data["cashier"] = cashier
+    if cashier_inn is not None:
+        data["cashier_inn"] = cashier_inn
+    return data
+
+
 @emulator.command("open-shift", help=_("Открыть смену."))
 @_AT
-def open_shift_command(at: str) -> None:
-    _say_document(_("Отчёт об открытии смены"), call(at, "open-shift", {}))
+@_cashier_options
+def open_shift_command(at: str, cashier: str | None, cashier_inn: str | None) -> None:
+    _say_document(_("Отчёт об открытии смены"),
+                  call(at, "open-shift", _cashier_data(cashier, cashier_inn)))
 
 
 @emulator.command("close-shift", help=_("Закрыть смену (Z-отчёт)."))
 @_AT
-def close_shift_command(at: str) -> None:
-    _say_document(_("Отчёт о закрытии смены"), call(at, "close-shift", {}))
+@_cashier_options
+def close_shift_command(at: str, cashier: str | None, cashier_inn: str | None) -> None:
+    _say_document(_("Отчёт о закрытии смены"),
+                  call(at, "close-shift", _cashier_data(cashier, cashier_inn)))
 
 
-#: VAT as people write it -> 1199
-VAT_NAMES = {"20": 1, "10": 2, "20/120": 3, "10/110": 4, "0": 5, "none": 6}
 OPERATION_NAMES = {"sale": 1, "sale-return": 2, "purchase": 3, "purchase-return": 4}
-
-
-def rubles(text: str, what: str) -> int:
-    """Kopecks from rubles written as ``49.90`` or ``49,90``."""
-    try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        value = Decimal(-1)
-    if value < 0 or value != value.quantize(Decimal("0.01")) or not value.is_finite():
-        raise ConfigError(_("{what}: «{text}» — не сумма в рублях").format(what=what, text=text),
-                          _("пишите рубли с копейками через точку: 49.90"))
-    return int(value * 100)
 
 
 def parse_item(text: str) -> dict[str, Any]:
@@ -238,11 +247,7 @@ def parse_item(text: str) -> dict[str, Any]:
     if len(fields) > 1:
         item["quantity"] = fields[1].replace(",", ".")
     if len(fields) > 2:
-        vat = VAT_NAMES.get(fields[2].lower())
-        if vat is None:
-            raise ConfigError(_("ставка НДС «{vat}» неизвестна").format(vat=fields[2]),
-                              _("допустимые: {names}").format(names=", ".join(VAT_NAMES)))
-        item["vat"] = vat
+        item["vat"] = vat_code(fields[2])
     return item
 
 
@@ -260,10 +265,12 @@ def _looks_numeric(text: str) -> bool:
 @click.option("--electronic", default=None, metavar=_("РУБЛИ"), help=_("Безналичными."))
 @click.option("--operation", type=click.Choice(list(OPERATION_NAMES)), default="sale",
               show_default=True, help=_("Признак расчёта (тег 1054)."))
+@_cashier_options
 def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: str | None,
-                 operation: str) -> None:
+                 operation: str, cashier: str | None, cashier_inn: str | None) -> None:
     data: dict[str, Any] = {"items": [parse_item(text) for text in items],
-                            "operation": OPERATION_NAMES[operation]}
+                            "operation": OPERATION_NAMES[operation],
+                            **_cashier_data(cashier, cashier_inn)}
     if cash is not None or electronic is not None:
         data["payments"] = {"cash": rubles(cash or "0", "--cash"),
                             "electronic": rubles(electronic or "0", "--electronic")}
@@ -271,12 +278,9 @@ def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: 
     click.echo(_("Чек {receipt} смены {shift}: итог {total}, сдача {change}; ФД {fd}, "
                  "ФП {fp}").format(receipt=answer["receipt_number"],
                                    shift=answer["shift_number"],
-                                   total=_rub(answer["total"]), change=_rub(answer["change"]),
+                                   total=kopecks_text(answer["total"]),
+                                   change=kopecks_text(answer["change"]),
                                    fd=answer["fd_number"], fp=answer["fiscal_sign"]))
-
-
-def _rub(kopecks: int) -> str:
-    return f"{kopecks // 100}.{kopecks % 100:02d}"
 
 
 @emulator.command("status", help=_("Что сейчас с эмулятором: номера, смена, ФН."))

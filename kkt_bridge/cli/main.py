@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Эмулятор ККТ (Штрих-М, АТОЛ)."),
     "fn": ("kkt_bridge.cli.fn:fn_group",
            "Архив ФН: чтение и разбор документов."),
+    "goods": ("kkt_bridge.cli.goods:register",
+              "Товары и группы товаров, добавленные на кассе."),
     "plugins": ("kkt_bridge.cli.plugins:plugins_command",
                 "Установленные модули бэк-офисов."),
     "reset": ("kkt_bridge.cli.reset:reset_command",

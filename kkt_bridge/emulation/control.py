@@ -14,7 +14,8 @@ that keyboard. It acts on the register itself, not through its line, because
   them through its command handlers.
 
 ``POST {url}/{action}`` with a JSON object; the answer is JSON: ``{"ok": true, ...}``, or
-``{"ok": false, "error": ..., "hint": ...}`` with status 400. The URL carries a random
+``{"ok": false, "error": ..., "hint": ...}`` with status 400, in the language the request's
+``Accept-Language`` asks for (the emulator's own otherwise). The URL carries a random
 token (``http://127.0.0.1:PORT/TOKEN``): only who was told it (the emulator's stdout, or
 ``STATE.control``, a 0600 file beside the state file) can act. Nothing else listens.
 """
@@ -37,13 +38,13 @@ from typing import Any
 
 from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
-from kkt_bridge.i18n import _
+from kkt_bridge.i18n import _, language, negotiate, using_language
 
 from .archive import StoredDocument
 from .emulator import Emulator
-from .profile import Profile
+from .profile import Profile, inn_is_valid
 from .refusal import Reason, Refused
-from .register import Item, SaleResult
+from .register import Item, KeyboardCashier, SaleResult
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +154,48 @@ def _replace_fn(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     return {**_document(document), "fn_number": emu.device.state.identity.fn_number}
 
 
+#: tag 1021 holds at most 64 characters
+CASHIER_NAME_LIMIT = 64
+
+
+def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
+    """``cashier`` (tag 1021) and ``cashier_inn`` (1203) of a request, checked; None when
+    no cashier is named (the front end's own cashier signs the document)."""
+    name, inn = data.get("cashier"), data.get("cashier_inn")
+    if name is None:
+        if inn is not None:
+            raise ConfigError(_("ИНН кассира указан без кассира"),
+                              _("укажите и --cashier ФИО"))
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(_("имя кассира пустое"), _("укажите --cashier, например "
+                                                     "«Петрова А.А.»"))
+    name = name.strip()
+    try:
+        name.encode("cp866")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            _("в имени кассира есть знаки, которых нет в кодировке ФН (CP866)"),
+            _("пишите кириллицей или латиницей, без эмодзи и редких знаков")) from None
+    if len(name) > CASHIER_NAME_LIMIT:
+        raise ConfigError(_("имя кассира длиннее {n} знаков (тег 1021)").format(
+            n=CASHIER_NAME_LIMIT), _("сократите его, например до фамилии и инициалов"))
+    if inn is None or inn == "":
+        return KeyboardCashier(name)
+    if not isinstance(inn, str) or len(inn.strip()) != 12 or not inn_is_valid(inn):
+        raise ConfigError(_("ИНН кассира «{inn}» неверен").format(inn=inn),
+                          _("ИНН кассира — 12 цифр с верными контрольными цифрами (тег 1203)"))
+    return KeyboardCashier(name, inn.strip())
+
+
 def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
-    return _document(emu.open_shift())
+    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+        return _document(emu.open_shift())
 
 
 def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
-    return _document(emu.close_shift())
+    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+        return _document(emu.close_shift())
 
 
 def _money(value: Any, what: str) -> int:
@@ -197,7 +234,8 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(_("неизвестный признак расчёта {operation}").format(
             operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
                                     "4 — возврат расхода"))
-    sale: SaleResult = emu.sell(items, payments, operation=operation)
+    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+        sale: SaleResult = emu.sell(items, payments, operation=operation)
     return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
             "receipt_number": sale.receipt_number, "shift_number": sale.shift_number,
             "total": sale.total, "change": sale.change}
@@ -270,6 +308,12 @@ class ControlServer:
                     self._control_file.unlink()
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        # the caller's language (its Accept-Language): a page in English gets English
+        with using_language(negotiate(request.headers.get("Accept-Language"))
+                            if request.headers.get("Accept-Language") else None):
+            self._serve_in_language(request)
+
+    def _serve_in_language(self, request: BaseHTTPRequestHandler) -> None:
         prefix = f"/{self.token}/"
         if not secrets.compare_digest(request.path[:len(prefix)].encode(), prefix.encode()):
             self._answer(request, HTTPStatus.NOT_FOUND, {"ok": False, "error": "not found"})
@@ -347,7 +391,8 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
 
     url = f"{resolve_control_url(at)}/{action}"
     try:
-        response = httpx.post(url, json=dict(data), timeout=timeout)
+        response = httpx.post(url, json=dict(data), timeout=timeout,
+                              headers={"Accept-Language": language()})
     except httpx.HTTPError as exc:
         raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
             url=url.rsplit("/", 2)[0], reason=exc),

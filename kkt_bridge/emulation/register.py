@@ -23,7 +23,8 @@ import logging
 import random
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -94,6 +95,15 @@ class Item:
 
 
 @dataclass(frozen=True)
+class KeyboardCashier:
+    """The cashier who signed in at the register's keyboard: tags 1021 and 1203 of the
+    documents made there, whatever the front end's own cashier would be."""
+
+    name: str
+    inn: str = ""
+
+
+@dataclass(frozen=True)
 class SaleResult:
     fd_number: int
     fiscal_sign: int
@@ -134,6 +144,9 @@ class VirtualRegister:
         self.seed = seed
         #: the open receipt: RAM only, a power loss forgets it
         self.receipt: OpenReceipt | None = None
+        #: who works at the keyboard now (:meth:`cashier_at_keyboard`); None: the front
+        #: end's cashier (Shtrih: its cashier table; ATOL: the profile's)
+        self.keyboard_cashier: KeyboardCashier | None = None
         #: what went wrong inside the emulator itself (a bug, never the client's fault)
         self.internal_errors: list[str] = []
         self.state_file = StateFile(state_path) if state_path is not None else None
@@ -237,6 +250,26 @@ class VirtualRegister:
             work_mode=registration.work_mode if registration else profile.work_mode,
             cashier=self.cashier_name(operator), cashier_inn=profile.cashier_inn)
 
+    def document_requisites(self, operator: int) -> documents.Requisites:
+        """:meth:`requisites`, with the cashier at the keyboard when one signed in."""
+        requisites = self.requisites(operator)
+        cashier = self.keyboard_cashier
+        if cashier is None:
+            return requisites
+        return replace(requisites, cashier=cashier.name, cashier_inn=cashier.inn)
+
+    @contextmanager
+    def cashier_at_keyboard(self, cashier: KeyboardCashier | None) -> Iterator[None]:
+        """Documents made inside carry ``cashier``. The lock is held throughout, so a
+        client on the line never gets a document with the keyboard's cashier; nothing is
+        written into the front end's tables (the cash software's cashier stays)."""
+        with self.lock:
+            previous, self.keyboard_cashier = self.keyboard_cashier, cashier
+            try:
+                yield
+            finally:
+                self.keyboard_cashier = previous
+
     # --- the one way a fiscal document is made ----------------------------------------------
 
     def issue(self, doc_type: int, tags: list[tuple[int, TagValue]], details: dict[str, Any],
@@ -292,7 +325,7 @@ class VirtualRegister:
             refuse(Reason.BAD_PARAMETERS)
         self.need_paper()
         if requisites is None:
-            requisites = self.requisites(operator)
+            requisites = self.document_requisites(operator)
         requisites = replace(requisites, inn=inn, rnm=rnm, tax_systems=tax_systems,
                              work_mode=work_mode)
         tags = documents.registration(requisites, self.document_time(), reason)
@@ -346,7 +379,8 @@ class VirtualRegister:
             shift.receipts = 0
             shift.documents = 0
 
-        tags = documents.shift_open(self.requisites(operator), self.document_time(), number)
+        tags = documents.shift_open(self.document_requisites(operator), self.document_time(),
+                                    number)
         return self.issue(DOC_SHIFT_OPEN, tags, {"shift_number": number}, opened)
 
     def close_shift_now(self, operator: int) -> StoredDocument:
@@ -356,8 +390,8 @@ class VirtualRegister:
         unsent = state.archive.unacknowledged()
         # the close report itself is one more document of the shift, and not yet sent either
         tags = documents.shift_close(
-            self.requisites(operator), now, shift.number, shift.documents + 1, shift.receipts,
-            len(unsent) + 1, unsent[0].created_at if unsent else now)
+            self.document_requisites(operator), now, shift.number, shift.documents + 1,
+            shift.receipts, len(unsent) + 1, unsent[0].created_at if unsent else now)
 
         def closed(_document: StoredDocument) -> None:
             shift.is_open = False
@@ -452,7 +486,7 @@ class VirtualRegister:
                                       provision=others.provision)
         shift = state.shift
         number = shift.receipts + 1
-        tags = documents.receipt(self.requisites(draft.operator), self.document_time(),
+        tags = documents.receipt(self.document_requisites(draft.operator), self.document_time(),
                                  shift.number, number, draft, tax_system_bit, payments)
 
         def closed(_document: StoredDocument) -> None:
@@ -485,7 +519,7 @@ class VirtualRegister:
         shift = self.state.shift
         number = shift.receipts + 1
         taxes = self.registered_tax_systems
-        tags = documents.correction(self.requisites(operator), self.document_time(),
+        tags = documents.correction(self.document_requisites(operator), self.document_time(),
                                     shift.number, number, operation, taxes & -taxes, amount)
 
         def made(_document: StoredDocument) -> None:

@@ -99,14 +99,20 @@ class Guard:
             await response(scope, receive, send)
 
 
+#: the modules of the page's routes (``router`` each): the register page, and the demo's
+#: emulator page (which answers only when the context has an emulator)
+PAGE_MODULES = ("kkt_bridge.web.pages", "kkt_bridge.web.emulatorpage")
+
+
 def _include_pages(app: FastAPI) -> None:
-    try:
-        pages = importlib.import_module("kkt_bridge.web.pages")
-    except ModuleNotFoundError as exc:
-        if exc.name != "kkt_bridge.web.pages":
-            raise
-        return
-    app.include_router(pages.router)
+    for name in PAGE_MODULES:
+        try:
+            pages = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(pages.router)
 
 
 def _version() -> str:

@@ -12,14 +12,20 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
 
 from kkt_bridge import errors
 from kkt_bridge.bridge.actions import (
+    CatalogView,
     Connected,
     ConnectOptions,
+    GoodInput,
+    GoodView,
+    GroupInput,
+    GroupView,
     PromptView,
     RegisterStatus,
     SettingsChange,
@@ -102,6 +108,10 @@ class DaemonClient:
         response = self._request("POST", path, json=body)
         return TypeAdapter(result).validate_python(response.json())
 
+    def _put(self, result: type[T], path: str, body: dict[str, Any]) -> T:
+        response = self._request("PUT", path, json=body)
+        return TypeAdapter(result).validate_python(response.json())
+
     # --- the actions the commands use ----------------------------------------------
 
     def login_url(self) -> str:
@@ -155,6 +165,36 @@ class DaemonClient:
                        confirmation: str | None = None) -> SettingsSaved:
         return self._post(SettingsSaved, f"/api/registers/{register_key}/settings",
                           {**asdict(change), "confirmation": confirmation})
+
+    # --- the catalog at the register (goods and groups added through the cash software)
+
+    @staticmethod
+    def _catalog_path(register_key: str, *parts: str) -> str:
+        return "/".join([f"/api/registers/{quote(register_key, safe='')}/catalog",
+                         *(quote(part, safe="") for part in parts)])
+
+    def catalog(self, register_key: str) -> CatalogView:
+        return self._get(CatalogView, self._catalog_path(register_key))
+
+    def add_good(self, register_key: str, good: GoodInput) -> GoodView:
+        return self._post(GoodView, self._catalog_path(register_key, "goods"), asdict(good))
+
+    def edit_good(self, register_key: str, good_id: str, good: GoodInput) -> GoodView:
+        return self._put(GoodView, self._catalog_path(register_key, "goods", good_id),
+                         asdict(good))
+
+    def delete_good(self, register_key: str, good_id: str) -> None:
+        self._request("DELETE", self._catalog_path(register_key, "goods", good_id))
+
+    def add_group(self, register_key: str, group: GroupInput) -> GroupView:
+        return self._post(GroupView, self._catalog_path(register_key, "groups"), asdict(group))
+
+    def edit_group(self, register_key: str, group_id: str, group: GroupInput) -> GroupView:
+        return self._put(GroupView, self._catalog_path(register_key, "groups", group_id),
+                         asdict(group))
+
+    def delete_group(self, register_key: str, group_id: str) -> None:
+        self._request("DELETE", self._catalog_path(register_key, "groups", group_id))
 
     def status(self, device_url: str | None = None, *, register_key: str | None = None,
                fresh: bool = False) -> RegisterStatus:

@@ -28,6 +28,10 @@ class WebContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     #: the server's own address, once bound (http://127.0.0.1:PORT)
     base_url: str = ""
+    #: the demo's emulated register: the control URL of its keyboard
+    #: (:mod:`kkt_bridge.emulation.control`). Only ``kkt-bridge demo`` sets it: then the
+    #: page links to «Эмулятор ККТ»; a real ``run`` has no such page.
+    emulator_control: str | None = None
 
     def login_url(self) -> str:
         """A fresh one-time login address for the page."""

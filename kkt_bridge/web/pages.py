@@ -156,7 +156,8 @@ def _render(page: Page, template: str, status: int = 200, **values: Any) -> HTML
     text = page.text
     html = _env.get_template(template).render(
         _=text.gettext, lang=text.language, languages=LANGUAGE_NAMES, flashes=page.flashes,
-        events_url=EVENTS_URL, here=_here(page.request), **values)
+        events_url=EVENTS_URL, here=_here(page.request),
+        emulator_page=page.ctx.emulator_control is not None, **values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = text.language

@@ -147,8 +147,9 @@
   }
 
   // the daemon's events: a connect prompt opens the window in every open page
+  // (only on a page with the window: the sign-in notice has none, and no session either)
   const source = body.dataset.events;
-  if (source && window.EventSource) {
+  if (source && window.EventSource && dialog) {
     const events = new EventSource(source, { withCredentials: true });
     // a prompt opens the window once per page; one the cashier closed stays closed in this
     // tab (it can be reopened with «Подключить ККТ») until the daemon raises a new one
