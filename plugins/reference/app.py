@@ -31,12 +31,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic_core import from_json
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kkt_bridge.errors import ConfigError, KktBridgeError
 from kkt_bridge.plugins.reference import messages, models
+from kkt_bridge.plugins.reference.batch import decode_batch, encode_acks
 from kkt_bridge.plugins.reference.faults import FaultInjector, FaultMiddleware
 from kkt_bridge.plugins.reference.messages import _
 from kkt_bridge.plugins.reference.service import BackOffice, PairingRefused, encode_fns
@@ -116,8 +118,16 @@ def _is_json(content_type: str | None) -> bool:
                                            and media.endswith("+json"))
 
 
+#: a route's shortcut: its answer, or None to let the typed route judge the request
+FastPath = Callable[[Request], Coroutine[Any, Any, Response | None]]
+
+
 class StrictRoute(APIRoute):
-    """Routes whose requests parse JSON strictly and must say they send JSON."""
+    """Routes whose requests parse JSON strictly and must say they send JSON. A route may
+    have a ``fast`` path, tried first, that answers the common request without FastAPI's
+    parsing and validation (see :mod:`.batch`)."""
+
+    fast: FastPath | None = None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -132,7 +142,12 @@ class StrictRoute(APIRoute):
             if takes_body and not _is_json(request.headers.get("content-type")):
                 raise ApiError(415, "unsupported_media_type",
                                _("тело запроса должно быть application/json"))
-            return await handler(StrictRequest(request.scope, request.receive))
+            strict_request = StrictRequest(request.scope, request.receive)
+            if self.fast is not None:  # the body it reads stays with strict_request
+                answer = await self.fast(strict_request)
+                if answer is not None:
+                    return answer
+            return await handler(strict_request)
 
         return strict
 
@@ -289,9 +304,24 @@ class ReferenceApi:
         if credentials is not None and credentials.credentials.strip():
             register = self.office.register_by_token(credentials.credentials.strip())
         if register is None:
-            raise ApiError(401, "unauthorized", _("токен не принят: подключите кассу заново"),
-                           {"WWW-Authenticate": 'Bearer realm="kkt-bridge"'})
+            raise _unauthorized()
         return register
+
+    async def fast_post_documents(self, request: Request) -> Response | None:
+        """``POST /documents`` for a batch :func:`.batch.decode_batch` is sure of: the body
+        parsed once, the token checked and the batch stored in one unit of work."""
+        batch = decode_batch(await request.body())
+        if batch is None:
+            return None
+        token = _bearer(request.headers.get("authorization"))
+        if token is None:
+            raise _unauthorized()
+        acks = await run_in_threadpool(self.office.receive_from, token, batch)
+        if acks is None:
+            raise _unauthorized()
+        return Response(encode_acks([{"key": a.key, "accepted": a.accepted,
+                                      "duplicate": a.duplicate, "error": a.error}
+                                     for a in acks]), media_type="application/json")
 
     def require_admin(self, credentials: HTTPAuthorizationCredentials | None) -> None:
         token = "" if credentials is None else credentials.credentials.strip()
@@ -466,6 +496,11 @@ class ReferenceApi:
                 raise ApiError(422, "invalid_faults", str(exc)) from None
             return {"spec": self.faults.spec, "rules": self.faults.describe()}
 
+        for route in app.router.routes:
+            if isinstance(route, StrictRoute) and route.path == f"{api}/documents" \
+                    and "POST" in (route.methods or ()):
+                route.fast = self.fast_post_documents
+
     def _check_pair_rate(self, client: str) -> None:
         # in the database, so every server process of `serve --workers N` counts them
         failures = self.office.pair_failures(client[:64], PAIR_WINDOW)
@@ -507,6 +542,20 @@ def moment(text: str) -> float | None:
         return parsed.timestamp()
     except (OverflowError, ValueError, OSError):
         return None if parsed.year < 2000 else 1e300
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", _("токен не принят: подключите кассу заново"),
+                    {"WWW-Authenticate": 'Bearer realm="kkt-bridge"'})
+
+
+def _bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, as the typed route's HTTPBearer
+    and :meth:`ReferenceApi.current_register` read it."""
+    scheme, _space, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
 
 
 def _index() -> dict[str, str]:

@@ -101,7 +101,8 @@ class IncomingDocument:
     fn_number: str
     fd_number: int
     document_type: int
-    fns: dict[str, Any]
+    #: the FNS JSON as objects; None when only its text (``fns_text``) was kept
+    fns: dict[str, Any] | None
     raw: bytes
     #: the ``fns`` object as JSON text; encoded from ``fns`` when not given
     fns_text: str | None = None
@@ -109,6 +110,7 @@ class IncomingDocument:
     def fns_json(self) -> str:
         if self.fns_text is not None:
             return self.fns_text
+        assert self.fns is not None, "a document without its FNS JSON"
         return json.dumps(self.fns, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False)
 
