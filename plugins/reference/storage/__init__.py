@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kkt_bridge.errors import ConfigError, StoreError
 
@@ -95,8 +95,10 @@ class Pairing:
     account: str
 
 
-@dataclass(frozen=True)
-class IncomingDocument:
+class IncomingDocument(NamedTuple):
+    """A document as a register sent it (a tuple: a batch of a thousand is made per
+    request, and a frozen dataclass costs several times more to build)."""
+
     key: str
     fn_number: str
     fd_number: int
