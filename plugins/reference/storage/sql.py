@@ -495,8 +495,9 @@ class Tx:
             " SELECT ?::bigint + pg_current_xact_id()::text::bigint * ?::bigint + ?::bigint"
             " + t.n, t.register_id,"
             " t.fn_number, t.fd_number, t.document_type, t.fns, t.raw, t.received_at"
-            " FROM unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::text[],"
-            " ?::bytea[], ?::float8[]) WITH ORDINALITY AS t(register_id, fn_number,"
+            # binary arrays (%b): the text form escapes every quote of the JSON in Python
+            " FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[],"
+            " %b::bytea[], %b::float8[]) WITH ORDINALITY AS t(register_id, fn_number,"
             " fd_number, document_type, fns, raw, received_at, n)"
             " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING"
             " RETURNING register_id, fn_number, fd_number",
