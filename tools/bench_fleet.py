@@ -7,19 +7,26 @@ connection, all at once. One run measures each configuration in turn:
 - PostgreSQL, 1 server process;
 - PostgreSQL, 2 server processes (``serve --workers 2``).
 
-By default every bridge sends its batches back to back (saturation: documents/s is the
-capacity, latency is mostly queueing); ``--interval`` paces each bridge instead, for the
-latency of a fleet below capacity. Reported per configuration: documents/s (first export to
-last acknowledgement), p50/p99/max latency of one export request, errors, server CPU per
-document (server processes; and the database's own processes for PostgreSQL, from /proc),
-and the duplicates/loss check (every acknowledgement accepted and new; the back office holds
-exactly N x --docs documents, each register its own). Then batched vs one request per
-receipt at --batch, both on keep-alive connections, with --ratio-bridges bridges.
+Each configuration runs back to back (saturation: documents/s is the capacity, latency is
+mostly queueing), then paced (``--paced-rate``: the fleet offers that many documents/s,
+each bridge on its own schedule, for the latency of a fleet below capacity). The first
+configuration also runs batched vs one request per receipt (--ratio-bridges bridges).
+Reported per run: documents/s (first export to last acknowledgement), p50/p99/max latency
+of one export request, errors, CPU per document of the server processes, of PostgreSQL's
+and of the clients, the CPU shares of the whole machine (so a cap is visible), and the
+duplicates/loss check (every acknowledgement accepted and new; the back office holds
+exactly N x --docs documents, each register its own). Then the targets of issue 13, each
+marked met or not, and what the CPU per document means for a bigger machine.
+
+The bridges are light: each pairs over httpx as the reference plugin does, then its
+requests (realistic receipts, headers and body) are encoded before the clock starts and
+sent over one keep-alive connection with asyncio streams, the acknowledgements parsed and
+checked; --client-processes processes share them. So what is measured is the server, though
+on a small machine the clients still share its cores.
 
 PostgreSQL is a throw-away cluster in a temporary directory (kkt_bridge.testing.postgres,
 fsync and synchronous_commit off: a disposable cluster, not a tuned server), unless
-``--pg-url`` names one. Clients run in --client-processes processes (asyncio + httpx) on the
-same machine as the server, so on a small machine they compete for the same cores.
+``--pg-url`` names one.
 
     .venv/bin/python tools/bench_fleet.py --bridges 100 --docs 200
     .venv/bin/python tools/bench_fleet.py --bridges 1000 --docs 100 --json
@@ -465,6 +472,18 @@ def print_table(rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> N
               f"{r['client_cpu_ms_per_doc']:10.3f}  {shares:34} {r['no_loss_no_duplicate']}")
     print(f"(cpu %: of the whole machine, {rows[0]['cores'] if rows else '?'} cores, over "
           "each run; 'other' is everything else running on it)")
+    print("on paper, from CPU per document (what scales with server cores, what with the "
+          "database's):")
+    for r in rows:
+        if " " in r["config"]:  # the saturation runs only
+            continue
+        server = r["server_cpu_ms_per_doc"]
+        db = r["db_cpu_ms_per_doc"] or 0.0
+        print(f"  {r['config']}: a server core carries {1000 / server:,.0f} docs/s"
+              + (f", a PostgreSQL core {1000 / db:,.0f} docs/s" if db else "")
+              + f"; {PEAK_TARGET:,.0f} docs/s (10x the 5,000-register peak) needs "
+              f"{PEAK_TARGET * server / 1000:.2f} server core(s)"
+              + (f" + {PEAK_TARGET * db / 1000:.2f} PostgreSQL core(s)" if db else ""))
     print("targets (issue 13):")
     for v in verdicts:
         mark = {True: "met", False: "NOT met", None: "info"}[v["met"]]

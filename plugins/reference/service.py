@@ -286,17 +286,18 @@ class BackOffice:
         now = self.now()
         texts = [doc.fns_json() for doc in batch]
         with self.storage.write() as tx:
-            register = tx.register_by_token_hash(hash_token(token))
-            if register is None:
+            found = tx.register_with_siblings(hash_token(token))
+            if found is None:
                 return None
-            own, inserted = self._store(tx, register, batch, texts, now)
+            own, inserted = self._store(tx, found[0], batch, texts, now, found[1])
         return _acks(batch, own, inserted)
 
     @staticmethod
     def _store(tx: Tx, register: Register, batch: Sequence[IncomingDocument],
-               texts: Sequence[str], now: float
+               texts: Sequence[str], now: float, own: dict[str, int] | None = None,
                ) -> tuple[dict[str, int], set[tuple[int, str, int]]]:
-        own = tx.sibling_registers(register.shop_id, register.serial)
+        if own is None:
+            own = tx.sibling_registers(register.shop_id, register.serial)
         rows: list[tuple[Any, ...]] = []
         seen: set[tuple[str, int]] = set()
         for doc, text in zip(batch, texts, strict=True):
