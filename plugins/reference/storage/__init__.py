@@ -155,6 +155,10 @@ class Storage(ABC):
 
     #: whether several server processes may share this storage
     multi_process: bool = False
+    #: whether a short unit of work may run on the server's event loop: true for a local
+    #: file (microseconds of SQL, writes serialised in-process anyway), false where every
+    #: statement is a network round trip the other requests should not wait on
+    inline: bool = False
     #: shown to people (no password)
     description: str = ""
 
