@@ -31,6 +31,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from pydantic_core import from_json
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -215,10 +216,21 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 _BODY = (400, 413, 415, 422)
 _REGISTER = (401, 429)
 _ADMIN = (401,)
-_ID = Annotated[int, PathParam(ge=1, le=models.INT_MAX)]
+
+
+def _decimal(value: Any) -> Any:
+    """An integer in a path or a query is written in decimal digits: pydantic would also
+    take "+0.0" or " 7" for one, which the description does not allow."""
+    if isinstance(value, str) and not (value.isascii() and value.lstrip("-").isdigit()):
+        raise ValueError("нужно целое число")
+    return value
+
+
+_Decimal = BeforeValidator(_decimal)
+_ID = Annotated[int, PathParam(ge=1, le=models.INT_MAX), _Decimal]
 After = Annotated[int, Query(ge=0, le=models.INT_MAX,
-                             description="номер получения, после которого")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
+                             description="номер получения, после которого"), _Decimal]
+Limit = Annotated[int, Query(ge=1, le=1000), _Decimal]
 _register_bearer = HTTPBearer(auto_error=False, scheme_name="registerToken",
                               description="токен кассы из /api/v1/pair")
 _admin_bearer = HTTPBearer(auto_error=False, scheme_name="adminToken",
@@ -416,7 +428,8 @@ class ReferenceApi:
                  responses=_errors(*_REGISTER, 404, 422))
         def get_document(token: RegisterToken,
                          fn_number: Annotated[str, PathParam(max_length=64)],
-                         fd_number: Annotated[int, PathParam(ge=1, le=models.FD_MAX)]) -> Any:
+                         fd_number: Annotated[int, PathParam(ge=1, le=models.FD_MAX),
+                                              _Decimal]) -> Any:
             register = self.current_register(token)
             doc = self.office.document(register, fn_number, fd_number)
             if doc is None:  # another register's document looks exactly like a missing one
