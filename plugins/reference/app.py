@@ -21,6 +21,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from pydantic_core import from_json
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -37,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kkt_bridge.errors import ConfigError, KktBridgeError
 from kkt_bridge.plugins.reference import messages, models
+from kkt_bridge.plugins.reference.batch import decode_batch, encode_acks
 from kkt_bridge.plugins.reference.faults import FaultInjector, FaultMiddleware
 from kkt_bridge.plugins.reference.messages import _
 from kkt_bridge.plugins.reference.service import BackOffice, PairingRefused, encode_fns
@@ -62,6 +65,7 @@ MAX_DEPTH = 200
 PAIR_FAILURES = 10
 PAIR_WINDOW = timedelta(minutes=1)
 MAX_BATCH = models.MAX_BATCH
+WRITER_THREADS = 8
 
 
 class ApiError(HTTPException):
@@ -116,8 +120,16 @@ def _is_json(content_type: str | None) -> bool:
                                            and media.endswith("+json"))
 
 
+#: a route's shortcut: its answer, or None to let the typed route judge the request
+FastPath = Callable[[Request], Coroutine[Any, Any, Response | None]]
+
+
 class StrictRoute(APIRoute):
-    """Routes whose requests parse JSON strictly and must say they send JSON."""
+    """Routes whose requests parse JSON strictly and must say they send JSON. A route may
+    have a ``fast`` path, tried first, that answers the common request without FastAPI's
+    parsing and validation (see :mod:`.batch`)."""
+
+    fast: FastPath | None = None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -132,7 +144,12 @@ class StrictRoute(APIRoute):
             if takes_body and not _is_json(request.headers.get("content-type")):
                 raise ApiError(415, "unsupported_media_type",
                                _("тело запроса должно быть application/json"))
-            return await handler(StrictRequest(request.scope, request.receive))
+            strict_request = StrictRequest(request.scope, request.receive)
+            if self.fast is not None:  # the body it reads stays with strict_request
+                answer = await self.fast(strict_request)
+                if answer is not None:
+                    return answer
+            return await handler(strict_request)
 
         return strict
 
@@ -199,10 +216,21 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 _BODY = (400, 413, 415, 422)
 _REGISTER = (401, 429)
 _ADMIN = (401,)
-_ID = Annotated[int, PathParam(ge=1, le=models.INT_MAX)]
+
+
+def _decimal(value: Any) -> Any:
+    """An integer in a path or a query is written in decimal digits: pydantic would also
+    take "+0.0" or " 7" for one, which the description does not allow."""
+    if isinstance(value, str) and not (value.isascii() and value.lstrip("-").isdigit()):
+        raise ValueError("нужно целое число")
+    return value
+
+
+_Decimal = BeforeValidator(_decimal)
+_ID = Annotated[int, PathParam(ge=1, le=models.INT_MAX), _Decimal]
 After = Annotated[int, Query(ge=0, le=models.INT_MAX,
-                             description="номер получения, после которого")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
+                             description="номер получения, после которого"), _Decimal]
+Limit = Annotated[int, Query(ge=1, le=1000), _Decimal]
 _register_bearer = HTTPBearer(auto_error=False, scheme_name="registerToken",
                               description="токен кассы из /api/v1/pair")
 _admin_bearer = HTTPBearer(auto_error=False, scheme_name="adminToken",
@@ -220,6 +248,8 @@ class ReferenceApi:
         self._office = office
         self.code_ttl = code_ttl
         self.faults = faults or FaultInjector()
+        #: threads for exports to a storage that is not inline (as many as its connections)
+        self._writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="export")
         self.fastapi = self._build()
         if open_ui:
             from kkt_bridge.plugins.reference.pages import add_pages
@@ -289,9 +319,28 @@ class ReferenceApi:
         if credentials is not None and credentials.credentials.strip():
             register = self.office.register_by_token(credentials.credentials.strip())
         if register is None:
-            raise ApiError(401, "unauthorized", _("токен не принят: подключите кассу заново"),
-                           {"WWW-Authenticate": 'Bearer realm="kkt-bridge"'})
+            raise _unauthorized()
         return register
+
+    async def fast_post_documents(self, request: Request) -> Response | None:
+        """``POST /documents`` for a batch :func:`.batch.decode_batch` is sure of: the body
+        parsed once, the token checked and the batch stored in one unit of work."""
+        batch = decode_batch(await request.body())
+        if batch is None:
+            return None
+        token = _bearer(request.headers.get("authorization"))
+        if token is None:
+            raise _unauthorized()
+        if self.office.storage.inline:  # a thread hand-off costs more than the SQL
+            acks = self.office.receive_from(token, batch)
+        else:  # a plain executor: anyio's thread machinery costs more per call
+            acks = await asyncio.get_running_loop().run_in_executor(
+                self._writers, self.office.receive_from, token, batch)
+        if acks is None:
+            raise _unauthorized()
+        return Response(encode_acks([{"key": a.key, "accepted": a.accepted,
+                                      "duplicate": a.duplicate, "error": a.error}
+                                     for a in acks]), media_type="application/json")
 
     def require_admin(self, credentials: HTTPAuthorizationCredentials | None) -> None:
         token = "" if credentials is None else credentials.credentials.strip()
@@ -379,7 +428,8 @@ class ReferenceApi:
                  responses=_errors(*_REGISTER, 404, 422))
         def get_document(token: RegisterToken,
                          fn_number: Annotated[str, PathParam(max_length=64)],
-                         fd_number: Annotated[int, PathParam(ge=1, le=models.FD_MAX)]) -> Any:
+                         fd_number: Annotated[int, PathParam(ge=1, le=models.FD_MAX),
+                                              _Decimal]) -> Any:
             register = self.current_register(token)
             doc = self.office.document(register, fn_number, fd_number)
             if doc is None:  # another register's document looks exactly like a missing one
@@ -466,6 +516,11 @@ class ReferenceApi:
                 raise ApiError(422, "invalid_faults", str(exc)) from None
             return {"spec": self.faults.spec, "rules": self.faults.describe()}
 
+        for route in app.router.routes:
+            if isinstance(route, StrictRoute) and route.path == f"{api}/documents" \
+                    and "POST" in (route.methods or ()):
+                route.fast = self.fast_post_documents
+
     def _check_pair_rate(self, client: str) -> None:
         # in the database, so every server process of `serve --workers N` counts them
         failures = self.office.pair_failures(client[:64], PAIR_WINDOW)
@@ -507,6 +562,20 @@ def moment(text: str) -> float | None:
         return parsed.timestamp()
     except (OverflowError, ValueError, OSError):
         return None if parsed.year < 2000 else 1e300
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", _("токен не принят: подключите кассу заново"),
+                    {"WWW-Authenticate": 'Bearer realm="kkt-bridge"'})
+
+
+def _bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, as the typed route's HTTPBearer
+    and :meth:`ReferenceApi.current_register` read it."""
+    scheme, _space, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
 
 
 def _index() -> dict[str, str]:

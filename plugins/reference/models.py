@@ -17,7 +17,9 @@ MAX_BATCH = 1000
 
 # Text stored in a column: at least one visible character, no NUL (PostgreSQL's TEXT
 # cannot hold it). Lone surrogates are refused when the body is parsed.
-_VISIBLE = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# Python's str.strip() (which the rules apply to a shop's name) also takes \x1c-\x1f for
+# whitespace, which the schema's \s does not: a name of those alone is not visible either.
+_VISIBLE = r"^[^\x00]*[^\x00\s\x1c-\x1f][^\x00]*$"
 _NO_NUL = r"^[^\x00]*$"
 
 

@@ -20,7 +20,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -42,6 +42,9 @@ from kkt_bridge.plugins.reference.storage import (
     open_storage,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from kkt_bridge.plugins.reference.storage.sql import Tx
 
 #: how long the administrator's consent to re-pair a register lasts
 REPAIR_CONSENT = timedelta(hours=24)
@@ -272,28 +275,38 @@ class BackOffice:
         # encoded before the unit of work: the write lock is held for SQL only
         texts = [doc.fns_json() for doc in batch]
         with self.storage.write() as tx:
+            own, inserted = self._store(tx, register, batch, texts, now)
+        return _acks(batch, own, inserted)
+
+    def receive_from(self, token: str,
+                     batch: Sequence[IncomingDocument]) -> list[DocumentAck] | None:
+        """:meth:`receive` for the register holding ``token`` (None: no such live register),
+        the token checked in the same unit of work as the batch is stored: one transaction
+        per request instead of two."""
+        now = self.now()
+        texts = [doc.fns_json() for doc in batch]
+        with self.storage.write() as tx:
+            found = tx.register_with_siblings(hash_token(token))
+            if found is None:
+                return None
+            own, inserted = self._store(tx, found[0], batch, texts, now, found[1])
+        return _acks(batch, own, inserted)
+
+    @staticmethod
+    def _store(tx: Tx, register: Register, batch: Sequence[IncomingDocument],
+               texts: Sequence[str], now: float, own: dict[str, int] | None = None,
+               ) -> tuple[dict[str, int], set[tuple[int, str, int]]]:
+        if own is None:
             own = tx.sibling_registers(register.shop_id, register.serial)
-            rows: list[tuple[Any, ...]] = []
-            seen: set[tuple[str, int]] = set()
-            for doc, text in zip(batch, texts, strict=True):
-                register_id = own.get(doc.fn_number)
-                if register_id is not None and (doc.fn_number, doc.fd_number) not in seen:
-                    seen.add((doc.fn_number, doc.fd_number))
-                    rows.append((register_id, doc.fn_number, doc.fd_number, doc.document_type,
-                                 text, doc.raw, now))
-            inserted = tx.add_documents(rows)
-        acks: list[DocumentAck] = []
-        for doc in batch:
+        rows: list[tuple[Any, ...]] = []
+        seen: set[tuple[str, int]] = set()
+        for doc, text in zip(batch, texts, strict=True):
             register_id = own.get(doc.fn_number)
-            if register_id is None:
-                acks.append(DocumentAck(doc.key, False,
-                                        error=_("ФН не принадлежит этой кассе")))
-                continue
-            entry = (register_id, doc.fn_number, doc.fd_number)
-            fresh = entry in inserted
-            inserted.discard(entry)  # a second copy in the same batch is a duplicate
-            acks.append(DocumentAck(doc.key, True, duplicate=not fresh))
-        return acks
+            if register_id is not None and (doc.fn_number, doc.fd_number) not in seen:
+                seen.add((doc.fn_number, doc.fd_number))
+                rows.append((register_id, doc.fn_number, doc.fd_number, doc.document_type,
+                             text, doc.raw, now))
+        return own, tx.add_documents(rows)
 
     def documents(self, *, register: Register | None = None, after: int = 0,
                   limit: int = 1000) -> list[StoredDocument]:
@@ -325,6 +338,23 @@ class BackOffice:
     def count_documents(self, fn_number: str | None = None) -> int:
         with self.storage.read() as tx:
             return tx.count_documents(fn_number)
+
+
+def _acks(batch: Sequence[IncomingDocument], own: dict[str, int],
+          inserted: set[tuple[int, str, int]]) -> list[DocumentAck]:
+    """One acknowledgement per document, in the batch's order."""
+    acks: list[DocumentAck] = []
+    for doc in batch:
+        register_id = own.get(doc.fn_number)
+        if register_id is None:
+            acks.append(DocumentAck(doc.key, False,
+                                    error=_("ФН не принадлежит этой кассе")))
+            continue
+        entry = (register_id, doc.fn_number, doc.fd_number)
+        fresh = entry in inserted
+        inserted.discard(entry)  # a second copy in the same batch is a duplicate
+        acks.append(DocumentAck(doc.key, True, duplicate=not fresh))
+    return acks
 
 
 def _get_a_code() -> str:

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kkt_bridge.errors import ConfigError, StoreError
 
@@ -95,13 +95,16 @@ class Pairing:
     account: str
 
 
-@dataclass(frozen=True)
-class IncomingDocument:
+class IncomingDocument(NamedTuple):
+    """A document as a register sent it (a tuple: a batch of a thousand is made per
+    request, and a frozen dataclass costs several times more to build)."""
+
     key: str
     fn_number: str
     fd_number: int
     document_type: int
-    fns: dict[str, Any]
+    #: the FNS JSON as objects; None when only its text (``fns_text``) was kept
+    fns: dict[str, Any] | None
     raw: bytes
     #: the ``fns`` object as JSON text; encoded from ``fns`` when not given
     fns_text: str | None = None
@@ -109,6 +112,7 @@ class IncomingDocument:
     def fns_json(self) -> str:
         if self.fns_text is not None:
             return self.fns_text
+        assert self.fns is not None, "a document without its FNS JSON"
         return json.dumps(self.fns, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False)
 
@@ -151,6 +155,10 @@ class Storage(ABC):
 
     #: whether several server processes may share this storage
     multi_process: bool = False
+    #: whether a short unit of work may run on the server's event loop: true for a local
+    #: file (microseconds of SQL, writes serialised in-process anyway), false where every
+    #: statement is a network round trip the other requests should not wait on
+    inline: bool = False
     #: shown to people (no password)
     description: str = ""
 

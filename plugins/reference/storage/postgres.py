@@ -88,8 +88,14 @@ class PostgresStorage(Storage):
                     for statement in steps[target]:
                         conn.execute(statement)
             tx = Tx(conn, POSTGRES)
+            if version == 0:
+                for statement in migrations(POSTGRES)[4]:  # the document numbering's base
+                    conn.execute(statement)
             tx.set_meta("schema_version", str(SCHEMA_VERSION))
             tx.init_defaults(*DEFAULT_ACCOUNT, secrets.token_urlsafe(24))
+            base = tx.meta("document_id_base")
+        assert base is not None
+        self._document_id_base = int(base)
         return SCHEMA_VERSION
 
     @property
@@ -103,7 +109,7 @@ class PostgresStorage(Storage):
             with self._pool.connection() as conn, conn.transaction():
                 if read_only:
                     conn.execute("SET TRANSACTION READ ONLY")
-                yield Tx(conn, POSTGRES)
+                yield Tx(conn, POSTGRES, self._document_id_base)
         except PoolTimeout:
             raise StorageUnavailable("база бэк-офиса перегружена: нет свободного соединения",
                              "повторите запрос позже") from None

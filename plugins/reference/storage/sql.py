@@ -19,7 +19,10 @@ from kkt_bridge.plugins.reference.storage import (
 )
 
 #: the schema this code writes; older stores are migrated when opened
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+#: PostgreSQL numbers documents by the transaction that stored them (see
+#: :meth:`Tx.add_documents`): id = base + xid * ID_SPAN + n, 1 <= n < ID_SPAN
+ID_SPAN = 65536
 
 
 @dataclass(frozen=True)
@@ -184,10 +187,19 @@ CREATE INDEX pair_failures_by_client ON pair_failures (client, at);
 """
 
 
+#: version 4: PostgreSQL numbers new documents by transaction, above every id given before
+#: (the base is kept in meta; SQLite's ids are unchanged)
+_POSTGRES_3_TO_4 = """
+INSERT INTO meta (key, value) SELECT 'document_id_base', (COALESCE(MAX(id), 0) + 1)::text
+    FROM documents ON CONFLICT (key) DO NOTHING
+"""
+
+
 def migrations(dialect: Dialect) -> dict[int, list[str]]:
     """Statements that bring a store from version N-1 to N, by N (PostgreSQL stores were
     born at version 2)."""
-    steps = {3: _statements(_2_TO_3.format(real=dialect.real))}
+    steps = {3: _statements(_2_TO_3.format(real=dialect.real)),
+             4: _statements(_POSTGRES_3_TO_4) if dialect is POSTGRES else []}
     if dialect is SQLITE:
         steps[2] = _statements(_SQLITE_1_TO_2)
     return steps
@@ -223,11 +235,17 @@ def _document(row: Any) -> StoredDocument:
 
 
 class Tx:
-    """One unit of work on one connection: every method is one or two SQL statements."""
+    """One unit of work on one connection: every method is one or two SQL statements.
 
-    def __init__(self, conn: Any, dialect: Dialect) -> None:
+    ``document_id_base`` (PostgreSQL only) turns on numbering documents by transaction:
+    see :meth:`add_documents` and :meth:`documents`."""
+
+    def __init__(self, conn: Any, dialect: Dialect, document_id_base: int | None = None
+                 ) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.document_id_base = document_id_base
+        self._numbered = 0  # documents this unit of work has numbered so far
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
         return self.conn.execute(self.dialect.sql(sql), tuple(args))
@@ -348,6 +366,18 @@ class Tx:
                         (token_hash,))
         return None if row is None else _register(row)
 
+    def register_with_siblings(self, token_hash: str
+                               ) -> tuple[Register, dict[str, int]] | None:
+        """:meth:`register_by_token_hash` and its :meth:`sibling_registers` in one query
+        (one round trip per export instead of two)."""
+        rows = self._all(_REGISTER_SELECT.replace(
+            "SELECT ", "SELECT o.id AS sibling_id, o.fn_number AS sibling_fn, ", 1)
+            + " JOIN registers o ON o.shop_id = r.shop_id AND o.serial = r.serial"
+            " WHERE r.token_hash = ? AND r.revoked_at IS NULL", (token_hash,))
+        if not rows:
+            return None
+        return _register(rows[0]), {str(r["sibling_fn"]): int(r["sibling_id"]) for r in rows}
+
     def register_by_id(self, register_id: int) -> Register | None:
         row = self._one(_REGISTER_SELECT + " WHERE r.id = ?", (register_id,))
         return None if row is None else _register(row)
@@ -441,6 +471,8 @@ class Tx:
     def add_documents(self, rows: Sequence[tuple[Any, ...]]) -> set[tuple[int, str, int]]:
         """Insert rows (register_id, fn, fd, type, fns, raw, received_at); the keys that were
         new. One statement: the UNIQUE constraint, not a look-up, decides what is a repeat."""
+        if self.document_id_base is not None:
+            return self._add_numbered(rows)
         inserted: set[tuple[int, str, int]] = set()
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
@@ -454,10 +486,45 @@ class Tx:
                 inserted.add((int(r["register_id"]), str(r["fn_number"]), int(r["fd_number"])))
         return inserted
 
+    def _add_numbered(self, rows: Sequence[tuple[Any, ...]]) -> set[tuple[int, str, int]]:
+        """PostgreSQL: one INSERT … SELECT FROM unnest(arrays) for the whole batch (one
+        statement text whatever the batch size, so the server prepares it once), each row
+        numbered base + xid * ID_SPAN + n by the transaction (xid) that stores it.
+
+        Why not the identity sequence: its numbers are taken in the order transactions
+        reach the INSERT, not the order they commit, so a reader paging by id (``after=``)
+        could list a later number, page past it, and never see an earlier number that a
+        slower transaction commits afterwards. Numbered by xid, every row of a transaction
+        that is still running, or not yet started, is above base + xmin * ID_SPAN of any
+        reader's snapshot: :meth:`documents` pages only below that horizon."""
+        first = self._numbered
+        self._numbered += len(rows)
+        assert self._numbered < ID_SPAN, "more documents in one unit of work than ID_SPAN"
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 7
+        found = self._all(
+            "INSERT INTO documents (id, register_id, fn_number, fd_number, document_type,"
+            " fns, raw, received_at)"
+            " SELECT ?::bigint + pg_current_xact_id()::text::bigint * ?::bigint + ?::bigint"
+            " + t.n, t.register_id,"
+            " t.fn_number, t.fd_number, t.document_type, t.fns, t.raw, t.received_at"
+            # binary arrays (%b): the text form escapes every quote of the JSON in Python
+            " FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[],"
+            " %b::bytea[], %b::float8[]) WITH ORDINALITY AS t(register_id, fn_number,"
+            " fd_number, document_type, fns, raw, received_at, n)"
+            " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING"
+            " RETURNING register_id, fn_number, fd_number",
+            (self.document_id_base, ID_SPAN, first, *(list(c) for c in columns)))
+        return {(int(r["register_id"]), str(r["fn_number"]), int(r["fd_number"]))
+                for r in found}
+
     def documents(self, *, after: int, limit: int,
                   register_ids: Iterable[int] | None = None) -> list[StoredDocument]:
         sql = _DOCUMENT_SELECT + " WHERE d.id > ?"
         args: list[Any] = [after]
+        if self.document_id_base is not None:  # the visibility horizon: see _add_numbered
+            sql += (" AND d.id < ?::bigint"
+                    " + pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ?::bigint")
+            args += [self.document_id_base, ID_SPAN]
         if register_ids is not None:
             ids = sorted(register_ids) or [-1]
             sql += f" AND d.register_id IN ({','.join('?' * len(ids))})"

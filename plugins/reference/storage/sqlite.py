@@ -32,6 +32,7 @@ DEFAULT_ACCOUNT = ("ООО «Ромашка»", "7700000000")
 
 class SqliteStorage(Storage):
     multi_process = False
+    inline = True
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -255,3 +255,15 @@ def test_allow_names_only_methods_that_answer(http: httpx.Client) -> None:
     assert refused.status_code == 405
     for method in refused.headers["Allow"].split(", "):
         assert http.request(method, "/api/v1/health").status_code == 200
+
+
+def test_integers_in_paths_and_queries_are_plain_decimal(http: httpx.Client,
+                                                         office: ReferenceBackOffice) -> None:
+    """Schemathesis found "+0.0" taken for 0; the description says integer."""
+    auth = pair(http, office)
+    for path in ("/api/v1/documents?after=%2B0.0", "/api/v1/documents?after=1.0",
+                 "/api/v1/documents?limit=%201", f"/api/v1/documents/{FN1}/1.0",
+                 "/api/v1/documents?after=%D9%A1"):
+        is_error_body(http.get(path, headers=auth), 422)
+    assert http.get("/api/v1/documents?after=0&limit=5", headers=auth).status_code == 200
+    assert http.get(f"/api/v1/documents/{FN1}/7", headers=auth).status_code == 404

@@ -328,3 +328,29 @@ def test_failed_pairings_are_counted_for_every_process(backoffice_db: str,
     finally:
         one.close()
         two.close()
+
+
+def test_a_postgresql_listing_never_pages_past_a_document_committed_late(
+        postgres_url: str) -> None:
+    """Two connections: the first transaction to write stays open while a second one stores
+    and commits. A reader paging by id (``after=``) must not page past the first one's
+    documents, which it cannot see yet, and miss them once they are committed."""
+    slow, quick = BackOffice.open(postgres_url), BackOffice.open(postgres_url)
+    try:
+        one = slow.pair(slow.issue_sync_code(SHOP, TTL).code, register_json(1)).register
+        two = slow.pair(slow.issue_sync_code(SHOP, TTL).code, register_json(2)).register
+        with slow.storage.write() as tx:  # writes first, commits last
+            tx.add_documents([(one.id, one.fn_number, 1, 3, "{}", b"\x01", 0.0)])
+            quick.receive(two, [incoming(two.fn_number, 1)])
+            early = quick.documents(after=0)
+            for register in (one, two):
+                assert quick.documents(register=register) == [
+                    d for d in early if d.register_id == register.id]
+        after = early[-1].id if early else 0
+        late = quick.documents(after=after)
+        assert sorted(d.fn_number for d in early + late) == sorted(
+            [one.fn_number, two.fn_number])
+        assert [d.id for d in quick.documents()] == sorted(d.id for d in early + late)
+    finally:
+        slow.close()
+        quick.close()
