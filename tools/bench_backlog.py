@@ -123,7 +123,7 @@ def child(home: Path, url: str, batch: int, trace: bool) -> None:
 def run_size(size: int, batch: int, trace: bool) -> list[dict[str, Any]]:
     from kkt_bridge.bridge.pairing import pair
     from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-    from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+    from kkt_bridge.emulation.clock import ManualClock
     from kkt_bridge.pluginmanager import get_plugin_manager
     from kkt_bridge.plugins.reference.server import ReferenceBackOffice
     from kkt_bridge.registers import open_register

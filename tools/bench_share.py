@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.registers import open_register
 from kkt_bridge.share import LinkOwner, SharedPort
 

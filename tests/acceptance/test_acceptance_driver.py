@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.fiscal import (
     Receipt,
     RegistrationReport,

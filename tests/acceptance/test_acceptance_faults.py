@@ -17,9 +17,9 @@ from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
 from kkt_bridge.drivers.shtrih.commands.receipt import CLOSE_RECEIPT_V2, OPERATION_V2
 from kkt_bridge.drivers.shtrih.driver import ShtrihKkt
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice
 from kkt_bridge.drivers.shtrih.plugin import open_port
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.errors import DeviceError, LinkError, LinkTimeoutError, ProtocolError
 from kkt_bridge.kkt import ShiftState
 from kkt_bridge.registers import open_register

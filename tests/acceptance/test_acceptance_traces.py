@@ -20,10 +20,10 @@ from kkt_bridge.drivers.shtrih.commands.fields import NOT_GIVEN5
 from kkt_bridge.drivers.shtrih.commands.receipt import CLOSE_RECEIPT_V2, OPERATION_V2
 from kkt_bridge.drivers.shtrih.commands.registration import REGISTRATION_REPORT
 from kkt_bridge.drivers.shtrih.emulator.api import Emulator
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.link import v2_frame
 from kkt_bridge.drivers.shtrih.emulator.profile import rnm_with_check
 from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, build_frame, parse_frame
+from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.fiscal import decode_document
 
 

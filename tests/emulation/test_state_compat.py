@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kkt_bridge.drivers.shtrih.emulator.clock import ManualClock
 from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice, Item
+from kkt_bridge.emulation.clock import ManualClock
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shtrih_state_v1.json"
 
