@@ -52,6 +52,8 @@ from .transport import SerialPort, Transport
 #: stands in for a date the ФН reports as all zeros, where a model needs a datetime
 NO_DATE = datetime(2000, 1, 1)
 _TAG_FFD_VERSION = 1209
+#: reads of one document before its error reaches the caller
+DOCUMENT_ATTEMPTS = 3
 
 MODE_TEXTS: dict[int, str] = {
     0: "режим выбора",
@@ -288,6 +290,19 @@ class AtolKkt:
             return self._read_document(fd_number)
 
     def _read_document(self, fd_number: int) -> bytes:
+        """The read, started again with A4 45 when the line spoiled it: a task the buffer
+        refused or could not tell apart (:class:`.transport.Transport`), packets damaged
+        past the resend count, a length that does not add up. A4 45 rewinds the ФН's
+        reading, so a read again is the same read."""
+        for attempt in range(DOCUMENT_ATTEMPTS):
+            try:
+                return self._read_document_once(fd_number)
+            except ProtocolError:
+                if attempt == DOCUMENT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_document_once(self, fd_number: int) -> bytes:
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0

@@ -6,7 +6,11 @@ it with a fake clock. The rules (atol.md §2, the emulator recommendation of §2
 
 - A damaged packet (bad length or CRC, cut by a new FE, or left unfinished for
   :data:`FRAME_TIMEOUT`) is answered with an empty packet of the same id: "send it again".
-- An empty packet from the host asks for the register's last packet with that id again.
+- An empty packet from the host asks for the register's last packet with that id again:
+  its reply to that packet, or the empty packet that refused it. A new packet with the id
+  forgets what was sent with it in the round before [I: the reference says only that the
+  host resends; what a register repeats is open, a capture of a damaged exchange settles
+  it].
 - ADD: the task is queued; the reply on the ADD's packet id is A1 (async mode, the default)
   and the result is pushed later as ``F0: A6 tid answer`` (A7 for an error answer); in sync
   mode the reply is ``A3 answer`` (A4) on the ADD's id. Either way the result is kept until
@@ -36,7 +40,7 @@ from typing import Any
 from kkt_bridge.emulation.pacing import Pacer
 from kkt_bridge.errors import ProtocolError
 
-from ..frame import ASYNC_ID, STX, FrameReader, Received, build_frame
+from ..frame import ASYNC_ID, ESC, STX, FrameReader, Received, build_frame
 from ..taskbuffer import NEED_RESULT, TaskStatus, parse_host, reply
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,10 @@ log = logging.getLogger(__name__)
 #: a packet not finished this long after its last byte is taken as cut [?]: the v2 manual's
 #: T1 (500 ms); no v3 figure is in the sources
 FRAME_TIMEOUT = 0.5
+#: replies kept for the host's "send it again", for this many of its latest packet ids [?]:
+#: a register that repeated a reply from the id's previous round (224 packets ago) would
+#: hand a host an old result; a capture of a re-request after a long session settles it
+REPEATS_KEPT = 8
 #: results kept for unacknowledged tasks before the buffer reports overflow (B1) [?]
 BUFFER_SIZE = 32
 
@@ -143,7 +151,8 @@ class AtolLink:
         self._ahead = _Packets()  # the look-ahead reader, at the tail of the pacer's inbox
         self._ahead_last = 0.0
         self._tasks: OrderedDict[int, _Task] = OrderedDict()
-        self._sent: dict[int, bytes] = {}  # our last packet per id, for "send it again"
+        #: our last packet per id of the host's last few packets, for "send it again"
+        self._sent: OrderedDict[int, bytes] = OrderedDict()
 
     @property
     def spec(self) -> Any:
@@ -213,16 +222,22 @@ class AtolLink:
 
     def _packet(self, frame: Received, at: float) -> None:
         if frame.data is None:
-            if frame.packet_id != ASYNC_ID:
-                self._emit(build_frame(frame.packet_id, b""), at)  # "send it again"
+            # "send it again"; an id no host packet can carry (F0 is ours, FD and FE never
+            # stand unescaped) names nothing to ask for: the host finds out by REQ [I]
+            if frame.packet_id < ESC and frame.packet_id != ASYNC_ID:
+                self._send(frame.packet_id, b"", at)
             return
         if not frame.data:
+            # the host asks for our last packet with this id again: a reply, or our own
+            # "send it again" when its packet was refused [I]
             again = self._sent.get(frame.packet_id)
             if again is not None:
                 self._emit(again, at)
             return
+        # a new packet with this id: what we sent with it in the id's last round is gone
+        self._sent.pop(frame.packet_id, None)
         if self.faults.refuse_frame():
-            self._emit(build_frame(frame.packet_id, b""), at)  # as if it came damaged
+            self._send(frame.packet_id, b"", at)  # as if it came damaged
             return
         try:
             packet = parse_host(frame.data)
@@ -303,7 +318,10 @@ class AtolLink:
 
     def _send(self, packet_id: int, payload: bytes, at: float) -> None:
         frame = build_frame(packet_id, payload)
+        self._sent.pop(packet_id, None)
         self._sent[packet_id] = frame
+        while len(self._sent) > REPEATS_KEPT:
+            self._sent.popitem(last=False)
         self._emit(frame, at)
 
     def _emit(self, data: bytes, at: float) -> None:
