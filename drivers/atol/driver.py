@@ -104,6 +104,13 @@ class AtolKkt:
     # --- the generic command path ---------------------------------------------------------
 
     def execute(self, command: Command, **fields: Any) -> Container:
+        return command.parse_answer(self._answer(command, fields))
+
+    def execute_data(self, command: Command, **fields: Any) -> bytes:
+        """A command whose answer is all data (A4 46): the data, without construct."""
+        return command.answer_data(self._answer(command, fields))
+
+    def _answer(self, command: Command, fields: dict[str, Any]) -> bytes:
         try:
             task = command.build_task(self.password, **fields)
         except (ConstructError, ValueError, TypeError, KeyError) as exc:
@@ -113,7 +120,7 @@ class AtolKkt:
             _status, answer = self.transport.execute(task, command.timeout)
             if not self._batch:
                 self.transport.flush()  # the result's ACK now: nothing else follows
-        return command.parse_answer(answer)
+        return answer
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -311,7 +318,7 @@ class AtolKkt:
             if got >= head.length:
                 break
             try:
-                block = bytes(self.execute(fn_cmds.READ_TLV).data)
+                block = self.execute_data(fn_cmds.READ_TLV)
             except FnNoDataError:
                 break
             if not block:
