@@ -11,7 +11,7 @@ emulator's line counted them, their wire time, wall / wire, the emulator's CPU a
 wake-ups per document, the load.
 
 Run: ``.venv/bin/python tools/bench_atol_read.py [--documents 1000] [--baud 115200]
-[--repeats 3] [--results async|sync]``. Small N while developing.
+[--repeats 3] [--results async|sync] [--ack-add]``. Small N while developing.
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ from kkt_bridge.drivers.atol.emulator.register import AtolRegister
 from kkt_bridge.emulation.clock import ManualClock
 
 
-def atol_client(path: str, count: int, stored: list[bytes]) -> Callable[[], None]:
+def atol_client(path: str, count: int, stored: list[bytes], *, ack_add: bool = False
+                ) -> Callable[[], None]:
     """The ATOL client mode: read documents 1..count with the ATOL driver."""
     from kkt_bridge.drivers.atol.plugin import driver
 
     def work() -> None:
-        kkt = driver.open(path)
+        kkt = driver.open(path, ack_add=ack_add)
         try:
             for number, data in kkt.iter_documents(1, count):
                 if data != stored[number - 1]:
@@ -62,12 +63,14 @@ def fill(state: Path, documents: int) -> list[bytes]:
     return register.archive()
 
 
-def start_emulator(state: Path, baud: int, results: str) -> tuple[subprocess.Popen[str], str,
-                                                                   str]:
+def start_emulator(state: Path, baud: int, results: str, ack_add: bool = False
+                   ) -> tuple[subprocess.Popen[str], str, str]:
+    options = ["--link-option", f"results={results}"]
+    if ack_add:
+        options += ["--link-option", "accept_ack_add=1"]
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kkt_bridge.cli.main import main; main()", "emulator",
-         "--driver", "atol", "--pty", "--state", str(state), "--baud", str(baud),
-         "--link-option", f"results={results}"],
+         "--driver", "atol", "--pty", "--state", str(state), "--baud", str(baud), *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     pty_path = proc.stdout.readline().strip()
@@ -85,17 +88,21 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--results", choices=("async", "sync"), default="async",
                         help="how the emulated register returns results (atol.md §9 q. 1)")
+    parser.add_argument("--ack-add", action="store_true",
+                        help="acknowledge each result inside the next ADD (C5, [?]: the "
+                             "emulator is told to take it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kkt-bench-atol-") as tmp:
         state = Path(tmp) / "atol.json"
         stored = fill(state, args.documents)
         count = len(stored)
         print(f"archive: {count} documents, {sum(map(len, stored))} bytes")
-        proc, path, url = start_emulator(state, args.baud, args.results)
+        proc, path, url = start_emulator(state, args.baud, args.results, args.ack_add)
         runs: list[Run] = []
         try:
             for repeat in range(args.repeats):
-                run = measured(url, "atol", args.baud, count, atol_client(path, count, stored))
+                run = measured(url, "atol", args.baud, count,
+                               atol_client(path, count, stored, ack_add=args.ack_add))
                 runs.append(run)
                 print(f"#{repeat + 1} {run.line()}", flush=True)
         finally:
@@ -108,7 +115,8 @@ def main() -> int:
               int(statistics.median(r.wakeups for r in runs)),
               statistics.median(r.load for r in runs), args.baud)
     print(f"line: pty paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} bits a byte); results "
-          f"{args.results}; emulator in its own process; load {os.getloadavg()}")
+          f"{args.results}{'; C5 ACK_ADD' if args.ack_add else ''}; emulator in its own "
+          f"process; load {os.getloadavg()}")
     print(f"median    {med.line()}  ({(med.bytes_in + med.bytes_out) / count:.1f} "
           f"wire bytes/doc)")
     return 0

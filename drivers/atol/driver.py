@@ -98,7 +98,8 @@ class AtolKkt:
     @classmethod
     def on_port(cls, port: ClosablePort, **options: Any) -> AtolKkt:
         transport_options = {k: options.pop(k) for k in
-                             ("byte_timeout", "poll_interval", "resends") if k in options}
+                             ("byte_timeout", "poll_interval", "resends", "ack_add")
+                             if k in options}
         return cls(Transport(port, **transport_options), port=port, **options)
 
     # --- the generic command path ---------------------------------------------------------

@@ -33,8 +33,12 @@ class BufferCommand(enum.IntEnum):
     REQ = 0xC3  # [C] code; "C3 tid" layout [I] by symmetry with ACK
     ABORT = 0xC4  # [C] drops every task
     # [?] atol4j names it but never sends it; layout chosen here: the tid to acknowledge,
-    # then an ADD's flags, tid and task. Nothing in the driver sends it; the emulator
-    # accepts it only when its profile says so (atol.md §9 question 2).
+    # then an ADD's flags, tid and task. The driver sends it only when told to
+    # (``ack_add=True``: 6 bytes less a task than ACK and ADD in two packets); the
+    # emulator accepts it only with ``--link-option accept_ack_add=1`` and answers B4
+    # otherwise (atol.md §9 question 2). A capture of the vendor driver (libfptr10 with
+    # its DeviceDebug log) reading an archive shows whether it sends C5 and with what
+    # bytes, and the register's reply to it.
     ACK_ADD = 0xC5
 
 
@@ -100,6 +104,11 @@ def ack(tid: int) -> bytes:
     return bytes((BufferCommand.ACK, tid))
 
 
+def ack_add(ack_tid: int, tid: int, task: bytes, flags: int = NEED_RESULT) -> bytes:
+    """C5 as :data:`HostPacket` declares it (its layout is [?], see :class:`BufferCommand`)."""
+    return bytes((BufferCommand.ACK_ADD, ack_tid, flags, tid)) + task
+
+
 def req(tid: int) -> bytes:
     return bytes((BufferCommand.REQ, tid))
 
@@ -163,6 +172,7 @@ def reply(status: int, answer: bytes = b"", tid: int | None = None) -> bytes:
 
 __all__ = [
     "ASYNC_FLAG", "FINISHED", "IGNORE_ERROR", "NEED_RESULT", "UNFINISHED", "BufferCommand",
-    "HostPacket", "KktPacket", "KktReply", "TaskStatus", "abort", "ack", "add", "build_host",
+    "HostPacket", "KktPacket", "KktReply", "TaskStatus", "abort", "ack", "ack_add", "add",
+    "build_host",
     "parse_host", "parse_kkt", "parse_kkt_declared", "reply", "req",
 ]

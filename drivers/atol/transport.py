@@ -115,8 +115,13 @@ class Transport:
 
     def __init__(self, port: SerialPort, *, byte_timeout: float = BYTE_TIMEOUT,
                  poll_interval: float = POLL_INTERVAL, resends: int = RESENDS,
+                 ack_add: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.port = port
+        #: acknowledge a result together with the next ADD in one C5 packet: its layout is
+        #: [?] (:class:`~.taskbuffer.BufferCommand`), so only for a register known to take it
+        self.ack_add = ack_add
+        self._deferred_ack: int | None = None  # the tid whose ACK alone is deferred
         self.poll_interval = poll_interval
         self.resends = resends
         self._clock = clock
@@ -245,9 +250,9 @@ class Transport:
                 if packet.status in FINISHED and packet.tid is not None:
                     # ours (a result is pushed once, when its task ends) or one an earlier
                     # task left: free it (ours goes out with the next packet)
-                    self.send(taskbuffer.ack(packet.tid), defer=packet.tid == run.tid)
                     if packet.tid == run.tid:
-                        return packet.status, bytes(packet.answer)
+                        return self._result(run, packet.status, packet.answer)
+                    self.send(taskbuffer.ack(packet.tid))
                 continue
             if got.packet_id not in run.ours:
                 continue  # a reply to a packet of an earlier task, to an ACK or ABORT
@@ -258,7 +263,12 @@ class Transport:
                 return result
 
     def _add(self, run: _Task, task: bytes, *, defer: bool = False) -> None:
-        run.last_add = self.send(taskbuffer.add(run.tid, task), defer=defer)
+        if self.ack_add and self._deferred_ack is not None and len(self._deferred_ids) == 1:
+            payload = taskbuffer.ack_add(self._deferred_ack, run.tid, task)
+            self._drop_deferred()  # its ACK goes inside this packet
+        else:
+            payload = taskbuffer.add(run.tid, task)
+        run.last_add = self.send(payload, defer=defer)
         run.add_sent = self._unsettled[run.last_add]
         run.adds.add(run.last_add)
         run.in_buffer = run.sent_twice = False
@@ -329,7 +339,9 @@ class Transport:
         raise TaskBufferError.of(status, run.tid)
 
     def _result(self, run: _Task, status: int, answer: bytes) -> tuple[int, bytes]:
+        alone = not self._deferred
         self.send(taskbuffer.ack(run.tid), defer=True)
+        self._deferred_ack = run.tid if alone else None
         return status, answer
 
     def _send_again(self, packet_id: int, run: _Task) -> None:
@@ -373,6 +385,7 @@ class Transport:
             self._unsettled.pop(packet_id, None)
         self._deferred.clear()
         self._deferred_ids.clear()
+        self._deferred_ack = None
 
     # --- reading --------------------------------------------------------------------------
 
@@ -417,6 +430,7 @@ class Transport:
             frame = bytes(self._deferred) + frame
             self._deferred.clear()
             self._deferred_ids.clear()
+            self._deferred_ack = None
         try:
             self.port.write(frame)
         except OSError as exc:

@@ -41,7 +41,7 @@ from kkt_bridge.emulation.pacing import Pacer
 from kkt_bridge.errors import ProtocolError
 
 from ..frame import ASYNC_ID, ESC, STX, FrameReader, Received, build_frame
-from ..taskbuffer import NEED_RESULT, TaskStatus, parse_host, reply
+from ..taskbuffer import NEED_RESULT, BufferCommand, TaskStatus, parse_host, reply
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,22 @@ class AtolLink:
         if self._ahead.reader.pending and arrival - self._ahead_last >= FRAME_TIMEOUT:
             self._ahead.cut()  # the frame timeout will have ended that packet by then
         self._ahead_last = arrival
-        return bool(self._ahead.push(byte))
+        frames = self._ahead.push(byte)
+        return bool(frames) and not all(map(self._answered_by_nothing, frames))
+
+    def _answered_by_nothing(self, frame: Received) -> bool:
+        """A whole ACK or ABORT that no reply option answers, on a line that cannot refuse
+        it: handling it at the next packet's wake-up, with its own arrival time, changes
+        nothing the host can see, and saves the line a wake-up a task (the ACK of each
+        result comes right before the next ADD). A line with faults wakes for it: a refused
+        packet's "send it again" must leave on time."""
+        data = frame.data
+        if not data or getattr(self.faults.spec, "line_faults", True):
+            return False
+        options = self.options
+        return ((data[0] == BufferCommand.ACK and len(data) == 2 and options.ack_reply is None)
+                or (data[0] == BufferCommand.ABORT and len(data) == 1
+                    and options.abort_reply is None))
 
     def poll(self, now: float) -> bytes:
         """Advance to ``now``: handle what arrived, run due tasks, return bytes to write."""

@@ -115,3 +115,22 @@ def test_the_reported_nak_seeds_read_every_document() -> None:
         read, recorded, port = _catch_up("nak=0.05", seed)
         assert read == _register().archive()
         assert recorded.errors == 0 and port.injector.stats["naked"] > 0
+
+
+@pytest.mark.parametrize("faults", ["", "nak=0.05", "corrupt=0.001,drop=0.002"])
+def test_acknowledging_with_the_next_add_in_one_c5_packet(faults: str) -> None:
+    # C5 is [?]: the driver sends it only when told to, the emulator takes it only with
+    # accept_ack_add; then each task saves an ACK packet (7 bytes) for one byte more
+    written = {}
+    for ack_add in (False, True):
+        register = _register()
+        port = LinkedPort(register, faults=faults, seed=7,
+                          options={"accept_ack_add": True})
+        kkt = AtolKkt(Transport(port, clock=port.clock, poll_interval=0.2, ack_add=ack_add),
+                      port=port)
+        read = [document for _n, document in kkt.iter_documents(1, DOCUMENTS)]
+        kkt.close()
+        assert read == register.archive()
+        written[ack_add] = port.written
+    tasks = sum(len(d) for d in _register().archive()) // 12  # at least one a TLV
+    assert written[True] < written[False] - 5 * tasks
