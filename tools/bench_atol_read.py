@@ -37,7 +37,7 @@ def atol_client(path: str, count: int, stored: list[bytes], *, ack_add: bool = F
     from kkt_bridge.drivers.atol.plugin import driver
 
     def work() -> None:
-        kkt = driver.open(path, ack_add=ack_add)
+        kkt = driver.open(path, **({"ack_add": True} if ack_add else {}))
         try:
             for number, data in kkt.iter_documents(1, count):
                 if data != stored[number - 1]:
