@@ -123,7 +123,23 @@ def build_host(command: str, **args: object) -> bytes:
 
 
 def parse_host(data: bytes) -> Container:
-    """A host packet (the register's side); ProtocolError when it is no buffer command."""
+    """A host packet (the register's side); ProtocolError when it is no buffer command.
+    The fast path of :func:`parse_host_declared` for the packets of a task (a property
+    test holds them equal on any bytes)."""
+    size = len(data)
+    code = data[0] if size else None
+    if code == BufferCommand.ADD and size >= 3:
+        return Container(command="ADD", args=Container(flags=data[1], tid=data[2],
+                                                       task=bytes(data[3:])))
+    if code == BufferCommand.ACK and size == 2:
+        return Container(command="ACK", args=Container(tid=data[1]))
+    if code == BufferCommand.REQ and size == 2:
+        return Container(command="REQ", args=Container(tid=data[1]))
+    return parse_host_declared(data)
+
+
+def parse_host_declared(data: bytes) -> Container:
+    """A host packet through :data:`HostPacket`."""
     return _parse(HostPacket, data)
 
 
@@ -166,7 +182,18 @@ def _parse(declaration: Construct, data: bytes) -> Container:
 
 
 def reply(status: int, answer: bytes = b"", tid: int | None = None) -> bytes:
-    """A register payload (the emulator's side)."""
+    """A register payload (the emulator's side): the fast path of :func:`reply_declared`
+    (a property test holds them equal)."""
+    if status in _ASYNC:
+        if tid is None or not 0 <= tid <= 0xFF or not 0 <= status <= 0xFF:
+            return reply_declared(status, answer, tid)  # raises what is wrong
+        return bytes((status, tid)) + answer
+    if not 0 <= status <= 0xFF:
+        return reply_declared(status, answer, tid)
+    return bytes((status,)) + answer
+
+
+def reply_declared(status: int, answer: bytes = b"", tid: int | None = None) -> bytes:
     return bytes(KktPacket.build({"status": status, "tid": tid, "answer": answer}))
 
 
@@ -174,5 +201,6 @@ __all__ = [
     "ASYNC_FLAG", "FINISHED", "IGNORE_ERROR", "NEED_RESULT", "UNFINISHED", "BufferCommand",
     "HostPacket", "KktPacket", "KktReply", "TaskStatus", "abort", "ack", "ack_add", "add",
     "build_host",
-    "parse_host", "parse_kkt", "parse_kkt_declared", "reply", "req",
+    "parse_host", "parse_host_declared", "parse_kkt", "parse_kkt_declared", "reply",
+    "reply_declared", "req",
 ]

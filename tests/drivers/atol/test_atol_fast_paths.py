@@ -64,3 +64,34 @@ def test_the_data_of_a_tlv_answer_is_what_the_declaration_parses(answer: bytes) 
 def test_answer_data_is_only_for_an_all_data_answer() -> None:
     with pytest.raises(TypeError):
         fn.DOCUMENT_TLV.answer_data(b"\x55\x00\x03\x00\x10\x00")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+    return str(value) if isinstance(value, str) else value
+
+
+@given(data=st.one_of(st.binary(max_size=12),
+                      st.tuples(st.sampled_from([0xC1, 0xC2, 0xC3, 0xC4, 0xC5]),
+                                st.binary(max_size=8)).map(lambda t: bytes([t[0]]) + t[1])))
+def test_a_host_packet_parses_as_the_declaration_says(data: bytes) -> None:
+    try:
+        declared = taskbuffer.parse_host_declared(data)
+    except ProtocolError:
+        with pytest.raises(ProtocolError):
+            taskbuffer.parse_host(data)
+        return
+    assert _plain(taskbuffer.parse_host(data)) == _plain(declared)
+
+
+@given(status=st.integers(0, 255), tid=st.one_of(st.none(), byte),
+       answer=st.binary(max_size=16))
+def test_a_reply_is_the_declared_one(status: int, tid: int | None, answer: bytes) -> None:
+    try:
+        declared = taskbuffer.reply_declared(status, answer, tid)
+    except Exception as exc:  # what construct raises for an A6/A7 without its tid
+        with pytest.raises(type(exc)):
+            taskbuffer.reply(status, answer, tid)
+        return
+    assert taskbuffer.reply(status, answer, tid) == declared
