@@ -46,13 +46,15 @@ from ..taskbuffer import NEED_RESULT, BufferCommand, TaskStatus, parse_host, rep
 log = logging.getLogger(__name__)
 
 #: a packet not finished this long after its last byte is taken as cut [?]: the v2 manual's
-#: T1 (500 ms); no v3 figure is in the sources
+#: T1 (500 ms); no v3 figure is in the sources (a capture with a frame cut on purpose, e.g.
+#: a sniffer's pause injection, settles it)
 FRAME_TIMEOUT = 0.5
 #: replies kept for the host's "send it again", for this many of its latest packet ids [?]:
 #: a register that repeated a reply from the id's previous round (224 packets ago) would
 #: hand a host an old result; a capture of a re-request after a long session settles it
 REPEATS_KEPT = 8
-#: results kept for unacknowledged tasks before the buffer reports overflow (B1) [?]
+#: results kept for unacknowledged tasks before the buffer reports overflow (B1) [?]: a
+#: capture of ADDs without ACKs until B1 settles it
 BUFFER_SIZE = 32
 
 #: the handler runs one task (password + command + data) and says whether the answer is a
@@ -64,13 +66,20 @@ TaskHandler = Callable[[bytes], tuple[bool, bytes]]
 class LinkOptions:
     """The register's choices where the reference has no answer yet (atol.md §9)."""
 
-    #: "async": A1 on the ADD, then F0 A6/A7; "sync": A3/A4 and the answer on the ADD's id
+    #: "async": A1 on the ADD, then F0 A6/A7 (what atol4j expects of a real register, [C]
+    #: for the client, [?] for the register); "sync": A3/A4 and the answer on the ADD's id.
+    #: A capture of one task (the vendor driver's DeviceDebug log, or a serial sniffer)
+    #: shows which, and what flag bit 2 changes (atol.md §9 question 1)
     results: str = "async"
-    #: the status byte sent back on an ABORT's packet id, None for no reply
+    #: the status byte sent back on an ABORT's packet id, None for no reply [?]: the bytes
+    #: after ABORT in a capture of a connect (atol4j sends ABORT first) settle it
     abort_reply: int | None = None
-    #: the status byte sent back on an ACK's packet id, None for no reply
+    #: the status byte sent back on an ACK's packet id, None for no reply [?]: the bytes
+    #: after any ACK in a capture settle it (§9 question 2)
     ack_reply: int | None = None
-    #: whether C5 (acknowledge + add) is understood; otherwise it gets B4
+    #: whether C5 (acknowledge + add) is understood; otherwise it gets B4 [?]: whether the
+    #: vendor driver ever sends C5, with what layout, and the reply, from a capture of an
+    #: archive read (§9 question 2)
     accept_ack_add: bool = False
 
     @classmethod
