@@ -209,11 +209,15 @@ def pyshtrih_client(path: str, stored: list[bytes]) -> Work:
     return work
 
 
+#: set by --atol-ack-add: each result is acknowledged inside the next ADD (C5, a [?] fact)
+ATOL_OPTIONS: dict[str, bool] = {}
+
+
 def atol_client(path: str, stored: list[bytes]) -> Work:
     from kkt_bridge.drivers.atol.plugin import driver
 
     def work() -> None:
-        kkt = driver.open(path)
+        kkt = driver.open(path, **ATOL_OPTIONS)
         try:
             for number, data in kkt.iter_documents(1, len(stored)):
                 if data != stored[number - 1]:
@@ -342,10 +346,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="seconds after which the busy process stops by itself")
     parser.add_argument("--atol-results", choices=("async", "sync"), default="async",
                         help="how the emulated ATOL register returns results (atol.md §9 q. 1)")
+    parser.add_argument("--atol-ack-add", action="store_true",
+                        help="acknowledge each ATOL result inside the next ADD (C5, [?]: the "
+                             "emulator is told to take it)")
     args = parser.parse_args(argv)
     clients: list[str] = args.only
     protocols = list(dict.fromkeys(CLIENTS[name] for name in clients))
     options: dict[str, list[str]] = {"shtrih": [], "atol": [f"results={args.atol_results}"]}
+    ATOL_OPTIONS.clear()
+    if args.atol_ack_add:
+        options["atol"].append("accept_ack_add=1")
+        ATOL_OPTIONS["ack_add"] = True
     with tempfile.TemporaryDirectory(prefix="kkt-bench-read-") as tmp:
         served: dict[str, Served] = {}
         try:
@@ -360,7 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{time.perf_counter() - started:.1f} s through the register's API)")
             print(f"line: pty paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} bits a byte); "
                   f"each emulator in its own process; {args.repeats} repeats, the clients' "
-                  f"order alternating; ATOL results {args.atol_results}")
+                  f"order alternating; ATOL results {args.atol_results}"
+                  f"{', C5 ACK_ADD' if args.atol_ack_add else ''}")
             tables = [measure("quiet", QUIET_TARGET, clients, served, args.baud,
                               args.repeats)]
             if args.busy:

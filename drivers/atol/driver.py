@@ -52,6 +52,8 @@ from .transport import SerialPort, Transport
 #: stands in for a date the ФН reports as all zeros, where a model needs a datetime
 NO_DATE = datetime(2000, 1, 1)
 _TAG_FFD_VERSION = 1209
+#: reads of one document before its error reaches the caller
+DOCUMENT_ATTEMPTS = 3
 
 MODE_TEXTS: dict[int, str] = {
     0: "режим выбора",
@@ -96,12 +98,20 @@ class AtolKkt:
     @classmethod
     def on_port(cls, port: ClosablePort, **options: Any) -> AtolKkt:
         transport_options = {k: options.pop(k) for k in
-                             ("byte_timeout", "poll_interval", "resends") if k in options}
+                             ("byte_timeout", "poll_interval", "resends", "ack_add")
+                             if k in options}
         return cls(Transport(port, **transport_options), port=port, **options)
 
     # --- the generic command path ---------------------------------------------------------
 
     def execute(self, command: Command, **fields: Any) -> Container:
+        return command.parse_answer(self._answer(command, fields))
+
+    def execute_data(self, command: Command, **fields: Any) -> bytes:
+        """A command whose answer is all data (A4 46): the data, without construct."""
+        return command.answer_data(self._answer(command, fields))
+
+    def _answer(self, command: Command, fields: dict[str, Any]) -> bytes:
         try:
             task = command.build_task(self.password, **fields)
         except (ConstructError, ValueError, TypeError, KeyError) as exc:
@@ -111,7 +121,7 @@ class AtolKkt:
             _status, answer = self.transport.execute(task, command.timeout)
             if not self._batch:
                 self.transport.flush()  # the result's ACK now: nothing else follows
-        return command.parse_answer(answer)
+        return answer
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -288,6 +298,19 @@ class AtolKkt:
             return self._read_document(fd_number)
 
     def _read_document(self, fd_number: int) -> bytes:
+        """The read, started again with A4 45 when the line spoiled it: a task the buffer
+        refused or could not tell apart (:class:`.transport.Transport`), packets damaged
+        past the resend count, a length that does not add up. A4 45 rewinds the ФН's
+        reading, so a read again is the same read."""
+        for attempt in range(DOCUMENT_ATTEMPTS):
+            try:
+                return self._read_document_once(fd_number)
+            except ProtocolError:
+                if attempt == DOCUMENT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_document_once(self, fd_number: int) -> bytes:
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
@@ -296,7 +319,7 @@ class AtolKkt:
             if got >= head.length:
                 break
             try:
-                block = bytes(self.execute(fn_cmds.READ_TLV).data)
+                block = self.execute_data(fn_cmds.READ_TLV)
             except FnNoDataError:
                 break
             if not block:

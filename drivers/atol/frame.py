@@ -282,10 +282,14 @@ class FrameReader:
         return len(self._buffer)
 
     def needed(self) -> int:
-        """How many more bytes the frame being read needs at least (1 when unknown)."""
+        """How many more bytes the frame being read needs at least: a whole frame's five
+        when nothing is buffered (no packet is shorter, so a reader asking for them wakes
+        once a packet, not once for its STX and again for the rest), 1 after noise."""
         buffer = self._buffer
+        if not buffer:
+            return OVERHEAD
         if len(buffer) < OVERHEAD:
-            return OVERHEAD - len(buffer) if buffer[:1] == bytes([STX]) else 1
+            return OVERHEAD - len(buffer) if buffer[0] == STX else 1
         length = (buffer[1] & 0x7F) | (buffer[2] << 7)
         return max(1, OVERHEAD + length - len(buffer))
 

@@ -80,7 +80,8 @@ class AtolDriver:
 
     def open(self, url: str, *, baudrate: int | None = None, **options: Any) -> AtolKkt:
         """Open the register at ``url`` and greet it with A5; options: password,
-        byte_timeout, poll_interval, resends."""
+        byte_timeout, poll_interval, resends, ack_add (C5, [?]: only for a register known
+        to take it)."""
         byte_timeout = float(options.get("byte_timeout", BYTE_TIMEOUT))
         port = open_port(url, baudrate=baudrate, timeout=byte_timeout)
         try:

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from construct import Construct, ConstructError, Container, Int8ub, Struct
+from construct import Construct, ConstructError, Container, GreedyBytes, Int8ub, Struct
 
 from kkt_bridge.errors import ProtocolError
 from kkt_bridge.i18n import _
@@ -27,6 +27,7 @@ ACCESS_PASSWORD = 0
 GENERIC = 0x55
 
 EMPTY = Struct()
+_FIXED_TASKS: dict[tuple[bytes, int], bytes] = {}
 
 TaskHead = Struct("password" / Bcd(2), "code" / Int8ub)
 """The start of every task: password, then the command byte."""
@@ -62,12 +63,30 @@ class Command:
     # --- the driver's side ----------------------------------------------------------------
 
     def build_task(self, password: int = ACCESS_PASSWORD, **fields: Any) -> bytes:
+        if not fields and self.request is EMPTY:
+            # the same bytes every time (A4 46 is sent once a TLV): built once, kept
+            key = (self.code, password)
+            task = _FIXED_TASKS.get(key)
+            if task is None:
+                task = _FIXED_TASKS[key] = bytes(Bcd(2).build(password)) + self.code
+            return task
         return bytes(Bcd(2).build(password)) + self.code + bytes(self.request.build(fields))
 
     def parse_answer(self, answer: bytes) -> Container:
         """Fields of a successful answer; the typed DeviceError of a refusal."""
         data = self._strip(answer)
         return self._parse(self.answer, data)
+
+    def answer_data(self, answer: bytes) -> bytes:
+        """The data of a successful answer as it stands, for a command whose answer is
+        declared as all its data (``"data" / GreedyBytes``): the same bytes
+        :meth:`parse_answer` gives as ``.data``, without construct on the hot path of a
+        document read; the typed DeviceError of a refusal."""
+        subcons: list[Any] = list(getattr(self.answer, "subcons", ()))
+        if not (len(subcons) == 1 and subcons[0].name == "data"
+                and subcons[0].subcon is GreedyBytes):
+            raise TypeError(f"{self.label}: its answer is not declared as all data")
+        return bytes(self._strip(answer))
 
     def _strip(self, answer: bytes) -> bytes:
         kind = self.kind

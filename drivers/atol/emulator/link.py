@@ -6,7 +6,11 @@ it with a fake clock. The rules (atol.md §2, the emulator recommendation of §2
 
 - A damaged packet (bad length or CRC, cut by a new FE, or left unfinished for
   :data:`FRAME_TIMEOUT`) is answered with an empty packet of the same id: "send it again".
-- An empty packet from the host asks for the register's last packet with that id again.
+- An empty packet from the host asks for the register's last packet with that id again:
+  its reply to that packet, or the empty packet that refused it. A new packet with the id
+  forgets what was sent with it in the round before [I: the reference says only that the
+  host resends; what a register repeats is open, a capture of a damaged exchange settles
+  it].
 - ADD: the task is queued; the reply on the ADD's packet id is A1 (async mode, the default)
   and the result is pushed later as ``F0: A6 tid answer`` (A7 for an error answer); in sync
   mode the reply is ``A3 answer`` (A4) on the ADD's id. Either way the result is kept until
@@ -36,15 +40,21 @@ from typing import Any
 from kkt_bridge.emulation.pacing import Pacer
 from kkt_bridge.errors import ProtocolError
 
-from ..frame import ASYNC_ID, STX, FrameReader, Received, build_frame
-from ..taskbuffer import NEED_RESULT, TaskStatus, parse_host, reply
+from ..frame import ASYNC_ID, ESC, STX, FrameReader, Received, build_frame
+from ..taskbuffer import NEED_RESULT, BufferCommand, TaskStatus, parse_host, reply
 
 log = logging.getLogger(__name__)
 
 #: a packet not finished this long after its last byte is taken as cut [?]: the v2 manual's
-#: T1 (500 ms); no v3 figure is in the sources
+#: T1 (500 ms); no v3 figure is in the sources (a capture with a frame cut on purpose, e.g.
+#: a sniffer's pause injection, settles it)
 FRAME_TIMEOUT = 0.5
-#: results kept for unacknowledged tasks before the buffer reports overflow (B1) [?]
+#: replies kept for the host's "send it again", for this many of its latest packet ids [?]:
+#: a register that repeated a reply from the id's previous round (224 packets ago) would
+#: hand a host an old result; a capture of a re-request after a long session settles it
+REPEATS_KEPT = 8
+#: results kept for unacknowledged tasks before the buffer reports overflow (B1) [?]: a
+#: capture of ADDs without ACKs until B1 settles it
 BUFFER_SIZE = 32
 
 #: the handler runs one task (password + command + data) and says whether the answer is a
@@ -56,13 +66,20 @@ TaskHandler = Callable[[bytes], tuple[bool, bytes]]
 class LinkOptions:
     """The register's choices where the reference has no answer yet (atol.md §9)."""
 
-    #: "async": A1 on the ADD, then F0 A6/A7; "sync": A3/A4 and the answer on the ADD's id
+    #: "async": A1 on the ADD, then F0 A6/A7 (what atol4j expects of a real register, [C]
+    #: for the client, [?] for the register); "sync": A3/A4 and the answer on the ADD's id.
+    #: A capture of one task (the vendor driver's DeviceDebug log, or a serial sniffer)
+    #: shows which, and what flag bit 2 changes (atol.md §9 question 1)
     results: str = "async"
-    #: the status byte sent back on an ABORT's packet id, None for no reply
+    #: the status byte sent back on an ABORT's packet id, None for no reply [?]: the bytes
+    #: after ABORT in a capture of a connect (atol4j sends ABORT first) settle it
     abort_reply: int | None = None
-    #: the status byte sent back on an ACK's packet id, None for no reply
+    #: the status byte sent back on an ACK's packet id, None for no reply [?]: the bytes
+    #: after any ACK in a capture settle it (§9 question 2)
     ack_reply: int | None = None
-    #: whether C5 (acknowledge + add) is understood; otherwise it gets B4
+    #: whether C5 (acknowledge + add) is understood; otherwise it gets B4 [?]: whether the
+    #: vendor driver ever sends C5, with what layout, and the reply, from a capture of an
+    #: archive read (§9 question 2)
     accept_ack_add: bool = False
 
     @classmethod
@@ -143,7 +160,8 @@ class AtolLink:
         self._ahead = _Packets()  # the look-ahead reader, at the tail of the pacer's inbox
         self._ahead_last = 0.0
         self._tasks: OrderedDict[int, _Task] = OrderedDict()
-        self._sent: dict[int, bytes] = {}  # our last packet per id, for "send it again"
+        #: our last packet per id of the host's last few packets, for "send it again"
+        self._sent: OrderedDict[int, bytes] = OrderedDict()
 
     @property
     def spec(self) -> Any:
@@ -171,17 +189,46 @@ class AtolLink:
         if self._ahead.reader.pending and arrival - self._ahead_last >= FRAME_TIMEOUT:
             self._ahead.cut()  # the frame timeout will have ended that packet by then
         self._ahead_last = arrival
-        return bool(self._ahead.push(byte))
+        frames = self._ahead.push(byte)
+        return bool(frames) and not all(map(self._answered_by_nothing, frames))
+
+    def _answered_by_nothing(self, frame: Received) -> bool:
+        """A whole ACK or ABORT that no reply option answers, on a line that cannot refuse
+        it: handling it at the next packet's wake-up, with its own arrival time, changes
+        nothing the host can see, and saves the line a wake-up a task (the ACK of each
+        result comes right before the next ADD). A line with faults wakes for it: a refused
+        packet's "send it again" must leave on time."""
+        data = frame.data
+        if not data or getattr(self.faults.spec, "line_faults", True):
+            return False
+        options = self.options
+        return ((data[0] == BufferCommand.ACK and len(data) == 2 and options.ack_reply is None)
+                or (data[0] == BufferCommand.ABORT and len(data) == 1
+                    and options.abort_reply is None))
 
     def poll(self, now: float) -> bytes:
         """Advance to ``now``: handle what arrived, run due tasks, return bytes to write."""
+        due = self._task_due()
         for at, byte in self.pacer.arrived(now):
-            self._timers(at)
+            # the timers only when one can fire: a task falls due, or the line was quiet
+            # a frame timeout inside a packet (checking on every byte cost a third of a
+            # read's emulator time)
+            if at >= due or (at - self._last_rx >= FRAME_TIMEOUT
+                             and self._packets.reader.pending):
+                self._timers(at)
+                due = self._task_due()
             self._last_rx = at
-            for frame in self._packets.push(byte):
-                self._packet(frame, at)
+            frames = self._packets.push(byte)
+            if frames:
+                for frame in frames:
+                    self._packet(frame, at)
+                due = self._task_due()
         self._timers(now)
         return self._release(now)
+
+    def _task_due(self) -> float:
+        return min((t.ready_at for t in self._tasks.values() if not t.done),
+                   default=float("inf"))
 
     def _timers(self, now: float) -> None:
         """The frame timeout and the tasks falling due by ``now``, each at its own time and
@@ -213,16 +260,22 @@ class AtolLink:
 
     def _packet(self, frame: Received, at: float) -> None:
         if frame.data is None:
-            if frame.packet_id != ASYNC_ID:
-                self._emit(build_frame(frame.packet_id, b""), at)  # "send it again"
+            # "send it again"; an id no host packet can carry (F0 is ours, FD and FE never
+            # stand unescaped) names nothing to ask for: the host finds out by REQ [I]
+            if frame.packet_id < ESC and frame.packet_id != ASYNC_ID:
+                self._send(frame.packet_id, b"", at)
             return
         if not frame.data:
+            # the host asks for our last packet with this id again: a reply, or our own
+            # "send it again" when its packet was refused [I]
             again = self._sent.get(frame.packet_id)
             if again is not None:
                 self._emit(again, at)
             return
+        # a new packet with this id: what we sent with it in the id's last round is gone
+        self._sent.pop(frame.packet_id, None)
         if self.faults.refuse_frame():
-            self._emit(build_frame(frame.packet_id, b""), at)  # as if it came damaged
+            self._send(frame.packet_id, b"", at)  # as if it came damaged
             return
         try:
             packet = parse_host(frame.data)
@@ -303,7 +356,10 @@ class AtolLink:
 
     def _send(self, packet_id: int, payload: bytes, at: float) -> None:
         frame = build_frame(packet_id, payload)
+        self._sent.pop(packet_id, None)
         self._sent[packet_id] = frame
+        while len(self._sent) > REPEATS_KEPT:
+            self._sent.popitem(last=False)
         self._emit(frame, at)
 
     def _emit(self, data: bytes, at: float) -> None:

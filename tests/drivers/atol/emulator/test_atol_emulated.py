@@ -143,12 +143,14 @@ def test_an_unregistered_register(atol: Factory, opened: Callable[[str], AtolKkt
 
 
 @pytest.mark.parametrize("options", [{"results": "sync"}, {"abort_reply": 0xA1},
-                                     {"ack_reply": 0xA1}])
+                                     {"ack_reply": 0xA1}, {"accept_ack_add": True}])
 def test_the_driver_works_whatever_the_open_questions_turn_out(
         atol: Factory, opened: Callable[[str], AtolKkt], options: dict[str, Any]) -> None:
     emu = atol(pty=False, **options)
     emu.sell([("Хлеб", 4990)])
     kkt = opened(emu.tcp_url)
+    if options.get("accept_ack_add"):
+        kkt.transport.ack_add = True  # C5 [?]: only for a register known to take it
     kkt.transport.abort()
     for number, document in kkt.iter_documents(1, len(emu.archive())):
         assert document == emu.archive()[number - 1]

@@ -38,6 +38,22 @@ def test_a_whole_packet_is_one_wake_at_its_last_byte() -> None:
     assert link.next_deadline() is not None
 
 
+@pytest.mark.parametrize(("spec", "options", "wakes_for_the_ack"), [
+    (f"baud={BAUD}", "", False),
+    (f"baud={BAUD},nak=0.01", "", True),  # a refused ACK's "send it again" leaves on time
+    (f"baud={BAUD}", "ack_reply=A1", True),
+])
+def test_the_ack_before_the_next_add_wakes_the_line_only_when_it_may_be_answered(
+        spec: str, options: str, wakes_for_the_ack: bool) -> None:
+    link = _link(spec, options)
+    acknowledgement = build_frame(2, ack(1))
+    link.receive(acknowledgement + build_frame(3, add(2, TASK)), 10.0)
+    first = link.next_deadline()
+    ack_end = 10.0 + len(acknowledgement) * BYTE
+    assert first == pytest.approx(ack_end if wakes_for_the_ack else
+                                  ack_end + len(build_frame(3, add(2, TASK))) * BYTE)
+
+
 def test_an_unfinished_packet_wakes_at_its_frame_timeout() -> None:
     link = _link()
     link.receive(build_frame(3, add(1, TASK))[:6], 10.0)

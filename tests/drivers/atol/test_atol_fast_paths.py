@@ -1,0 +1,97 @@
+"""The hand-written hot paths of a document read equal their construct declarations: the
+task-buffer packets both ways, the fixed tasks, the data of an A4 46 answer."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kkt_bridge.drivers.atol import taskbuffer
+from kkt_bridge.drivers.atol.commands import REGISTRY, fn
+from kkt_bridge.drivers.atol.commands.base import EMPTY, Bcd, Command
+from kkt_bridge.drivers.atol.errors import AtolDeviceError
+from kkt_bridge.errors import ProtocolError
+
+byte = st.integers(0, 255)
+
+
+@given(tid=byte, flags=byte, task=st.binary(max_size=64))
+def test_host_packets_equal_the_declaration(tid: int, flags: int, task: bytes) -> None:
+    assert taskbuffer.add(tid, task, flags) == taskbuffer.build_host(
+        "ADD", flags=flags, tid=tid, task=task)
+    assert taskbuffer.ack(tid) == taskbuffer.build_host("ACK", tid=tid)
+    assert taskbuffer.req(tid) == taskbuffer.build_host("REQ", tid=tid)
+    assert taskbuffer.abort() == taskbuffer.build_host("ABORT")
+
+
+@given(data=st.one_of(st.binary(max_size=40),
+                      st.tuples(st.sampled_from([0xA6, 0xA7]), st.binary(max_size=8)).map(
+                          lambda t: bytes([t[0]]) + t[1])))
+def test_a_register_packet_parses_as_the_declaration_says(data: bytes) -> None:
+    try:
+        declared = taskbuffer.parse_kkt_declared(data)
+    except ProtocolError:
+        with pytest.raises(ProtocolError):
+            taskbuffer.parse_kkt(data)
+        return
+    fast = taskbuffer.parse_kkt(data)
+    assert (fast.status, fast.tid, fast.answer) == (
+        declared.status, declared.tid, bytes(declared.answer))
+
+
+@pytest.mark.parametrize("command", [c for c in REGISTRY.values() if c.request is EMPTY],
+                         ids=lambda c: c.label)
+@given(password=st.integers(0, 9999))
+def test_a_fixed_task_is_the_declared_one(command: Command, password: int) -> None:
+    declared = bytes(Bcd(2).build(password)) + command.code + bytes(command.request.build({}))
+    assert command.build_task(password) == declared
+    assert command.build_task(password) == declared  # kept, the same bytes
+
+
+@given(answer=st.binary(max_size=40))
+def test_the_data_of_a_tlv_answer_is_what_the_declaration_parses(answer: bytes) -> None:
+    command = fn.READ_TLV
+    try:
+        declared = bytes(command.parse_answer(answer).data)
+    except (ProtocolError, AtolDeviceError) as exc:
+        with pytest.raises(type(exc)):
+            command.answer_data(answer)
+        return
+    assert command.answer_data(answer) == declared
+
+
+def test_answer_data_is_only_for_an_all_data_answer() -> None:
+    with pytest.raises(TypeError):
+        fn.DOCUMENT_TLV.answer_data(b"\x55\x00\x03\x00\x10\x00")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+    return str(value) if isinstance(value, str) else value
+
+
+@given(data=st.one_of(st.binary(max_size=12),
+                      st.tuples(st.sampled_from([0xC1, 0xC2, 0xC3, 0xC4, 0xC5]),
+                                st.binary(max_size=8)).map(lambda t: bytes([t[0]]) + t[1])))
+def test_a_host_packet_parses_as_the_declaration_says(data: bytes) -> None:
+    try:
+        declared = taskbuffer.parse_host_declared(data)
+    except ProtocolError:
+        with pytest.raises(ProtocolError):
+            taskbuffer.parse_host(data)
+        return
+    assert _plain(taskbuffer.parse_host(data)) == _plain(declared)
+
+
+@given(status=st.integers(0, 255), tid=st.one_of(st.none(), byte),
+       answer=st.binary(max_size=16))
+def test_a_reply_is_the_declared_one(status: int, tid: int | None, answer: bytes) -> None:
+    try:
+        declared = taskbuffer.reply_declared(status, answer, tid)
+    except Exception as exc:  # what construct raises for an A6/A7 without its tid
+        with pytest.raises(type(exc)):
+            taskbuffer.reply(status, answer, tid)
+        return
+    assert taskbuffer.reply(status, answer, tid) == declared
