@@ -74,13 +74,6 @@ def take_due(self, now):
         note((self.held[0][0], "d", len(self.held[0][1])))
     real_take(self, now)
 lines._Outbox.take_due = take_due
-real_listen = getattr(lines.Line, "_listen", None)
-if real_listen is not None:
-    def listen(self, fd, until):
-        readable = real_listen(self, fd, until)
-        note((clock(), "l", len(readable)))
-        return readable
-    lines.Line._listen = listen
 def dump(_sig, _frame):
     with open(out_path + ".tmp", "w") as f:
         for t, kind, n in trace:
@@ -224,11 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.wait(10)
     table = segments(host, emu, byte_time)
     commands = len(table["sum"])
-    listens = [e for e in emu if e[1] == "l"]
-    if listens:
-        caught = sum(1 for e in listens if e[2])
-        print(f"the emulator polled for input after {len(listens)} answers; "
-              f"caught the host's bytes {caught} times")
     print(f"{args.documents} documents, {wall:.3f} s, {commands} commands traced; "
           f"load {os.getloadavg()[0]:.2f}; us per command:")
     for name, values in table.items():
