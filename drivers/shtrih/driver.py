@@ -112,6 +112,9 @@ class ShtrihKkt:
         self._port = port
         self._lock = threading.Lock()
         self._password_fields: dict[int, bool] = {}
+        # request bodies that take nothing but the password are the same every time (FF3B
+        # 25 times a document): built by the declaration once, kept by (code, password)
+        self._constant_requests: dict[tuple[int, int], bytes] = {}
         self._field_sizes: dict[tuple[int, int], tuple[int, int]] = {}
 
     @classmethod
@@ -135,16 +138,28 @@ class ShtrihKkt:
         Raises the typed DeviceError of a non-zero answer code, LinkError/ProtocolError
         when the link fails.
         """
+        answer = self._exchange(command, fields)
+        return command.parse_answer(answer)
+
+    def _exchange(self, command: Command, fields: dict[str, Any]) -> bytes:
+        """Build ``command``'s request from ``fields`` (the password filled in), run it, and
+        return the answer body."""
         if "password" not in fields and self._takes_password(command):
             fields["password"] = self.password_for(command)
-        try:
-            body = command.build_request(**fields)
-        except (ConstructError, ValueError, TypeError, KeyError, struct.error) as exc:
-            raise ConfigError(_("команда {command}: недопустимые значения ({reason})").format(
-                command=command, reason=exc), _("проверьте переданные значения")) from None
+        password = fields.get("password")
+        key = (command.code, password) if len(fields) == 1 and type(password) is int else None
+        body = self._constant_requests.get(key) if key is not None else None
+        if body is None:
+            try:
+                body = command.build_request(**fields)
+            except (ConstructError, ValueError, TypeError, KeyError, struct.error) as exc:
+                raise ConfigError(_("команда {command}: недопустимые значения ({reason})"
+                                    ).format(command=command, reason=exc),
+                                  _("проверьте переданные значения")) from None
+            if key is not None:
+                self._constant_requests[key] = body
         with self._lock:
-            answer = self.transport.exchange(body, command.timeout, query=command.query)
-        return command.parse_answer(answer)
+            return self.transport.exchange(body, command.timeout, query=command.query)
 
     def _takes_password(self, command: Command) -> bool:
         known = self._password_fields.get(command.code)
@@ -331,7 +346,7 @@ class ShtrihKkt:
             if got >= head.length:
                 break
             try:
-                block = bytes(self.execute(fn_cmds.READ_TLV_BLOCK).data)
+                block = fn_cmds.tlv_block_data(self._exchange(fn_cmds.READ_TLV_BLOCK, {}))
             except FnNoDataError:
                 break
             if not block:

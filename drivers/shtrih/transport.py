@@ -356,22 +356,30 @@ class Transport:
         """
         read = self.port.read
         garbled = False
+        # the frame's LEN when it came in one read with the STX: STX and LEN are taken
+        # together (a frame has at least four bytes, so the read never waits for a byte
+        # past the frame), one read and one wake-up less an answer
+        head = b""
         while not have_stx:
-            byte = read(1)
-            if byte:
-                if byte[0] == STX:
-                    self._heard = True
+            got = read(2)
+            for index, value in enumerate(got):
+                if value == STX:
+                    self._heard = have_stx = True
+                    head = got[index + 1:]
                     break
-                self._note(byte[0])  # STRAY or noise before the frame
-                garbled = garbled or byte[0] != STRAY
-            elif garbled:
+                self._note(value)  # STRAY or noise before the frame
+                garbled = garbled or value != STRAY
+            if have_stx:
+                break
+            if not got and garbled:
                 # bytes, then a byte timeout of silence: an answer whose STX was lost on
                 # the line. NAK it and ENQ again at once instead of waiting out the
                 # command's whole answer time; the device sends the same answer again.
                 self._reject()
             if self._clock() >= deadline:
                 return None
-        head = read(1)
+        if not head:
+            head = read(1)
         if not head:
             self._reject()
         size = head[0]

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Where a Shtrih document read spends the time beyond the wire: one timestamped trace.
+
+``tools/bench_read.py`` says how far the read is from the wire (wall / wire); this says
+where the rest goes, per command. It makes an archive the same way, serves it from an
+emulator process of its own over a pty paced at ``--baud``, and reads every document with
+the project's Shtrih driver while both ends note, on the shared monotonic clock:
+
+- the driver: each write to the port (when it starts) and each read that returned bytes
+  (when it returned, how many);
+- the emulator's line: each read (when it returned), each paced piece taken for writing
+  (the moment it was due), each write (when it started).
+
+Then, for every command of the steady state (one driver write to the next), the segments:
+
+- ``host write -> emu read``: the pty and the scheduler waking the emulator;
+- ``emu read -> last due - wire``: what the emulator's clock loses beyond the wire time of
+  the bytes of the command (frame in, answer out), counted from the moment it read the frame;
+- ``last due -> emu write``: how late the last piece of the answer was written;
+- ``emu write -> host read``: the pty and the scheduler waking the driver;
+- ``host read -> host write``: the driver's own reaction (decode, next frame, write).
+
+Medians, 90th percentiles and means in microseconds, and their sum beside the median of the
+whole overhead (wall minus wire of the command). The tracing costs each end a Python call
+per syscall (about a microsecond).
+
+Run: ``.venv/bin/python tools/trace_read.py [--documents 30] [--baud 115200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_read import fill
+
+from kkt_bridge.emulation.faults import BITS_PER_BYTE
+
+#: run in the emulator's process: trace the line's reads, writes and due pieces, and write
+#: the trace to argv[1] on SIGUSR1
+_EMULATOR = """
+import os, signal, sys, time, types
+from kkt_bridge.emulation import lines
+out_path = sys.argv.pop(1)
+trace = []
+note = trace.append
+clock = time.monotonic
+real_read, real_write = os.read, os.write
+def read(fd, n):
+    data = real_read(fd, n)
+    note((clock(), "r", len(data)))
+    return data
+def write(fd, data):
+    note((clock(), "w", len(data)))
+    return real_write(fd, data)
+proxy = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
+proxy.read, proxy.write = read, write
+lines.os = proxy
+real_take = lines._Outbox.take_due
+def take_due(self, now):
+    if self.held:
+        note((self.held[0][0], "d", len(self.held[0][1])))
+    real_take(self, now)
+lines._Outbox.take_due = take_due
+def dump(_sig, _frame):
+    with open(out_path + ".tmp", "w") as f:
+        for t, kind, n in trace:
+            f.write(f"{t!r} {kind} {n}\\n")
+    os.replace(out_path + ".tmp", out_path)
+signal.signal(signal.SIGUSR1, dump)
+from kkt_bridge.cli.main import main
+sys.argv[0] = "kkt-bridge"
+main()
+"""
+
+Event = tuple[float, str, int]
+
+
+class TracedPort:
+    """A pyserial port that notes its writes and the reads that returned bytes."""
+
+    def __init__(self, port: Any, trace: list[Event]) -> None:
+        self._port = port
+        self._trace = trace
+
+    @property
+    def timeout(self) -> float | None:
+        return self._port.timeout  # type: ignore[no-any-return]
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._port.timeout = value
+
+    def read(self, size: int = 1) -> bytes:
+        data: bytes = self._port.read(size)
+        if data:
+            self._trace.append((time.monotonic(), "R", len(data)))
+        return data
+
+    def write(self, data: bytes, /) -> int | None:
+        self._trace.append((time.monotonic(), "W", len(data)))
+        return self._port.write(data)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+
+def serve(state: Path, baud: int, out: Path) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-c", _EMULATOR, str(out), "emulator", "--driver", "shtrih",
+               "--pty", "--state", str(state), "--baud", str(baud)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    path = proc.stdout.readline().strip()
+    proc.stdout.readline()  # the control API
+    if not path.startswith("/dev/"):
+        proc.kill()
+        raise SystemExit(f"the emulator did not start: {path!r}")
+    return proc, path
+
+
+def read_all(path: str, stored: list[bytes], trace: list[Event]) -> float:
+    from kkt_bridge.registers import open_register
+
+    with open_register(path, driver="shtrih") as kkt:  # type: ignore[attr-defined]
+        kkt.transport.port = TracedPort(kkt.transport.port, trace)
+        started = time.monotonic()
+        for number, data in kkt.iter_documents(1, len(stored)):
+            if data != stored[number - 1]:
+                raise SystemExit(f"document {number} differs from the ФН's")
+        return time.monotonic() - started
+
+
+def segments(host: list[Event], emu: list[Event], byte_time: float) -> dict[str, list[float]]:
+    """Per command (one host write to the next), the segments of the module text, in us."""
+    writes = [e for e in host if e[1] == "W"]
+    out: dict[str, list[float]] = {name: [] for name in (
+        "host write -> emu read", "emu read -> last due - wire", "last due -> emu write",
+        "emu write -> host read", "host read -> host write", "sum", "wall - wire")}
+    emu_reads = [e for e in emu if e[1] == "r" and e[2] > 0]
+    emu_writes = [e for e in emu if e[1] == "w"]
+    dues = [e for e in emu if e[1] == "d"]
+    host_reads = [e for e in host if e[1] == "R"]
+
+    def between(events: list[Event], start: float, end: float) -> list[Event]:
+        return [e for e in events if start <= e[0] < end]
+
+    # skip the first commands (opening, identity): the steady state is the document reads
+    for this, after in itertools.pairwise(writes[5:]):
+        start, end = this[0], after[0]
+        reads = between(emu_reads, start, end)
+        wrote = between(emu_writes, start, end)
+        due = between(dues, start - 0.01, end)
+        got = between(host_reads, start, end)
+        if not reads or not wrote or not due or not got:
+            continue
+        bytes_in = this[2]
+        bytes_out = sum(e[2] for e in wrote)
+        wire = (bytes_in + bytes_out) * byte_time
+        first_read, last_write, last_due = reads[0][0], wrote[-1][0], due[-1][0]
+        last_got = got[-1][0]
+        parts = {
+            "host write -> emu read": first_read - start,
+            "emu read -> last due - wire": last_due - first_read - wire,
+            "last due -> emu write": last_write - last_due,
+            "emu write -> host read": last_got - last_write,
+            "host read -> host write": end - last_got,
+        }
+        for name, value in parts.items():
+            out[name].append(value * 1e6)
+        out["sum"].append(sum(parts.values()) * 1e6)
+        out["wall - wire"].append((end - start - wire) * 1e6)
+    return out
+
+
+def load(path: Path) -> list[Event]:
+    events: list[Event] = []
+    for line in path.read_text().splitlines():
+        t, kind, n = line.split()
+        events.append((float(t), kind, int(n)))
+    return events
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--documents", type=int, default=30)
+    parser.add_argument("--baud", type=int, default=115200)
+    args = parser.parse_args(argv)
+    byte_time = BITS_PER_BYTE / args.baud
+    with tempfile.TemporaryDirectory(prefix="kkt-trace-read-") as tmp:
+        state, out = Path(tmp) / "shtrih.json", Path(tmp) / "emulator.trace"
+        stored = fill("shtrih", state, args.documents)
+        proc, path = serve(state, args.baud, out)
+        host: list[Event] = []
+        try:
+            wall = read_all(path, stored, host)
+            proc.send_signal(signal.SIGUSR1)
+            for _ in range(200):  # bounded: the dump takes milliseconds
+                if out.exists():
+                    break
+                time.sleep(0.02)
+            emu = load(out)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    table = segments(host, emu, byte_time)
+    commands = len(table["sum"])
+    print(f"{args.documents} documents, {wall:.3f} s, {commands} commands traced; "
+          f"load {os.getloadavg()[0]:.2f}; us per command:")
+    for name, values in table.items():
+        if values:
+            values.sort()
+            p90 = values[int(0.9 * (len(values) - 1))]
+            print(f"  {name:<30} median {statistics.median(values):8.1f}  p90 {p90:8.1f}"
+                  f"  mean {statistics.fmean(values):8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
