@@ -61,19 +61,25 @@ def page(tmp_path: Path, kkt_emulator_factory: Callable[..., Any],
          office: ReferenceBackOffice) -> Iterator[Page]:
     emu = kkt_emulator_factory(pty=False, tcp=0)
     store = Store(tmp_path / "kkt.sqlite3")
+    client = signed_in(store, tmp_path, office, emu.tcp_url)
+    yield Page(client, store, emu.tcp_url, office)
+    client.close()
+    store.close()
+
+
+def signed_in(store: Store, home: Path, office: ReferenceBackOffice, url: str) -> TestClient:
+    """The page's app over real actions for the register at ``url``, with a session."""
     bus = EventBus()
     actions = Actions(store=store, pm=get_plugin_manager(),
-                      access=DirectAccess(tmp_path, open_register), board=PromptBoard(bus),
+                      access=DirectAccess(home, open_register), board=PromptBoard(bus),
                       bus=bus, preset=BackOfficePreset("reference", str(office.url)))
     security = Security(secret="s" * 32)
     security.bind(8765)
     context = WebContext(actions=actions, security=security, bus=bus,
-                         urls=lambda: [emu.tcp_url], base_url=BASE)
+                         urls=lambda: [url], base_url=BASE)
     client = TestClient(create_app(context), base_url=BASE)
     client.get(f"/login?token={security.login_token()}", follow_redirects=False)
-    yield Page(client, store, emu.tcp_url, office)
-    client.close()
-    store.close()
+    return client
 
 
 def test_no_session_gets_the_sign_in_notice(page: Page) -> None:
@@ -246,16 +252,7 @@ def test_a_register_never_reached_is_not_called_unregistered(
         closed.bind(("127.0.0.1", 0))
         url = f"socket://127.0.0.1:{closed.getsockname()[1]}"
     store = Store(tmp_path / "kkt.sqlite3")
-    bus = EventBus()
-    actions = Actions(store=store, pm=get_plugin_manager(),
-                      access=DirectAccess(tmp_path, open_register), board=PromptBoard(bus),
-                      bus=bus, preset=BackOfficePreset("reference", str(office.url)))
-    security = Security(secret="s" * 32)
-    security.bind(8765)
-    context = WebContext(actions=actions, security=security, bus=bus,
-                         urls=lambda: [url], base_url=BASE)
-    with TestClient(create_app(context), base_url=BASE) as client:
-        client.get(f"/login?token={security.login_token()}", follow_redirects=False)
+    with signed_in(store, tmp_path, office, url) as client:
         html = client.get("/").text
         assert "неизвестно: нет связи с ККТ" in html
         assert "ККТ не зарегистрирована" not in html
