@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
+from kkt_bridge.money import parse_rubles, rubles_text
 
 #: VAT as people write it -> tag 1199
 VAT_NAMES = {"20": 1, "10": 2, "20/120": 3, "10/110": 4, "0": 5, "none": 6}
@@ -18,16 +17,11 @@ MAX_KOPECKS = 10**12
 
 def rubles(text: str, what: str) -> int:
     """Kopecks from roubles written as ``49.90`` or ``49,90`` (``1 200`` too)."""
-    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = Decimal(-1)
-    if (not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01"))
-            or value * 100 > MAX_KOPECKS):
+    value = parse_rubles(text)
+    if value is None or value > MAX_KOPECKS:
         raise ConfigError(_("{what}: «{text}» — не сумма в рублях").format(what=what, text=text),
                           _("пишите рубли с копейками через точку: 49.90"))
-    return int(value * 100)
+    return value
 
 
 def vat_code(text: str) -> int:
@@ -44,6 +38,5 @@ def vat_label(code: int) -> str:
     return next((name for name, value in VAT_NAMES.items() if value == code), str(code))
 
 
-def kopecks_text(kopecks: int) -> str:
-    """``4990`` -> ``49.90``."""
-    return f"{kopecks // 100}.{kopecks % 100:02d}"
+#: ``4990`` -> ``49.90``
+kopecks_text = rubles_text

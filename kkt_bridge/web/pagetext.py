@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from kkt_bridge.i18n import SUPPORTED, load_catalog, negotiate
+from kkt_bridge.money import parse_rubles, rubles_text
 
 LANG_COOKIE = "kkt_lang"
 #: the switch on the page: each language named in itself
@@ -85,21 +86,11 @@ class PageText:
 
 def money_input(kopecks: int | None) -> str:
     """A sum as the price field shows it for editing: «45.00»."""
-    if kopecks is None:
-        return ""
-    rubles, rest = divmod(kopecks, 100)
-    return f"{rubles}.{rest:02d}"
+    return "" if kopecks is None else rubles_text(kopecks)
 
 
-def parse_money(text: str) -> int | None:
-    """Kopecks from «45», «45,5», «45.50», «1 200,00»; None when it is not a sum."""
-    value = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    if value.count(".") > 1 or not value:
-        return None
-    whole, _dot, part = value.partition(".")
-    if not whole.isdigit() or (part and (not part.isdigit() or len(part) > 2)):
-        return None
-    return int(whole) * 100 + int((part + "00")[:2])
+#: kopecks from what a person typed in a price field, or None (one parser for every shell)
+parse_money = parse_rubles
 
 
 def _as_datetime(value: float | str | date | datetime | None) -> datetime | None:
