@@ -338,9 +338,7 @@ class ReferenceApi:
                 self._writers, self.office.receive_from, token, batch)
         if acks is None:
             raise _unauthorized()
-        return Response(encode_acks([{"key": a.key, "accepted": a.accepted,
-                                      "duplicate": a.duplicate, "error": a.error}
-                                     for a in acks]), media_type="application/json")
+        return Response(encode_acks(acks), media_type="application/json")
 
     def require_admin(self, credentials: HTTPAuthorizationCredentials | None) -> None:
         token = "" if credentials is None else credentials.credentials.strip()

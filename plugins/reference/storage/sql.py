@@ -473,17 +473,20 @@ class Tx:
         new. One statement: the UNIQUE constraint, not a look-up, decides what is a repeat."""
         if self.document_id_base is not None:
             return self._add_numbered(rows)
+        assert self.dialect is SQLITE, "PostgreSQL numbers its documents (_add_numbered)"
         inserted: set[tuple[int, str, int]] = set()
+        # plain tuples, not sqlite3.Row: the keys come back typed as stored (INTEGER, TEXT)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
             values = ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
-            args = [value for row in chunk for value in row]
-            for r in self._all(
-                    "INSERT INTO documents (register_id, fn_number, fd_number, document_type,"
-                    f" fns, raw, received_at) VALUES {values}"
-                    " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING"
-                    " RETURNING register_id, fn_number, fd_number", args):
-                inserted.add((int(r["register_id"]), str(r["fn_number"]), int(r["fd_number"])))
+            inserted.update(cursor.execute(
+                "INSERT INTO documents (register_id, fn_number, fd_number, document_type,"
+                f" fns, raw, received_at) VALUES {values}"
+                " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING"
+                " RETURNING register_id, fn_number, fd_number",
+                [value for row in chunk for value in row]).fetchall())
         return inserted
 
     def _add_numbered(self, rows: Sequence[tuple[Any, ...]]) -> set[tuple[int, str, int]]:

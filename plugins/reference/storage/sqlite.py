@@ -53,6 +53,10 @@ class SqliteStorage(Storage):
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                check_same_thread=False)
         conn.row_factory = sqlite3.Row
+        # a new store only (no effect once the file has pages): a receipt row is 1.5-2 KB,
+        # and a commit writes one WAL frame per page, so 8 KB pages mean fewer frames and
+        # checkpoint copies per document (tools/bench_fleet.py: ~1.5 us of ~14 per document)
+        conn.execute("PRAGMA page_size = 8192")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")

@@ -125,3 +125,29 @@ def test_no_value_is_accepted_by_the_fast_path_alone(field: str, value: Any) -> 
 @given(at=st.integers(0, len(GOOD) - 1), junk=st.binary(min_size=1, max_size=4))
 def test_no_damaged_body_is_accepted_by_the_fast_path_alone(at: int, junk: bytes) -> None:
     check(GOOD[:at] + junk + GOOD[at + len(junk):])
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet="AQgz09+/=-_ \n.", max_size=14))
+def test_raw_b64_is_decoded_by_msgspec_exactly_as_the_schema_says(text: str) -> None:
+    """msgspec decodes ``raw_b64`` into bytes itself: it must accept exactly what
+    models.BASE64 allows (whole quads, "=" only as the last one or two, no whitespace, no
+    URL-safe alphabet) and give the bytes the typed route gives."""
+    fast = check(body(doc(1, raw_b64=text)))
+    assert (fast is not None) == (typed(body(doc(1, raw_b64=text))) is not None)
+    if fast is not None:
+        assert fast[0].raw == base64.b64decode(text, validate=True)
+
+
+@pytest.mark.parametrize("value", ["deep", "exponent", "digits"])
+def test_one_unusual_document_in_a_full_batch_sends_the_batch_to_the_typed_route(
+        value: str) -> None:
+    """The number and depth checks run over the whole batch at once: one document deep in
+    the middle, or with a number a float cannot hold, is still found."""
+    docs = [doc(fd) for fd in range(1, 51)]
+    docs[24]["fns"]["x"] = "@placeholder@"
+    extra = {"deep": b"[" * 195 + b"]" * 195, "exponent": b"1E5",
+             "digits": b"1" + b"0" * 320}[value]
+    raw = body(*docs).replace(b'"@placeholder@"', extra)
+    assert check(body(*docs)) is not None
+    assert check(raw) is None
