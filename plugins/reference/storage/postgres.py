@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kkt_bridge.errors import StoreError
 from kkt_bridge.plugins.reference.storage import Storage, StorageUnavailable
+from kkt_bridge.plugins.reference.storage.pgarrays import register_dumpers
 from kkt_bridge.plugins.reference.storage.sql import (
     POSTGRES,
     SCHEMA_VERSION,
@@ -46,6 +47,11 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def _configure(conn: Any) -> None:
+    """Every pooled connection sends the hand-packed arrays of a batch as they are."""
+    register_dumpers(conn.adapters)
+
+
 class PostgresStorage(Storage):
     multi_process = True
 
@@ -53,8 +59,11 @@ class PostgresStorage(Storage):
         self.url = url
         self.description = redact(url)
         try:
+            # UTF-8 whatever the server's default: pgarrays packs text as UTF-8
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=True,
-                                        kwargs={"row_factory": dict_row, "autocommit": False},
+                                        kwargs={"row_factory": dict_row, "autocommit": False,
+                                                "client_encoding": "UTF8"},
+                                        configure=_configure,
                                         timeout=POOL_TIMEOUT, name="kkt-backoffice")
             self._pool.wait(timeout=POOL_TIMEOUT)
             self._version = self._migrate()
