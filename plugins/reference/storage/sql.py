@@ -519,7 +519,7 @@ class Tx:
                   pgarrays.int8_array(columns[2]), pgarrays.int8_array(columns[3]),
                   pgarrays.text_array(columns[4]), pgarrays.bytea_array(columns[5]),
                   pgarrays.float8_array(columns[6]))
-        found = self._all(
+        cursor = self._exec(
             "INSERT INTO documents (id, register_id, fn_number, fd_number, document_type,"
             " fns, raw, received_at)"
             " SELECT ?::bigint + pg_current_xact_id()::text::bigint * ?::bigint + ?::bigint"
@@ -530,9 +530,17 @@ class Tx:
             " FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[],"
             " %b::bytea[], %b::float8[]) WITH ORDINALITY AS t(register_id, fn_number,"
             " fd_number, document_type, fns, raw, received_at, n)"
-            " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING"
-            " RETURNING register_id, fn_number, fd_number",
+            " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING",
             (self.document_id_base, ID_SPAN, first, *arrays))
+        if cursor.rowcount == len(rows):  # the usual batch: all new, no rows to send back
+            return {(row[0], row[1], row[2]) for row in rows}
+        # a batch with repeats: this statement's rows are exactly the ids it numbered
+        found = self._all(
+            "SELECT register_id, fn_number, fd_number FROM documents WHERE id BETWEEN"
+            " ?::bigint + pg_current_xact_id()::text::bigint * ?::bigint + ?::bigint"
+            " AND ?::bigint + pg_current_xact_id()::text::bigint * ?::bigint + ?::bigint",
+            (self.document_id_base, ID_SPAN, first + 1,
+             self.document_id_base, ID_SPAN, first + len(rows)))
         return {(int(r["register_id"]), str(r["fn_number"]), int(r["fd_number"]))
                 for r in found}
 
