@@ -513,13 +513,15 @@ def ceilings(rows: list[dict[str, Any]], configs: list[str],
         workers = int(config.split(":")[1])
         server, db = r["server_cpu_ms_per_doc"], r["db_cpu_ms_per_doc"] or 0.0
         client, cores = r["client_cpu_ms_per_doc"], r["cores"] or 1
+        free = _free_cores(r)
         by_server = workers * 1000 / server
-        by_cores = cores * 1000 / (server + db + client)
+        by_cores = free * 1000 / (server + db + client)
         ceiling = min(by_server, by_cores)
         lines.append(
             f"{config}: s={server:.4f} p={db:.4f} c={client:.4f} ms/doc; {workers} server "
             f"process(es) carry <= {workers}/s = {by_server:,.0f} docs/s, {cores} cores "
-            f"<= {cores}/(s+p+c) = {by_cores:,.0f} docs/s; ceiling {ceiling:,.0f}, "
+            f"({free:.2f} left by other load) <= {free:.2f}/(s+p+c) = {by_cores:,.0f} "
+            f"docs/s; ceiling {ceiling:,.0f}, "
             f"measured {r['documents_per_s']:,.0f} ({100 * r['documents_per_s'] / ceiling:.0f} %)"
             f", capped by {'the server process(es)' if by_server <= by_cores else 'the cores'}")
     one, two = named.get("postgresql:1"), named.get("postgresql:2")
@@ -528,6 +530,9 @@ def ceilings(rows: list[dict[str, Any]], configs: list[str],
         total = s1 + (one["db_cpu_ms_per_doc"] or 0.0) + one["client_cpu_ms_per_doc"]
         cores = one["cores"] or 1
         ceiling = min(2.0, cores * s1 / total)
+        free1, free = _free_cores(one), _free_cores(two)
+        # at the same costs, with the cores other load left to each run
+        shared = min(2.0, free * s1 / total) / min(1.0, free1 * s1 / total)
         lines.append(
             f"server CPU per document, PostgreSQL 1 process {s1:.4f} ms, 2 processes "
             f"{s2:.4f} ms ({s2 / s1:.2f}x): "
@@ -536,7 +541,9 @@ def ceilings(rows: list[dict[str, Any]], configs: list[str],
             + f"2 processes over 1 on {cores} cores <= min(2, {cores}*s/(s+p+c)) = "
             f"min(2, {cores}*{s1:.4f}/{total:.4f}) = {ceiling:.2f}x; measured "
             f"{two['documents_per_s'] / one['documents_per_s']:.2f}x; 1.6x needs "
-            f"s/(s+p+c) >= 0.8 on 2 cores, or {1.6 * total / s1:.1f} cores at these costs")
+            f"s/(s+p+c) >= 0.8 on 2 cores, or {1.6 * total / s1:.1f} cores at these costs"
+            f" (other load left {free1:.2f} and {free:.2f} of {cores} cores to the 1- and "
+            f"2-process runs: <= {shared:.2f}x)")
     first = configs[0]
     batched = named.get(f"{first} batch {args.batch}")
     single = named.get(f"{first} one per receipt")
@@ -555,6 +562,12 @@ def ceilings(rows: list[dict[str, Any]], configs: list[str],
             f" (clients: {single['client_cpu_ms_per_doc']:.4f} vs "
             f"{batched['client_cpu_ms_per_doc']:.4f} ms/doc share the cores)")
     return lines
+
+
+def _free_cores(row: dict[str, Any]) -> float:
+    """The cores the run had: the machine's less what everything else used meanwhile."""
+    cores = row["cores"] or 1
+    return float(cores * max(0.05, 1 - row["cpu_share_pct"]["other"] / 100))
 
 
 def projection(rows: list[dict[str, Any]]) -> list[str]:
