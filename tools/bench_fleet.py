@@ -9,8 +9,9 @@ connection, all at once. One run measures each configuration in turn:
 
 Each configuration runs back to back (saturation: documents/s is the capacity, latency is
 mostly queueing), then paced (``--paced-rate``: the fleet offers that many documents/s,
-each bridge on its own schedule, for the latency of a fleet below capacity). The first
-configuration also runs batched vs one request per receipt (--ratio-bridges bridges).
+each bridge on its own schedule, for the latency of a fleet below capacity). The
+one-process configuration of each storage also runs batched vs one request per receipt
+(--ratio-bridges bridges).
 Reported per run: documents/s (first export to last acknowledgement), p50/p99/max latency
 of one export request, errors, CPU per document of the server processes, of PostgreSQL's
 and of the clients, the CPU shares of the whole machine (so a cap is visible), and the
@@ -424,7 +425,7 @@ def main() -> None:
                     rows.append(measure(f"{config} paced", db, int(workers), 300 + run, args,
                                         shapes, db_pids, interval=args.bridges * args.batch
                                         / args.paced_rate))
-                if config == configs[0]:
+                if config.endswith(":1"):  # each storage's batched vs single, one process
                     batched = measure(f"{config} batch {args.batch}", db, int(workers),
                                       100 + run, args, shapes, db_pids,
                                       bridges=args.ratio_bridges, interval=0.0,
@@ -477,8 +478,9 @@ def targets(rows: list[dict[str, Any]], configs: list[str],
             row = named[config]
             add(f"p99 export, {row['bridges']} bridges back to back ({config}; queueing, "
                 "no target)", f"{row['p99_ms']:.1f} ms", None)
-    first = configs[0]
-    if f"{first} one per receipt" in named:
+    for first in configs:
+        if f"{first} one per receipt" not in named:
+            continue
         ratio = (named[f"{first} batch {args.batch}"]["documents_per_s"]
                  / named[f"{first} one per receipt"]["documents_per_s"])
         add(f"batched (batch {args.batch}) >= 25x one request per receipt ({first}, "
@@ -487,8 +489,8 @@ def targets(rows: list[dict[str, Any]], configs: list[str],
         single = named[f"{first} one per receipt"]["server_cpu_ms_per_doc"]
         batched = named[f"{first} batch {args.batch}"]["server_cpu_ms_per_doc"]
         add("the same in server CPU: one receipt per request / per document in batches "
-            f"({single:.3f} / {batched:.3f} ms; where the server is the cap, the ratio's "
-            "ceiling)", f"{single / batched:.1f}x", None)
+            f"({first}: {single:.3f} / {batched:.3f} ms; where the server is the cap, the "
+            "ratio's ceiling)", f"{single / batched:.1f}x", None)
     for config in configs:
         if config in named:
             rate = named[config]["documents_per_s"]
@@ -544,23 +546,23 @@ def ceilings(rows: list[dict[str, Any]], configs: list[str],
             f"s/(s+p+c) >= 0.8 on 2 cores, or {1.6 * total / s1:.1f} cores at these costs"
             f" (other load left {free1:.2f} and {free:.2f} of {cores} cores to the 1- and "
             f"2-process runs: <= {shared:.2f}x)")
-    first = configs[0]
-    batched = named.get(f"{first} batch {args.batch}")
-    single = named.get(f"{first} one per receipt")
-    if batched and single and args.batch > 1:
-        b, o1 = batched["server_cpu_ms_per_doc"], single["server_cpu_ms_per_doc"]
-        size = args.batch
-        # o1 = O + m (one request of one document); b = O/size + m
-        per_request = max(0.0, (o1 - b) * size / (size - 1))
-        per_doc = max(0.0, o1 - per_request)
-        need = per_request * (1 - 25 / size) / 24 if size > 25 else 0.0
-        lines.append(
-            f"batched vs one per receipt ({first}), server CPU: a request costs O = "
-            f"{per_request:.4f} ms whatever its size, a document m = {per_doc:.4f} ms; at "
-            f"{size} per request the ceiling is (O+m)/(O/{size}+m) = {o1 / b:.1f}x; 25x needs "
-            f"m <= O*(1-25/{size})/24 = {need:.4f} ms"
-            f" (clients: {single['client_cpu_ms_per_doc']:.4f} vs "
-            f"{batched['client_cpu_ms_per_doc']:.4f} ms/doc share the cores)")
+    for first in configs:
+        batched = named.get(f"{first} batch {args.batch}")
+        single = named.get(f"{first} one per receipt")
+        if batched and single and args.batch > 1:
+            b, o1 = batched["server_cpu_ms_per_doc"], single["server_cpu_ms_per_doc"]
+            size = args.batch
+            # o1 = O + m (one request of one document); b = O/size + m
+            per_request = max(0.0, (o1 - b) * size / (size - 1))
+            per_doc = max(0.0, o1 - per_request)
+            need = per_request * (1 - 25 / size) / 24 if size > 25 else 0.0
+            lines.append(
+                f"batched vs one per receipt ({first}), server CPU: a request costs O = "
+                f"{per_request:.4f} ms whatever its size, a document m = {per_doc:.4f} ms; at "
+                f"{size} per request the ceiling is (O+m)/(O/{size}+m) = {o1 / b:.1f}x; 25x needs "
+                f"m <= O*(1-25/{size})/24 = {need:.4f} ms"
+                f" (clients: {single['client_cpu_ms_per_doc']:.4f} vs "
+                f"{batched['client_cpu_ms_per_doc']:.4f} ms/doc share the cores)")
     return lines
 
 
