@@ -2,8 +2,15 @@
 
 The driver is part of a register's identity. When the caller knows it (``--driver``, the
 store's record) it is used as is; otherwise each installed driver probes the link by
-protocol (never by USB id alone: ATOL's vendor id is unverified). Nothing is cached: a pty
-path or a port may hold another register the next time.
+protocol (never by USB id alone: ATOL's vendor id is unverified).
+
+Nothing is trusted without a probe (a pty path or a port may hold another register the
+next time), but the probes are ordered by what is likely: the driver a caller names as
+likely (the store's record for that URL), the one that answered at that URL last in this
+process, the one whose usual TCP port the URL names. A probe of the wrong protocol costs its
+whole time-out (Shtrih-M's two ENQs take a second before ATOL is asked), so asking the
+likely one first saves that; when it does not answer, every other driver is asked exactly
+as before, so an unknown register is found as reliably as without a hint.
 """
 
 from __future__ import annotations
@@ -18,22 +25,53 @@ from kkt_bridge.kkt import Kkt
 
 #: how long each driver may take to answer its probe
 PROBE_TIMEOUT = 0.5
+#: how many URLs this process remembers the answering driver of (oldest forgotten first)
+REMEMBERED_URLS = 256
+
+#: URL -> the driver that answered a probe there last, in this process: asked first next time
+_answered: dict[str, str] = {}
+
+
+def remember_driver(url: str, driver: str) -> None:
+    """Note that ``driver`` answered at ``url``: the next detection there asks it first."""
+    _answered.pop(url, None)
+    _answered[url] = driver
+    while len(_answered) > REMEMBERED_URLS:
+        _answered.pop(next(iter(_answered)))
+
+
+def probe_order(url: str, drivers: Mapping[str, Any], likely: str | None = None) -> list[str]:
+    """The names of ``drivers`` (the installed ones, in their own order) likely first:
+    ``likely``, then the driver that answered at ``url`` last, then the drivers whose usual
+    TCP port ``url`` names. The same drivers, none dropped: only the order changes."""
+    from kkt_bridge.link.urls import LinkKind, link_kind, network_address
+
+    names = list(drivers)
+    first = [likely, _answered.get(url)]
+    if link_kind(url) in (LinkKind.SOCKET, LinkKind.RFC2217):
+        port = network_address(url)[1]
+        if port is not None:
+            first += [n for n in names if getattr(drivers[n], "default_tcp_port", None) == port]
+    head = [n for n in dict.fromkeys(first) if n is not None and n in names]
+    return head + [n for n in names if n not in head]
 
 
 def detect_driver(url: str, *, baudrate: int | None = None,
-                  timeout: float = PROBE_TIMEOUT) -> str:
-    """The name of the driver whose protocol the register at ``url`` speaks.
+                  timeout: float = PROBE_TIMEOUT, likely: str | None = None) -> str:
+    """The name of the driver whose protocol the register at ``url`` speaks; ``likely``
+    (a driver name, e.g. the store's record) is asked first (:func:`probe_order`).
 
     Raises NotARegisterError when no installed driver gets an answer, LinkError subclasses
     for a port that cannot be opened."""
     from kkt_bridge.link.urls import has_speed, with_default_port
 
     drivers = load_drivers()
+    ordered = [drivers[name] for name in probe_order(url, drivers, likely)]
     # each driver at its usual speed first, then the others: a register of the second
     # protocol is found after one short probe of the first, not after all its speeds
     attempts: list[tuple[Any, str, int | None]] = []
     for later in (False, True):
-        for driver in drivers.values():
+        for driver in ordered:
             target = with_default_port(url, driver.default_tcp_port)
             if baudrate is not None or not has_speed(target):
                 speeds: tuple[int | None, ...] = () if later else (baudrate,)
@@ -51,19 +89,36 @@ def detect_driver(url: str, *, baudrate: int | None = None,
             _("по адресу {url} не отвечает ККТ ни одного известного протокола ({known})")
             .format(url=url, known=", ".join(drivers)),
             _("проверьте адрес и питание ККТ или укажите протокол: --driver shtrih|atol"))
+    remember_driver(url, found.driver)
     return found.driver
 
 
 def open_register(url: str, *, driver: str | None = None, baudrate: int | None = None,
-                  **options: Any) -> Kkt:
-    """The register at ``url`` through the named driver, or the one that answers a probe.
+                  likely: str | None = None, **options: Any) -> Kkt:
+    """The register at ``url`` through the named driver, or the one that answers a probe
+    (``likely`` asked first: :func:`detect_driver`).
 
     Raises PluginError for an unknown driver, NotARegisterError when nothing answers a
     probe, and LinkError subclasses for a port that cannot be opened; the caller closes the
     returned register.
     """
-    name = driver or detect_driver(url, baudrate=baudrate)
+    name = driver or detect_driver(url, baudrate=baudrate, likely=likely)
     return get_driver(name).open(url, baudrate=baudrate, **options)
+
+
+def recorded_opener(recorded: Callable[[], Mapping[str, str]],
+                    open_fn: Callable[..., Kkt] | None = None) -> Callable[[str], Kkt]:
+    """``open_register`` for a command without ``--driver``: the driver the store recorded
+    for the URL (``recorded()``: URL -> driver, read when the register is opened, so a
+    pairing made a moment ago counts) is probed first, and the others after it when it
+    does not answer (the port may hold another register now)."""
+    do_open = open_fn or open_register
+
+    def open_url(url: str) -> Kkt:
+        hint = recorded().get(url)
+        return do_open(url, likely=hint) if hint else do_open(url)
+
+    return open_url
 
 
 def opener(driver: str | None = None, known: Mapping[str, str] | None = None,

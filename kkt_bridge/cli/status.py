@@ -20,11 +20,12 @@ from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
 
-def open_register(url: str, driver: str | None = None) -> Kkt:
-    """How ``status`` opens a register when no daemon runs (a seam the tests replace)."""
+def open_register(url: str, **options: Any) -> Kkt:
+    """How ``status`` opens a register when no daemon runs (a seam the tests replace);
+    options: ``driver``, or ``likely`` (the store's record, probed first)."""
     from kkt_bridge.bridge import app
 
-    return app.open_register(url, driver=driver) if driver else app.open_register(url)
+    return app.open_register(url, **options)
 
 
 def _when(moment: datetime | None) -> str:
@@ -172,9 +173,8 @@ def shared_lines(status: RegisterStatus) -> list[str]:
               help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 def status_command(url: str | None, as_json: bool, driver: str | None) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
-    with dialogues(transient=True,
-                   opener=lambda url: open_register(url, driver) if driver
-                   else open_register(url)) as be:
+    with dialogues(transient=True, driver=driver,
+                   open_fn=lambda url, **options: open_register(url, **options)) as be:
         status = be.status(be.choose_device(url), fresh=True)
     if status.facts is None and status.register_key is None:
         from kkt_bridge.errors import LinkError

@@ -149,6 +149,13 @@ class Emulator:
         for line in self._lines:
             line.start()
         self._started = True
+        from kkt_bridge.registers import remember_driver
+
+        # this process knows what speaks here: a detection at these addresses in it (the
+        # demo, a test's open_register) asks this protocol first. Only an order: a URL that
+        # later holds something else is probed as usual after one wasted probe.
+        for url in self.urls:
+            remember_driver(url, self.front_end.name)
         return self
 
     def _forget_new_state_file(self) -> None:

@@ -25,7 +25,7 @@ from kkt_bridge.store import ORIGIN_REGISTER, open_store
 def paired(home: Path, monkeypatch: pytest.MonkeyPatch, kkt: FakeKkt,
            backoffice: FakeBackOffice) -> Iterator[str]:
     """The key of a register paired with the fake back office; goods sync is off."""
-    monkeypatch.setattr(app, "open_register", lambda url, driver=None: kkt)
+    monkeypatch.setattr(app, "open_register", lambda url, **options: kkt)
     monkeypatch.setattr(app, "plugin_manager",
                         lambda: get_plugin_manager(load_entrypoints=False, plugins=[backoffice]))
     code, out = run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
