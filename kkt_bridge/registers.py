@@ -19,7 +19,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kkt_bridge.driverapi import get_driver, load_drivers
-from kkt_bridge.errors import KktBridgeError, NotARegisterError
+from kkt_bridge.errors import (
+    KktBridgeError,
+    LinkClosedError,
+    LinkTimeoutError,
+    NotARegisterError,
+    ProtocolError,
+)
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
@@ -104,6 +110,49 @@ def open_register(url: str, *, driver: str | None = None, baudrate: int | None =
     """
     name = driver or detect_driver(url, baudrate=baudrate, likely=likely)
     return get_driver(name).open(url, baudrate=baudrate, **options)
+
+
+def other_driver_answering(url: str, driver: str, *,
+                           timeout: float = PROBE_TIMEOUT) -> Any | None:
+    """The probe result of an installed driver other than ``driver`` that answers at
+    ``url`` (each at its usual speed), None when none does: why a register opened through
+    ``--driver`` stayed silent."""
+    from kkt_bridge.link.urls import has_speed, with_default_port
+
+    drivers = load_drivers()
+    for name in probe_order(url, drivers):
+        if name == driver:
+            continue
+        other = drivers[name]
+        target = with_default_port(url, other.default_tcp_port)
+        speed = (tuple(other.probe_speeds) or (None,))[0] if has_speed(target) else None
+        try:
+            found = other.probe(target, speed, timeout)
+        except KktBridgeError:
+            return None  # the port itself is the trouble: the caller's error says so
+        if found is not None:
+            remember_driver(url, found.driver)
+            return found
+    return None
+
+
+def wrong_driver(url: str, driver: str | None, error: KktBridgeError) -> KktBridgeError:
+    """``error`` of a register opened through ``--driver``, or, when another protocol
+    answers at ``url``, the error that names the ``--driver`` to give instead."""
+    if driver is None or not isinstance(error, (LinkTimeoutError, LinkClosedError,
+                                                NotARegisterError, ProtocolError)):
+        return error
+    found = other_driver_answering(url, driver)
+    if found is None:
+        return error
+    # a driver's title is a word of the UI («Штрих-М», «АТОЛ»): the catalog has it
+    wanted = _(getattr(load_drivers().get(driver), "title", driver))
+    title = _(getattr(load_drivers().get(found.driver), "title", found.driver))
+    return NotARegisterError(
+        _("по адресу {url} отвечает ККТ {title} ({model}), а не {wanted}").format(
+            url=url, title=title, model=found.model, wanted=wanted),
+        _("укажите --driver {name} или уберите --driver: протокол определится опросом")
+        .format(name=found.driver))
 
 
 def recorded_opener(recorded: Callable[[], Mapping[str, str]],
