@@ -264,14 +264,24 @@ def parse_item(text: str) -> dict[str, Any]:
                             "Хлеб:49.90:2:10"))
     item: dict[str, Any] = {"name": name, "price": rubles(fields[0], name)}
     if len(fields) > 1:
-        item["quantity"] = fields[1].replace(",", ".")
+        quantity = fields[1].strip().replace(",", ".")
+        if quantity.startswith("-") or not quantity.strip("0."):
+            raise ConfigError(
+                _("позиция «{name}»: количество «{quantity}» должно быть больше нуля").format(
+                    name=name, quantity=fields[1]),
+                _("например {name}:{price}:2 или {name}:{price}:0.5").format(
+                    name=name, price=fields[0].strip()))
+        item["quantity"] = quantity
     if len(fields) > 2:
         item["vat"] = vat_code(fields[2])
     return item
 
 
 def _looks_numeric(text: str) -> bool:
-    return text.lower() in VAT_NAMES or text.replace(",", ".").replace(".", "", 1).isdigit()
+    # a minus or spaces still make a field, so that its own check says what is wrong with
+    # it («-1» is a negative price, not part of the item's name)
+    text = text.strip().lower()
+    return text in VAT_NAMES or text.lstrip("-").replace(",", ".").replace(".", "", 1).isdigit()
 
 
 @emulator.command("sell", help=_("Пробить чек: позиции и оплаты."))
