@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError
+from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, os_error_text
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
 from kkt_bridge.i18n import _, language, negotiate, using_language
 
@@ -297,7 +297,7 @@ class ControlServer:
             self._http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         except OSError as exc:
             raise LinkError(_("порт управления 127.0.0.1:{port} недоступен: {reason}").format(
-                port=port, reason=exc.strerror or exc),
+                port=port, reason=os_error_text(exc)),
                 _("укажите другой --control-port или 0")) from None
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever,
