@@ -154,3 +154,11 @@ def test_in_english(paired: str, home: Path) -> None:
 def test_no_register_paired_says_how_to_pair(home: Path) -> None:
     code, out = run("goods", "add", "Булка", "--price", "10")
     assert code != 0 and "подключите ККТ" in out and "Traceback" not in out, out
+
+
+def test_a_good_without_vat_is_listed_in_the_uis_words(paired: str) -> None:
+    assert run("goods", "add", "Сушка", "--price", "5")[0] == 0
+    code, out = run("goods")
+    assert code == 0 and "без НДС" in out and "none" not in out, out
+    code, out = run("--lang", "en", "goods")
+    assert code == 0 and "no VAT" in out and "VAT none" not in out, out
