@@ -94,7 +94,9 @@ def detect_driver(url: str, *, baudrate: int | None = None,
         raise NotARegisterError(
             _("по адресу {url} не отвечает ККТ ни одного известного протокола ({known})")
             .format(url=url, known=", ".join(drivers)),
-            _("проверьте адрес и питание ККТ или укажите протокол: --driver shtrih|atol"))
+            # a register serving another program is as silent as no register at all
+            _("проверьте адрес и питание ККТ и что с ней не работает другая программа, или "
+              "укажите протокол: --driver {names}").format(names="|".join(drivers)))
     remember_driver(url, found.driver)
     return found.driver
 

@@ -72,7 +72,8 @@ def test_nothing_answers(drivers: dict[str, FakeDriver]) -> None:
     drivers["atol"].answers_at = set()
     with pytest.raises(NotARegisterError) as caught:
         registers.open_register("/dev/ttyS0")
-    assert "--driver" in str(caught.value)
+    assert "--driver shtrih|atol" in str(caught.value)
+    assert "другая программа" in str(caught.value)  # a held register is silent too
 
 
 def test_a_daemon_opener_uses_the_recorded_driver(drivers: dict[str, FakeDriver]) -> None:
