@@ -128,8 +128,11 @@ def get_driver(name: str) -> Driver:
     except KeyError:
         known = ", ".join(sorted(drivers)) or "—"
         raise PluginError(_("драйвер {name!r} не установлен (есть: {known})").format(
-            name=name, known=known), _("установите пакет драйвера или укажите --driver")
-        ) from None
+            name=name, known=known),
+            # the name came from --driver or a record: say which names it takes
+            _("укажите --driver {first} (один из: {known}) или установите пакет драйвера "
+              "{name!r}").format(first=sorted(drivers)[0] if drivers else "NAME",
+                                 known=known, name=name)) from None
 
 
 def get_emulator(name: str = DEFAULT_DRIVER) -> FrontEnd:

@@ -177,3 +177,22 @@ class CatalogLockedError(KktBridgeError):
 class NotPairedError(KktBridgeError):
     pass
 
+
+
+def os_error_text(exc: BaseException) -> str:
+    """An operating-system error in the UI language: the system's own text (``strerror``)
+    is English whatever the UI says, so the common ones a user meets are named here."""
+    import errno
+
+    from kkt_bridge.i18n import _
+
+    code = getattr(exc, "errno", None)
+    known = {
+        errno.EADDRINUSE: _("адрес уже занят другой программой"),
+        errno.EADDRNOTAVAIL: _("такого адреса нет у этого компьютера"),
+        errno.EACCES: _("нет прав"),
+        errno.EPERM: _("нет прав"),
+    }
+    if code in known:
+        return known[code]
+    return str(getattr(exc, "strerror", None) or exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from kkt_bridge.bridge import app
 from kkt_bridge.bridge.actions import (
@@ -31,6 +31,8 @@ from kkt_bridge.bridge.actions import (
     SyncResult,
 )
 from kkt_bridge.kkt import Kkt
+from kkt_bridge.registers import recorded_drivers, recorded_opener
+from kkt_bridge.store import Store
 from kkt_bridge.store.paths import data_dir, db_files, db_path
 
 
@@ -78,14 +80,16 @@ class Dialogues(Protocol):
 @contextmanager
 def dialogues(*, keep_new_store: bool = True, transient: bool = False,
               opener: Callable[[str], Kkt] | None = None,
-              driver: str | None = None) -> Iterator[Dialogues]:
+              driver: str | None = None,
+              open_fn: Callable[..., Kkt] | None = None) -> Iterator[Dialogues]:
     """The running daemon's API, or the actions here. ``keep_new_store=False``: a store
     this command creates is removed again when the command fails (a failed ``connect``
     leaves nothing behind); ``transient``: removed in any case (``status`` of a register the
     bridge does not know creates no store just to say so). ``opener``: how this command
-    opens a register when no daemon runs (default: :func:`kkt_bridge.bridge.app.open_register`,
-    through ``driver`` when given, else the driver that answers a probe). A running daemon
-    knows each register's driver itself."""
+    opens a register when no daemon runs (default: ``open_fn``, else
+    :func:`kkt_bridge.bridge.app.open_register`, through ``driver`` when given, else the
+    driver that answers a probe, the one the store recorded for that URL asked first). A
+    running daemon knows each register's driver itself."""
     from kkt_bridge.web.instance import running_daemon
 
     directory = data_dir()
@@ -105,7 +109,7 @@ def dialogues(*, keep_new_store: bool = True, transient: bool = False,
     failed = False
     try:
         yield Actions(db, app.plugin_manager(),
-                      DirectAccess(db.lock_dir, opener or _opener(driver)))
+                      DirectAccess(db.lock_dir, opener or _opener(driver, db, open_fn)))
     except BaseException:
         failed = True
         raise
@@ -119,7 +123,12 @@ def dialogues(*, keep_new_store: bool = True, transient: bool = False,
                 shutil.rmtree(directory, ignore_errors=True)
 
 
-def _opener(driver: str | None) -> Callable[[str], Kkt]:
-    if driver is None:
-        return app.open_register
-    return lambda url: app.open_register(url, driver=driver)
+def _opener(driver: str | None, db: Store,
+            open_fn: Callable[..., Kkt] | None = None) -> Callable[[str], Kkt]:
+    def do_open(url: str, **options: Any) -> Kkt:
+        # looked up at each call: app.open_register is a seam the tests replace
+        return (open_fn or app.open_register)(url, **options)
+
+    if driver is not None:
+        return lambda url: do_open(url, driver=driver)
+    return recorded_opener(lambda: recorded_drivers(db.registers()), do_open)

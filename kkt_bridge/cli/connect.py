@@ -109,9 +109,9 @@ def connect_dialogue(be: Dialogues, device: str, *, plugin: str | None,
     "без них он будет запрошен. Код в --code виден другим пользователям компьютера в "
     "списке процессов: для токена МойСклад используйте файл, переменную или запрос."))
 @click.option("--device", "url", default=None, metavar="URL",
-              help=_("Порт ККТ: /dev/ttyACM0, socket://host[:7778] ... (по умолчанию — ККТ, "
-                     "которую просит подключить kkt-bridge run, или единственная "
-                     "подключённая)."))
+              help=_("Порт ККТ: /dev/ttyACM0, socket://host[:порт] (7778 у Штрих-М, 5555 у "
+                     "АТОЛ) ... (по умолчанию — ККТ, которую просит подключить kkt-bridge "
+                     "run, или единственная подключённая)."))
 @click.option("--plugin", default=None, metavar="NAME",
               help=_("Модуль бэк-офиса (reference, moysklad ...); у работающего kkt-bridge "
                      "run — заданный ему."))

@@ -90,12 +90,18 @@ def print_report(report: DevicesReport, console: Console) -> None:
         else:
             console.print(_("ККТ не найдены (проверено портов: {count})").format(
                 count=len(report.candidates)))
+            # a network register or an emulator's pty is not on the list of ports
+            console.print(_("ККТ в сети или эмулятор укажите сами: kkt-bridge devices "
+                            "--device socket://АДРЕС[:ПОРТ] или --device /dev/pts/N"),
+                          highlight=False)
     else:
         table = Table(title=_("Порты, где может быть ККТ"))
         for name in (_("Адрес"), _("USB"), _("Устройство"), _("Заводской номер")):
             table.add_column(name)
         for c in report.candidates:
-            table.add_row(c.url, c.usb_id or "—", c.title, c.serial_number or "—")
+            # pyserial's "n/a" for a port without a description: not a word of the UI
+            title = "—" if c.title in ("", "n/a") else c.title
+            table.add_row(c.url, c.usb_id or "—", title, c.serial_number or "—")
         console.print(table)
     for url, err in report.failures:
         console.print(f"[yellow]{url}[/yellow]: {err}", markup=True, highlight=False)

@@ -45,7 +45,7 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
 @click.group("emulator", invoke_without_command=True,
              help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая."))
 @click.option("--driver", "driver_name", default=DEFAULT_DRIVER, show_default=True,
-              help=_("Протокол эмулируемой ККТ: shtrih или atol."))
+              metavar="shtrih|atol", help=_("Протокол эмулируемой ККТ: shtrih или atol."))
 @click.option("--pty", "use_pty", is_flag=True,
               help=_("Псевдотерминал (по умолчанию, если не указан --tcp)."))
 @click.option("--tcp", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1",
@@ -66,10 +66,12 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
 @click.option("--seed", type=int, default=None,
               help=_("Зерно случайности: с ним неисправности повторяются байт в байт."))
 @click.option("--no-stray-ff", is_flag=True,
-              help=_("Не посылать лишний 0xFF после ACK по TCP (настоящие ККТ посылают)."))
+              help=_("Только Штрих-М: не посылать лишний 0xFF после ACK по TCP (настоящие "
+                     "ККТ посылают); то же, что --link-option stray_ff=0."))
 @click.option("--link-option", "link_options", multiple=True, metavar="KEY=VALUE",
-              help=_("Выбор эмулятора там, где протокол не описан, например у АТОЛ "
-                     "results=sync, abort_reply=A1, ack_reply=A1, accept_ack_add=1."))
+              help=_("Выбор эмулятора там, где протокол не описан (можно несколько): у "
+                     "Штрих-М stray_ff=0, frame_while_held=ignore; у АТОЛ results=sync, "
+                     "abort_reply=A1, ack_reply=A1, accept_ack_add=1."))
 @click.option("--control-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help=_("Порт управления на 127.0.0.1 (0 — любой свободный)."))
 @click.option("--no-control", is_flag=True,
@@ -87,13 +89,16 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
         raise ConfigError(_("каталог {path} не существует").format(path=state.parent),
                           _("создайте его или укажите другой --state"))
     factory = emulator_factory(driver_name)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = dict(link_option_values(link_options))
+    known = get_emulator(driver_name).link_option_names
     if no_stray_ff:
+        if "stray_ff" not in known:
+            raise ConfigError(
+                _("--no-stray-ff (stray_ff) — настройка эмулятора Штрих-М, у эмулятора "
+                  "{driver} её нет").format(driver=driver_name),
+                _("уберите --no-stray-ff; настройки эмулятора {driver}: {names}").format(
+                    driver=driver_name, names=", ".join(sorted(known)) or "—"))
         options["stray_ff"] = False
-    for item in link_options:
-        key, _eq, value = item.partition("=")
-        options[key.strip()] = value.strip()
-    known = get_emulator(driver_name).link_option_names if options else frozenset()
     if set(options) - known:
         raise ConfigError(
             _("у эмулятора {driver} нет настроек {names}").format(
@@ -137,6 +142,20 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
         emu.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def link_option_values(items: tuple[str, ...]) -> dict[str, str]:
+    """``--link-option KEY=VALUE`` (each may repeat) as a dict; an item without ``=``
+    is refused rather than read as an empty value."""
+    options: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(
+                _("--link-option {item}: ожидается КЛЮЧ=ЗНАЧЕНИЕ").format(item=item),
+                _("например --link-option results=sync"))
+        options[key.strip()] = value.strip()
+    return options
 
 
 # --- acting on a running emulator, as a cashier and a service engineer would ---------------
@@ -245,14 +264,24 @@ def parse_item(text: str) -> dict[str, Any]:
                             "Хлеб:49.90:2:10"))
     item: dict[str, Any] = {"name": name, "price": rubles(fields[0], name)}
     if len(fields) > 1:
-        item["quantity"] = fields[1].replace(",", ".")
+        quantity = fields[1].strip().replace(",", ".")
+        if quantity.startswith("-") or not quantity.strip("0."):
+            raise ConfigError(
+                _("позиция «{name}»: количество «{quantity}» должно быть больше нуля").format(
+                    name=name, quantity=fields[1]),
+                _("например {name}:{price}:2 или {name}:{price}:0.5").format(
+                    name=name, price=fields[0].strip()))
+        item["quantity"] = quantity
     if len(fields) > 2:
         item["vat"] = vat_code(fields[2])
     return item
 
 
 def _looks_numeric(text: str) -> bool:
-    return text.lower() in VAT_NAMES or text.replace(",", ".").replace(".", "", 1).isdigit()
+    # a minus or spaces still make a field, so that its own check says what is wrong with
+    # it («-1» is a negative price, not part of the item's name)
+    text = text.strip().lower()
+    return text in VAT_NAMES or text.lstrip("-").replace(",", ".").replace(".", "", 1).isdigit()
 
 
 @emulator.command("sell", help=_("Пробить чек: позиции и оплаты."))

@@ -19,6 +19,7 @@ import click
 from kkt_bridge.errors import DocumentError, KktBridgeError
 from kkt_bridge.i18n import _
 from kkt_bridge.registers import open_register as open_register  # a seam the tests replace
+from kkt_bridge.registers import wrong_driver
 
 FORMATS = ("fns", "tree")
 READ_FORMATS = ("fns", "tree", "raw")
@@ -116,7 +117,8 @@ def _progress(total: int) -> Iterator[_Progress]:
 @fn_group.command(name="read", help=_(
     "Прочитать документы из архива ФН, по одному JSON на строку."))
 @click.option("--device", "url", required=True, metavar="URL",
-              help=_("Адрес ККТ: /dev/ttyACM0, socket://host:7778, ..."))
+              help=_("Адрес ККТ: /dev/ttyACM0, COM3, socket://host[:порт] (7778 у Штрих-М, "
+                     "5555 у АТОЛ), ..."))
 @click.option("--driver", default=None, metavar="NAME",
               help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 @click.option("--from", "first", type=click.IntRange(min=1), default=1, show_default=True,
@@ -133,11 +135,18 @@ def read_command(url: str, driver: str | None, first: int, last: int | None,
         # bad input changes nothing: refused before the register is even opened
         raise click.UsageError(_("--from {first} больше --to {last}: диапазон номеров ФД "
                                  "пуст").format(first=first, last=last))
-    kkt = open_register(url, driver=driver)
+    try:
+        kkt = open_register(url, driver=driver)
+    except KktBridgeError as exc:
+        raise wrong_driver(url, driver, exc) from None
     failed = 0
     try:
         if last is None:
-            last = kkt.fn_status().last_fd_number
+            try:
+                last = kkt.fn_status().last_fd_number
+            except KktBridgeError as exc:  # the first command: a wrong --driver shows here
+                kkt.close()  # first: a network register takes one connection at a time
+                raise wrong_driver(url, driver, exc) from None
         if first > last:
             click.echo(_("В ФН нет документов с номерами {first}..{last}").format(
                 first=first, last=last), err=True)

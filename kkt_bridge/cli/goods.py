@@ -104,7 +104,9 @@ def _good_line(good: GoodView, names: dict[str, str]) -> str:
     if good.group_id:
         parts.append(_("группа «{group}»").format(
             group=names.get(good.group_id, good.group_id)))
-    parts.append(_("НДС {vat}").format(vat=vat_label(good.vat)))
+    # «none» is what --vat takes, not a word of the list: the list says it in the UI's words
+    parts.append(_("без НДС") if vat_label(good.vat) == "none"
+                 else _("НДС {vat}").format(vat=vat_label(good.vat)))
     if good.weighed:
         parts.append(_("весовой"))
     parts.append(_("откуда: {origin}").format(origin=_origin(good.origin)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
-from kkt_bridge.money import parse_rubles, rubles_text
+from kkt_bridge.money import parse_rubles, rubles_hint, rubles_text
 
 #: VAT as people write it -> tag 1199
 VAT_NAMES = {"20": 1, "10": 2, "20/120": 3, "10/110": 4, "0": 5, "none": 6}
@@ -20,7 +20,7 @@ def rubles(text: str, what: str) -> int:
     value = parse_rubles(text)
     if value is None or value > MAX_KOPECKS:
         raise ConfigError(_("{what}: «{text}» — не сумма в рублях").format(what=what, text=text),
-                          _("пишите рубли с копейками через точку: 49.90"))
+                          rubles_hint(text, MAX_KOPECKS))
     return value
 
 

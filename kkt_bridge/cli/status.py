@@ -14,17 +14,18 @@ from typing import Any
 
 import click
 
-from kkt_bridge.bridge.actions import RegisterFacts, RegisterStatus
+from kkt_bridge.bridge.actions import Actions, RegisterFacts, RegisterStatus
 from kkt_bridge.cli.backend import dialogues
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Kkt
 
 
-def open_register(url: str, driver: str | None = None) -> Kkt:
-    """How ``status`` opens a register when no daemon runs (a seam the tests replace)."""
+def open_register(url: str, **options: Any) -> Kkt:
+    """How ``status`` opens a register when no daemon runs (a seam the tests replace);
+    options: ``driver``, or ``likely`` (the store's record, probed first)."""
     from kkt_bridge.bridge import app
 
-    return app.open_register(url, driver=driver) if driver else app.open_register(url)
+    return app.open_register(url, **options)
 
 
 def _when(moment: datetime | None) -> str:
@@ -165,23 +166,28 @@ def shared_lines(status: RegisterStatus) -> list[str]:
 @click.command(name="status", help=_(
     "Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."))
 @click.option("--device", "url", default=None, metavar="URL",
-              help=_("Порт ККТ: /dev/ttyACM0, COM3, socket://host[:7778], usb://VID:PID "
-                     "(по умолчанию — единственная подключённая ККТ)."))
+              help=_("Порт ККТ: /dev/ttyACM0, COM3, socket://host[:порт] (7778 у Штрих-М, "
+                     "5555 у АТОЛ), usb://VID:PID (по умолчанию — единственная подключённая "
+                     "ККТ)."))
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести состояние одним JSON-объектом."))
 @click.option("--driver", default=None, metavar="NAME",
               help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 def status_command(url: str | None, as_json: bool, driver: str | None) -> None:
     """Состояние ККТ: модель, регистрация, смена, ФН и очередь в ОФД."""
-    with dialogues(transient=True,
-                   opener=lambda url: open_register(url, driver) if driver
-                   else open_register(url)) as be:
+    with dialogues(transient=True, driver=driver,
+                   open_fn=lambda url, **options: open_register(url, **options)) as be:
         status = be.status(be.choose_device(url), fresh=True)
+        direct = isinstance(be, Actions)  # no daemon holds the port: it may be probed
     if status.facts is None and status.register_key is None:
-        from kkt_bridge.errors import LinkError
+        from kkt_bridge.errors import LinkTimeoutError
+        from kkt_bridge.registers import wrong_driver
 
-        raise LinkError(_("ККТ на {url} не отвечает: {error}").format(
+        silent = LinkTimeoutError(_("ККТ на {url} не отвечает: {error}").format(
             url=status.device_url, error=status.link.error or status.link.text),
-            _("проверьте кабель и порт: kkt-bridge doctor --device URL"))
+            _("подробнее: kkt-bridge doctor --device {url}").format(url=status.device_url))
+        if driver is not None and direct and status.device_url:
+            raise wrong_driver(status.device_url, driver, silent)
+        raise silent
     if as_json:
         click.echo(json.dumps(json_report(status), ensure_ascii=False))
         return

@@ -36,14 +36,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError
+from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, os_error_text
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
 from kkt_bridge.i18n import _, language, negotiate, using_language
 
 from .archive import StoredDocument
 from .emulator import Emulator
 from .profile import Profile, inn_is_valid
-from .refusal import Reason, Refused
+from .refusal import Reason, Refused, refuse
 from .register import Item, KeyboardCashier, SaleResult
 
 log = logging.getLogger(__name__)
@@ -188,13 +188,27 @@ def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
     return KeyboardCashier(name, inn.strip())
 
 
+def _need_shift(emu: Emulator, is_open: bool) -> None:
+    """The shift's state checked here, the same for every protocol: a front end that runs
+    the keyboard's action through its protocol (Shtrih-M) would otherwise refuse with its
+    own error code («команда не поддерживается в этом режиме»), not with what is wrong."""
+    state = getattr(emu.device, "state", None)
+    shift = getattr(state, "shift", None)
+    if shift is not None and shift.is_open != is_open:
+        refuse(Reason.SHIFT_CLOSED if is_open else Reason.SHIFT_OPEN)
+
+
 def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
-    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+    cashier = keyboard_cashier(data)
+    _need_shift(emu, is_open=False)
+    with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.open_shift())
 
 
 def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
-    with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
+    cashier = keyboard_cashier(data)
+    _need_shift(emu, is_open=True)
+    with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.close_shift())
 
 
@@ -283,7 +297,7 @@ class ControlServer:
             self._http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         except OSError as exc:
             raise LinkError(_("порт управления 127.0.0.1:{port} недоступен: {reason}").format(
-                port=port, reason=exc.strerror or exc),
+                port=port, reason=os_error_text(exc)),
                 _("укажите другой --control-port или 0")) from None
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever,
@@ -406,5 +420,15 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
             url=url.rsplit("/", 2)[0]), _("проверьте адрес управления"))
     if not body.get("ok"):
         raise ConfigError(str(body.get("error") or response.status_code),
-                          str(body.get("hint") or _("проверьте параметры")))
+                          with_at(str(body.get("hint") or _("проверьте параметры")), at))
     return body
+
+
+def with_at(hint: str, at: str) -> str:
+    """A hint's ``kkt-bridge emulator COMMAND`` as the user can run it: with the ``--at``
+    they gave (the emulator does not know how its caller names it)."""
+    import re
+    import shlex
+
+    return re.sub(r"(kkt-bridge emulator [a-z][a-z-]*)(?![a-z-]| --at)",
+                  lambda m: f"{m.group(1)} --at {shlex.quote(at)}", hint)

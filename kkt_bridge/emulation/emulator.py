@@ -53,6 +53,38 @@ def link_flag(name: str, value: object) -> bool:
         _("укажите {name}=1 или {name}=0").format(name=name))
 
 
+def link_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """A link option that takes one of a few words (``results=sync``)."""
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ConfigError(
+            _("параметр эмулятора {name}={value}: ожидается одно из {choices}").format(
+                name=name, value=value, choices=", ".join(choices)),
+            _("например {name}={example}").format(name=name, example=choices[-1]))
+    return text
+
+
+def link_byte(name: str, value: object) -> int | None:
+    """A link option that is a status byte in hex (``ack_reply=A1``) or ``none``."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFF:
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "none"):
+        return None
+    try:
+        byte = int(text, 16)
+    except ValueError:
+        byte = -1
+    if not 0 <= byte <= 0xFF:
+        raise ConfigError(
+            _("параметр эмулятора {name}={value}: ожидается байт в шестнадцатеричной "
+              "записи или none").format(name=name, value=value),
+            _("например {name}=A1").format(name=name))
+    return byte
+
+
 @dataclass(frozen=True)
 class FrontEnd:
     """What a driver contributes to make its emulator (see :mod:`kkt_bridge.driverapi`).
@@ -149,6 +181,13 @@ class Emulator:
         for line in self._lines:
             line.start()
         self._started = True
+        from kkt_bridge.registers import remember_driver
+
+        # this process knows what speaks here: a detection at these addresses in it (the
+        # demo, a test's open_register) asks this protocol first. Only an order: a URL that
+        # later holds something else is probed as usual after one wasted probe.
+        for url in self.urls:
+            remember_driver(url, self.front_end.name)
         return self
 
     def _forget_new_state_file(self) -> None:

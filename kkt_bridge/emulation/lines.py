@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Literal, Protocol
 
-from kkt_bridge.errors import LinkError
+from kkt_bridge.errors import LinkError, os_error_text
 from kkt_bridge.i18n import _
 
 from .faults import FaultInjector, FaultSpec
@@ -407,7 +407,7 @@ class TcpServer(Line):
         except OSError as exc:
             self._listener.close()
             raise LinkError(_("порт {host}:{port} недоступен: {reason}").format(
-                host=host, port=port, reason=exc.strerror or exc),
+                host=host, port=port, reason=os_error_text(exc)),
                 _("укажите другой порт: --tcp {host}:0 выберет свободный").format(
                     host=host)) from None
         self._listener.listen(1)

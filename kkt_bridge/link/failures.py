@@ -144,9 +144,13 @@ def tcp_failure(url: str, exc: BaseException | None,
         else:
             hint = _("проверьте адрес и порт и что ККТ не занята другой программой")
         return LinkError(_("ККТ {where} отказала в соединении").format(where=where), hint)
-    if code in _UNREACHABLE or isinstance(exc, TimeoutError):
+    if code in _UNREACHABLE or _in_chain(exc, TimeoutError):
+        # pyserial re-raises a connect time-out as a SerialException in English, with the
+        # TimeoutError as its context: found there, not shown to the user as is
         return LinkError(_("ККТ {where} недоступна по сети").format(where=where),
-                         _("проверьте, что ККТ включена и подключена к сети, и её IP-адрес"))
+                         _("проверьте, что ККТ включена и подключена к сети, её IP-адрес и "
+                           "что с ней не работает другая программа (сетевая ККТ часто "
+                           "принимает одно подключение)"))
     return LinkError(_("не удалось подключиться к ККТ {where}: {reason}").format(
         where=where, reason=_reason(exc)), _("проверьте адрес и сеть"))
 

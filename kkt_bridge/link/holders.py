@@ -49,13 +49,38 @@ def _same_node(target: str, target_stat: os.stat_result | None, fd_path: Path) -
         target_stat.st_dev, target_stat.st_ino, target_stat.st_rdev)
 
 
+def _pty_index(target: str) -> int | None:
+    """N of a pseudo-terminal ``/dev/pts/N``, None for any other device."""
+    head, _sep, tail = target.rpartition("/")
+    return int(tail) if head == "/dev/pts" and tail.isdigit() else None
+
+
+def _serves_pty(proc: Path, fds: list[Path], index: int) -> bool:
+    """Whether the process holds the master side of pty ``index``: it is the device behind
+    the pty (an emulator, a port sharer), not a program competing for it."""
+    for fd in fds:
+        try:
+            if os.readlink(fd) not in ("/dev/ptmx", "/dev/pts/ptmx"):
+                continue
+            info = (proc / "fdinfo" / fd.name).read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        for line in info.splitlines():
+            key, _sep, value = line.partition(":")
+            if key == "tty-index" and value.strip() == str(index):
+                return True
+    return False
+
+
 def find_holders(device: str, *, proc_root: str | os.PathLike[str] = "/proc",
                  exclude_pid: int | None = None) -> list[Holder]:
-    """Processes with ``device`` open, sorted by pid. Unreadable processes are skipped;
-    on a system other than Linux none is found."""
+    """Processes with ``device`` open, sorted by pid, but for a pty not the process that
+    serves it (holds its master). Unreadable processes are skipped; on a system other than
+    Linux none is found."""
     if not LINUX:
         return []
     target = os.path.realpath(device)
+    pty = _pty_index(target)
     try:
         target_stat: os.stat_result | None = os.stat(target)
     except OSError:
@@ -77,5 +102,7 @@ def find_holders(device: str, *, proc_root: str | os.PathLike[str] = "/proc",
         except OSError:
             continue
         if any(_same_node(target, target_stat, fd) for fd in fds):
+            if pty is not None and _serves_pty(proc, fds, pty):
+                continue  # "kill" it and the register is gone: not a holder to name
             holders.append(Holder(pid, _process_name(proc)))
     return sorted(holders, key=lambda h: h.pid)

@@ -15,7 +15,7 @@ import serial
 from kkt_bridge.errors import ConfigError, KktBridgeError
 from kkt_bridge.i18n import _
 from kkt_bridge.link.failures import translate_open_error
-from kkt_bridge.link.urls import LinkKind, link_kind, with_default_port
+from kkt_bridge.link.urls import LinkKind, link_kind, scheme, with_default_port
 
 HANDLER_PACKAGE = "kkt_bridge.link.handlers"
 
@@ -57,7 +57,11 @@ def open_link(url: str, *, baudrate: int = 115200, timeout: float = 0.05,
     except KktBridgeError:
         raise
     except ValueError as exc:
-        raise ConfigError(_("адрес {url} не распознан: {reason}").format(url=url, reason=exc),
+        # pyserial's reason is English whatever the UI says: ours names what is wrong
+        name = scheme(url)
+        reason = (_("схема {scheme}:// неизвестна").format(scheme=name)
+                  if name and "not known" in str(exc) else _("запись не похожа на адрес порта"))
+        raise ConfigError(_("адрес {url} не распознан: {reason}").format(url=url, reason=reason),
                           _("примеры: /dev/ttyACM0, COM3, socket://10.0.0.5:7778, "
                             "rfc2217://host:port, usb://1FC9:0083")) from None
     except (serial.SerialException, OSError) as exc:

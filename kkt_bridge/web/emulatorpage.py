@@ -66,6 +66,15 @@ class EmulatorState:
     ofd_queue: int
     cash_in_drawer: int
 
+    @property
+    def protocol(self) -> str:
+        """The driver's title in the UI language («Штрих-М», "ATOL"), its name when the
+        driver is not installed here."""
+        from kkt_bridge.driverapi import load_drivers
+
+        driver = load_drivers().get(self.driver)
+        return _(driver.title) if driver is not None else self.driver
+
     @classmethod
     def of(cls, answer: dict[str, Any]) -> EmulatorState:
         return cls(driver=str(answer.get("driver", "")), serial=str(answer.get("serial", "")),

@@ -26,7 +26,7 @@ from kkt_bridge.store import ExchangeSettings, open_store
 @pytest.fixture
 def env(home: Path, monkeypatch: pytest.MonkeyPatch, kkt: FakeKkt,
         backoffice: FakeBackOffice) -> Iterator[FakeKkt]:
-    monkeypatch.setattr(app, "open_register", lambda url, driver=None: kkt)
+    monkeypatch.setattr(app, "open_register", lambda url, **options: kkt)
     monkeypatch.setattr(app, "plugin_manager",
                         lambda: get_plugin_manager(load_entrypoints=False, plugins=[backoffice]))
     monkeypatch.setattr(export, "fns_decoder", fake_decoder)
@@ -339,3 +339,26 @@ def test_status_shows_pairing_periods_runs_and_unsent(env: FakeKkt, home: Path,
     # exactly one register paired: --device is not needed
     code, plain = run("status")
     assert code == 0 and "Не выгружено документов: 2" in plain
+
+
+def test_commands_ask_the_driver_the_store_recorded_first(
+        env: FakeKkt, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[tuple[str, dict[str, object]]] = []
+
+    def open_register(url: str, **options: object) -> FakeKkt:
+        opened.append((url, options))
+        return env
+
+    monkeypatch.setattr(app, "open_register", open_register)
+    code, out = run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
+    assert code == 0, out
+    assert opened and opened[0] == ("fake://1", {})  # nothing recorded yet: a plain probe
+    opened.clear()
+    assert run("sync", "now")[0] == 0
+    assert run("status", "--device", "fake://1")[0] == 0
+    # the pairing recorded the register's driver: each later open asks it first
+    assert opened and {url for url, _ in opened} == {"fake://1"}
+    assert all(options == {"likely": "fake"} for _, options in opened), opened
+    opened.clear()
+    assert run("sync", "now", "--driver", "shtrih")[0] == 0
+    assert opened and all(options == {"driver": "shtrih"} for _, options in opened)

@@ -25,7 +25,7 @@ from kkt_bridge.store import ORIGIN_REGISTER, open_store
 def paired(home: Path, monkeypatch: pytest.MonkeyPatch, kkt: FakeKkt,
            backoffice: FakeBackOffice) -> Iterator[str]:
     """The key of a register paired with the fake back office; goods sync is off."""
-    monkeypatch.setattr(app, "open_register", lambda url, driver=None: kkt)
+    monkeypatch.setattr(app, "open_register", lambda url, **options: kkt)
     monkeypatch.setattr(app, "plugin_manager",
                         lambda: get_plugin_manager(load_entrypoints=False, plugins=[backoffice]))
     code, out = run("connect", "--device", "fake://1", "--plugin", "fake", "--code", "123456")
@@ -154,3 +154,11 @@ def test_in_english(paired: str, home: Path) -> None:
 def test_no_register_paired_says_how_to_pair(home: Path) -> None:
     code, out = run("goods", "add", "Булка", "--price", "10")
     assert code != 0 and "подключите ККТ" in out and "Traceback" not in out, out
+
+
+def test_a_good_without_vat_is_listed_in_the_uis_words(paired: str) -> None:
+    assert run("goods", "add", "Сушка", "--price", "5")[0] == 0
+    code, out = run("goods")
+    assert code == 0 and "без НДС" in out and "none" not in out, out
+    code, out = run("--lang", "en", "goods")
+    assert code == 0 and "no VAT" in out and "VAT none" not in out, out

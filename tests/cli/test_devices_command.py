@@ -113,3 +113,21 @@ def test_finds_the_emulator_on_pty_and_tcp(monkeypatch: pytest.MonkeyPatch,
     # a pty has no line speed, so the emulator answers at the first speed tried
     assert found[emu.pty_path]["speed"] in FakeDriver.probe_speeds or \
         found[emu.pty_path]["speed"] == 115200
+
+
+def test_nothing_found_says_how_to_name_a_network_register_or_an_emulator(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices_cli, "drivers", lambda: {"fake": FakeDriver({})})
+    monkeypatch.setattr(devices_cli, "list_candidates", lambda installed: [])
+    result = CliRunner().invoke(cli, ["devices"])
+    assert "--device socket://" in " ".join(result.output.split())
+
+
+def test_a_port_without_a_description_shows_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kkt_bridge.link.discovery import Candidate, Confidence
+
+    monkeypatch.setattr(devices_cli, "drivers", lambda: {"fake": FakeDriver({})})
+    monkeypatch.setattr(devices_cli, "list_candidates", lambda installed: [
+        Candidate("/dev/ttyS0", Confidence.SERIAL_PORT, None, "n/a")])
+    result = CliRunner().invoke(cli, ["devices", "--no-probe"])
+    assert "/dev/ttyS0" in result.output and "n/a" not in result.output, result.output

@@ -140,3 +140,17 @@ def test_available_ports_include_kkt_names(tmp_path: Path, mocker: MockerFixture
                  return_value=[mocker.Mock(device="/dev/ttyACM0")])
     (tmp_path / "shtrih-0042").touch()
     assert available_ports(str(tmp_path)) == ["/dev/ttyACM0", str(tmp_path / "shtrih-0042")]
+
+
+def test_a_connect_time_out_wrapped_by_pyserial_is_said_in_russian() -> None:
+    try:
+        try:
+            raise TimeoutError("timed out")
+        except TimeoutError as inner:
+            raise serial.SerialException(
+                f"Could not open port socket://10.9.9.9:5555: {inner}") from None
+    except serial.SerialException as wrapped:
+        wrapped.__context__ = TimeoutError("timed out")  # what pyserial's raise leaves
+        err = tcp_failure("socket://10.9.9.9:5555", wrapped)
+    assert err.message == "ККТ 10.9.9.9:5555 недоступна по сети"
+    assert "Could not open" not in str(err) and "другая программа" in (err.hint or "")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +21,23 @@ def pty_slave() -> Iterator[str]:
         os.close(master)
 
 
-def test_finds_this_process_holding_a_pty(pty_slave: str) -> None:
+def test_finds_a_process_holding_a_pty_but_not_the_one_serving_it(pty_slave: str) -> None:
+    """This process holds the master (as an emulator does, with the slave open too):
+    it is the device, and naming it to be killed would take the register away."""
     fd = os.open(pty_slave, os.O_RDWR | os.O_NOCTTY)
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, sys; os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY); "
+         "print('open', flush=True); sys.stdin.read()", pty_slave],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        holders = find_holders(pty_slave)
+        assert child.stdout is not None and child.stdout.readline() == "open\n"
+        holders = [h.pid for h in find_holders(pty_slave)]
     finally:
+        child.communicate("", timeout=30)
         os.close(fd)
-    assert os.getpid() in [h.pid for h in holders]
+    assert child.pid in holders
+    assert os.getpid() not in holders
 
 
 def test_nobody_holds_a_closed_node(tmp_path: Path) -> None:

@@ -84,18 +84,19 @@ class LinkOptions:
 
     @classmethod
     def parse(cls, text: str) -> LinkOptions:
-        """``results=sync,abort_reply=A1,ack_add`` (the emulator's ``--atol`` option)."""
+        """``results=sync,abort_reply=A1,ack_add`` (the emulator's ``--link-option``s); a
+        value it does not take raises ConfigError in the user's language."""
+        from kkt_bridge.emulation.emulator import link_byte, link_choice, link_flag
+
         values: dict[str, Any] = {}
         for item in filter(None, (part.strip() for part in text.split(","))):
             key, _eq, value = item.partition("=")
             if key == "results":
-                if value not in ("async", "sync"):
-                    raise ValueError(f"results={value}: async or sync")
-                values["results"] = value
+                values["results"] = link_choice(key, value, ("async", "sync"))
             elif key in ("abort_reply", "ack_reply"):
-                values[key] = None if value in ("", "none") else int(value, 16)
+                values[key] = link_byte(key, value)
             elif key in ("ack_add", "accept_ack_add"):
-                values["accept_ack_add"] = value in ("", "1", "yes", "true")
+                values["accept_ack_add"] = link_flag(key, value)
             else:
                 raise ValueError(f"unknown option {key}")
         return cls(**values)

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from kkt_bridge.drivers.shtrih.frame import TCP_PORT
-from kkt_bridge.emulation.emulator import FrontEnd, link_flag
+from kkt_bridge.emulation.emulator import FrontEnd, link_choice, link_flag
 from kkt_bridge.emulation.faults import FaultInjector
 from kkt_bridge.emulation.lines import LineKind
 from kkt_bridge.emulation.register import VirtualRegister
 
 from .device import EmulatedDevice
-from .link import DeviceLink
+from .link import FRAME_WHILE_HELD, DeviceLink
 
 
 def make_register(**options: Any) -> EmulatedDevice:
@@ -28,10 +28,14 @@ def make_link(register: VirtualRegister, faults: FaultInjector, kind: LineKind,
     ``frame_while_held`` (``take`` or ``ignore``): what a frame does while an answer is
     still held, which the reference leaves open (:data:`.link.FRAME_WHILE_HELD`)."""
     device: Any = register  # an EmulatedDevice, or a test's stand-in with ``handle``
-    stray_ff = kind == "tcp" and link_flag("stray_ff", options.get("stray_ff", True))
+    # both read whatever the line: the command line checks them on a pty link, and a typo
+    # must not wait for the first TCP client to surface
+    stray_ff = link_flag("stray_ff", options.get("stray_ff", True)) and kind == "tcp"
+    held = link_choice("frame_while_held", options.get("frame_while_held", "take"),
+                       FRAME_WHILE_HELD)
     return DeviceLink(device.handle, faults=faults, stray_ff=stray_ff,
                       power_cycle=getattr(device, "power_cycle", None),
-                      frame_while_held=str(options.get("frame_while_held", "take")))
+                      frame_while_held=held)
 
 
 FRONT_END = FrontEnd(name="shtrih", title="Штрих-М", default_tcp_port=TCP_PORT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -68,8 +69,8 @@ def test_status_of_a_silent_port_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     from kkt_bridge.cli import status as status_cli
     from kkt_bridge.registers import open_register
 
-    def quick(url: str, *, driver: str | None = None) -> Kkt:
-        return open_register(url, driver=driver, control_timeout=0.05)
+    def quick(url: str, **options: Any) -> Kkt:
+        return open_register(url, **options, control_timeout=0.05)
 
     monkeypatch.setattr(status_cli, "open_register", quick)
     code, out = run(Register(answers()), script=Script(silent=True))
