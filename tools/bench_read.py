@@ -10,13 +10,18 @@ archive):
 
 - ``pty``: a pseudo-terminal, as a serial port; the emulator dates a request by the moment
   it reads it, so the pty's crossing adds to every request's wire time;
-- ``tcp``: ``socket://127.0.0.1:PORT``, as a network register; the emulator dates a request
-  by the kernel's receive stamp, the client's write (:mod:`kkt_bridge.emulation.lines`), as
-  a serial line would. The project's drivers open it as they open any ``socket://`` URL
-  (TCP_NODELAY on). pyshtrih is left to the pty: given pyserial's ``socket://`` port, it
-  takes the stray 0xFF a network Shtrih sends after the host's ACK for a wrong answer to
-  its ENQ and waits out its read timeout (3 s) every command; the emulator without that
-  byte would not be the register the project's driver reads.
+- ``tcp``: ``socket://127.0.0.1:PORT``; the emulator dates a request by the kernel's
+  receive stamp, the client's write (:mod:`kkt_bridge.emulation.lines`), as a serial line
+  would. The project's drivers open it as they open any ``socket://`` URL (TCP_NODELAY
+  on); pyshtrih gets pyserial's ``serial_for_url("socket://...")`` port in place of its
+  own serial port (no TCP_NODELAY: pyserial sets none, and pyshtrih no more).
+
+A network Shtrih sends a stray 0xFF after the host's ACK; the Shtrih emulator's TCP line is
+served without it here (``stray_ff=0``), so that both lines carry a serial line's bytes: the
+0xFF leaves while the host's next request comes in, and counting it as wire time would
+flatter the TCP figure (about 3 %). ``--stray-ff`` keeps it; pyshtrih then reads over the
+pty only, as it takes the 0xFF for a wrong answer to its ENQ and waits out its read
+timeout (3 s) every command.
 
 Then, ``--repeats`` times, the (line, client) pairs' order alternating:
 
@@ -73,8 +78,10 @@ END_OF_DATA = 0x08
 #: client -> the protocol of the emulator it reads
 CLIENTS = {"shtrih": "shtrih", "pyshtrih": "shtrih", "atol": "atol"}
 LINES = ("pty", "tcp")
-#: clients that cannot read over a line kind, and why (printed with the results)
-UNFIT = {("pyshtrih", "tcp"): (
+#: clients that cannot read over a line kind, and why (printed with the results); filled
+#: by --stray-ff
+UNFIT: dict[tuple[str, str], str] = {}
+STRAY_FF_UNFIT = {("pyshtrih", "tcp"): (
     "pyshtrih is on the pty only: over socket:// it takes the stray 0xFF a network Shtrih "
     "sends after the host's ACK for a wrong answer to ENQ and waits out its 3 s timeout "
     "every command")}
@@ -228,9 +235,15 @@ def shtrih_client(url: str, stored: list[bytes]) -> Work:
 
 def pyshtrih_client(url: str, stored: list[bytes]) -> Work:
     import pyshtrih
+    import serial
 
     def work(lap: Lap) -> None:
         device: Any = pyshtrih.ShtrihM01F(url, 115200, timeout=3)
+        if url.startswith("socket://"):
+            # pyshtrih opens a serial.Serial by name; pyserial's socket:// port takes its
+            # place, unopened, with the same timeouts (pyshtrih's connect opens it)
+            device.protocol.serial = serial.serial_for_url(
+                url, do_not_open=True, timeout=3, write_timeout=3)
         device.connect()
         lap()
         try:
@@ -438,13 +451,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--atol-ack-add", action="store_true",
                         help="acknowledge each ATOL result inside the next ADD (C5, [?]: the "
                              "emulator is told to take it)")
+    parser.add_argument("--stray-ff", action="store_true",
+                        help="the Shtrih emulator's TCP line sends a network register's stray "
+                             "0xFF after the host's ACK (wire time then counts a byte that "
+                             "overlaps the next request; pyshtrih reads over the pty only)")
     args = parser.parse_args(argv)
     clients: list[str] = args.only
     lines: list[str] = args.line
+    UNFIT.clear()
+    if args.stray_ff:
+        UNFIT.update(STRAY_FF_UNFIT)
     if not pairs(lines, clients):
         parser.error("; ".join(UNFIT[name, line] for line in lines for name in clients))
     protocols = list(dict.fromkeys(CLIENTS[name] for line, name in pairs(lines, clients)))
-    options: dict[str, list[str]] = {"shtrih": [], "atol": [f"results={args.atol_results}"]}
+    options: dict[str, list[str]] = {"shtrih": [f"stray_ff={int(args.stray_ff)}"],
+                                     "atol": [f"results={args.atol_results}"]}
     ATOL_OPTIONS.clear()
     if args.atol_ack_add:
         options["atol"].append("accept_ack_add=1")
@@ -464,7 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"lines: {', '.join(lines)} paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} "
                   f"bits a byte); each emulator in its own process; {args.repeats} repeats, "
                   f"the runs' order alternating; ATOL results {args.atol_results}"
-                  f"{', C5 ACK_ADD' if args.atol_ack_add else ''}")
+                  f"{', C5 ACK_ADD' if args.atol_ack_add else ''}; Shtrih over TCP "
+                  f"{'with' if args.stray_ff else 'without'} the stray 0xFF after ACK")
             for line in lines:
                 for name in clients:
                     if (name, line) in UNFIT:
