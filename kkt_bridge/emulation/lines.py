@@ -30,13 +30,17 @@ link (:mod:`.pacing`) gives its bytes their arrivals one byte time apart from th
 What the line can tell of that moment depends on its kind:
 
 - TCP on Linux: the kernel stamps each received segment (``SO_TIMESTAMPNS``); on loopback
-  that is the client's write, within microseconds, however late this thread reads it. The
+  that is the client's write, within microseconds, however late this thread reads it
+  (from another host, the segment's arrival here, which is as close as this end can get). The
   stamp (wall clock) is turned into ``time.monotonic()`` at the read, and given to the
-  link clamped: never later than the read, never earlier than the moment the line last
-  polled the link (:class:`_Runner`, which may have run it ahead on the promise that no
-  input overtakes it). A read that joins several writes gets the stamp of the last: its
-  bytes arrive a little late, never early. Where the option is missing (not Linux, a
-  refusal, ``TcpServer(timestamps=False)``), TCP is read like the pty.
+  link clamped: never later than the read, never earlier than the connection's accept or
+  the moment the line last polled the link (:class:`_Runner`, which may have run it ahead
+  on the promise that no input overtakes it); a wall clock stepped between the write and
+  the read thus misplaces the bytes only within those bounds. A read that joins several
+  writes gets the stamp of the last: its bytes arrive a little late, never early. Where
+  the option is missing (not Linux, a refusal, ``TcpServer(timestamps=False)``), TCP is
+  read like the pty; so are the first segments after the first socket of the system asks
+  for stamps (Linux turns stamping on a moment later).
 - pty: the write moment is unknowable; ``now`` is when select returned, so the crossing of
   the pty (a kworker hands the bytes over, tens of microseconds) is added to every
   request's arrival.
@@ -89,7 +93,8 @@ class EmulatedLink(Protocol):
     def receive(self, data: bytes, now: float) -> None:
         """Bytes the client wrote, setting off down the line at ``now``: the client's write
         where the line knows it (TCP with kernel timestamps), else the moment it read them;
-        never later than the read, never before a moment the link was already run to."""
+        never later than the read, never before the conversation began or the line last
+        polled the link."""
         ...
 
     def poll(self, now: float) -> bytes:
@@ -252,6 +257,7 @@ class Line:
         """
         out = _Outbox()
         run = _Runner(link)
+        run.since = time.monotonic()  # no byte of this conversation set off before it began
         while not self._stopping.is_set():
             now = time.monotonic()
             if out.held and out.held[0][0] <= now:
@@ -542,7 +548,7 @@ def _written_at(ancillary: list[tuple[int, int, bytes]]) -> float | None:
 
     The two clocks' offset is taken afresh at every read, between two monotonic readings,
     so a step of the wall clock (NTP, an admin) can only misplace the segments read across
-    it; the line's clamps keep even those between the link's last run and the read."""
+    it; the line's clamps keep even those between the link's last poll and the read."""
     for level, kind, payload in ancillary:
         if level != socket.SOL_SOCKET or kind != _SO_TIMESTAMPNS:
             continue

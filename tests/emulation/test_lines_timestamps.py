@@ -12,12 +12,18 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
 from kkt_bridge.emulation.faults import FaultInjector, FaultSpec
-from kkt_bridge.emulation.lines import _SO_TIMESTAMPNS, LineKind, TcpServer, _written_at
+from kkt_bridge.emulation.lines import (
+    _SO_TIMESTAMPNS,
+    _STAMP_SPACE,
+    LineKind,
+    TcpServer,
+    _written_at,
+)
 from kkt_bridge.emulation.pacing import Pacer
 
 BAUD = 115200
@@ -30,6 +36,31 @@ WAIT = 10.0  # only a broken line waits this long
 needs_stamps = pytest.mark.skipif(
     _SO_TIMESTAMPNS is None or not sys.platform.startswith("linux"),
     reason="kernel receive timestamps are Linux's")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_stamping() -> Iterator[None]:
+    """Linux turns its receive stamping on for the whole system a moment after the first
+    socket asks (a deferred work item), and off after the last one closes: until then the
+    line dates bytes by their read, as it should. A socket of our own keeps it on for these
+    tests, and a stamped byte says it is on."""
+    if _SO_TIMESTAMPNS is None or not sys.platform.startswith("linux"):
+        yield
+        return
+    with ExitStack() as stack:
+        listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
+        sender = stack.enter_context(
+            socket.create_connection(listener.getsockname()[:2], timeout=WAIT))
+        receiver = stack.enter_context(listener.accept()[0])
+        receiver.settimeout(WAIT)
+        receiver.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        for _ in range(int(WAIT / 0.01)):  # bounded
+            sender.sendall(b"x")
+            _data, ancillary, _flags, _a = receiver.recvmsg(16, _STAMP_SPACE)
+            if _written_at(ancillary) is not None:
+                break
+            time.sleep(0.01)
+        yield
 
 
 class HeldLink:
@@ -166,3 +197,58 @@ def test_a_stamp_is_never_later_than_the_read() -> None:
     assert at is not None
     assert read_before <= at <= time.monotonic()
     assert _written_at([]) is None
+
+
+class IdleLink:
+    """A paced toy link with nothing to do until bytes come: the line never polls it."""
+
+    def __init__(self, faults: FaultInjector) -> None:
+        self.faults = faults
+        self.disconnect_requested = False
+        self.pacer = Pacer(faults, byte_timeout=1.0)
+        self.given: list[tuple[bytes, float]] = []
+        self.got = threading.Event()
+
+    def receive(self, data: bytes, now: float) -> None:
+        self.given.append((data, now))
+        self.got.set()
+
+    def poll(self, now: float) -> bytes:
+        return b""
+
+    def next_deadline(self) -> float | None:
+        return None
+
+
+@needs_stamps
+def test_bytes_written_before_the_conversation_began_are_given_its_start() -> None:
+    """A client that writes at once after connecting, before the line has made its link
+    (here: held in the link factory), wrote to a conversation that did not exist yet."""
+    made = threading.Event()
+    go = threading.Event()
+    links: list[IdleLink] = []
+
+    def factory(faults: FaultInjector, _kind: LineKind) -> IdleLink:
+        made.set()
+        go.wait(WAIT)
+        links.append(IdleLink(faults))
+        return links[-1]
+
+    server = TcpServer(factory, spec=FaultSpec(baud=BAUD), port=0)
+    server.start()
+    try:
+        with socket.create_connection((server.host, server.port), timeout=WAIT) as client:
+            assert made.wait(WAIT), "the line never accepted"
+            client.sendall(REQUEST)
+            time.sleep(0.05)  # the line is still making its link
+            released = time.monotonic()
+            go.set()
+            for _ in range(int(WAIT / 0.01)):  # bounded
+                if links and links[0].got.is_set():
+                    break
+                time.sleep(0.01)
+            assert links and links[0].given, "the request never reached the link"
+            assert links[0].given[0][1] >= released
+    finally:
+        go.set()
+        server.stop()
