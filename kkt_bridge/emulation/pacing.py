@@ -3,6 +3,11 @@
 With a baud rate set (``FaultSpec.baud``), a byte is not seen by the register before a real
 8N1 line would have delivered it, and bytes leave no faster than such a line carries them.
 
+What leaves goes in whole pieces, each released when its last byte would have left the
+wire: a client never sees a byte early, and never a frame in two parts (a real register
+does not pause inside a frame; an emulator descheduled on a loaded machine would, and the
+client would rightly reject the cut frame).
+
 Inbound, the bytes of a write set off at the moment the line gives (:meth:`Pacer.arrive`'s
 ``now``) or when the line is done with the bytes before them, whichever is later, and take
 a byte time each. How close that moment is to the client's write is the line's business
@@ -12,10 +17,6 @@ over a pty it is the moment the emulator read the bytes, so the pty's crossing (
 microseconds) comes on top of the wire time of every request. Outbound, a piece is due
 when its last byte would have left the wire; the crossing to the client after that (pty or
 socket) is not the pacer's to hide, and adds to every answer.
-What leaves goes in whole pieces, each released when its last byte would have left the
-wire: a client never sees a byte early, and never a frame in two parts (a real register
-does not pause inside a frame; an emulator descheduled on a loaded machine would, and the
-client would rightly reject the cut frame).
 
 The link tells the pacer which inbound bytes it acts on (``acts``: a control byte, the
 last byte of a frame, by a look-ahead of its own receive state machine). The pacer then
