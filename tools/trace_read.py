@@ -246,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.wait(10)
     table = segments(host, emu, byte_time)
     commands = len(table["sum"])
+    reads = sum(1 for e in emu if e[1] == "r" and e[2] > 0)
+    stamped = sum(1 for e in emu if e[1] == "s")
+    if args.line == "tcp":
+        print(f"emulator reads dated by the kernel's stamp: {stamped} of {reads}")
     print(f"{args.line}: {args.documents} documents, {wall:.3f} s, {commands} commands traced; "
           f"load {os.getloadavg()[0]:.2f}; us per command:")
     for name, values in table.items():
