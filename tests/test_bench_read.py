@@ -1,5 +1,6 @@
 """tools/bench_read.py: the clients' order, the medians and targets, a busy core that stops by
-itself, and a tiny run of every client against both emulators (no timing is asserted)."""
+itself, and a tiny run of every client against both emulators over both lines (no timing is
+asserted)."""
 
 from __future__ import annotations
 
@@ -38,12 +39,34 @@ def test_only_names_known_clients(bench: ModuleType) -> None:
         bench.parse_clients("shtrih,modbus")
 
 
+def test_only_names_known_lines(bench: ModuleType) -> None:
+    assert bench.parse_lines("tcp,pty,tcp") == ["tcp", "pty"]
+    with pytest.raises(Exception, match="not usb"):
+        bench.parse_lines("pty,usb")
+
+
+def test_a_client_unfit_for_a_line_is_left_out_of_it(bench: ModuleType) -> None:
+    bench.UNFIT.clear()
+    try:
+        assert bench.pairs(["pty", "tcp"], ["shtrih", "pyshtrih"]) == [
+            ("pty", "shtrih"), ("pty", "pyshtrih"), ("tcp", "shtrih"), ("tcp", "pyshtrih")]
+        bench.UNFIT.update(bench.STRAY_FF_UNFIT)
+        assert bench.pairs(["pty", "tcp"], ["shtrih", "pyshtrih"]) == [
+            ("pty", "shtrih"), ("pty", "pyshtrih"), ("tcp", "shtrih")]
+    finally:
+        bench.UNFIT.clear()
+
+
 def test_medians_are_taken_figure_by_figure(bench: ModuleType) -> None:
-    runs = [bench.Run("shtrih", 10, seconds, 100 * k, 200 * k, 0.01 * k, 50 * k, 1.0, 115200)
+    runs = [bench.Run("shtrih", 10, seconds, 100 * k, 200 * k, 0.01 * k, 50 * k, 1.0, 115200,
+                      seconds / 2, 150 * k)
             for k, seconds in ((1, 3.0), (3, 1.0), (2, 2.0))]
     med = bench.median_run(runs)
     assert (med.seconds, med.bytes_in, med.bytes_out, med.wakeups) == (2.0, 200, 400, 100)
     assert med.wire == pytest.approx(600 * 10 / 115200)
+    # the documents alone: half the time over half the bytes
+    assert (med.read_seconds, med.read_bytes) == (1.0, 300)
+    assert med.read_ratio == pytest.approx(med.ratio)
     assert med.cpu_ms == pytest.approx(2.0)
     assert bench.mark(1.04, 1.05).endswith(": met")
     assert bench.mark(1.06, 1.05).endswith("NOT met")
@@ -88,6 +111,8 @@ def test_every_client_reads_its_archive_byte_for_byte(
         only = "shtrih,atol"
     assert bench.main(["--documents", "3", "--repeats", "2", "--only", only]) == 0
     out = capsys.readouterr().out
-    for name in only.split(","):
-        assert out.count(f" {name} ") >= 3, out  # two runs and a median
-    assert "target shtrih wall/wire" in out and "target atol wall/wire" in out
+    for line in ("pty", "tcp"):
+        for name in only.split(","):
+            assert out.count(f" {name}/{line} ") >= 3, out  # two runs and a median
+        assert f"target shtrih/{line} wall/wire" in out, out
+        assert f"target atol/{line} wall/wire" in out, out

@@ -4,8 +4,26 @@
 For each protocol a client needs, an archive of ``--documents`` fiscal documents is made
 through the register's own API (no line time: shifts of receipts, as a shop makes them),
 saved to a state file, and served by ``kkt-bridge emulator --driver shtrih|atol`` in a
-process of its own over a pty paced at ``--baud`` (8N1: 10 bits a byte), so the emulator's
-CPU is not the clients'. Then, ``--repeats`` times, the clients' order alternating:
+process of its own, paced at ``--baud`` (8N1: 10 bits a byte), so the emulator's CPU is not
+the clients'. It serves the lines of ``--line`` (both by default, from the same process and
+archive):
+
+- ``pty``: a pseudo-terminal, as a serial port; the emulator dates a request by the moment
+  it reads it, so the pty's crossing adds to every request's wire time;
+- ``tcp``: ``socket://127.0.0.1:PORT``; the emulator dates a request by the kernel's
+  receive stamp, the client's write (:mod:`kkt_bridge.emulation.lines`), as a serial line
+  would. The project's drivers open it as they open any ``socket://`` URL (TCP_NODELAY
+  on); pyshtrih gets pyserial's ``serial_for_url("socket://...")`` port in place of its
+  own serial port (no TCP_NODELAY: pyserial sets none, and pyshtrih no more).
+
+A network Shtrih sends a stray 0xFF after the host's ACK; the Shtrih emulator's TCP line is
+served without it here (``stray_ff=0``), so that both lines carry a serial line's bytes: the
+0xFF leaves while the host's next request comes in, and counting it as wire time would
+flatter the TCP figure (about 3 %). ``--stray-ff`` keeps it; pyshtrih then reads over the
+pty only, as it takes the 0xFF for a wrong answer to its ENQ and waits out its read
+timeout (3 s) every command.
+
+Then, ``--repeats`` times, the (line, client) pairs' order alternating:
 
 - ``shtrih``: the project's Shtrih driver (``open_register``) reads every document (FF3A,
   then FF3B up to the length FF3A announced);
@@ -15,20 +33,24 @@ CPU is not the clients'. Then, ``--repeats`` times, the clients' order alternati
 - ``atol``: the project's ATOL driver reads its archive (A4 45, then A4 46 up to the
   announced length).
 
-Every document is checked byte for byte against what the ФН stored. Each run prints the wall
-time, the bytes that crossed the line both ways as the emulator's line counted them, their
-wire time (bytes x 10 / baud), wall / wire (1.0 is a line never idle), the emulator's CPU per
-document and its line wake-ups per document (from its control API), and the 1-minute load
-average. The summary gives the medians per client, kkt-bridge / pyshtrih wall time per
-repeat and their median, and the issue's targets, each marked met or not: wall / wire
-<= 1.05 on a quiet machine, <= 1.10 with the other core busy, kkt-bridge / pyshtrih <= 0.92.
+Every document is checked byte for byte against what the ФН stored. Each run (open the port,
+read, close it) prints the wall time, the bytes that crossed the line both ways as the
+emulator's line counted them, their wire time (bytes x 10 / baud), wall / wire (1.0 is a
+line never idle) and beside it the same for the documents alone (from the open port to the
+last document: no probe, no close; pyserial's ``socket://`` close sleeps 0.3 s, and a probe
+closes the port once more), the emulator's CPU per document and its line wake-ups per
+document (from its control API), and the 1-minute load average. The summary gives the
+medians per line and client, kkt-bridge / pyshtrih wall time per repeat and their median,
+and the issue's targets, each marked met or not: wall / wire <= 1.05 on a quiet machine,
+<= 1.10 with the other core busy, kkt-bridge / pyshtrih <= 0.92.
 
 ``--busy`` measures everything a second time while a busy process keeps one core at 100 %
 (it stops by itself when this benchmark ends, or after ``--busy-cap`` seconds), and prints
 both tables.
 
 Run: ``.venv/bin/python tools/bench_read.py [--documents 1000] [--baud 115200] [--repeats 3]
-[--only shtrih,pyshtrih,atol] [--busy]``. Small N while developing; the lead measures N=1000.
+[--only shtrih,pyshtrih,atol] [--line pty,tcp] [--busy]``. Small N while developing; the
+lead measures N=1000.
 """
 
 from __future__ import annotations
@@ -44,7 +66,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kkt_bridge.driverapi import get_emulator
 from kkt_bridge.emulation.clock import ManualClock
@@ -55,6 +77,14 @@ ADMIN = 30
 END_OF_DATA = 0x08
 #: client -> the protocol of the emulator it reads
 CLIENTS = {"shtrih": "shtrih", "pyshtrih": "shtrih", "atol": "atol"}
+LINES = ("pty", "tcp")
+#: clients that cannot read over a line kind, and why (printed with the results); filled
+#: by --stray-ff
+UNFIT: dict[tuple[str, str], str] = {}
+STRAY_FF_UNFIT = {("pyshtrih", "tcp"): (
+    "pyshtrih is on the pty only: over socket:// it takes the stray 0xFF a network Shtrih "
+    "sends after the host's ACK for a wrong answer to ENQ and waits out its 3 s timeout "
+    "every command")}
 #: the issue's targets: wall / wire of the project's drivers, quiet and with a core busy;
 #: kkt-bridge / pyshtrih wall time on the same documents
 QUIET_TARGET = 1.05
@@ -63,7 +93,11 @@ PYSHTRIH_TARGET = 0.92
 #: a busy process's own limit, should this benchmark die without stopping it
 BUSY_CAP = 3600.0
 
-Work = Callable[[], None]
+#: a client's run: it calls ``lap()`` once its port is open and once its last document is
+#: read, so that the reading itself is measured apart from opening and closing the port
+Lap = Callable[[], None]
+Work = Callable[[Lap], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,10 @@ class Run:
     wakeups: int
     load: float
     baud: int
+    #: the documents alone, without opening (a probe) and closing the port: wall seconds
+    #: and bytes both ways
+    read_seconds: float
+    read_bytes: int
 
     @property
     def wire(self) -> float:
@@ -87,13 +125,18 @@ class Run:
         return self.seconds / self.wire
 
     @property
+    def read_ratio(self) -> float:
+        return self.read_seconds / (self.read_bytes * BITS_PER_BYTE / self.baud)
+
+    @property
     def cpu_ms(self) -> float:
         return self.cpu * 1000 / self.documents
 
     def line(self) -> str:
-        return (f"{self.name:<9} wall {self.seconds:8.3f} s  host->kkt {self.bytes_in:>8} B"
+        return (f"{self.name:<13} wall {self.seconds:8.3f} s  host->kkt {self.bytes_in:>8} B"
                 f"  kkt->host {self.bytes_out:>8} B  wire {self.wire:8.3f} s"
-                f"  wall/wire {self.ratio:6.3f}  emulator CPU {self.cpu_ms:6.3f} ms/doc"
+                f"  wall/wire {self.ratio:6.3f} (documents {self.read_ratio:6.3f})"
+                f"  emulator CPU {self.cpu_ms:6.3f} ms/doc"
                 f"  wakes {self.wakeups / self.documents:6.1f}/doc  load {self.load:4.2f}")
 
 
@@ -105,11 +148,13 @@ def median_run(runs: Sequence[Run]) -> Run:
                int(statistics.median(r.bytes_out for r in runs)),
                statistics.median(r.cpu for r in runs),
                int(statistics.median(r.wakeups for r in runs)),
-               statistics.median(r.load for r in runs), first.baud)
+               statistics.median(r.load for r in runs), first.baud,
+               statistics.median(r.read_seconds for r in runs),
+               int(statistics.median(r.read_bytes for r in runs)))
 
 
-def order(names: Sequence[str], repeat: int) -> list[str]:
-    """The clients' order in a repeat: as given, then reversed, and so on."""
+def order(names: Sequence[T], repeat: int) -> list[T]:
+    """The runs' order in a repeat: as given, then reversed, and so on."""
     return list(names) if repeat % 2 == 0 else list(reversed(names))
 
 
@@ -141,53 +186,66 @@ def fill(protocol: str, state: Path, documents: int) -> list[bytes]:
 
 @dataclass
 class Served:
-    """One protocol's archive, served by an emulator process of its own."""
+    """One protocol's archive, served by an emulator process of its own on its lines."""
 
     protocol: str
     stored: list[bytes]
     proc: subprocess.Popen[str]
-    path: str  # the pty
+    urls: dict[str, str]  # line kind -> what a client opens (the pty, socket://...)
     control: str  # the control API's URL
 
 
 def serve(protocol: str, state: Path, stored: list[bytes], baud: int,
-          options: Sequence[str]) -> Served:
+          options: Sequence[str], lines: Sequence[str]) -> Served:
     command = [sys.executable, "-c", "from kkt_bridge.cli.main import main; main()",
-               "emulator", "--driver", protocol, "--pty", "--state", str(state),
-               "--baud", str(baud)]
+               "emulator", "--driver", protocol, "--state", str(state), "--baud", str(baud)]
+    if "pty" in lines:
+        command.append("--pty")
+    if "tcp" in lines:
+        command += ["--tcp", "127.0.0.1:0"]
     for option in options:
         command += ["--link-option", option]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     assert proc.stdout is not None
-    path = proc.stdout.readline().strip()
+    said = [proc.stdout.readline().strip() for _line in lines]
     control = proc.stdout.readline().strip()
-    if not path.startswith("/dev/") or not control.startswith("control "):
+    urls = {("tcp" if url.startswith("socket://") else "pty"): url for url in said}
+    if sorted(urls) != sorted(lines) or not control.startswith("control "):
         proc.kill()
-        raise SystemExit(f"the {protocol} emulator did not start: {path!r} {control!r}")
-    return Served(protocol, stored, proc, path, control.split()[1])
+        raise SystemExit(f"the {protocol} emulator did not start: {said!r} {control!r}")
+    return Served(protocol, stored, proc, urls, control.split()[1])
 
 
 # --- the clients ----------------------------------------------------------------------------
 
 
-def shtrih_client(path: str, stored: list[bytes]) -> Work:
+def shtrih_client(url: str, stored: list[bytes]) -> Work:
     from kkt_bridge.registers import open_register
 
-    def work() -> None:
-        with open_register(path) as kkt:  # type: ignore[attr-defined]
+    def work(lap: Lap) -> None:
+        with open_register(url) as kkt:  # type: ignore[attr-defined]
+            lap()
             for number, data in kkt.iter_documents(1, len(stored)):
                 if data != stored[number - 1]:
                     raise SystemExit(f"shtrih: document {number} differs from the ФН's")
+            lap()
     return work
 
 
-def pyshtrih_client(path: str, stored: list[bytes]) -> Work:
+def pyshtrih_client(url: str, stored: list[bytes]) -> Work:
     import pyshtrih
+    import serial
 
-    def work() -> None:
-        device: Any = pyshtrih.ShtrihM01F(path, 115200, timeout=3)
+    def work(lap: Lap) -> None:
+        device: Any = pyshtrih.ShtrihM01F(url, 115200, timeout=3)
+        if url.startswith("socket://"):
+            # pyshtrih opens a serial.Serial by name; pyserial's socket:// port takes its
+            # place, unopened, with the same timeouts (pyshtrih's connect opens it)
+            device.protocol.serial = serial.serial_for_url(
+                url, do_not_open=True, timeout=3, write_timeout=3)
         device.connect()
+        lap()
         try:
             for number in range(1, len(stored) + 1):
                 head = bytes(device.protocol.command(0xFF3A, ADMIN,
@@ -204,6 +262,7 @@ def pyshtrih_client(path: str, stored: list[bytes]) -> Work:
                     body += answer[1:]
                 if head[1:5] + body != stored[number - 1]:
                     raise SystemExit(f"pyshtrih: document {number} differs from the ФН's")
+            lap()
         finally:
             device.disconnect()
     return work
@@ -213,15 +272,17 @@ def pyshtrih_client(path: str, stored: list[bytes]) -> Work:
 ATOL_OPTIONS: dict[str, bool] = {}
 
 
-def atol_client(path: str, stored: list[bytes]) -> Work:
+def atol_client(url: str, stored: list[bytes]) -> Work:
     from kkt_bridge.drivers.atol.plugin import driver
 
-    def work() -> None:
-        kkt = driver.open(path, **ATOL_OPTIONS)
+    def work(lap: Lap) -> None:
+        kkt = driver.open(url, **ATOL_OPTIONS)
+        lap()
         try:
             for number, data in kkt.iter_documents(1, len(stored)):
                 if data != stored[number - 1]:
                     raise SystemExit(f"atol: document {number} differs from the ФН's")
+            lap()
         finally:
             kkt.close()
     return work
@@ -231,21 +292,37 @@ MAKERS: dict[str, Callable[[str, list[bytes]], Work]] = {
     "shtrih": shtrih_client, "pyshtrih": pyshtrih_client, "atol": atol_client}
 
 
-def line_counters(url: str) -> tuple[int, int, float, int]:
-    status = call(url, "status", {})
-    line = status["lines"][0]
+def line_counters(control: str, url: str) -> tuple[int, int, float, int]:
+    """The counters of the emulator's line at ``url``, and the process's CPU seconds."""
+    status = call(control, "status", {})
+    line = next(one for one in status["lines"] if one["url"] == url)
     return line["bytes_in"], line["bytes_out"], status["cpu_seconds"], line["wakeups"]
 
 
-def measured(served: Served, name: str, baud: int, work: Work) -> Run:
-    before = line_counters(served.control)
+def measured(served: Served, line: str, name: str, baud: int, work: Work) -> Run:
+    url = served.urls[line]
+    # (when the lap began, how long its call to the control API took, the counters)
+    laps: list[tuple[float, float, tuple[int, int, float, int]]] = []
+
+    def lap() -> None:
+        at = time.perf_counter()
+        counters = line_counters(served.control, url)
+        laps.append((at, time.perf_counter() - at, counters))
+
+    before = line_counters(served.control, url)
     started = time.perf_counter()
-    work()
-    seconds = time.perf_counter() - started
+    work(lap)
+    # the laps' own calls are not the client's time
+    seconds = time.perf_counter() - started - sum(took for _at, took, _c in laps)
     time.sleep(0.05)  # let the last ACK reach the counters
-    after = line_counters(served.control)
-    return Run(name, len(served.stored), seconds, after[0] - before[0], after[1] - before[1],
-               after[2] - before[2], after[3] - before[3], os.getloadavg()[0], baud)
+    after = line_counters(served.control, url)
+    if len(laps) != 2:
+        raise SystemExit(f"{name}: the client marked {len(laps)} laps, not 2")
+    (opened, took, first), (done, _took, last) = laps
+    return Run(f"{name}/{line}", len(served.stored), seconds, after[0] - before[0],
+               after[1] - before[1], after[2] - before[2], after[3] - before[3],
+               os.getloadavg()[0], baud, done - opened - took,
+               last[0] + last[1] - first[0] - first[1])
 
 
 # --- a busy core ----------------------------------------------------------------------------
@@ -288,40 +365,62 @@ def _load(load: tuple[float, float, float]) -> str:
     return " ".join(f"{value:.2f}" for value in load)
 
 
-def measure(title: str, target: float, clients: Sequence[str], served: dict[str, Served],
-            baud: int, repeats: int) -> Table:
-    works = {name: MAKERS[name](served[CLIENTS[name]].path, served[CLIENTS[name]].stored)
-             for name in clients}
+def pairs(lines: Sequence[str], clients: Sequence[str]) -> list[tuple[str, str]]:
+    """(line, client) of every client on every line it can read over."""
+    return [(line, name) for line in lines for name in clients if (name, line) not in UNFIT]
+
+
+def measure(title: str, target: float, clients: Sequence[str], lines: Sequence[str],
+            served: dict[str, Served], baud: int, repeats: int) -> Table:
+    runners = pairs(lines, clients)
+    works = {(line, name): MAKERS[name](served[CLIENTS[name]].urls[line],
+                                        served[CLIENTS[name]].stored)
+             for line, name in runners}
     start = os.getloadavg()
     print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on {os.cpu_count()} "
           f"cores", flush=True)
     runs: list[Run] = []
     for repeat in range(repeats):
-        for name in order(clients, repeat):
-            run = measured(served[CLIENTS[name]], name, baud, works[name])
+        for line, name in order(runners, repeat):
+            run = measured(served[CLIENTS[name]], line, name, baud, works[line, name])
             runs.append(run)
             print(f"#{repeat + 1} {run.line()}", flush=True)
     return Table(title, target, runs, start, os.getloadavg())
 
 
-def summary(table: Table, clients: Sequence[str]) -> None:
+def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
     runs = table.runs
     print(f"-- {table.title}, medians; load average (1, 5, 15 min) at the start "
           f"{_load(table.load_start)}, at the end {_load(table.load_end)}")
-    for name in clients:
-        med = median_run([run for run in runs if run.name == name])
-        print(f"median    {med.line()}  ({(med.bytes_in + med.bytes_out) / med.documents:.1f}"
-              f" wire bytes/doc)")
-        if name != "pyshtrih":
-            print(f"  target {name} wall/wire {mark(med.ratio, table.target)}")
-    if "shtrih" in clients and "pyshtrih" in clients:
-        ours = [run.seconds for run in runs if run.name == "shtrih"]
-        theirs = [run.seconds for run in runs if run.name == "pyshtrih"]
-        ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
-        print(f"kkt-bridge / pyshtrih wall time per repeat: "
-              f"{', '.join(f'{r:.3f}' for r in ratios)}")
-        middle = statistics.median(ratios)
-        print(f"  target kkt-bridge / pyshtrih median {mark(middle, PYSHTRIH_TARGET)}")
+    for line in lines:
+        for name in clients:
+            if (name, line) in UNFIT:
+                print(f"  ({UNFIT[name, line]})")
+                continue
+            med = median_run([run for run in runs if run.name == f"{name}/{line}"])
+            print(f"median    {med.line()}  "
+                  f"({(med.bytes_in + med.bytes_out) / med.documents:.1f} wire bytes/doc)")
+            if name != "pyshtrih":
+                print(f"  target {name}/{line} wall/wire {mark(med.ratio, table.target)}; "
+                      f"documents only {mark(med.read_ratio, table.target)}")
+        if "shtrih" in clients and "pyshtrih" in clients and ("pyshtrih", line) not in UNFIT:
+            ours = [run.seconds for run in runs if run.name == f"shtrih/{line}"]
+            theirs = [run.seconds for run in runs if run.name == f"pyshtrih/{line}"]
+            ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+            print(f"kkt-bridge / pyshtrih wall time per repeat ({line}): "
+                  f"{', '.join(f'{r:.3f}' for r in ratios)}")
+            middle = statistics.median(ratios)
+            print(f"  target kkt-bridge / pyshtrih median ({line}) "
+                  f"{mark(middle, PYSHTRIH_TARGET)}")
+
+
+def parse_lines(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in LINES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"lines are {', '.join(LINES)}; not {', '.join(unknown) or 'none'}")
+    return list(dict.fromkeys(names))
 
 
 def parse_clients(text: str) -> list[str]:
@@ -340,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", type=parse_clients, default=list(CLIENTS),
                         help="clients to run, of shtrih,pyshtrih,atol (all by default)")
+    parser.add_argument("--line", type=parse_lines, default=list(LINES),
+                        help="the emulator's lines to read over, of pty,tcp (both by "
+                             "default, served by the same emulator process)")
     parser.add_argument("--busy", action="store_true",
                         help="measure a second time with one core kept busy")
     parser.add_argument("--busy-cap", type=float, default=BUSY_CAP,
@@ -349,10 +451,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--atol-ack-add", action="store_true",
                         help="acknowledge each ATOL result inside the next ADD (C5, [?]: the "
                              "emulator is told to take it)")
+    parser.add_argument("--stray-ff", action="store_true",
+                        help="the Shtrih emulator's TCP line sends a network register's stray "
+                             "0xFF after the host's ACK (wire time then counts a byte that "
+                             "overlaps the next request; pyshtrih reads over the pty only)")
     args = parser.parse_args(argv)
     clients: list[str] = args.only
-    protocols = list(dict.fromkeys(CLIENTS[name] for name in clients))
-    options: dict[str, list[str]] = {"shtrih": [], "atol": [f"results={args.atol_results}"]}
+    lines: list[str] = args.line
+    UNFIT.clear()
+    if args.stray_ff:
+        UNFIT.update(STRAY_FF_UNFIT)
+    if not pairs(lines, clients):
+        parser.error("; ".join(UNFIT[name, line] for line in lines for name in clients))
+    protocols = list(dict.fromkeys(CLIENTS[name] for line, name in pairs(lines, clients)))
+    options: dict[str, list[str]] = {"shtrih": [f"stray_ff={int(args.stray_ff)}"],
+                                     "atol": [f"results={args.atol_results}"]}
     ATOL_OPTIONS.clear()
     if args.atol_ack_add:
         options["atol"].append("accept_ack_add=1")
@@ -365,27 +478,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 started = time.perf_counter()
                 stored = fill(protocol, state, args.documents)
                 served[protocol] = serve(protocol, state, stored, args.baud,
-                                         options[protocol])
+                                         options[protocol], lines)
                 print(f"{protocol} archive: {len(stored)} documents, "
                       f"{sum(map(len, stored))} bytes (made in "
                       f"{time.perf_counter() - started:.1f} s through the register's API)")
-            print(f"line: pty paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} bits a byte); "
-                  f"each emulator in its own process; {args.repeats} repeats, the clients' "
-                  f"order alternating; ATOL results {args.atol_results}"
-                  f"{', C5 ACK_ADD' if args.atol_ack_add else ''}")
-            tables = [measure("quiet", QUIET_TARGET, clients, served, args.baud,
+            print(f"lines: {', '.join(lines)} paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} "
+                  f"bits a byte); each emulator in its own process; {args.repeats} repeats, "
+                  f"the runs' order alternating; ATOL results {args.atol_results}"
+                  f"{', C5 ACK_ADD' if args.atol_ack_add else ''}; Shtrih over TCP "
+                  f"{'with' if args.stray_ff else 'without'} the stray 0xFF after ACK")
+            for line in lines:
+                for name in clients:
+                    if (name, line) in UNFIT:
+                        print(f"  ({UNFIT[name, line]})")
+            tables = [measure("quiet", QUIET_TARGET, clients, lines, served, args.baud,
                               args.repeats)]
             if args.busy:
                 with busy_core(args.busy_cap):
-                    tables.append(measure("one core busy", BUSY_TARGET, clients, served,
-                                          args.baud, args.repeats))
+                    tables.append(measure("one core busy", BUSY_TARGET, clients, lines,
+                                          served, args.baud, args.repeats))
         finally:
             for one in served.values():
                 one.proc.terminate()
                 one.proc.wait(10)
     print()
     for table in tables:
-        summary(table, clients)
+        summary(table, clients, lines)
     return 0
 
 

@@ -3,13 +3,15 @@
 
 ``tools/bench_read.py`` says how far the read is from the wire (wall / wire); this says
 where the rest goes, per command. It makes an archive the same way, serves it from an
-emulator process of its own over a pty paced at ``--baud``, and reads every document with
-the project's Shtrih driver while both ends note, on the shared monotonic clock:
+emulator process of its own over a pty (``--line pty``, the default) or a TCP port
+(``--line tcp``) paced at ``--baud``, and reads every document with the project's Shtrih
+driver while both ends note, on the shared monotonic clock:
 
 - the driver: each write to the port (when it starts) and each read that returned bytes
   (when it returned, how many);
-- the emulator's line: each read (when it returned), each paced piece taken for writing
-  (the moment it was due), each write (when it started).
+- the emulator's line: each read (when it returned; over TCP also the moment the line
+  dated the bytes, the kernel's receive stamp), each paced piece taken for writing (the
+  moment it was due), each write (when it started).
 
 Then, for every command of the steady state (one driver write to the next), the segments:
 
@@ -20,11 +22,19 @@ Then, for every command of the steady state (one driver write to the next), the 
 - ``emu write -> host read``: the pty and the scheduler waking the driver;
 - ``host read -> host write``: the driver's own reaction (decode, next frame, write).
 
+Over TCP the emulator counts a request from its kernel stamp, not from its read, so the
+second segment is smaller by the first (the crossing is hidden under the wire time);
+``host write -> stamp`` (not in the sum) says how close the stamp is to the write. As in
+``bench_read.py``, the TCP line goes without a network Shtrih's stray 0xFF after the host's
+ACK unless ``--stray-ff``: that byte leaves while the next request comes in, and would be
+counted as wire time it does not take.
+
 Medians, 90th percentiles and means in microseconds, and their sum beside the median of the
 whole overhead (wall minus wire of the command). The tracing costs each end a Python call
 per syscall (about a microsecond).
 
-Run: ``.venv/bin/python tools/trace_read.py [--documents 30] [--baud 115200]``.
+Run: ``.venv/bin/python tools/trace_read.py [--documents 30] [--baud 115200] [--line tcp]
+[--stray-ff]``.
 """
 
 from __future__ import annotations
@@ -68,6 +78,14 @@ def write(fd, data):
 proxy = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
 proxy.read, proxy.write = read, write
 lines.os = proxy
+real_tcp_read = lines.TcpServer._read
+def tcp_read(self, fd):
+    data, sent = real_tcp_read(self, fd)
+    note((clock(), "r", len(data)))
+    if sent is not None:
+        note((sent, "s", len(data)))
+    return data, sent
+lines.TcpServer._read = tcp_read
 real_take = lines._Outbox.take_due
 def take_due(self, now):
     if self.held:
@@ -117,15 +135,18 @@ class TracedPort:
         return getattr(self._port, name)
 
 
-def serve(state: Path, baud: int, out: Path) -> tuple[subprocess.Popen[str], str]:
+def serve(state: Path, baud: int, out: Path, line: str,
+          stray_ff: bool) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-c", _EMULATOR, str(out), "emulator", "--driver", "shtrih",
-               "--pty", "--state", str(state), "--baud", str(baud)]
+               *(["--pty"] if line == "pty" else ["--tcp", "127.0.0.1:0"]),
+               "--link-option", f"stray_ff={int(stray_ff)}",
+               "--state", str(state), "--baud", str(baud)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     assert proc.stdout is not None
     path = proc.stdout.readline().strip()
     proc.stdout.readline()  # the control API
-    if not path.startswith("/dev/"):
+    if not path.startswith("/dev/" if line == "pty" else "socket://"):
         proc.kill()
         raise SystemExit(f"the emulator did not start: {path!r}")
     return proc, path
@@ -148,8 +169,10 @@ def segments(host: list[Event], emu: list[Event], byte_time: float) -> dict[str,
     writes = [e for e in host if e[1] == "W"]
     out: dict[str, list[float]] = {name: [] for name in (
         "host write -> emu read", "emu read -> last due - wire", "last due -> emu write",
-        "emu write -> host read", "host read -> host write", "sum", "wall - wire")}
+        "emu write -> host read", "host read -> host write", "sum", "wall - wire",
+        "host write -> stamp")}
     emu_reads = [e for e in emu if e[1] == "r" and e[2] > 0]
+    stamps = [e for e in emu if e[1] == "s"]
     emu_writes = [e for e in emu if e[1] == "w"]
     dues = [e for e in emu if e[1] == "d"]
     host_reads = [e for e in host if e[1] == "R"]
@@ -182,6 +205,9 @@ def segments(host: list[Event], emu: list[Event], byte_time: float) -> dict[str,
             out[name].append(value * 1e6)
         out["sum"].append(sum(parts.values()) * 1e6)
         out["wall - wire"].append((end - start - wire) * 1e6)
+        stamped = [e for e in stamps if start - 0.001 <= e[0] < end]
+        if stamped:
+            out["host write -> stamp"].append((stamped[0][0] - start) * 1e6)
     return out
 
 
@@ -197,12 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--documents", type=int, default=30)
     parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--line", choices=("pty", "tcp"), default="pty")
+    parser.add_argument("--stray-ff", action="store_true",
+                        help="over TCP, the stray 0xFF a network Shtrih sends after ACK")
     args = parser.parse_args(argv)
     byte_time = BITS_PER_BYTE / args.baud
     with tempfile.TemporaryDirectory(prefix="kkt-trace-read-") as tmp:
         state, out = Path(tmp) / "shtrih.json", Path(tmp) / "emulator.trace"
         stored = fill("shtrih", state, args.documents)
-        proc, path = serve(state, args.baud, out)
+        proc, path = serve(state, args.baud, out, args.line, args.stray_ff)
         host: list[Event] = []
         try:
             wall = read_all(path, stored, host)
@@ -217,7 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.wait(10)
     table = segments(host, emu, byte_time)
     commands = len(table["sum"])
-    print(f"{args.documents} documents, {wall:.3f} s, {commands} commands traced; "
+    reads = sum(1 for e in emu if e[1] == "r" and e[2] > 0)
+    stamped = sum(1 for e in emu if e[1] == "s")
+    if args.line == "tcp":
+        print(f"emulator reads dated by the kernel's stamp: {stamped} of {reads}")
+    print(f"{args.line}: {args.documents} documents, {wall:.3f} s, {commands} commands traced; "
           f"load {os.getloadavg()[0]:.2f}; us per command:")
     for name, values in table.items():
         if values:

@@ -64,7 +64,8 @@ How a protocol front end plugs in
 
 3. Bytes. Write the protocol's link as a state machine without I/O that satisfies
    :class:`EmulatedLink`: the line calls ``receive(data, now)`` with the bytes it read
-   from the client, ``poll(now)`` for the bytes to write, and sleeps until
+   from the client and the moment they set off (their write over TCP on Linux, their read
+   on a pty: :mod:`.lines`), ``poll(now)`` for the bytes to write, and sleeps until
    ``next_deadline()``. Let a :class:`Pacer` carry the bytes: ``pacer.arrive(data, now,
    acts)`` in ``receive`` (``acts(byte, arrival)``: will your state machine act on this
    byte? a control byte, a frame's last byte), ``for at, byte in pacer.arrived(now)`` and

@@ -3,13 +3,14 @@
 A line knows no protocol. The front end hands it a *link factory*; for every conversation
 (the pty's life, each TCP connection) the line makes one :class:`EmulatedLink` and pumps
 bytes through it: what the client wrote goes to ``receive(data, now)``, what ``poll(now)``
-returns goes to the client. The loop sleeps in ``select`` until bytes come or the link's
-``next_deadline()`` (a paced frame, the protocol's byte timeout, an answer's latency), so an
-idle emulator costs nothing, and a link that reports deadlines per frame, not per byte,
-wakes the line once per frame. A paced link's work is done ahead of time where no input can
-overtake it, and its answers are held until their moment (:class:`_Runner`): at the moment
-itself only the write is left, so an ACK due one byte time after a frame does not wait for
-the handler behind it.
+returns goes to the client; ``now`` is when the bytes set off down the line, as far as the
+line can tell (see "When bytes set off" below). The loop sleeps in ``select`` until bytes
+come or the link's ``next_deadline()`` (a paced frame, the protocol's byte timeout, an
+answer's latency), so an idle emulator costs nothing, and a link that reports deadlines
+per frame, not per byte, wakes the line once per frame. A paced link's work is done ahead
+of time where no input can overtake it, and its answers are held until their moment
+(:class:`_Runner`): at the moment itself only the write is left, so an ACK due one byte
+time after a frame does not wait for the handler behind it.
 
 pty: the server keeps its own slave descriptor open. Without it the master reads EIO the
 moment a client closes the slave, and a client that reopens the port would find nobody;
@@ -17,7 +18,32 @@ with it, clients may come and go any number of times. A client's open flushes wh
 written while nobody listened (pyserial resets the input buffer on open), as on a cable.
 
 TCP: one client at a time, like a real network register; the next connection waits in the
-listen backlog and is served when the current one goes away.
+listen backlog and is served when the current one goes away. The emulator's end sends
+each answer at once (TCP_NODELAY), as the drivers' ``socket://`` links send each request
+(:func:`kkt_bridge.link.opener.open_link`).
+
+When bytes set off
+==================
+
+On a real serial line a request starts travelling when the client writes it, and a paced
+link (:mod:`.pacing`) gives its bytes their arrivals one byte time apart from that moment.
+What the line can tell of that moment depends on its kind:
+
+- TCP on Linux: the kernel stamps each received segment (``SO_TIMESTAMPNS``); on loopback
+  that is the client's write, within microseconds, however late this thread reads it
+  (from another host, the segment's arrival here, which is as close as this end can get). The
+  stamp (wall clock) is turned into ``time.monotonic()`` at the read, and given to the
+  link clamped: never later than the read, never earlier than the connection's accept or
+  the moment the line last polled the link (:class:`_Runner`, which may have run it ahead
+  on the promise that no input overtakes it); a wall clock stepped between the write and
+  the read thus misplaces the bytes only within those bounds. A read that joins several
+  writes gets the stamp of the last: its bytes arrive a little late, never early. Where
+  the option is missing (not Linux, a refusal, ``TcpServer(timestamps=False)``), TCP is
+  read like the pty; so are the first segments after the first socket of the system asks
+  for stamps (Linux turns stamping on a moment later).
+- pty: the write moment is unknowable; ``now`` is when select returned, so the crossing of
+  the pty (a kworker hands the bytes over, tens of microseconds) is added to every
+  request's arrival.
 """
 
 from __future__ import annotations
@@ -27,8 +53,10 @@ import ctypes
 import errno
 import logging
 import os
+import platform
 import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -63,7 +91,10 @@ class EmulatedLink(Protocol):
     disconnect_requested: bool
 
     def receive(self, data: bytes, now: float) -> None:
-        """Bytes the client wrote, read at ``now``."""
+        """Bytes the client wrote, setting off down the line at ``now``: the client's write
+        where the line knows it (TCP with kernel timestamps), else the moment it read them;
+        never later than the read, never before the conversation began or the line last
+        polled the link."""
         ...
 
     def poll(self, now: float) -> bytes:
@@ -88,6 +119,24 @@ _AHEAD = 5e-3
 #: polls of the link in one turn of the line, at most
 _POLLS = 16
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+
+def _timestamp_option() -> int | None:
+    """``SO_TIMESTAMPNS`` where this Python or this Linux has it (Python 3.11 names none;
+    the number is Linux's generic one, other on SPARC and PA-RISC, which are left out)."""
+    known: int | None = getattr(socket, "SO_TIMESTAMPNS", None)
+    if known is not None:
+        return known
+    if not sys.platform.startswith("linux") or not hasattr(socket.socket, "recvmsg"):
+        return None
+    if platform.machine().lower().startswith(("sparc", "parisc")):
+        return None
+    return 35
+
+
+_SO_TIMESTAMPNS = _timestamp_option()
+#: room for one struct timespec in the ancillary data of a read
+_STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
 
 
 def _precise_timers() -> None:
@@ -174,6 +223,11 @@ class Line:
     def _after_read(self) -> None:
         """A hook for the transport after each read (TCP re-arms its quick ACKs)."""
 
+    def _read(self, fd: int) -> tuple[bytes, float | None]:
+        """What the client wrote, and when it wrote it (``time.monotonic()``, never later
+        than the read) if the transport knows; None when it does not (a pty)."""
+        return os.read(fd, _READ_SIZE), None
+
     def _close(self) -> None:
         raise NotImplementedError
 
@@ -203,6 +257,7 @@ class Line:
         """
         out = _Outbox()
         run = _Runner(link)
+        run.since = time.monotonic()  # no byte of this conversation set off before it began
         while not self._stopping.is_set():
             now = time.monotonic()
             if out.held and out.held[0][0] <= now:
@@ -242,9 +297,9 @@ class Line:
                 self._drain_wake(link)
             if fd in readable:
                 try:
-                    data = os.read(fd, _READ_SIZE)
+                    data, sent = self._read(fd)
                 except BlockingIOError:
-                    data = None
+                    data, sent = None, None
                 except OSError as exc:
                     if exc.errno == errno.EIO:  # pty without any slave: wait for one
                         time.sleep(0.01)
@@ -259,7 +314,9 @@ class Line:
                         # bytes written after an inject() must meet the new faults, even
                         # when they arrived before the wake-up byte was seen
                         self._drain_wake(link)
-                    link.receive(data, now)
+                    # the client's write where known, but not before the link was last
+                    # polled: it may have been run ahead on the promise of no input then
+                    link.receive(data, now if sent is None else max(sent, run.since))
         return "stop"
 
 
@@ -313,6 +370,10 @@ class _Runner:
         pacer = getattr(link, "pacer", None)
         self._pacer: Pacer | None = pacer if isinstance(pacer, Pacer) else None
         self.clock = 0.0
+        #: the real time of the last advance that polled the link: a byte the link is given
+        #: from now on must not set off before it, as the link may have been run ahead of
+        #: the real clock on the promise that no input comes before its quiet_until
+        self.since = 0.0
         #: a fault asked to drop the line: when, on the link's clock
         self.drop_at: float | None = None
 
@@ -328,6 +389,7 @@ class _Runner:
                 return
             at = max(deadline if deadline > now else now, self.clock)
             self.clock = at
+            self.since = now
             data = link.poll(at)
             if data:
                 out.held.append((at, data))
@@ -397,7 +459,8 @@ class TcpServer(Line):
     kind: LineKind = "tcp"
 
     def __init__(self, link_factory: LinkFactory, *, spec: FaultSpec, port: int,
-                 seed: int | None = None, host: str = DEFAULT_TCP_HOST) -> None:
+                 seed: int | None = None, host: str = DEFAULT_TCP_HOST,
+                 timestamps: bool = True) -> None:
         super().__init__(link_factory, spec=spec, seed=seed)
         self._listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                                        socket.SOCK_STREAM)
@@ -414,6 +477,10 @@ class TcpServer(Line):
         self._listener.setblocking(False)
         self.host, self.port = self._listener.getsockname()[:2]
         self._client: socket.socket | None = None
+        #: read the client's bytes with the kernel's receive time (see the module text);
+        #: off, or where the kernel refuses, they count from the moment they are read
+        self.timestamps = timestamps and _SO_TIMESTAMPNS is not None
+        self._stamped = False  # the current client's socket stamps its segments
 
     @property
     def url(self) -> str:
@@ -434,11 +501,13 @@ class TcpServer(Line):
                 continue
             client.setblocking(False)
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._stamped = self._stamp(client)
             self._client = client
             try:
                 self._pump(client.fileno(), self._new_link())
             finally:
                 self._client = None
+                self._stamped = False
                 with contextlib.suppress(OSError):
                     client.shutdown(socket.SHUT_RDWR)
                 client.close()
@@ -452,5 +521,48 @@ class TcpServer(Line):
             with contextlib.suppress(OSError):
                 client.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
+    def _stamp(self, client: socket.socket) -> bool:
+        """Ask the kernel to stamp the client's segments as they come in."""
+        if not self.timestamps or _SO_TIMESTAMPNS is None:
+            return False
+        try:
+            client.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        except OSError:
+            return False
+        return True
+
+    def _read(self, fd: int) -> tuple[bytes, float | None]:
+        client = self._client
+        if client is None or not self._stamped:
+            return super()._read(fd)
+        data, ancillary, _flags, _address = client.recvmsg(_READ_SIZE, _STAMP_SPACE)
+        return data, _written_at(ancillary)
+
     def _close(self) -> None:
         self._listener.close()
+
+
+def _written_at(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    """The kernel's receive time of the last segment read (``SCM_TIMESTAMPNS``, wall clock)
+    on the ``time.monotonic()`` clock, no later than now; None without one.
+
+    The two clocks' offset is taken afresh at every read, between two monotonic readings,
+    so a step of the wall clock (NTP, an admin) can only misplace the segments read across
+    it; the line's clamps keep even those between the link's last poll and the read."""
+    for level, kind, payload in ancillary:
+        if level != socket.SOL_SOCKET or kind != _SO_TIMESTAMPNS:
+            continue
+        if len(payload) >= 16:  # 64-bit time_t
+            seconds, nanoseconds = struct.unpack("qq", payload[:16])
+        elif len(payload) >= 8:  # 32-bit time_t
+            seconds, nanoseconds = struct.unpack("ii", payload[:8])
+        else:
+            return None
+        if seconds <= 0:
+            return None
+        before = time.monotonic_ns()
+        real = time.time_ns()
+        after = time.monotonic_ns()
+        written = seconds * 1_000_000_000 + nanoseconds - real + (before + after) // 2
+        return min(written, after) / 1e9
+    return None

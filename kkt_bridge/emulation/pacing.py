@@ -2,10 +2,21 @@
 
 With a baud rate set (``FaultSpec.baud``), a byte is not seen by the register before a real
 8N1 line would have delivered it, and bytes leave no faster than such a line carries them.
+
 What leaves goes in whole pieces, each released when its last byte would have left the
 wire: a client never sees a byte early, and never a frame in two parts (a real register
 does not pause inside a frame; an emulator descheduled on a loaded machine would, and the
 client would rightly reject the cut frame).
+
+Inbound, the bytes of a write set off at the moment the line gives (:meth:`Pacer.arrive`'s
+``now``) or when the line is done with the bytes before them, whichever is later, and take
+a byte time each. How close that moment is to the client's write is the line's business
+(:mod:`.lines`): over TCP on Linux it is the kernel's receive stamp, the write itself
+within microseconds, so the request's own wire time hides its crossing of the loopback;
+over a pty it is the moment the emulator read the bytes, so the pty's crossing (tens of
+microseconds) comes on top of the wire time of every request. Outbound, a piece is due
+when its last byte would have left the wire; the crossing to the client after that (pty or
+socket) is not the pacer's to hide, and adds to every answer.
 
 The link tells the pacer which inbound bytes it acts on (``acts``: a control byte, the
 last byte of a frame, by a look-ahead of its own receive state machine). The pacer then
@@ -48,9 +59,10 @@ class Pacer:
     # --- inbound ----------------------------------------------------------------------------
 
     def arrive(self, data: bytes, now: float, acts: Callable[[int, float], bool]) -> None:
-        """Bytes the client wrote, read at ``now``: through the line's faults, each gets the
-        time a real line would deliver it; ``acts(byte, arrival)`` says whether the link
-        will act on it (it may say yes too often, which costs a wake-up, never no wrongly)."""
+        """Bytes the client wrote, setting off at ``now`` (the write where the line knows it,
+        else the read): through the line's faults, each gets the time a real line would
+        deliver it; ``acts(byte, arrival)`` says whether the link will act on it (it may
+        say yes too often, which costs a wake-up, never no wrongly)."""
         self.bytes_in += len(data)
         faults = self.faults
         if faults.is_silent(now):
@@ -74,9 +86,11 @@ class Pacer:
             events.popleft()
 
     def quiet_until(self, now: float) -> float:
-        """No byte read at ``now`` or later arrives before this moment: the inbound line is
-        busy until its last byte is in, and a new byte takes a byte time of its own. Up to
-        here the link may be run ahead of the real clock: no input can overtake it."""
+        """No byte given to :meth:`arrive` with a time of ``now`` or later arrives before
+        this moment: the inbound line is busy until its last byte is in, and a new byte
+        takes a byte time of its own. Up to here the link may be run ahead of the real
+        clock: no input can overtake it (a line that dates bytes by their write keeps them
+        no earlier than this ``now``, :mod:`.lines`)."""
         return max(now, self._in_free) + self.faults.spec.byte_time
 
     @property

@@ -151,7 +151,8 @@ class DeviceLink:
     # --- input ------------------------------------------------------------------------------
 
     def receive(self, data: bytes, now: float) -> None:
-        """Bytes read from the transport at ``now``."""
+        """Bytes the host wrote, setting off down the line at ``now`` (the line's word:
+        the write where it knows it, else the read; see ``EmulatedLink.receive``)."""
         self.pacer.arrive(data, now, self._ahead)
 
     def _ahead(self, byte: int, arrival: float) -> bool:
