@@ -59,8 +59,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import NoReturn, Protocol
 
-from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
+from kkt_bridge.errors import LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
+from kkt_bridge.link.direct import direct_io
 from kkt_bridge.link.failures import not_a_register
 
 from .frame import (
@@ -71,8 +72,8 @@ from .frame import (
     STRAY,
     STX,
     command_prefix,
-    decode_frame,
     encode_frame,
+    frame_ok,
 )
 
 _ENQ = bytes((ENQ,))
@@ -115,6 +116,9 @@ class Transport:
     def __init__(self, port: SerialPort, *, byte_timeout: float = BYTE_TIMEOUT,
                  control_timeout: float = CONTROL_TIMEOUT, attempts: int = ATTEMPTS,
                  clock: Callable[[], float] = time.monotonic, blind: bool = True) -> None:
+        # reconfiguring a real port is a syscall; reads below loop on this short timeout
+        if port.timeout != byte_timeout:
+            port.timeout = byte_timeout
         self.port = port
         #: queries may skip the ENQ after a clean exchange (off where another program
         #: shares the port between our commands: see :mod:`..exchange`)
@@ -136,9 +140,20 @@ class Transport:
         #: commands sent without ENQ, and those of them that fell back to the handshake
         self.blind_frames = 0
         self.blind_fallbacks = 0
-        # reconfiguring a real port is a syscall; reads below loop on this short timeout
-        if port.timeout != byte_timeout:
-            port.timeout = byte_timeout
+
+    @property
+    def port(self) -> SerialPort:
+        return self._port
+
+    @port.setter
+    def port(self, port: SerialPort) -> None:
+        # a tty's descriptor is read and written directly (kkt_bridge.link.direct): a poll
+        # and a read where pyserial makes two selects and a read, on the path from the
+        # register's answer to our next command; any other port through its own methods
+        self._port = port
+        direct = direct_io(port)
+        self._read: Callable[[int], bytes] = direct.read if direct else port.read
+        self._send: Callable[[bytes], object] = direct.write if direct else port.write
 
     def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
         """Send a request body (CMD + data) and return the answer body (CMD + error + data).
@@ -335,7 +350,7 @@ class Transport:
         it acknowledged, so STX means its ACK was lost on the line. Skipping it instead would
         hunt for a control byte inside the answer's data.
         """
-        read = self.port.read
+        read = self._read
         while True:
             byte = read(1)
             if byte:
@@ -354,7 +369,7 @@ class Transport:
         ``have_stx``: the STX was already consumed by :meth:`_control`.
         Raises _Corrupt (after sending NAK) when the frame is short or its LRC is wrong.
         """
-        read = self.port.read
+        read = self._read
         garbled = False
         # the frame's LEN when it came in one read with the STX: STX and LEN are taken
         # together (a frame has at least four bytes, so the read never waits for a byte
@@ -389,12 +404,10 @@ class Transport:
             if not more:  # a whole byte timeout without a byte: the frame is cut
                 self._reject()
             rest += more
-        try:
-            body = decode_frame(bytes((STX, size)) + rest)
-        except FrameError:
-            self._reject()
-        if not body:  # LEN 0: no command echo, no answer
-            self._reject()
+        # decode_frame's checks on the parts as they came (STX, LEN and the length hold)
+        if not size or not frame_ok(size, rest[:size], rest[size]):
+            self._reject()  # a bad LRC, or LEN 0: no command echo, no answer
+        body = rest[:size]
         self._owed_ack = True  # written with whatever we send next, or at the end
         return body
 
@@ -414,12 +427,12 @@ class Transport:
         if self._owed_ack:
             self._owed_ack = False
             data = _ACK + data
-        self.port.write(data)
+        self._send(data)
 
     def _flush(self) -> None:
         if self._owed_ack:
             self._owed_ack = False
-            self.port.write(_ACK)
+            self._send(_ACK)
 
 
 __all__ = ["ATTEMPTS", "BLIND_IDLE", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort",
