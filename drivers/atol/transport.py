@@ -37,6 +37,7 @@ from typing import Protocol
 
 from kkt_bridge.errors import LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
+from kkt_bridge.link.direct import direct_io
 
 from . import taskbuffer
 from .errors import TaskBufferError
@@ -56,6 +57,8 @@ DAMAGED_IN_A_ROW = 8
 SENT_KEPT = 8
 #: the first task id of a round: the round starts with ABORT
 FIRST_TID = 1
+#: the most a read of a tty's descriptor takes at once: all that waits, as ``in_waiting`` gave
+READ_SIZE = 4096
 
 
 class SerialPort(Protocol):
@@ -117,6 +120,8 @@ class Transport:
                  poll_interval: float = POLL_INTERVAL, resends: int = RESENDS,
                  ack_add: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        if port.timeout != byte_timeout:
+            port.timeout = byte_timeout  # reconfiguring a real port is a syscall: once
         self.port = port
         #: acknowledge a result together with the next ADD in one C5 packet: its layout is
         #: [?] (:class:`~.taskbuffer.BufferCommand`), so only for a register known to take it
@@ -133,8 +138,20 @@ class Transport:
         self._deferred = bytearray()
         self._deferred_ids: list[int] = []
         self.heard = False  # any well-formed packet arrived on this link
-        if port.timeout != byte_timeout:
-            port.timeout = byte_timeout  # reconfiguring a real port is a syscall: once
+
+    @property
+    def port(self) -> SerialPort:
+        return self._port
+
+    @port.setter
+    def port(self, port: SerialPort) -> None:
+        # a tty's descriptor is read and written directly (kkt_bridge.link.direct): one poll
+        # and one read of all that waits, where pyserial asked in_waiting (an ioctl), then
+        # selected twice; any other port through its own methods
+        self._port = port
+        direct = direct_io(port)
+        self._direct_read = direct.read if direct else None
+        self._send: Callable[[bytes], object] = direct.write if direct else port.write
 
     # --- sending --------------------------------------------------------------------------
 
@@ -399,7 +416,10 @@ class Transport:
                     self.heard = True
                 return got
             try:
-                chunk = self.port.read(max(reader.needed(), self._waiting()))
+                if self._direct_read is not None:
+                    chunk = self._direct_read(READ_SIZE)
+                else:
+                    chunk = self.port.read(max(reader.needed(), self._waiting()))
             except OSError as exc:  # serial.SerialException is an OSError too
                 raise self._closed(exc) from exc
             if chunk:
@@ -432,7 +452,7 @@ class Transport:
             self._deferred_ids.clear()
             self._deferred_ack = None
         try:
-            self.port.write(frame)
+            self._send(frame)
         except OSError as exc:
             raise self._closed(exc) from exc
 
