@@ -151,7 +151,10 @@ class Transport:
         self._port = port
         direct = direct_io(port)
         self._direct_read = direct.read if direct else None
-        self._send: Callable[[bytes], object] = direct.write if direct else port.write
+        self._send: Callable[[bytes], object] = direct.write if direct else self._port_write
+
+    def _port_write(self, data: bytes) -> None:
+        self._port.write(data)  # looked up at each write: a wrapper may replace it
 
     # --- sending --------------------------------------------------------------------------
 

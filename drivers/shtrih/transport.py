@@ -152,8 +152,18 @@ class Transport:
         # register's answer to our next command; any other port through its own methods
         self._port = port
         direct = direct_io(port)
-        self._read: Callable[[int], bytes] = direct.read if direct else port.read
-        self._send: Callable[[bytes], object] = direct.write if direct else port.write
+        self._read: Callable[[int], bytes] = direct.read if direct else self._port_read
+        # for the rest of a frame whose head came: read at once, wait only if it is not in
+        self._read_rest: Callable[[int], bytes] = (direct.read_now if direct
+                                                   else self._port_read)
+        self._send: Callable[[bytes], object] = direct.write if direct else self._port_write
+
+    # any other port's methods are looked up at each call: a wrapper may replace them
+    def _port_read(self, size: int) -> bytes:
+        return self._port.read(size)
+
+    def _port_write(self, data: bytes) -> None:
+        self._port.write(data)
 
     def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
         """Send a request body (CMD + data) and return the answer body (CMD + error + data).
@@ -394,11 +404,11 @@ class Transport:
             if self._clock() >= deadline:
                 return None
         if not head:
-            head = read(1)
+            head = self._read_rest(1)
         if not head:
             self._reject()
         size = head[0]
-        rest = read(size + 1)
+        rest = self._read_rest(size + 1)
         while len(rest) < size + 1:
             more = read(size + 1 - len(rest))
             if not more:  # a whole byte timeout without a byte: the frame is cut

@@ -84,6 +84,20 @@ class DirectIO:
             return data
         return b""
 
+    def read_now(self, size: int) -> bytes:
+        """:meth:`read` for bytes that should be waiting already (the rest of a frame whose
+        head just came): read first, and wait only if they are not there yet."""
+        port = self.port
+        if not port.is_open or port.fd != self.fd:
+            raise serial.PortNotOpenError()
+        try:
+            data = os.read(self.fd, size)
+        except _AGAIN:
+            return self.read(size)
+        except OSError as exc:
+            raise serial.SerialException(f"read failed: {exc}") from exc
+        return data or self.read(size)
+
     def write(self, data: bytes) -> None:
         """Write ``data`` whole (see the module text)."""
         port = self.port

@@ -114,3 +114,14 @@ def test_a_vanished_device_raises() -> None:
     finally:
         port.close()
         os.close(slave)
+
+
+def test_read_now_takes_what_waits_and_else_waits(pty_port: tuple[serial.Serial, int]) -> None:
+    port, master = pty_port
+    io = DirectIO(port)
+    os.write(master, b"\x10\x00\x11")
+    # a pty hands the bytes to its reader a moment after the write: wait for them
+    assert io.read(1) == b"\x10"
+    assert io.read_now(5) == b"\x00\x11"
+    port.timeout = 0.01
+    assert io.read_now(1) == b""  # nothing waits: a read's byte timeout of silence
