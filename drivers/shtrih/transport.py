@@ -140,6 +140,10 @@ class Transport:
         #: commands sent without ENQ, and those of them that fell back to the handshake
         self.blind_frames = 0
         self.blind_fallbacks = 0
+        # the last request body and its frame (bytes are immutable: the same object, the
+        # same frame)
+        self._framed_body: bytes | None = None
+        self._frame = b""
 
     @property
     def port(self) -> SerialPort:
@@ -209,7 +213,12 @@ class Transport:
                 and now - self._clean_at <= BLIND_IDLE)
 
     def _exchange(self, body: bytes, timeout: float, query: bool) -> bytes:
-        frame = encode_frame(body)
+        if body is self._framed_body:
+            frame = self._frame  # the same request again (FF3B, 25 times a document)
+        else:
+            frame = self._frame = encode_frame(body)
+            # a bytearray may change under the same identity: only bytes are remembered
+            self._framed_body = body if type(body) is bytes else None
         self._heard = False
         self._noise.clear()
         started = self._clock()

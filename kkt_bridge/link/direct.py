@@ -68,8 +68,8 @@ class DirectIO:
             ready = self._poll.poll(wait)
             if not ready:
                 return b""
-            if self._abort is not None and any(fd == self._abort for fd, _ev in ready):
-                os.read(self._abort, 1000)  # pyserial's cancel_read
+            if ready[0][0] != self.fd or len(ready) > 1:  # the abort pipe is ready too
+                os.read(self._abort, 1000)  # type: ignore[arg-type]  # pyserial's cancel_read
                 return b""
             try:
                 data = os.read(self.fd, size)
