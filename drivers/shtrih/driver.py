@@ -353,13 +353,21 @@ class ShtrihKkt:
         request = self._request(command, {})
         exchange, data_of = self.transport.exchange, fn_cmds.tlv_block_data
         timeout, query, lock = command.timeout, command.query, self._lock
+        size_of = fn_cmds.tlv_block_size
+
+        def more(answer: bytes) -> bytes | None:
+            """The next FF3B, when this answer is a block and the length is not reached
+            with it: the transport sends it at once (its ``follow``)."""
+            size = size_of(answer)
+            return request if size and got + size < length else None
+
         # each block carries at least one byte, so the ФН's length bounds the loop
         for _block in range(length):
             if got >= length:
                 break
             try:
                 with lock:
-                    answer = exchange(request, timeout, query=query)
+                    answer = exchange(request, timeout, query=query, follow=more)
                 block = data_of(answer)
             except FnNoDataError:
                 break
