@@ -274,7 +274,9 @@ class Transport:
                         return self._result(run, packet.status, packet.answer)
                     self.send(taskbuffer.ack(packet.tid))
                 continue
-            if got.packet_id not in run.ours:
+            packet_id = got.packet_id
+            if packet_id not in run.adds and packet_id not in run.reqs \
+                    and packet_id not in run.old:  # run.ours, without building the union
                 continue  # a reply to a packet of an earlier task, to an ACK or ABORT
             if got.packet_id == run.asked:
                 run.asked = None
