@@ -314,19 +314,21 @@ class AtolKkt:
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
+        length: int = head.length  # out of the container once, not twice a block
+        read_block, command = self.execute_data, fn_cmds.READ_TLV
         # every answer carries a 4-byte TLV header at least, so the length bounds the loop
-        for _block in range(head.length // 4 + 1):
-            if got >= head.length:
+        for _block in range(length // 4 + 1):
+            if got >= length:
                 break
             try:
-                block = self.execute_data(fn_cmds.READ_TLV)
+                block = read_block(command)
             except FnNoDataError:
                 break
             if not block:
                 break
             chunks.append(block)
             got += len(block)
-        if got != head.length:
+        if got != length:
             raise ProtocolError(
                 _("документ {n}: ФН объявил {length} байт, передал {got}").format(
                     n=fd_number, length=head.length, got=got), _("повторите чтение документа"))
