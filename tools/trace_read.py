@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,38 @@ class TracedPort:
         return getattr(self._port, name)
 
 
+def trace_port(transport: Any, trace: list[Event]) -> None:
+    """Note the driver's writes and the reads that returned bytes: on the descriptor where
+    the transport reads a tty directly (kkt_bridge.link.direct), else around the port."""
+    direct: Any
+    try:
+        from kkt_bridge.link import direct
+    except ImportError:  # a tree from before the direct reads
+        direct = None
+    port = transport.port
+    if direct is None or direct.direct_io(port) is None:
+        transport.port = TracedPort(port, trace)
+        return
+    fd, clock, note = port.fd, time.monotonic, trace.append
+    real_read, real_write = os.read, os.write
+
+    def read(where: int, size: int) -> bytes:
+        data = real_read(where, size)
+        if data and where == fd:
+            note((clock(), "R", len(data)))
+        return data
+
+    def write(where: int, data: bytes) -> int:
+        if where == fd:
+            note((clock(), "W", len(data)))
+        return real_write(where, data)
+
+    proxy = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os)
+                                     if not k.startswith("__")})
+    proxy.read, proxy.write = read, write
+    direct.os = proxy  # type: ignore[assignment]
+
+
 def serve(state: Path, baud: int, out: Path, line: str,
           stray_ff: bool) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-c", _EMULATOR, str(out), "emulator", "--driver", "shtrih",
@@ -156,7 +189,7 @@ def read_all(path: str, stored: list[bytes], trace: list[Event]) -> float:
     from kkt_bridge.registers import open_register
 
     with open_register(path, driver="shtrih") as kkt:  # type: ignore[attr-defined]
-        kkt.transport.port = TracedPort(kkt.transport.port, trace)
+        trace_port(kkt.transport, trace)
         started = time.monotonic()
         for number, data in kkt.iter_documents(1, len(stored)):
             if data != stored[number - 1]:

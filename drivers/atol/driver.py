@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from construct import ConstructError, Container
 
-from kkt_bridge.errors import ConfigError, LinkError, ProtocolError
+from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, ProtocolError
 from kkt_bridge.fiscal import tlv
 from kkt_bridge.fiscal.documents import RegistrationReport, decode_document
 from kkt_bridge.fiscal.facts import FFD_VERSIONS
@@ -111,14 +111,18 @@ class AtolKkt:
         """A command whose answer is all data (A4 46): the data, without construct."""
         return command.answer_data(self._answer(command, fields))
 
-    def _answer(self, command: Command, fields: dict[str, Any]) -> bytes:
+    def _answer(self, command: Command, fields: dict[str, Any],
+                follow: Callable[[int, bytes], bytes | None] | None = None) -> bytes:
         try:
             task = command.build_task(self.password, **fields)
         except (ConstructError, ValueError, TypeError, KeyError) as exc:
             raise ConfigError(_("команда {command}: недопустимые значения ({reason})").format(
                 command=command.label, reason=exc), _("проверьте переданные значения")) from None
         with self._lock:
-            _status, answer = self.transport.execute(task, command.timeout)
+            # a task sent ahead is only for a batch: outside one, the flush below would
+            # run it for nothing
+            _status, answer = self.transport.execute(
+                task, command.timeout, follow=follow if self._batch else None)
             if not self._batch:
                 self.transport.flush()  # the result's ACK now: nothing else follows
         return answer
@@ -314,19 +318,32 @@ class AtolKkt:
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
+        length: int = head.length  # out of the container once, not twice a block
+        command = fn_cmds.READ_TLV
+        task = command.build_task(self.password)  # the same bytes object every block
+
+        def more(_status: int, answer: bytes) -> bytes | None:
+            """The next A4 46, when this answer is a block and the length is not reached
+            with it: the transport adds it at once (its ``follow``)."""
+            try:
+                size = len(command.answer_data(answer))
+            except KktBridgeError:
+                return None  # a refusal (0xDA: no more data): the loop below says what
+            return task if size and got + size < length else None
+
         # every answer carries a 4-byte TLV header at least, so the length bounds the loop
-        for _block in range(head.length // 4 + 1):
-            if got >= head.length:
+        for _block in range(length // 4 + 1):
+            if got >= length:
                 break
             try:
-                block = self.execute_data(fn_cmds.READ_TLV)
+                block = command.answer_data(self._answer(command, {}, more))
             except FnNoDataError:
                 break
             if not block:
                 break
             chunks.append(block)
             got += len(block)
-        if got != head.length:
+        if got != length:
             raise ProtocolError(
                 _("документ {n}: ФН объявил {length} байт, передал {got}").format(
                     n=fd_number, length=head.length, got=got), _("повторите чтение документа"))

@@ -26,17 +26,27 @@ another task):
   So B2 on a first ADD is such a leftover (freed with an ACK, the task added again), and a
   REQ's result is the task's own. The one case left ambiguous, B2 on an ADD we sent twice
   while its task is already done, is refused loudly (the result freed), never guessed.
+
+**The next task at once.** A caller that knows from a result which task comes next (the
+next A4 46 while the document's length is not reached) passes ``follow``: its ADD goes at
+once, with the ACK of the result in the same write, before the result travels up the
+driver. It is the ADD the next :meth:`Transport.execute` would send, only sooner; that call,
+with the same task bytes, runs it on from there under every rule above. If another task
+comes instead, or :meth:`Transport.flush` or :meth:`Transport.abort` is called first, the
+task sent ahead is run to its end first and its result dropped (acknowledged).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from kkt_bridge.errors import LinkClosedError, LinkTimeoutError, ProtocolError
+from kkt_bridge.errors import KktBridgeError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
+from kkt_bridge.link.direct import direct_io
 
 from . import taskbuffer
 from .errors import TaskBufferError
@@ -56,6 +66,8 @@ DAMAGED_IN_A_ROW = 8
 SENT_KEPT = 8
 #: the first task id of a round: the round starts with ABORT
 FIRST_TID = 1
+#: the most a read of a tty's descriptor takes at once: all that waits, as ``in_waiting`` gave
+READ_SIZE = 4096
 
 
 class SerialPort(Protocol):
@@ -117,6 +129,8 @@ class Transport:
                  poll_interval: float = POLL_INTERVAL, resends: int = RESENDS,
                  ack_add: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        if port.timeout != byte_timeout:
+            port.timeout = byte_timeout  # reconfiguring a real port is a syscall: once
         self.port = port
         #: acknowledge a result together with the next ADD in one C5 packet: its layout is
         #: [?] (:class:`~.taskbuffer.BufferCommand`), so only for a register known to take it
@@ -133,8 +147,25 @@ class Transport:
         self._deferred = bytearray()
         self._deferred_ids: list[int] = []
         self.heard = False  # any well-formed packet arrived on this link
-        if port.timeout != byte_timeout:
-            port.timeout = byte_timeout  # reconfiguring a real port is a syscall: once
+        #: the task sent ahead (``follow``): its bytes, its run, its timeout
+        self._ahead: tuple[bytes, _Task, float] | None = None
+
+    @property
+    def port(self) -> SerialPort:
+        return self._port
+
+    @port.setter
+    def port(self, port: SerialPort) -> None:
+        # a tty's descriptor is read and written directly (kkt_bridge.link.direct): one poll
+        # and one read of all that waits, where pyserial asked in_waiting (an ioctl), then
+        # selected twice; any other port through its own methods
+        self._port = port
+        direct = direct_io(port)
+        self._direct_read = direct.read if direct else None
+        self._send: Callable[[bytes], object] = direct.write if direct else self._port_write
+
+    def _port_write(self, data: bytes) -> None:
+        self._port.write(data)  # looked up at each write: a wrapper may replace it
 
     # --- sending --------------------------------------------------------------------------
 
@@ -157,12 +188,14 @@ class Transport:
 
     def flush(self) -> None:
         """Write a deferred ACK now (before the link is closed or left idle)."""
+        self._finish_ahead()
         if self._deferred:
             self._write(b"")
 
     def abort(self) -> None:
         """ABORT: the register drops every task. Its reply, if any, is not awaited (atol.md
         §9 question 2): whatever comes is skipped by packet id like any stale packet."""
+        self._finish_ahead()
         self.send(taskbuffer.abort())
 
     def next_tid(self) -> int:
@@ -171,14 +204,33 @@ class Transport:
 
     # --- one task -------------------------------------------------------------------------
 
-    def execute(self, task: bytes, timeout: float) -> tuple[int, bytes]:
+    def execute(self, task: bytes, timeout: float, *,
+                follow: Callable[[int, bytes], bytes | None] | None = None,
+                ) -> tuple[int, bytes]:
         """Run ``task`` (password + command + data); return (status, the command's answer).
 
         The status is A3/A6 for a result, A4/A7 for an error answer (the command layer reads
         the code from the answer). Raises LinkTimeoutError when the register stays silent for
         ``timeout``, TaskBufferError when the buffer refuses the task, ProtocolError when
         its packets keep arriving damaged, LinkClosedError when the port fails.
+        ``follow``: given the status and the answer, the task that comes next, or None (see
+        the module text).
         """
+        ahead = self._ahead
+        if ahead is not None and ahead[0] is not task:
+            self._finish_ahead()  # another task came: the one sent ahead ends first
+            ahead = None
+        self._ahead = None
+        run = ahead[1] if ahead is not None else self._start(task)
+        result = self._finish(run, task, timeout)
+        if follow is not None:
+            after = follow(*result)
+            if after is not None:
+                self._ahead = (after, self._start(after), timeout)
+        return result
+
+    def _start(self, task: bytes) -> _Task:
+        """A new task id, and the task's ADD sent (with any deferred ACK)."""
         run = _Task(self.next_tid())
         if run.tid == FIRST_TID:
             self._drop_deferred()  # ABORT frees the last result as its ACK would
@@ -186,6 +238,9 @@ class Transport:
             # ADD after it added: it only tidies up, nothing relies on it having arrived
             self.send(taskbuffer.abort(), defer=True, resendable=False)
         self._add(run, task)
+        return run
+
+    def _finish(self, run: _Task, task: bytes, timeout: float) -> tuple[int, bytes]:
         try:
             return self._run(run, task, timeout)
         finally:
@@ -193,6 +248,17 @@ class Transport:
             # and was damaged on the way must not run it a second time
             for packet_id in run.ours:
                 self._unsettled.pop(packet_id, None)
+
+    def _finish_ahead(self) -> None:
+        """The task sent ahead was not asked for: run it to its end and drop its result
+        (acknowledged like any other). A failure is the next task's to meet: its tid's
+        leftover is what B2 and the next round's ABORT are there for."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        task, run, timeout = ahead
+        with contextlib.suppress(KktBridgeError, OSError):
+            self._finish(run, task, timeout)
 
     def _run(self, run: _Task, task: bytes, timeout: float) -> tuple[int, bytes]:
         deadline = self._clock() + timeout
@@ -254,7 +320,9 @@ class Transport:
                         return self._result(run, packet.status, packet.answer)
                     self.send(taskbuffer.ack(packet.tid))
                 continue
-            if got.packet_id not in run.ours:
+            packet_id = got.packet_id
+            if packet_id not in run.adds and packet_id not in run.reqs \
+                    and packet_id not in run.old:  # run.ours, without building the union
                 continue  # a reply to a packet of an earlier task, to an ACK or ABORT
             if got.packet_id == run.asked:
                 run.asked = None
@@ -399,7 +467,10 @@ class Transport:
                     self.heard = True
                 return got
             try:
-                chunk = self.port.read(max(reader.needed(), self._waiting()))
+                if self._direct_read is not None:
+                    chunk = self._direct_read(READ_SIZE)
+                else:
+                    chunk = self.port.read(max(reader.needed(), self._waiting()))
             except OSError as exc:  # serial.SerialException is an OSError too
                 raise self._closed(exc) from exc
             if chunk:
@@ -432,7 +503,7 @@ class Transport:
             self._deferred_ids.clear()
             self._deferred_ack = None
         try:
-            self.port.write(frame)
+            self._send(frame)
         except OSError as exc:
             raise self._closed(exc) from exc
 

@@ -144,6 +144,12 @@ class ShtrihKkt:
     def _exchange(self, command: Command, fields: dict[str, Any]) -> bytes:
         """Build ``command``'s request from ``fields`` (the password filled in), run it, and
         return the answer body."""
+        body = self._request(command, fields)
+        with self._lock:
+            return self.transport.exchange(body, command.timeout, query=command.query)
+
+    def _request(self, command: Command, fields: dict[str, Any]) -> bytes:
+        """``command``'s request body from ``fields``, the password filled in."""
         if "password" not in fields and self._takes_password(command):
             fields["password"] = self.password_for(command)
         password = fields.get("password")
@@ -158,8 +164,7 @@ class ShtrihKkt:
                                   _("проверьте переданные значения")) from None
             if key is not None:
                 self._constant_requests[key] = body
-        with self._lock:
-            return self.transport.exchange(body, command.timeout, query=command.query)
+        return body
 
     def _takes_password(self, command: Command) -> bool:
         known = self._password_fields.get(command.code)
@@ -341,12 +346,29 @@ class ShtrihKkt:
         head = self.execute(fn_cmds.DOCUMENT_TLV, fd_number=fd_number)
         chunks: list[bytes] = []
         got = 0
+        # the loop runs between an answer and the next command: what it needs is taken
+        # out of the containers and the declaration once a document
+        length: int = head.length
+        command = fn_cmds.READ_TLV_BLOCK
+        request = self._request(command, {})
+        exchange, data_of = self.transport.exchange, fn_cmds.tlv_block_data
+        timeout, query, lock = command.timeout, command.query, self._lock
+        size_of = fn_cmds.tlv_block_size
+
+        def more(answer: bytes) -> bytes | None:
+            """The next FF3B, when this answer is a block and the length is not reached
+            with it: the transport sends it at once (its ``follow``)."""
+            size = size_of(answer)
+            return request if size and got + size < length else None
+
         # each block carries at least one byte, so the ФН's length bounds the loop
-        for _block in range(head.length):
-            if got >= head.length:
+        for _block in range(length):
+            if got >= length:
                 break
             try:
-                block = fn_cmds.tlv_block_data(self._exchange(fn_cmds.READ_TLV_BLOCK, {}))
+                with lock:
+                    answer = exchange(request, timeout, query=query, follow=more)
+                block = data_of(answer)
             except FnNoDataError:
                 break
             if not block:

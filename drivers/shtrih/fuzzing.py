@@ -52,7 +52,8 @@ class _Answers(_FakeTransport):
         self.data = data
         self.pos = 0
 
-    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False,
+                 follow: object = None) -> bytes:
         if self.pos >= len(self.data):
             raise LinkTimeoutError("silence", "fuzz")
         size = self.data[self.pos]
@@ -73,7 +74,8 @@ class _Recorder(_FakeTransport):
         self.handle = handle
         self.answers: list[tuple[int, bytes]] = []
 
-    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False,
+                 follow: object = None) -> bytes:
         answer = self.handle(body)
         self.answers.append((_code(body), answer[2 if body[:1] == b"\xff" else 1:]))
         return answer

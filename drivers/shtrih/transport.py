@@ -50,6 +50,18 @@ a second FF3B moves the ФН on a block, which the length FF3A announced catches
 **One write where the bytes meet anyway.** Inside :meth:`Transport.back_to_back` (a
 document's FF3A and FF3Bs) the ACK of an answer is written with the next command's frame
 (or ENQ) in one write; outside it, and when the block ends, the ACK goes at once.
+
+**The next query at once.** A caller that knows from an answer which query comes next (the
+next FF3B while the document's length is not reached) passes ``follow``: after a clean
+exchange inside ``back_to_back`` it names that query's body, and its frame goes with the
+ACK at once, before the answer travels back up the driver (the bytes and their order are
+those of the blind query the next call would send; only the moment is earlier). The next
+``exchange`` of that same body goes on from there: it waits for the ACK of a frame already
+written, with every rule of a blind frame (fallback, copy check). If another command comes
+instead, or the block ends first (an error between), or :meth:`Transport.settle` or
+:meth:`Transport.probe` is called,
+then the answer to the frame sent ahead is read and dropped first (an exchange of its own,
+under the same rules), and the link goes on as after any clean exchange.
 """
 
 from __future__ import annotations
@@ -59,8 +71,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import NoReturn, Protocol
 
-from kkt_bridge.errors import FrameError, LinkClosedError, LinkTimeoutError, ProtocolError
+from kkt_bridge.errors import KktBridgeError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
+from kkt_bridge.link.direct import direct_io
 from kkt_bridge.link.failures import not_a_register
 
 from .frame import (
@@ -71,8 +84,8 @@ from .frame import (
     STRAY,
     STX,
     command_prefix,
-    decode_frame,
     encode_frame,
+    frame_ok,
 )
 
 _ENQ = bytes((ENQ,))
@@ -115,6 +128,9 @@ class Transport:
     def __init__(self, port: SerialPort, *, byte_timeout: float = BYTE_TIMEOUT,
                  control_timeout: float = CONTROL_TIMEOUT, attempts: int = ATTEMPTS,
                  clock: Callable[[], float] = time.monotonic, blind: bool = True) -> None:
+        # reconfiguring a real port is a syscall; reads below loop on this short timeout
+        if port.timeout != byte_timeout:
+            port.timeout = byte_timeout
         self.port = port
         #: queries may skip the ENQ after a clean exchange (off where another program
         #: shares the port between our commands: see :mod:`..exchange`)
@@ -136,11 +152,40 @@ class Transport:
         #: commands sent without ENQ, and those of them that fell back to the handshake
         self.blind_frames = 0
         self.blind_fallbacks = 0
-        # reconfiguring a real port is a syscall; reads below loop on this short timeout
-        if port.timeout != byte_timeout:
-            port.timeout = byte_timeout
+        # the last request body and its frame (bytes are immutable: the same object, the
+        # same frame)
+        self._framed_body: bytes | None = None
+        self._frame = b""
+        # the query body whose frame went ahead after the last answer (``follow``)
+        self._ahead: bytes | None = None
+        self._ahead_timeout = 0.0
 
-    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
+    @property
+    def port(self) -> SerialPort:
+        return self._port
+
+    @port.setter
+    def port(self, port: SerialPort) -> None:
+        # a tty's descriptor is read and written directly (kkt_bridge.link.direct): a poll
+        # and a read where pyserial makes two selects and a read, on the path from the
+        # register's answer to our next command; any other port through its own methods
+        self._port = port
+        direct = direct_io(port)
+        self._read: Callable[[int], bytes] = direct.read if direct else self._port_read
+        # for the rest of a frame whose head came: read at once, wait only if it is not in
+        self._read_rest: Callable[[int], bytes] = (direct.read_now if direct
+                                                   else self._port_read)
+        self._send: Callable[[bytes], object] = direct.write if direct else self._port_write
+
+    # any other port's methods are looked up at each call: a wrapper may replace them
+    def _port_read(self, size: int) -> bytes:
+        return self._port.read(size)
+
+    def _port_write(self, data: bytes) -> None:
+        self._port.write(data)
+
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False,
+                 follow: Callable[[bytes], bytes | None] | None = None) -> bytes:
         """Send a request body (CMD + data) and return the answer body (CMD + error + data).
 
         ``timeout`` is the command's answer time; the handshake gets ``control_timeout`` on
@@ -148,11 +193,12 @@ class Transport:
         without ENQ after a clean exchange (see the module text). Raises LinkTimeoutError
         when the device stays silent, ProtocolError when it keeps sending garbage or loses
         an answer it has acknowledged, LinkClosedError when the port itself fails (a socket
-        reset, a USB cable pulled).
+        reset, a USB cable pulled). ``follow``: given the answer, the body of the query that
+        comes next, or None (see the module text); only inside :meth:`back_to_back`.
         """
         try:
             try:
-                return self._exchange(body, timeout, query)
+                return self._exchange(body, timeout, query, follow)
             finally:
                 if not self._holding:
                     self._flush()
@@ -174,6 +220,7 @@ class Transport:
         finally:
             self._holding -= 1
             if not self._holding:
+                self._finish_ahead()
                 # a port that failed here is reported by the next command
                 with contextlib.suppress(OSError):
                     self._flush()
@@ -183,13 +230,27 @@ class Transport:
         return (self.blind and query and self._clean_at is not None
                 and now - self._clean_at <= BLIND_IDLE)
 
-    def _exchange(self, body: bytes, timeout: float, query: bool) -> bytes:
-        frame = encode_frame(body)
+    def _frame_of(self, body: bytes) -> bytes:
+        if body is self._framed_body:
+            return self._frame  # the same request again (FF3B, 25 times a document)
+        frame = self._frame = encode_frame(body)
+        # a bytearray may change under the same identity: only bytes are remembered
+        self._framed_body = body if type(body) is bytes else None
+        return frame
+
+    def _exchange(self, body: bytes, timeout: float, query: bool,
+                  follow: Callable[[bytes], bytes | None] | None = None) -> bytes:
+        if self._ahead is not None and self._ahead is not body:
+            self._finish_ahead()  # another command came: the one sent ahead ends first
+        # the frame already went, blind, after the last answer (``follow``)
+        sent = self._ahead is not None
+        self._ahead = None
+        frame = self._frame_of(body)
         self._heard = False
         self._noise.clear()
         started = self._clock()
         deadline = started + timeout + self.control_timeout
-        blind = self._may_go_blind(query, started)
+        blind = sent or self._may_go_blind(query, started)
         # the answer the device may still hold if our ACK of it was lost
         previous = self._last_answer
         self._clean_at = None  # until this exchange ends cleanly
@@ -232,7 +293,8 @@ class Transport:
                           "перед повтором операции"))
                 # sent after the device said it was idle: a held answer is now ours
                 suspect = None
-                self._write(frame)
+                if not sent or attempt:
+                    self._write(frame)
                 written = True
                 ack = self._control(min(deadline, self._clock() + self.control_timeout),
                                     stx_is_ack=True)
@@ -257,7 +319,8 @@ class Transport:
                     announced = True
                     break
                 # clean: the first try, and the device's own ACK came (not just its STX)
-                return self._took(answer, clean=not attempt and ack == ACK)
+                return self._took(answer, clean=not attempt and ack == ACK, timeout=timeout,
+                                  follow=follow)
             if self._clock() >= deadline:
                 break
         if self._noise and not self._heard:
@@ -285,19 +348,39 @@ class Transport:
                                     attempts=self.attempts, seconds=seconds),
             _("проверьте кабель, питание ККТ и скорость порта"))
 
-    def _took(self, answer: bytes, *, clean: bool) -> bytes:
+    def _took(self, answer: bytes, *, clean: bool, timeout: float = 0.0,
+              follow: Callable[[bytes], bytes | None] | None = None) -> bytes:
         """``answer`` is the command's: remember it, and whether the exchange was clean
-        (frame, ACK, answer, our ACK, first time, nothing else on the line)."""
+        (frame, ACK, answer, our ACK, first time, nothing else on the line); then send the
+        query ``follow`` names, as the next blind query would go (see the module text)."""
         self._last_answer = answer
         if clean and not self._noise:
             self._clean_at = self._clock()
+            if follow is not None and self._holding and self.blind:
+                after = follow(answer)
+                if after is not None:
+                    self._write(self._frame_of(after))  # with the ACK of this answer
+                    self._ahead, self._ahead_timeout = after, timeout
         return answer
+
+    def _finish_ahead(self) -> None:
+        """The query sent ahead was not asked for: read its answer and drop it (the device
+        would hold it, and a copy would follow the next ENQ). A failure leaves the link
+        unclean, so the next command asks with ENQ; a failed port is the next command's."""
+        body = self._ahead
+        if body is None:
+            return
+        try:
+            self._exchange(body, self._ahead_timeout, True)
+        except (KktBridgeError, OSError):
+            self._ahead = self._clean_at = None
 
     def settle(self, attempts: int = 3) -> None:
         """ENQ until the device says it is idle (NAK), reading and acknowledging any answer
         it still holds, so the next host starts on a quiet link (the shared port calls it
         after a command of the bridge failed half-way). LinkTimeoutError when it stays
         silent, LinkClosedError when the port fails."""
+        self._finish_ahead()
         self._clean_at = None
         try:
             for _attempt in range(attempts):
@@ -322,6 +405,7 @@ class Transport:
 
     def probe(self, timeout: float) -> int | None:
         """Send ENQ once; the ACK or NAK byte a Shtrih device answers, or None."""
+        self._finish_ahead()
         self._clean_at = None
         self._write(_ENQ)
         return self._control(self._clock() + timeout)
@@ -335,7 +419,7 @@ class Transport:
         it acknowledged, so STX means its ACK was lost on the line. Skipping it instead would
         hunt for a control byte inside the answer's data.
         """
-        read = self.port.read
+        read = self._read
         while True:
             byte = read(1)
             if byte:
@@ -354,7 +438,7 @@ class Transport:
         ``have_stx``: the STX was already consumed by :meth:`_control`.
         Raises _Corrupt (after sending NAK) when the frame is short or its LRC is wrong.
         """
-        read = self.port.read
+        read = self._read
         garbled = False
         # the frame's LEN when it came in one read with the STX: STX and LEN are taken
         # together (a frame has at least four bytes, so the read never waits for a byte
@@ -379,22 +463,20 @@ class Transport:
             if self._clock() >= deadline:
                 return None
         if not head:
-            head = read(1)
+            head = self._read_rest(1)
         if not head:
             self._reject()
         size = head[0]
-        rest = read(size + 1)
+        rest = self._read_rest(size + 1)
         while len(rest) < size + 1:
             more = read(size + 1 - len(rest))
             if not more:  # a whole byte timeout without a byte: the frame is cut
                 self._reject()
             rest += more
-        try:
-            body = decode_frame(bytes((STX, size)) + rest)
-        except FrameError:
-            self._reject()
-        if not body:  # LEN 0: no command echo, no answer
-            self._reject()
+        # decode_frame's checks on the parts as they came (STX, LEN and the length hold)
+        if not size or not frame_ok(size, rest[:size], rest[size]):
+            self._reject()  # a bad LRC, or LEN 0: no command echo, no answer
+        body = rest[:size]
         self._owed_ack = True  # written with whatever we send next, or at the end
         return body
 
@@ -414,12 +496,12 @@ class Transport:
         if self._owed_ack:
             self._owed_ack = False
             data = _ACK + data
-        self.port.write(data)
+        self._send(data)
 
     def _flush(self) -> None:
         if self._owed_ack:
             self._owed_ack = False
-            self.port.write(_ACK)
+            self._send(_ACK)
 
 
 __all__ = ["ATTEMPTS", "BLIND_IDLE", "BYTE_TIMEOUT", "CONTROL_TIMEOUT", "STRAY", "SerialPort",

@@ -44,6 +44,10 @@ class AnswerKind(enum.Enum):
     ERROR_FIRST = "err data"
 
 
+#: the answer declarations :meth:`Command.answer_data` found to be all data, by id
+_ALL_DATA: dict[int, Construct] = {}
+
+
 @dataclass(frozen=True)
 class Command:
     code: bytes  # b"\x3f", or b"\xa4\x30" for a ФН request
@@ -82,10 +86,13 @@ class Command:
         declared as all its data (``"data" / GreedyBytes``): the same bytes
         :meth:`parse_answer` gives as ``.data``, without construct on the hot path of a
         document read; the typed DeviceError of a refusal."""
-        subcons: list[Any] = list(getattr(self.answer, "subcons", ()))
-        if not (len(subcons) == 1 and subcons[0].name == "data"
-                and subcons[0].subcon is GreedyBytes):
-            raise TypeError(f"{self.label}: its answer is not declared as all data")
+        declared = self.answer
+        if _ALL_DATA.get(id(declared)) is not declared:  # once a declaration, not a block
+            subcons: list[Any] = list(getattr(declared, "subcons", ()))
+            if not (len(subcons) == 1 and subcons[0].name == "data"
+                    and subcons[0].subcon is GreedyBytes):
+                raise TypeError(f"{self.label}: its answer is not declared as all data")
+            _ALL_DATA[id(declared)] = declared  # kept alive: its id stays its own
         return bytes(self._strip(answer))
 
     def _strip(self, answer: bytes) -> bytes:

@@ -173,6 +173,12 @@ def tlv_block_data(body: bytes) -> bytes:
     return bytes(READ_TLV_BLOCK.parse_answer(body).data)
 
 
+def tlv_block_size(body: bytes) -> int:
+    """``len(tlv_block_data(body))`` for a block the fast path takes (answered without an
+    error, at least a byte), 0 for any other answer; never raises."""
+    return len(body) - 3 if len(body) > 3 and body.startswith(_TLV_BLOCK_OK) else 0
+
+
 UNCONFIRMED_COUNT = command(
     0xFF3F, "unconfirmed_count", "Запрос количества ФД, на которые нет квитанции",
     request=_PASSWORD,

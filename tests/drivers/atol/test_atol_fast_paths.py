@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kkt_bridge.drivers.atol import taskbuffer
+from kkt_bridge.drivers.atol import frame, taskbuffer
 from kkt_bridge.drivers.atol.commands import REGISTRY, fn
 from kkt_bridge.drivers.atol.commands.base import EMPTY, Bcd, Command
 from kkt_bridge.drivers.atol.errors import AtolDeviceError
@@ -95,3 +95,19 @@ def test_a_reply_is_the_declared_one(status: int, tid: int | None, answer: bytes
             taskbuffer.reply(status, answer, tid)
         return
     assert taskbuffer.reply(status, answer, tid) == declared
+
+
+#: the bytes after a frame's header: escapes (FD), what follows them, anything else
+_tail_byte = st.one_of(st.sampled_from([0xFD, 0xED, 0xEE, 0xFE]), byte)
+
+
+@given(length=st.integers(0, 40), low_extra=st.booleans(),
+       tail=st.lists(_tail_byte, max_size=90).map(bytes), cut=st.integers(0, 95))
+def test_the_frame_size_equals_the_byte_walk(length: int, low_extra: bool, tail: bytes,
+                                             cut: int) -> None:
+    """frame_size skips from escape to escape; the walk a byte at a time is the rule. Any
+    buffer that starts with STX, cut anywhere (a frame still arriving)."""
+    low = (length & 0x7F) | (0x80 if low_extra else 0)  # a top bit the length ignores
+    buffer = (bytes((frame.STX, low, length >> 7, 1)) + tail)[:4 + cut]
+    assert frame.frame_size(buffer) == frame.frame_size_walk(buffer)
+    assert frame.frame_size(bytearray(buffer)) == frame.frame_size_walk(buffer)

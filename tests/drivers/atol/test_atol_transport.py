@@ -325,3 +325,57 @@ def test_silence_times_out_with_a_link_error() -> None:
     with pytest.raises(LinkTimeoutError):
         transport.execute(TASK, 2.0)
     assert 2.0 <= clock.now < 3.0
+
+
+# --- the next task added at once (``follow``) ----------------------------------------------
+
+OTHER = bytes.fromhex("00 00 A5")
+
+
+def _numbered() -> TaskPeer:
+    """A peer whose answers count its tasks: which result went to which call shows."""
+    count = iter(range(1, 1000))
+    return TaskPeer(handler=lambda task: b"\x55\x00" + bytes((next(count),)))
+
+
+@pytest.mark.parametrize("mode", ["async", "sync"])
+def test_the_task_follow_names_is_added_with_the_ack_at_once_and_only_once(mode: str) -> None:
+    peer = TaskPeer(handler=lambda task: b"\x55\x00" + task[-1:], mode=mode)
+    transport, port = _transport(peer)
+    writes: list[bytes] = []
+    write = port.write
+    port.write = lambda data: writes.append(data) or write(data)  # type: ignore[method-assign]
+    next_task = bytes.fromhex("00 00 46")
+    transport.execute(TASK, 5.0, follow=lambda _status, _answer: next_task)
+    # before the result reached the caller: the ACK of task 1 and the ADD of task 2
+    assert len(writes) == 2
+    assert writes[1] == build_frame(3, b"\xc2\x01") + build_frame(
+        4, bytes.fromhex("C1 01 02") + next_task)
+    _status, answer = transport.execute(next_task, 5.0, follow=lambda _s, _a: None)
+    assert answer == b"\x55\x00\x46"
+    assert len(writes) == 2, "the task sent ahead is not added again"
+    transport.flush()
+    assert peer.tasks == [TASK, next_task]
+    assert peer.acked == [1, 2]
+
+
+@pytest.mark.parametrize("then", ["another-task", "flush", "abort"])
+def test_a_task_sent_ahead_and_not_asked_for_runs_to_its_end_first(then: str) -> None:
+    """The next task went ahead, and another task came (or the batch ended, or ABORT):
+    the task sent ahead is run to its end and its result acknowledged and dropped, so no
+    result is left in the buffer and none goes to the wrong call."""
+    peer = _numbered()
+    transport, _port = _transport(peer)
+    assert transport.execute(TASK, 5.0, follow=lambda _s, _a: TASK)[1] == b"\x55\x00\x01"
+    if then == "another-task":
+        assert transport.execute(OTHER, 5.0)[1] == b"\x55\x00\x03"
+    elif then == "flush":
+        transport.flush()
+    else:
+        transport.abort()
+    transport.flush()
+    assert peer.tasks[:2] == [TASK, TASK]
+    assert peer.acked[:2] == [1, 2], "the result of the task sent ahead was freed"
+    if then == "another-task":
+        assert peer.tasks == [TASK, TASK, OTHER]
+        assert peer.acked == [1, 2, 3]

@@ -16,6 +16,7 @@ in a few thousand through).
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import pytest
 from atol_linked import LinkedPort, filled_register
@@ -61,9 +62,9 @@ class _Recorded:
         port.link.handler = run
         execute = transport.execute
 
-        def taken(task: bytes, timeout: float) -> tuple[int, bytes]:
+        def taken(task: bytes, timeout: float, **options: Any) -> tuple[int, bytes]:
             try:
-                status, answer = execute(task, timeout)
+                status, answer = execute(task, timeout, **options)
             except ProtocolError:
                 self.errors += 1
                 raise

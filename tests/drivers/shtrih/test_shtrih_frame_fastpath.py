@@ -4,6 +4,9 @@ and refuses what it refuses, for any input."""
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import xor
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -16,6 +19,7 @@ from kkt_bridge.drivers.shtrih.frame import (
     encode_frame,
     frame_ok,
     parse_frame,
+    xor_all,
 )
 from kkt_bridge.errors import FrameError
 
@@ -65,3 +69,11 @@ def _flip(frame: bytes, index: int, mask: int) -> bytes:
 @example(bytes([STX, 1]))
 def test_decode_frame_reads_and_refuses_as_the_declaration(frame: bytes) -> None:
     assert _outcome(decode_frame, frame) == _outcome(parse_frame, frame)
+
+
+@given(st.binary(max_size=2 * MAX_BODY))
+@example(b"")
+@example(b"\x01")
+@example(bytes(range(1, 10)))
+def test_xor_all_is_the_xor_of_every_byte(data: bytes) -> None:
+    assert xor_all(data) == reduce(xor, data, 0)

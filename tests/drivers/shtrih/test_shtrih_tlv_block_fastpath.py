@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kkt_bridge.drivers.shtrih.commands.fn import READ_TLV_BLOCK, tlv_block_data
+from kkt_bridge.drivers.shtrih.commands.fn import READ_TLV_BLOCK, tlv_block_data, tlv_block_size
 
 PREFIX = READ_TLV_BLOCK.code_bytes
 
@@ -40,3 +40,16 @@ def _declared(body: bytes) -> bytes:
 @example(b"\xff\x3a\x00\x01")
 def test_tlv_block_data_reads_what_the_declaration_reads(body: bytes) -> None:
     assert _outcome(tlv_block_data, body) == _outcome(_declared, body)
+
+
+@given(BODIES)
+@example(b"")
+@example(PREFIX + b"\x00")
+@example(PREFIX + b"\x00\x01")
+@example(PREFIX + b"\x08\x01")
+def test_tlv_block_size_is_the_size_of_a_block_the_read_goes_on_after(body: bytes) -> None:
+    """Non-zero exactly when the declaration reads a block of data from the answer (the
+    document read goes on after it), and then its size."""
+    kind, data = _outcome(_declared, body)
+    expected = len(data) if kind == "data" and data else 0  # type: ignore[arg-type]
+    assert tlv_block_size(body) == expected

@@ -447,3 +447,18 @@ def test_a_silent_device_says_how_many_attempts_it_made() -> None:
         transport(port, control_timeout=0.05, attempts=3).exchange(REQUEST, 5.0)
     enqs = bytes(device.log).count(ENQ)
     assert f"{enqs} из 3 попыток" in info.value.message
+
+
+def test_the_same_request_object_changed_in_place_goes_as_it_is_now() -> None:
+    """The transport keeps the last request's frame for the same body object (FF3B 25 times
+    a document): a bytearray changed since must not go out as it was."""
+    script = Script()
+    body = bytearray(REQUEST)
+    with fake_port(lambda _body: ANSWER, script) as (port, _device):
+        link = transport(port)
+        assert link.exchange(body, 3.0) == ANSWER  # type: ignore[arg-type]
+        body[1] = 0x1F  # another password
+        assert link.exchange(body, 3.0) == ANSWER  # type: ignore[arg-type]
+        assert link.exchange(REQUEST, 3.0) == ANSWER
+        assert link.exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST, bytes.fromhex("10 1F 00 00 00"), REQUEST, REQUEST]

@@ -16,7 +16,7 @@ from kkt_bridge.drivers.shtrih.commands import fn as fn_cmds
 from kkt_bridge.drivers.shtrih.driver import DOCUMENT_READS, ShtrihKkt
 from kkt_bridge.drivers.shtrih.emulator.device import EmulatedDevice
 from kkt_bridge.drivers.shtrih.exchange import ShtrihExchangeRules
-from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, build_frame
+from kkt_bridge.drivers.shtrih.frame import ACK, ENQ, NAK, build_frame
 from kkt_bridge.drivers.shtrih.transport import BLIND_IDLE, Transport
 from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.errors import ProtocolError
@@ -217,7 +217,8 @@ class _SkippingTransport:
         self.blocks = 0
         self.sent: list[bytes] = []
 
-    def exchange(self, body: bytes, timeout: float, *, query: bool = False) -> bytes:
+    def exchange(self, body: bytes, timeout: float, *, query: bool = False,
+                 follow: Any = None) -> bytes:
         self.sent.append(body[:2])
         if body[:2] == b"\xff\x3b":
             self.blocks += 1
@@ -253,3 +254,83 @@ def test_a_document_that_never_adds_up_fails_after_its_reads(device: EmulatedDev
     with pytest.raises(ProtocolError, match="ФН объявил"):
         kkt.read_document(number)
     assert transport.sent.count(b"\xff\x3a") == DOCUMENT_READS
+
+
+# --- the next query sent at once (``follow``) --------------------------------------------
+
+
+def test_the_query_follow_names_goes_with_the_ack_at_once_and_only_once() -> None:
+    script = Script()
+    with link(script) as (t, _device, recording), t.back_to_back():
+        assert t.exchange(STATUS, 3.0, query=True, follow=lambda _a: COUNT) == STATUS_ANSWER
+        # before the answer reached the caller, the next frame went with its ACK
+        assert recording.writes[-1] == ACK_ + frame(COUNT)
+        assert t.exchange(COUNT, 3.0, query=True, follow=lambda _a: None) == COUNT_ANSWER
+    assert recording.writes == [ENQ_, frame(STATUS), ACK_ + frame(COUNT), ACK_]
+    assert script.received == [STATUS, COUNT]
+    assert (t.blind_frames, t.blind_fallbacks) == (1, 0)
+
+
+def test_follow_waits_for_a_block_and_a_clean_exchange() -> None:
+    asked: list[bytes] = []
+
+    def follow(answer: bytes) -> bytes | None:
+        asked.append(answer)
+        return COUNT
+
+    script = Script(nak_frames=1)  # the first frame is refused: not a clean exchange
+    with link(script) as (t, _device, recording):
+        assert t.exchange(STATUS, 3.0, query=True, follow=follow) == STATUS_ANSWER
+        assert t.exchange(STATUS, 3.0, query=True, follow=follow) == STATUS_ANSWER
+        assert asked == [], "outside back_to_back nothing goes ahead"
+        with t.back_to_back():
+            t.blind = False
+            assert t.exchange(STATUS, 3.0, query=True, follow=follow) == STATUS_ANSWER
+        assert asked == [], "nor on a port that is not ours alone"
+    assert COUNT not in script.received
+    assert ACK_ + frame(COUNT) not in recording.writes
+
+
+def test_a_query_sent_ahead_and_not_asked_for_is_read_and_dropped() -> None:
+    """The frame went ahead, then another command came: the answer to the frame sent
+    ahead is read (and acknowledged) first, so no copy of it is left to meet the next
+    command, and the link goes on clean."""
+    script = Script()
+    with link(script) as (t, _device, recording), t.back_to_back():
+        t.exchange(STATUS, 3.0, query=True, follow=lambda _a: COUNT)
+        assert t.exchange(STATUS, 3.0, query=True) == STATUS_ANSWER
+    assert script.received == [STATUS, COUNT, STATUS]
+    assert recording.writes == [ENQ_, frame(STATUS), ACK_ + frame(COUNT),
+                                ACK_ + frame(STATUS), ACK_]
+
+
+@pytest.mark.parametrize("after", ["next", "settle", "probe"])
+def test_a_query_sent_ahead_when_the_block_ends_is_read_and_dropped(after: str) -> None:
+    """The block ended (an error between the answer and the next call): its end reads
+    the answer to the frame sent ahead, and whatever comes next finds a quiet link."""
+    script = Script()
+    with link(script) as (t, _device, recording):
+        with t.back_to_back():
+            t.exchange(STATUS, 3.0, query=True, follow=lambda _a: COUNT)
+        assert recording.writes == [ENQ_, frame(STATUS), ACK_ + frame(COUNT), ACK_]
+        if after == "settle":
+            t.settle()
+        elif after == "probe":
+            assert t.probe(2.0) == NAK
+        assert t.exchange(STATUS, 3.0, query=True) == STATUS_ANSWER
+    assert script.received == [STATUS, COUNT, STATUS]
+
+
+def test_a_query_sent_ahead_whose_ack_was_lost_falls_back_and_drops_the_copy() -> None:
+    """The ACK that went with the frame sent ahead was lost: the device still holds the
+    last answer and ignores the frame. The same fallback as for any blind frame: silence,
+    ENQ, the copy (dropped), ENQ, NAK, the frame again. Each command runs once."""
+    script = Script(ignore_frames_while_held=True, lose_acks=1)
+    with link(script, control_timeout=0.3) as (t, device, _recording), t.back_to_back():
+        assert t.exchange(STATUS, 3.0, query=True, follow=lambda _a: COUNT) == STATUS_ANSWER
+        assert t.exchange(COUNT, 3.0, query=True) == COUNT_ANSWER
+    assert script.received == [STATUS, COUNT]
+    assert script.lose_acks == 0, "the ACK sent with the frame ahead was lost"
+    assert (t.blind_frames, t.blind_fallbacks) == (1, 1)
+    assert bytes(device.log) == (ENQ_ + frame(STATUS) + ACK_ + frame(COUNT) + ENQ_ + ACK_
+                                 + ENQ_ + frame(COUNT) + ACK_)

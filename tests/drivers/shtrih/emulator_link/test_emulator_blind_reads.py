@@ -73,9 +73,9 @@ def test_a_healthy_catch_up_asks_with_enq_only_first(emu: Emulator, kkt: ShtrihK
     exchange = transport.exchange
     commands: list[bytes] = []
 
-    def counted(body: bytes, timeout: float, *, query: bool = False) -> bytes:
+    def counted(body: bytes, timeout: float, **options: Any) -> bytes:
         commands.append(body[:2])
-        return exchange(body, timeout, query=query)
+        return exchange(body, timeout, **options)
 
     monkeypatch.setattr(transport, "exchange", counted)
     read = [data for _number, data in kkt.iter_documents(1, len(stored))]

@@ -1,0 +1,127 @@
+"""kkt_bridge.link.direct: a tty's descriptor read and written as pyserial would, on a pty."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+import serial
+
+from kkt_bridge.link.direct import DirectIO, direct_io
+
+
+@pytest.fixture
+def pty_port() -> Iterator[tuple[serial.Serial, int]]:
+    """A pyserial port on a pty's slave, and the master's descriptor (the "device")."""
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+    port = serial.Serial(name, 115200, timeout=0.05, write_timeout=1.0)
+    try:
+        yield port, master
+    finally:
+        port.close()
+        os.close(slave)
+        os.close(master)
+
+
+def test_only_a_posix_tty_gets_direct_io(pty_port: tuple[serial.Serial, int]) -> None:
+    port, _master = pty_port
+    assert isinstance(direct_io(port), DirectIO)
+    loop = serial.serial_for_url("loop://", timeout=0.05)
+    assert direct_io(loop) is None
+    assert direct_io(object()) is None
+
+
+def test_read_never_takes_more_than_asked(pty_port: tuple[serial.Serial, int]) -> None:
+    port, master = pty_port
+    io = DirectIO(port)
+    os.write(master, b"\x06\x02\x05abcde")
+    assert io.read(1) == b"\x06"
+    assert io.read(2) == b"\x02\x05"
+    # what is left stays on the line for the next reader, pyserial included
+    assert port.read(5) == b"abcde"
+
+
+def test_read_returns_what_came_without_waiting_for_the_rest(
+        pty_port: tuple[serial.Serial, int]) -> None:
+    port, master = pty_port
+    port.timeout = 5.0  # were the rest awaited, the read would last this long
+    io = DirectIO(port)
+    os.write(master, b"ab")
+    got = io.read(10)
+    assert got == b"ab"
+
+
+def test_silence_is_empty(pty_port: tuple[serial.Serial, int]) -> None:
+    port, _master = pty_port
+    port.timeout = 0.01
+    assert DirectIO(port).read(1) == b""
+
+
+def test_write_reaches_the_device(pty_port: tuple[serial.Serial, int]) -> None:
+    port, master = pty_port
+    DirectIO(port).write(b"\x06\x02\x01\x10\x11")
+    assert os.read(master, 100) == b"\x06\x02\x01\x10\x11"
+
+
+def test_a_closed_port_raises_as_pyserial_does(pty_port: tuple[serial.Serial, int]) -> None:
+    port, _master = pty_port
+    io = DirectIO(port)
+    port.close()
+    with pytest.raises(serial.SerialException):
+        io.read(1)
+    with pytest.raises(serial.SerialException):
+        io.write(b"\x05")
+
+
+def test_cancel_read_ends_a_waiting_read(pty_port: tuple[serial.Serial, int]) -> None:
+    port, _master = pty_port
+    port.timeout = 10.0
+    io = DirectIO(port)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(io.read(1)))
+    reader.start()
+    # cancel until the read has returned (the first cancel may come before it waits)
+    for _try in range(100):
+        port.cancel_read()
+        reader.join(0.05)
+        if not reader.is_alive():
+            break
+    assert got == [b""]
+
+
+def test_a_write_the_line_cannot_take_goes_through_pyserial(
+        pty_port: tuple[serial.Serial, int]) -> None:
+    port, _master = pty_port
+    port.write_timeout = 0.05
+    io = DirectIO(port)
+    # nobody reads the master: the pty's buffer fills, and pyserial's write timeout says so
+    with pytest.raises(serial.SerialTimeoutException):
+        for _chunk in range(1000):  # bounded: a pty buffer holds some kilobytes
+            io.write(bytes(4096))
+
+
+def test_a_vanished_device_raises() -> None:
+    master, slave = os.openpty()
+    port = serial.Serial(os.ttyname(slave), 115200, timeout=0.05)
+    try:
+        io = DirectIO(port)
+        os.close(master)  # the device end goes away: readable, and nothing to read
+        with pytest.raises(serial.SerialException):
+            io.read(1)
+    finally:
+        port.close()
+        os.close(slave)
+
+
+def test_read_now_takes_what_waits_and_else_waits(pty_port: tuple[serial.Serial, int]) -> None:
+    port, master = pty_port
+    io = DirectIO(port)
+    os.write(master, b"\x10\x00\x11")
+    # a pty hands the bytes to its reader a moment after the write: wait for them
+    assert io.read(1) == b"\x10"
+    assert io.read_now(5) == b"\x00\x11"
+    port.timeout = 0.01
+    assert io.read_now(1) == b""  # nothing waits: a read's byte timeout of silence
