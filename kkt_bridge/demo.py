@@ -39,6 +39,7 @@ from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.cli.lines import result_lines
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _
+from kkt_bridge.money import format_rubles
 from kkt_bridge.pluginmanager import get_plugin_manager
 from kkt_bridge.store import Store
 from kkt_bridge.store.paths import DB_NAME
@@ -216,8 +217,8 @@ class Demo:
             payments = {"cash": total} if cash else {"electronic": total}
             result = device.sell(items, payments)
             self.receipts_sold += 1
-            self.say(_("чек ФД {fd}: {total} руб. ({how})").format(
-                fd=result.fd_number, total=_rubles(result.total),
+            self.say(_("чек ФД {fd}: {total} ({how})").format(
+                fd=result.fd_number, total=format_rubles(result.total),
                 how=_("наличными") if cash else _("безналичными")))
 
     def summary(self) -> DemoSummary:
@@ -252,10 +253,6 @@ def _line_total(price: int, quantity: object) -> int:
     """A line's sum in kopecks, rounded half up per line as the register does."""
     exact = Decimal(price) * Decimal(str(quantity))
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _rubles(kopecks: int) -> str:
-    return f"{kopecks // 100},{kopecks % 100:02d}"
 
 
 def summary_table(summary: DemoSummary) -> Table:

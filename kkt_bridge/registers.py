@@ -157,6 +157,25 @@ def wrong_driver(url: str, driver: str | None, error: KktBridgeError) -> KktBrid
         .format(name=found.driver))
 
 
+def answering(open_kkt: Callable[[], Kkt], url: str, driver: str) -> Kkt:
+    """The register ``open_kkt`` opens at ``url`` through ``--driver``, once it has answered
+    a first question; when opening fails or it stays silent, it is closed (a network
+    register takes one connection at a time) and :func:`wrong_driver` names the protocol
+    that does answer there. For commands whose work would otherwise fail deep inside (a
+    pairing, an exchange job) with a bare time-out. Some drivers already talk when they
+    open (ATOL), others at the first command (Shtrih-M): both are covered."""
+    try:
+        kkt = open_kkt()
+    except KktBridgeError as exc:
+        raise wrong_driver(url, driver, exc) from None
+    try:
+        kkt.identity()
+    except KktBridgeError as exc:
+        kkt.close()
+        raise wrong_driver(url, driver, exc) from None
+    return kkt
+
+
 def recorded_opener(recorded: Callable[[], Mapping[str, str]],
                     open_fn: Callable[..., Kkt] | None = None) -> Callable[[str], Kkt]:
     """``open_register`` for a command without ``--driver``: the driver the store recorded

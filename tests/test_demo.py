@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,10 @@ def test_demo_once_pairs_imports_sells_and_exports(tmp_path: Path) -> None:
     text = out.getvalue()
 
     assert "Соединение установлено" in text
+    # each sale's sum as every other sum is written for people: «387,00 ₽», not «руб.»
+    sums = re.findall(r"чек ФД \d+: ([^(]+) \(", text)
+    assert len(sums) == DEMO_SALES and "руб." not in text, text
+    assert all(re.fullmatch(r"\d{1,3}(\u00a0\d{3})*,\d\d\u00a0₽", found) for found in sums), sums
     assert summary.receipts_sold == DEMO_SALES
     assert summary.goods > 0 and summary.groups > 0 and summary.employees > 0
     # registration report + shift open + the receipts, each exactly once

@@ -31,7 +31,7 @@ from kkt_bridge.bridge.actions import (
     SyncResult,
 )
 from kkt_bridge.kkt import Kkt
-from kkt_bridge.registers import recorded_drivers, recorded_opener
+from kkt_bridge.registers import answering, recorded_drivers, recorded_opener
 from kkt_bridge.store import Store
 from kkt_bridge.store.paths import data_dir, db_files, db_path
 
@@ -81,7 +81,8 @@ class Dialogues(Protocol):
 def dialogues(*, keep_new_store: bool = True, transient: bool = False,
               opener: Callable[[str], Kkt] | None = None,
               driver: str | None = None,
-              open_fn: Callable[..., Kkt] | None = None) -> Iterator[Dialogues]:
+              open_fn: Callable[..., Kkt] | None = None,
+              name_wrong_driver: bool = False) -> Iterator[Dialogues]:
     """The running daemon's API, or the actions here. ``keep_new_store=False``: a store
     this command creates is removed again when the command fails (a failed ``connect``
     leaves nothing behind); ``transient``: removed in any case (``status`` of a register the
@@ -89,7 +90,9 @@ def dialogues(*, keep_new_store: bool = True, transient: bool = False,
     opens a register when no daemon runs (default: ``open_fn``, else
     :func:`kkt_bridge.bridge.app.open_register`, through ``driver`` when given, else the
     driver that answers a probe, the one the store recorded for that URL asked first). A
-    running daemon knows each register's driver itself."""
+    running daemon knows each register's driver itself. ``name_wrong_driver``: a register
+    opened through ``driver`` that does not answer is refused at once with the protocol
+    that does answer there (:func:`kkt_bridge.registers.answering`)."""
     from kkt_bridge.web.instance import running_daemon
 
     directory = data_dir()
@@ -109,7 +112,8 @@ def dialogues(*, keep_new_store: bool = True, transient: bool = False,
     failed = False
     try:
         yield Actions(db, app.plugin_manager(),
-                      DirectAccess(db.lock_dir, opener or _opener(driver, db, open_fn)))
+                      DirectAccess(db.lock_dir, opener or _opener(driver, db, open_fn,
+                                                                name_wrong_driver)))
     except BaseException:
         failed = True
         raise
@@ -124,11 +128,14 @@ def dialogues(*, keep_new_store: bool = True, transient: bool = False,
 
 
 def _opener(driver: str | None, db: Store,
-            open_fn: Callable[..., Kkt] | None = None) -> Callable[[str], Kkt]:
+            open_fn: Callable[..., Kkt] | None = None,
+            name_wrong_driver: bool = False) -> Callable[[str], Kkt]:
     def do_open(url: str, **options: Any) -> Kkt:
         # looked up at each call: app.open_register is a seam the tests replace
         return (open_fn or app.open_register)(url, **options)
 
+    if driver is not None and name_wrong_driver:
+        return lambda url: answering(lambda: do_open(url, driver=driver), url, driver)
     if driver is not None:
         return lambda url: do_open(url, driver=driver)
     return recorded_opener(lambda: recorded_drivers(db.registers()), do_open)

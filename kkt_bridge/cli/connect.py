@@ -127,7 +127,7 @@ def connect_command(url: str | None, plugin: str | None, endpoint: str | None,
                     code: str | None, code_file: Path | None, driver: str | None) -> None:
     """Подключить ККТ к бэк-офису по коду синхронизации."""
     code = read_code(code, code_file)
-    with dialogues(keep_new_store=False, driver=driver) as be:
+    with dialogues(keep_new_store=False, driver=driver, name_wrong_driver=True) as be:
         if url is None:
             # the register the running daemon asks to connect, else the only paired one
             waiting = be.prompts()

@@ -26,12 +26,13 @@ from typing import Any
 
 import click
 
-from kkt_bridge.cli.money import VAT_NAMES, kopecks_text, rubles, vat_code
+from kkt_bridge.cli.money import VAT_NAMES, rubles, vat_code
 from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
 from kkt_bridge.emulation.control import ControlServer, call
 from kkt_bridge.emulation.profile import load_profile
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
+from kkt_bridge.money import format_rubles
 
 
 def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
@@ -307,8 +308,8 @@ def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: 
     click.echo(_("Чек {receipt} смены {shift}: итог {total}, сдача {change}; ФД {fd}, "
                  "ФП {fp}").format(receipt=answer["receipt_number"],
                                    shift=answer["shift_number"],
-                                   total=kopecks_text(answer["total"]),
-                                   change=kopecks_text(answer["change"]),
+                                   total=format_rubles(answer["total"]),
+                                   change=format_rubles(answer["change"]),
                                    fd=answer["fd_number"], fp=answer["fiscal_sign"]))
 
 

@@ -24,9 +24,10 @@ import click
 from kkt_bridge.bridge.actions import CatalogView, GoodInput, GoodView, GroupInput, GroupView
 from kkt_bridge.bridge.periods import NEVER, period_label
 from kkt_bridge.cli.backend import Dialogues, dialogues
-from kkt_bridge.cli.money import VAT_NAMES, kopecks_text, rubles, vat_code, vat_label
+from kkt_bridge.cli.money import VAT_NAMES, rubles, vat_code, vat_label
 from kkt_bridge.errors import CatalogLockedError, ConfigError, ConfirmationRequiredError
 from kkt_bridge.i18n import _
+from kkt_bridge.money import format_rubles
 
 #: where a good or a group came from, as the page says it too
 ORIGINS = {"register": "касса", "backoffice": "бэк-офис"}
@@ -96,7 +97,7 @@ def _group_line(group: GroupView, names: dict[str, str]) -> str:
 
 
 def _good_line(good: GoodView, names: dict[str, str]) -> str:
-    parts = [_("{price} ₽").format(price=kopecks_text(good.price))]
+    parts = [format_rubles(good.price)]
     if good.code:
         parts.append(_("код {code}").format(code=good.code))
     if good.barcodes:
@@ -242,8 +243,8 @@ def add_command(name: str, price: str, code: str | None, barcodes: tuple[str, ..
         if group is not None:
             good = replace(good, group_id=_group_id(be.catalog(key), group))
         added = be.add_good(key, good)
-    click.secho(_("Товар добавлен: {name} [{id}], {price} ₽").format(
-        name=added.name, id=added.id, price=kopecks_text(added.price)), fg="green")
+    click.secho(_("Товар добавлен: {name} [{id}], {price}").format(
+        name=added.name, id=added.id, price=format_rubles(added.price)), fg="green")
 
 
 @goods_group.command(name="edit", help=_(
@@ -270,8 +271,8 @@ def edit_command(good: str, name: str | None, price: str | None, code: str | Non
             vat=old.vat if new_vat is None else new_vat,
             weighed=old.weighed if weighed is None else weighed)
         edited = be.edit_good(key, old.id, changed)
-    click.secho(_("Товар изменён: {name} [{id}], {price} ₽").format(
-        name=edited.name, id=edited.id, price=kopecks_text(edited.price)), fg="green")
+    click.secho(_("Товар изменён: {name} [{id}], {price}").format(
+        name=edited.name, id=edited.id, price=format_rubles(edited.price)), fg="green")
 
 
 @goods_group.command(name="delete", help=_("Удалить товар с кассы (после вопроса)."))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
-from kkt_bridge.money import parse_rubles, rubles_hint, rubles_text
+from kkt_bridge.money import parse_rubles, rubles_hint
 
 #: VAT as people write it -> tag 1199
 VAT_NAMES = {"20": 1, "10": 2, "20/120": 3, "10/110": 4, "0": 5, "none": 6}
@@ -36,7 +36,3 @@ def vat_code(text: str) -> int:
 def vat_label(code: int) -> str:
     """How :func:`vat_code` spells tag 1199 ``code``."""
     return next((name for name, value in VAT_NAMES.items() if value == code), str(code))
-
-
-#: ``4990`` -> ``49.90``
-kopecks_text = rubles_text

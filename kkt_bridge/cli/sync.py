@@ -39,7 +39,7 @@ def sync_group() -> None:
 def now_command(device: str | None, driver: str | None) -> None:
     """Обновить сейчас: все задания всех подключённых ККТ; код 0, если все успешны."""
     click.echo(_("Обновить сейчас"))
-    with dialogues(driver=driver) as be:
+    with dialogues(driver=driver, name_wrong_driver=True) as be:
         result = be.sync_now(device=device, on_progress=show_progress)
     failed = [r for r in result.results if not r.ok]
     if failed:

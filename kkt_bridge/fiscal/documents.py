@@ -25,7 +25,7 @@ from kkt_bridge.fiscal.facts import (
     DOC_SHIFT_OPEN,
 )
 from kkt_bridge.fiscal.fastparse import fiscal_sign_number, parse_document
-from kkt_bridge.fiscal.tags import DOCUMENT_TYPES
+from kkt_bridge.fiscal.tags import document_type_name
 from kkt_bridge.fiscal.wire import Tags, TagValue
 
 #: tags whose real values arrive padded with spaces or NULs (INN to 12, RNM to 20)
@@ -53,7 +53,8 @@ class FiscalDocument:
 
     @property
     def document_name(self) -> str:
-        return DOCUMENT_TYPES.get(self.document_type, f"документ типа {self.document_type}")
+        """The type's name for people, in the UI language."""
+        return document_type_name(self.document_type)
 
     def get(self, tag: int, default: TagValue | None = None) -> TagValue | None:
         """The first top-level value of ``tag``."""

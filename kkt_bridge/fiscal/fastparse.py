@@ -163,7 +163,7 @@ def _parse_run(data: bytes, pos: int, end: int, parent: int, depth: int) -> Tags
             except _BadValue as exc:
                 assert spec is not None
                 raise _error(_("тег {tag} ({name}): {problem}").format(
-                    tag=tag, name=spec.name, problem=exc), pos) from None
+                    tag=tag, name=tag_name(tag, parent), problem=exc), pos) from None
         else:  # STLV
             if depth >= MAX_DEPTH:
                 raise _error(_("вложенность STLV глубже {limit} (тег {tag})").format(
@@ -225,7 +225,7 @@ def _nodes(data: bytes, pos: int, end: int, parent: int, depth: int) -> tuple[No
             except _BadValue as exc:
                 assert spec is not None
                 raise _error(_("тег {tag} ({name}): {problem}").format(
-                    tag=tag, name=spec.name, problem=exc), pos) from None
+                    tag=tag, name=tag_name(tag, parent), problem=exc), pos) from None
             out.append(Node(tag, parent, pos, length, spec, value, None))
         pos = stop
     return tuple(out)

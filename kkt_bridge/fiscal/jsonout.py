@@ -5,6 +5,8 @@
   (1041 is ``fiscalDriveNumber`` in a receipt and in a registration report alike), and
   ``receiptCode`` is the document type.
 * :func:`to_tree`: the tag-level tree: tag, name, type, offset, length, value or children.
+  ``name`` is the one field written for a person, so it follows the UI language (Russian
+  by default); the machine keys (``tag``, ``json``, ``type``) and the values never do.
 
 JSON value conventions, the same in both shapes:
 
@@ -25,7 +27,7 @@ from typing import Any
 
 from kkt_bridge.fiscal.documents import PADDED_TAGS, FiscalDocument, strip_padding
 from kkt_bridge.fiscal.fastparse import Node, as_bytes, fiscal_sign_number, parse_nodes
-from kkt_bridge.fiscal.tags import DOCUMENT_TYPES, WireType, tag_name, tag_spec
+from kkt_bridge.fiscal.tags import WireType, document_type_name, tag_name, tag_spec
 from kkt_bridge.fiscal.wire import Tags, TagValue, encode_document
 
 JsonValue = Any
@@ -123,5 +125,5 @@ def to_tree(data: bytes | FiscalDocument) -> dict[str, JsonValue]:
         data = encode_document(data.document_type, data.tags)
     root = parse_nodes(as_bytes(data))
     tree = _tree_node(root)
-    tree["name"] = DOCUMENT_TYPES.get(root.tag, f"документ типа {root.tag}")
+    tree["name"] = document_type_name(root.tag)  # "name": for people, in the UI language
     return tree

@@ -20,6 +20,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from kkt_bridge.i18n import _
+
 
 class WireType(enum.Enum):
     BYTE = "Byte"
@@ -306,9 +308,20 @@ def tag_spec(tag: int, parent: int | None = None) -> TagSpec | None:
 
 
 def tag_name(tag: int, parent: int | None = None) -> str:
+    """What a person reads for ``tag``: its name in the UI language (Russian by default,
+    the English names in ``locale/en/LC_MESSAGES/wpolish.po``). Machine keys are
+    :attr:`TagSpec.json_name`; :attr:`TagSpec.name` stays the FFD's Russian name."""
     spec = tag_spec(tag, parent)
     if spec is not None:
-        return spec.name
+        return _(spec.name)
     if parent is None and tag in DOCUMENT_TYPES:
-        return DOCUMENT_TYPES[tag]
-    return f"тег {tag}"
+        return document_type_name(tag)
+    return _("тег {tag}").format(tag=tag)
+
+
+def document_type_name(document_type: int) -> str:
+    """A document type's name in the UI language, for people (never a machine key)."""
+    name = DOCUMENT_TYPES.get(document_type)
+    if name is not None:
+        return _(name)
+    return _("документ типа {type}").format(type=document_type)

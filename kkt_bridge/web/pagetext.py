@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from kkt_bridge.i18n import SUPPORTED, load_catalog, negotiate
-from kkt_bridge.money import parse_rubles, rubles_text
+from kkt_bridge.money import format_rubles, parse_rubles, rubles_text
 
 LANG_COOKIE = "kkt_lang"
 #: the switch on the page: each language named in itself
@@ -73,15 +73,9 @@ class PageText:
         return f"{day:%d.%m.%Y}"
 
     def money(self, kopecks: int | None) -> str:
-        """«45,00 ₽» / «RUB 45.00»."""
-        if kopecks is None:
-            return "—"
-        sign = "-" if kopecks < 0 else ""
-        rubles, rest = divmod(abs(kopecks), 100)
-        if self.language == "en":
-            return f"RUB {sign}{rubles:,}.{rest:02d}"
-        grouped = f"{rubles:,}".replace(",", "\u00a0")
-        return f"{sign}{grouped},{rest:02d}\u00a0₽"
+        """«45,00 ₽» / «RUB 45.00»: the one formatter of sums for people, in this page's
+        language."""
+        return "—" if kopecks is None else format_rubles(kopecks, self.language)
 
 
 def money_input(kopecks: int | None) -> str:

@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kkt_bridge.errors import KktBridgeError
-from kkt_bridge.fiscal import DOCUMENT_TYPES
+from kkt_bridge.fiscal.tags import document_type_name
+from kkt_bridge.money import format_rubles
 from kkt_bridge.plugins.reference import messages
 from kkt_bridge.plugins.reference.messages import _
 from kkt_bridge.plugins.reference.storage import Shop, StoredDocument
@@ -61,9 +62,10 @@ def when(value: Any) -> str:
 
 
 def _rubles(kopecks: Any) -> str:
+    """A sum for the page's reader, as kkt-bridge writes sums everywhere (its language)."""
     if isinstance(kopecks, bool) or not isinstance(kopecks, int):
         return ""
-    return f"{kopecks // 100},{kopecks % 100:02d}"
+    return format_rubles(kopecks, messages.current())
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -222,7 +224,7 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
             raise _Refused(404, _("документ не найден"))
         fns = doc.fns
         facts = [
-            (_("Документ"), DOCUMENT_TYPES.get(doc.document_type, str(doc.document_type))),
+            (_("Документ"), document_type_name(doc.document_type)),
             (_("ФД"), str(doc.fd_number)), (_("ФН"), doc.fn_number),
             (_("Магазин"), doc.shop), (_("Заводской номер"), doc.serial),
             (_("Дата и время"), when(fns.get("dateTime"))),
@@ -346,7 +348,7 @@ def _documents_table(docs: Sequence[StoredDocument]) -> str:
         fns = d.fns
         rows.append((
             f"<a href=\"/documents/{d.id}\">{d.fd_number}</a>",
-            escape(DOCUMENT_TYPES.get(d.document_type, str(d.document_type))),
+            escape(document_type_name(d.document_type)),
             when(fns.get("dateTime")), _rubles(fns.get("totalSum")),
             _rubles(fns.get("cashTotalSum")), _rubles(fns.get("ecashTotalSum")),
             escape(d.shop), escape(d.fn_number),

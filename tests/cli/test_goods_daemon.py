@@ -34,7 +34,7 @@ def test_goods_go_through_the_running_daemon(
     added = daemon.cli("goods", "groups", "add", "Выпечка")
     assert added.returncode == 0, added.stderr
     added = daemon.cli("goods", "add", "Ватрушка", "--price", "39,90", "--group", "Выпечка")
-    assert added.returncode == 0 and "39.90" in added.stdout, added.stderr
+    assert added.returncode == 0 and "39,90\u00a0₽" in added.stdout, added.stderr
     wrong = daemon.cli("goods", "add", "Ватрушка", "--price", "39,999")
     assert wrong.returncode == 2 and "не сумма в рублях" in wrong.stderr
     listed = daemon.cli("--lang", "en", "goods")

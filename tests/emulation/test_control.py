@@ -54,7 +54,7 @@ def test_a_service_engineer_and_a_cashier_at_the_keyboard(
     _run("open-shift", "--at", url)
     out = _run("sell", "--at", url, "--item", "Хлеб:49.90:2:10", "--item", "Молоко:89",
                "--cash", "200")
-    assert "итог 188.80, сдача 11.20" in out
+    assert "итог 188,80\u00a0₽, сдача 11,20\u00a0₽" in out
     _run("sell", "--at", url, "--item", "Хлеб:49.90", "--operation", "sale-return",
          "--electronic", "49.90")
     _run("close-shift", "--at", url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +186,40 @@ def test_read_link_error_is_reported_without_traceback(monkeypatch: pytest.Monke
     assert result.exit_code == PortNotFoundError.exit_code
     assert "порт /dev/ttyACM9 не найден" in result.stderr
     assert "Traceback" not in result.output
+
+
+def _names(node: dict[str, object]) -> list[str]:
+    """Every ``name`` in a tree, depth first."""
+    children = node.get("children") or []
+    assert isinstance(children, list)
+    return [str(node["name"]), *(name for child in children for name in _names(child))]
+
+
+def _without_names(node: dict[str, object]) -> dict[str, object]:
+    out = {key: value for key, value in node.items() if key != "name"}
+    if "children" in node:
+        assert isinstance(node["children"], list)
+        out["children"] = [_without_names(child) for child in node["children"]]
+    return out
+
+
+def test_read_tree_names_follow_the_ui_language(fake: FakeKkt) -> None:
+    russian = run("fn", "read", "--device", "x", "--from", "3", "--format", "tree")
+    english = run("--lang", "en", "fn", "read", "--device", "x", "--from", "3",
+                  "--format", "tree")
+    assert russian.exit_code == 0 and english.exit_code == 0, english.output
+    ru_tree, en_tree = json.loads(russian.stdout), json.loads(english.stdout)
+    assert ru_tree["name"] == "Кассовый чек" and en_tree["name"] == "Receipt"
+    by_tag = {child["tag"]: child["name"] for child in en_tree["children"]}
+    assert by_tag[1020] == "receipt total" and by_tag[1077] == "fiscal sign"
+    assert not [name for name in _names(en_tree) if re.search("[а-яё]", name, re.I)]
+    assert "фискальный признак документа" in _names(ru_tree)  # Russian unchanged by default
+    # only the words for people change: tags, machine keys, offsets and values do not
+    assert _without_names(en_tree) == _without_names(ru_tree)
+
+
+def test_fns_json_is_the_same_in_english(fake: FakeKkt) -> None:
+    russian = run("fn", "read", "--device", "x", "--format", "fns")
+    english = run("--lang", "en", "fn", "read", "--device", "x", "--format", "fns")
+    assert russian.exit_code == 0 and english.exit_code == 0, english.output
+    assert english.stdout == russian.stdout

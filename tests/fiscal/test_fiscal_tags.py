@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kkt_bridge.fiscal import DOCUMENT_TYPES, TAGS, WireType, tag_spec
@@ -87,3 +89,22 @@ def test_lookup_by_parent() -> None:
     assert tag_spec(65000) is None
     assert tag_name(65000, 3) == "тег 65000"
     assert tag_name(3) == "Кассовый чек"
+
+
+def test_every_tag_and_document_type_has_an_english_name() -> None:
+    from kkt_bridge import i18n
+    from kkt_bridge.fiscal.tags import PARENT_OVERRIDES, document_type_name
+
+    with i18n.using_language("en"):
+        named = {tag: tag_name(tag) for tag in TAGS}
+        named.update({tag: tag_name(tag, parent) for parent, tag in PARENT_OVERRIDES})
+        documents = {kind: document_type_name(kind) for kind in DOCUMENT_TYPES}
+        unknown = (tag_name(9999), document_type_name(99))
+    russian = [name for name in (*named.values(), *documents.values(), *unknown)
+               if re.search("[а-яё]", name, re.IGNORECASE)]
+    assert not russian, f"no English name: {russian}"
+    assert named[1008] == "customer phone or e-mail" and documents[3] == "Receipt"
+    assert unknown == ("tag 9999", "document of type 99")
+    # Russian by default: the FFD's own names
+    assert tag_name(1077) == "фискальный признак документа"
+    assert document_type_name(3) == "Кассовый чек"
