@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from kkt_bridge import i18n
+from kkt_bridge import i18n, registers
 
 settings.register_profile("default", max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -36,6 +36,9 @@ def _isolated_home_and_language(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("kkt-bridge-home")
     monkeypatch.setenv("KKT_BRIDGE_HOME", str(home))
     monkeypatch.delenv("KKT_BRIDGE_LANG", raising=False)
+    # which driver answered at a URL is remembered per process; pty paths are reused from
+    # test to test by other registers, so each test starts with nothing remembered
+    monkeypatch.setattr(registers, "_answered", {})
     i18n.set_language("ru")
     yield home
     i18n.set_language("ru")

@@ -24,6 +24,8 @@ from kkt_bridge.link import open_link
 Handler = Callable[[bytes], bytes]
 
 _POLL = 0.02
+#: silence inside a frame after which the register forgets it
+_BYTE_TIMEOUT = 0.1
 
 
 @dataclass
@@ -72,11 +74,19 @@ class FakeDevice:
                 break
             self.log += chunk
 
-    def _read(self, n: int = 1) -> bytes:
+    def _read(self, n: int = 1, within: float | None = None) -> bytes:
+        """Up to ``n`` bytes; with ``within``, fewer when the line stays silent that long
+        (the register's byte timeout inside a frame)."""
         data = b""
+        silent = 0.0
         while len(data) < n and not self._stop.is_set():
             ready, _, _ = select.select([self.fd], [], [], _POLL)
-            if ready:
+            if not ready:
+                silent += _POLL
+                if within is not None and silent >= within:
+                    return data
+            else:
+                silent = 0.0
                 try:
                     chunk = os.read(self.fd, n - len(data))
                 except OSError:  # the host closed the slave
@@ -118,11 +128,16 @@ class FakeDevice:
                 else:
                     self._control(NAK)
             elif byte == STX:
-                size = self._read(1)
+                size = self._read(1, within=_BYTE_TIMEOUT)
                 if not size:
                     continue
-                rest = self._read(size[0] + 1)
+                rest = self._read(size[0] + 1, within=_BYTE_TIMEOUT)
+                if len(rest) < size[0] + 1:
+                    continue  # a frame cut short is forgotten, as by the register
                 body = rest[:-1]
+                if build_frame(body)[-1] != rest[-1]:
+                    self._control(NAK)  # a frame whose LRC is wrong (another protocol's bytes)
+                    continue
                 if self.held is not None and self.script.ignore_frames_while_held:
                     continue
                 if self.script.nak_frames > 0:
@@ -186,7 +201,9 @@ class Register:
 
     def __call__(self, body: bytes) -> bytes:
         code = code_of(body)
-        cmd = REGISTRY[code]
+        cmd = REGISTRY.get(code)
+        if cmd is None:  # refused as a real register refuses what it does not know
+            return body[:2 if body[:1] == b"\xff" else 1] + b"\x37"
         fields = cmd.parse_request(body)
         self.requests.append((code, fields))
         answer = self.answers.get(code)

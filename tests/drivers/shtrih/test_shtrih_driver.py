@@ -268,12 +268,18 @@ def test_works_through_stray_bytes_and_corruption(register: Register) -> None:
         assert ShtrihKkt.on_port(port).identity().serial == "12345678"
 
 
-def test_probe_finds_the_register_and_open_register_opens_it(register: Register) -> None:
-    from kkt_bridge.registers import open_register
+@pytest.mark.parametrize("remembered", [None, "atol"])
+def test_probe_finds_the_register_and_open_register_opens_it(register: Register,
+                                                             remembered: str | None) -> None:
+    """Also when another register answered at the same path before (a stale hint is only
+    an order: the Shtrih-M register still answers after the ATOL probe)."""
+    from kkt_bridge.registers import open_register, remember_driver
 
     with fake_port(register) as (port, _device):
         url = port.port
         port.close()  # the probe opens the node itself
+        if remembered:
+            remember_driver(url, remembered)
         found = shtrih_driver.probe(url, 115200, 2.0)
         assert found is not None
         assert (found.model, found.serial, found.driver) == ("ШТРИХ-М-01Ф", "12345678", "shtrih")
