@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.fiscal.tags import document_type_name
-from kkt_bridge.money import format_rubles
+from kkt_bridge.money import format_rubles, parse_rubles
 from kkt_bridge.plugins.reference import messages
 from kkt_bridge.plugins.reference.messages import _
 from kkt_bridge.plugins.reference.storage import Shop, StoredDocument
@@ -292,12 +292,11 @@ def add_pages(app: FastAPI, api: ReferenceApi) -> None:
     def save_good(request: Request, form: dict[str, str]) -> Response:
         shop = shop_or_404(request)
         gid, name, price_text = required(form, "id", "name", "price")
-        try:
-            price = round(float(price_text.replace(",", ".")) * 100)
-            if not 0 <= price < 2**53:
-                raise ValueError(price_text)
-        except (ValueError, OverflowError):
-            raise _Refused(400, _("цена: число рублей, например 89,90")) from None
+        # the core's one parser of typed sums: exact kopecks, no float ("0,285", "1e3" and
+        # "nan" are refused, not rounded or read as a thousand)
+        price = parse_rubles(price_text)
+        if price is None or price >= 2**53:
+            raise _Refused(400, _("цена: число рублей, например 89,90"))
         barcode = form.get("barcode", "")
         office.upsert_good(shop.name, gid, name, price, group_id=form.get("group_id") or None,
                            barcodes=(barcode,) if barcode else ())

@@ -115,9 +115,15 @@ def test_goods_groups_and_employees_are_editable(tmp_path: Path) -> None:
         people = {e["id"] for e in http.get("/api/v1/employees", headers=auth).json()["employees"]}
         assert "e-9" in people and "e-1" not in people
         assert "Батон" in http.get(base).text
-        bad = http.post(base + "/goods", data={"id": "p-x", "name": "x", "price": "дорого"})
-        assert bad.status_code == 400 and "p-x" not in {
+        for wrong in ("дорого", "1e3", "0,285", "nan", "-5", "12,3,4"):
+            bad = http.post(base + "/goods", data={"id": "p-x", "name": "x", "price": wrong})
+            assert bad.status_code == 400, wrong
+        assert "p-x" not in {
             g["id"] for g in http.get("/api/v1/catalog", headers=auth).json()["goods"]}
+        assert http.post(base + "/goods", data={"id": "p-y", "name": "y",
+                                                "price": "1 234,56 ₽"}).status_code == 303
+        goods = {g["id"]: g for g in http.get("/api/v1/catalog", headers=auth).json()["goods"]}
+        assert goods["p-y"]["price"] == 123456
         assert http.get("/shops/999").status_code == 404
 
 
