@@ -46,7 +46,7 @@ from typing import Protocol
 
 from kkt_bridge.errors import KktBridgeError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
-from kkt_bridge.link.direct import direct_io
+from kkt_bridge.link.direct import port_calls
 
 from . import taskbuffer
 from .errors import TaskBufferError
@@ -160,12 +160,9 @@ class Transport:
         # and one read of all that waits, where pyserial asked in_waiting (an ioctl), then
         # selected twice; any other port through its own methods
         self._port = port
-        direct = direct_io(port)
-        self._direct_read = direct.read if direct else None
-        self._send: Callable[[bytes], object] = direct.write if direct else self._port_write
-
-    def _port_write(self, data: bytes) -> None:
-        self._port.write(data)  # looked up at each write: a wrapper may replace it
+        calls = port_calls(port)
+        self._direct_read = calls.direct.read if calls.direct else None
+        self._send = calls.write
 
     # --- sending --------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ from typing import NoReturn, Protocol
 
 from kkt_bridge.errors import KktBridgeError, LinkClosedError, LinkTimeoutError, ProtocolError
 from kkt_bridge.i18n import _
-from kkt_bridge.link.direct import direct_io
+from kkt_bridge.link.direct import port_calls
 from kkt_bridge.link.failures import not_a_register
 
 from .frame import (
@@ -170,19 +170,10 @@ class Transport:
         # and a read where pyserial makes two selects and a read, on the path from the
         # register's answer to our next command; any other port through its own methods
         self._port = port
-        direct = direct_io(port)
-        self._read: Callable[[int], bytes] = direct.read if direct else self._port_read
-        # for the rest of a frame whose head came: read at once, wait only if it is not in
-        self._read_rest: Callable[[int], bytes] = (direct.read_now if direct
-                                                   else self._port_read)
-        self._send: Callable[[bytes], object] = direct.write if direct else self._port_write
-
-    # any other port's methods are looked up at each call: a wrapper may replace them
-    def _port_read(self, size: int) -> bytes:
-        return self._port.read(size)
-
-    def _port_write(self, data: bytes) -> None:
-        self._port.write(data)
+        calls = port_calls(port)
+        self._read = calls.read
+        self._read_rest = calls.read_now
+        self._send = calls.write
 
     def exchange(self, body: bytes, timeout: float, *, query: bool = False,
                  follow: Callable[[bytes], bytes | None] | None = None) -> bytes:

@@ -26,7 +26,8 @@ from __future__ import annotations
 import os
 import select
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import serial
 
@@ -113,4 +114,31 @@ class DirectIO:
             port.write(data[written:])
 
 
-__all__ = ["DirectIO", "direct_io"]
+class PortCalls(NamedTuple):
+    """How a transport reads and writes one port: directly where :func:`direct_io` can,
+    else through the port's own methods, looked up at each call (a wrapper may replace
+    them)."""
+
+    direct: DirectIO | None
+    read: Callable[[int], bytes]
+    #: for bytes that should be waiting already (the rest of a frame whose head came)
+    read_now: Callable[[int], bytes]
+    write: Callable[[bytes], object]
+
+
+def port_calls(port: Any) -> PortCalls:
+    """The :class:`PortCalls` of ``port``."""
+    direct = direct_io(port)
+    if direct is not None:
+        return PortCalls(direct, direct.read, direct.read_now, direct.write)
+
+    def read(size: int) -> bytes:
+        return port.read(size)  # type: ignore[no-any-return]
+
+    def write(data: bytes) -> object:
+        return port.write(data)
+
+    return PortCalls(None, read, read, write)
+
+
+__all__ = ["DirectIO", "PortCalls", "direct_io", "port_calls"]
