@@ -15,6 +15,7 @@ as before, so an unknown register is found as reliably as without a hint.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from kkt_bridge.errors import (
 )
 from kkt_bridge.i18n import _
 from kkt_bridge.kkt import Identity, Kkt
+
+log = logging.getLogger(__name__)
 
 #: how long each driver may take to answer its probe
 PROBE_TIMEOUT = 0.5
@@ -312,8 +315,8 @@ class ProtocolSwitch:
                                                                  serial=k.serial)
                            for k in self.known) or "—"
         return KktBridgeError(
-            _("по адресу {url} вместо ККТ {old} ({before}) отвечает другая ККТ: {new} "
-              "{model}, зав. № {serial}").format(
+            _("по адресу {url} вместо ККТ {old} ({before}) отвечает другая ККТ: {model}, "
+              "зав. № {serial}, протокол {new}").format(
                 url=self.url, old=old_title, before=before, new=new_title,
                 model=self.found.model, serial=self.found.serial),
             _("подключение к бэк-офису принадлежит прежней ККТ и на новую не переносится: "
@@ -381,7 +384,13 @@ def fallback_opener(drivers: DriverMap, known: Callable[[str], Iterable[KnownReg
         # either way the register there speaks this protocol now: the next reconnect asks
         # it first, and the shared port speaks it
         drivers.set(url, found.driver)
-        if on_switch is not None:
+        already = [k for k in registers if is_same_register(identity, [k])]
+        if already and all(k.driver == found.driver for k in already):
+            # the store knows this register speaks this protocol: another record at the
+            # same URL (the register it replaced) was asked first, nothing changed
+            log.info("register at %s answers through %s, as recorded for %s", url,
+                     found.driver, identity.key)
+        elif on_switch is not None:
             on_switch(switch)
         return kkt
 

@@ -171,3 +171,44 @@ def test_the_shared_port_follows_the_protocol_the_register_speaks_now(
         # the cash software's port speaks the register's protocol now, under the same name
         assert shares.driver_at(url) == now and driver_of(url) == now
         assert [info.device_url for info in shares.infos()] == [url]
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_run_says_the_switch_and_writes_it_to_the_registers_event_log(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], same: bool) -> None:
+    from kkt_bridge.cli.run import announce_switch
+    from kkt_bridge.kkt import Identity
+    from kkt_bridge.store import Store
+
+    old = registers.KnownRegister("45174838:9999", "45174838", "9999", "ШТРИХ-М-01Ф", "shtrih")
+    serial = old.serial if same else "11112222"
+    found = Identity(protocol="atol", model="АТОЛ 30Ф", model_code=61, serial=serial,
+                     firmware="3", fn_number="9999" if same else "8888")
+    switch = registers.ProtocolSwitch(url="/dev/ttyACM0", old="shtrih", new="atol",
+                                      found=found, known=(old,), same=same)
+    with Store(tmp_path / "store.sqlite3") as db:
+        announce_switch(db, switch)
+        [event] = db.events(old.register_key)
+    assert event.kind == ("protocol_changed" if same else "register_replaced")
+    assert event.data == {"url": "/dev/ttyACM0", "old": "shtrih", "new": "atol"}
+    said = capsys.readouterr().out
+    assert serial in said and "АТОЛ" in said and "/dev/ttyACM0" in said
+
+
+def test_a_register_the_store_knows_speaks_this_protocol_is_not_announced_again(
+        register_on_port: Any) -> None:
+    """Two records at one URL (the register replaced, and its ATOL successor, paired since)
+    and the old one's driver asked first: the successor answers, as recorded for it."""
+    old = known_register("shtrih", seed=7)
+    successor = known_register("atol", seed=8)
+    url = register_on_port("atol", seed=8)
+    drivers = registers.DriverMap({url: "shtrih"})
+    switches: list[registers.ProtocolSwitch] = []
+    open_url = registers.fallback_opener(drivers, lambda u: [old, successor],
+                                         open_fn=Opened(), on_switch=switches.append)
+    kkt = open_url(url)
+    try:
+        assert kkt.identity().key == successor.register_key
+    finally:
+        kkt.close()
+    assert drivers.get(url) == "atol" and switches == []
