@@ -6,8 +6,13 @@ are started; the bridge pairs them with a freshly issued sync code, imports, sel
 receipts on the register, exports them, and shows the result. Everything lives in a
 temporary directory unless ``--home`` keeps it.
 
-The demo uses the same code paths as production: the daemon owns the register (the Shtrih
-driver over a socket), its local server shows the page (the address, with a one-time login
+The register speaks the protocol of the driver the demo is given (``--driver shtrih|atol``,
+Shtrih-M by default); the demo finds its emulator through
+:func:`kkt_bridge.driverapi.get_emulator`, never by importing a driver, and sells through the
+emulator's protocol-neutral API, so a third driver with an emulator gets a demo too.
+
+The demo uses the same code paths as production: the daemon owns the register (its driver
+over a socket), its local server shows the page (the address, with a one-time login
 token, is printed), and every step is one of the page's actions: «Подключить ККТ» with a
 code, the settings with their «Подтверждение», «Обновить сейчас».
 """
@@ -37,6 +42,7 @@ from kkt_bridge.bridge.daemon import Daemon
 from kkt_bridge.bridge.pairing import CONNECTED
 from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.cli.lines import result_lines
+from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
 from kkt_bridge.errors import KktBridgeError
 from kkt_bridge.i18n import _
 from kkt_bridge.money import format_rubles
@@ -57,6 +63,9 @@ DEMO_POLL = 1.0
 @dataclass(frozen=True)
 class DemoSummary:
     device_url: str
+    #: the driver's name ("atol") and its title in the UI language («АТОЛ», "ATOL")
+    driver: str
+    protocol: str
     model: str
     serial: str
     fn_number: str
@@ -79,8 +88,11 @@ class Demo:
     """The demo's moving parts; :meth:`run_once` plays the scenario step by step."""
 
     def __init__(self, home: Path, console: Console, *, seed: int = 2026,
-                 port: int = 0) -> None:
+                 port: int = 0, driver: str = DEFAULT_DRIVER) -> None:
         self.home = home
+        # an unknown name or a driver without an emulator fails here, before anything starts
+        self.front_end = get_emulator(driver)
+        self.driver = driver
         self.port = port
         self.console = console
         self.rng = random.Random(seed)
@@ -92,7 +104,8 @@ class Demo:
 
     def start(self) -> None:
         # imported here: the emulator and the reference server are the demo's, not the core's
-        from kkt_bridge.drivers.shtrih.emulator.api import Emulator
+        from kkt_bridge import registers
+        from kkt_bridge.emulation import Emulator
         from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
         self.home.mkdir(parents=True, exist_ok=True)
@@ -100,8 +113,8 @@ class Demo:
             ReferenceBackOffice(self.home / "backoffice.sqlite3", open_ui=True))
         self.backoffice.seed_demo()
         self.backoffice_url = self.backoffice.serve_in_thread()
-        self.emulator = Emulator(pty=False, tcp=0, state_path=self.home / "kkt-state.json",
-                                 seed=self.seed).start()
+        self.emulator = Emulator(self.front_end, pty=False, tcp=0,
+                                 state_path=self.home / "kkt-state.json", seed=self.seed).start()
         self._stack.callback(self.emulator.stop)
         # its keyboard: the page «Эмулятор ККТ» and `kkt-bridge emulator sell --at URL`
         from kkt_bridge.emulation.control import ControlServer
@@ -112,7 +125,9 @@ class Demo:
         self.device_url: str = self.emulator.tcp_url
         self.store = self._stack.enter_context(Store(self.home / DB_NAME))
         self.pm = get_plugin_manager()
+        # the demo knows what it started: its driver, as `run --driver` would be given
         self.daemon = Daemon(self.store, self.pm, [self.device_url], hotplug="off",
+                             opener=registers.opener(self.driver),
                              poll_interval=DEMO_POLL, rng=self.rng,
                              preset=BackOfficePreset(DEMO_PLUGIN, self.backoffice_url))
         self.actions = self.daemon.actions
@@ -121,12 +136,19 @@ class Demo:
         self._stack.callback(worker.join, 30)
         self._stack.callback(self.daemon.stop)
         self.page_url = self._serve_page()
-        self.say(_("ККТ (эмулятор) слушает {url}").format(url=self.device_url))
+        self.say(_("ККТ {protocol} (эмулятор, {model}) слушает {url}").format(
+            protocol=self.protocol, model=self.emulator.device.model.name,
+            url=self.device_url))
         self.say(_("Бэк-офис: {url}").format(url=self.backoffice_url))
         self.say(_("Клавиатура эмулятора: страница «Эмулятор ККТ» или kkt-bridge emulator "
                    "sell --at {url} --item Хлеб:49.90").format(url=self.control.url))
         self.say(_("Страница kkt-bridge (ссылка для входа действует один раз):"))
         self.console.print(self.page_url, soft_wrap=True, highlight=False)
+
+    @property
+    def protocol(self) -> str:
+        """The emulated register's protocol in the UI language («Штрих-М», "ATOL")."""
+        return _(self.front_end.title)
 
     def _serve_page(self) -> str:
         from kkt_bridge.web.context import WebContext
@@ -198,15 +220,15 @@ class Demo:
         return facts
 
     def sell(self, count: int) -> None:
-        """Sell ``count`` receipts of imported goods on the register (through its protocol)."""
-        from kkt_bridge.drivers.shtrih.emulator.device import Item
+        """Sell ``count`` receipts of imported goods at the register, through the emulator's
+        neutral API (a front end that has its protocol do it, as Shtrih-M's does, still does)."""
+        from kkt_bridge.emulation import Item
 
         goods = [stored.good for stored in self.store.goods(self.register_key)]
         if not goods:
             raise KktBridgeError(_("в кассе нет товаров"), _("проверьте экспорт товаров"))
-        device = self.emulator.device
         if self._facts().shift_state == "closed":
-            device.open_shift()
+            self.emulator.open_shift()
         for _number in range(count):
             picked = self.rng.sample(goods, k=min(len(goods), self.rng.randint(1, 3)))
             items = [Item(good.name, good.price,
@@ -215,7 +237,7 @@ class Demo:
             total = sum(_line_total(item.price, item.quantity) for item in items)
             cash = self.rng.random() < 0.5
             payments = {"cash": total} if cash else {"electronic": total}
-            result = device.sell(items, payments)
+            result = self.emulator.sell(items, payments)
             self.receipts_sold += 1
             self.say(_("чек ФД {fd}: {total} ({how})").format(
                 fd=result.fd_number, total=format_rubles(result.total),
@@ -228,7 +250,8 @@ class Demo:
         assert pairing is not None and backlog is not None
         settings = self.store.get_settings(self.register_key)
         return DemoSummary(
-            device_url=self.device_url, model=facts.model, serial=facts.serial,
+            device_url=self.device_url, driver=self.driver, protocol=self.protocol,
+            model=facts.model, serial=facts.serial,
             fn_number=facts.fn_number or "", backoffice_url=self.backoffice_url,
             account=pairing.account, shop=pairing.shop,
             groups=len(self.store.groups(self.register_key)),
@@ -261,6 +284,7 @@ def summary_table(summary: DemoSummary) -> Table:
     table.add_column()
     rows = (
         (_("ККТ"), f"{summary.model}, {_('зав. №')} {summary.serial}"),
+        (_("Протокол"), f"{summary.protocol} (--driver {summary.driver})"),
         (_("ФН"), summary.fn_number),
         (_("Подключение ККТ"), summary.device_url),
         (_("Бэк-офис"), f"{DEMO_PLUGIN}: {summary.account} / {summary.shop}"),
@@ -292,12 +316,13 @@ def demo_home(home: Path | None) -> Iterator[Path]:
 def run_demo(console: Console, *, once: bool, home: Path | None = None,
              interval: float = 10.0, stop: threading.Event | None = None,
              on_ready: Callable[[DemoSummary], None] | None = None,
-             port: int = 0, on_page: Callable[[str], None] | None = None) -> DemoSummary:
-    """Play the scenario; unless ``once``, keep selling and exporting every ``interval``
-    seconds until ``stop`` is set (Ctrl-C)."""
+             port: int = 0, on_page: Callable[[str], None] | None = None,
+             driver: str = DEFAULT_DRIVER) -> DemoSummary:
+    """Play the scenario on an emulated register of ``driver``'s protocol; unless ``once``,
+    keep selling and exporting every ``interval`` seconds until ``stop`` is set (Ctrl-C)."""
     stop = stop or threading.Event()
     with demo_home(home) as directory:
-        demo = Demo(directory, console, port=port)
+        demo = Demo(directory, console, port=port, driver=driver)
         try:
             demo.start()
             if on_page is not None:

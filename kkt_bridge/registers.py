@@ -15,7 +15,10 @@ as before, so an unknown register is found as reliably as without a hint.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kkt_bridge.driverapi import get_driver, load_drivers
@@ -24,10 +27,13 @@ from kkt_bridge.errors import (
     LinkClosedError,
     LinkTimeoutError,
     NotARegisterError,
+    PortBusyError,
     ProtocolError,
 )
 from kkt_bridge.i18n import _
-from kkt_bridge.kkt import Kkt
+from kkt_bridge.kkt import Identity, Kkt
+
+log = logging.getLogger(__name__)
 
 #: how long each driver may take to answer its probe
 PROBE_TIMEOUT = 0.5
@@ -210,19 +216,193 @@ def recorded_drivers(records: Iterable[Any]) -> dict[str, str]:
 
 
 def driver_of(driver: str | None = None,
-              known: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
+              known: Mapping[str, str] | DriverMap | None = None,
+              ) -> Callable[[str], str | None]:
     """The driver of the register at a URL: ``driver`` when given, else the one the store
-    recorded (``known``: URL -> driver), else the one that answers a probe; None when
-    nothing answers (the register is unplugged or not a register)."""
-    remembered = dict(known or {})
+    recorded (``known``: URL -> driver; a :class:`DriverMap` is read live, so a protocol
+    switch of :func:`fallback_opener` counts), else the one that answers a probe; None
+    when nothing answers (the register is unplugged or not a register)."""
+    remembered = known if isinstance(known, DriverMap) else DriverMap(known)
 
     def find(url: str) -> str | None:
-        if driver or url in remembered:
-            return driver or remembered[url]
+        if driver:
+            return driver
+        found = remembered.get(url)
+        if found is not None:
+            return found
         try:
-            remembered[url] = detect_driver(url)
+            found = detect_driver(url)
         except KktBridgeError:
             return None
-        return remembered[url]
+        remembered.set(url, found)
+        return found
 
     return find
+
+
+#: how "the recorded driver gets no answer" shows: the register there may speak another
+#: protocol now. PortBusyError too: an ATOL driver reads a silent socket as a register
+#: serving another program (one client at a time), and a Shtrih-M register is silent to it.
+NO_ANSWER = (LinkTimeoutError, LinkClosedError, NotARegisterError, ProtocolError,
+             PortBusyError)
+
+
+class DriverMap:
+    """URL -> driver as the store recorded it, corrected in this process when the register
+    at a URL answers through another protocol (:func:`fallback_opener`). Shared by the
+    daemon's opener and its shared ports, so both speak what the register speaks now."""
+
+    def __init__(self, recorded: Mapping[str, str] | None = None) -> None:
+        self._drivers = dict(recorded or {})
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> str | None:
+        with self._lock:
+            return self._drivers.get(url)
+
+    def __contains__(self, url: object) -> bool:
+        with self._lock:
+            return url in self._drivers
+
+    def __getitem__(self, url: str) -> str:
+        with self._lock:
+            return self._drivers[url]
+
+    def set(self, url: str, driver: str) -> None:
+        with self._lock:
+            self._drivers[url] = driver
+
+
+@dataclass(frozen=True)
+class KnownRegister:
+    """A register the store paired or saw at a URL: what "the same register" is checked
+    against."""
+
+    register_key: str
+    serial: str
+    fn_number: str
+    model: str
+    driver: str
+
+
+@dataclass(frozen=True)
+class ProtocolSwitch:
+    """The recorded driver got no answer at ``url`` and ``new`` did: the register there is
+    ``found``; ``same`` says whether it is one the store knows at that URL (``known``)."""
+
+    url: str
+    old: str
+    new: str
+    found: Identity
+    known: tuple[KnownRegister, ...]
+    same: bool
+
+    def message(self) -> KktBridgeError:
+        """What happened, in words, and what to do (a KktBridgeError carries both)."""
+        new_title = _driver_title(self.new)
+        old_title = _driver_title(self.old)
+        if self.same:
+            return KktBridgeError(
+                _("ККТ {model}, зав. № {serial}, по адресу {url} теперь отвечает по протоколу "
+                  "{new}, а не {old}: kkt-bridge работает с ней по протоколу {new}").format(
+                    model=self.found.model, serial=self.found.serial, url=self.url,
+                    new=new_title, old=old_title),
+                _("подключение к бэк-офису сохраняется; если кассовая программа работает через "
+                  "общий порт kkt-bridge, переключите её на протокол {new}").format(
+                    new=new_title))
+        before = ", ".join(_("{model}, зав. № {serial}").format(model=k.model or
+                                                                 _driver_title(k.driver),
+                                                                 serial=k.serial)
+                           for k in self.known) or "—"
+        return KktBridgeError(
+            _("по адресу {url} вместо ККТ {old} ({before}) отвечает другая ККТ: {model}, "
+              "зав. № {serial}, протокол {new}").format(
+                url=self.url, old=old_title, before=before, new=new_title,
+                model=self.found.model, serial=self.found.serial),
+            _("подключение к бэк-офису принадлежит прежней ККТ и на новую не переносится: "
+              "если ККТ заменили, подключите новую кодом синхронизации («Подключить ККТ» на "
+              "странице kkt-bridge или kkt-bridge connect --device {url}); прежняя ККТ, "
+              "вернувшись на этот порт, продолжит работу со своим подключением").format(
+                url=self.url))
+
+
+def _driver_title(name: str) -> str:
+    # a driver's title is a word of the UI («Штрих-М», «АТОЛ»): the catalog has it
+    return _(getattr(load_drivers().get(name), "title", name))
+
+
+def is_same_register(found: Identity, known: Iterable[KnownRegister]) -> bool:
+    """The register ``found`` is one of ``known``: the same serial number, or the same ФН
+    (a ФН is fiscalised in one register and stays there)."""
+    return any(found.serial == k.serial or (found.fn_number and found.fn_number == k.fn_number)
+               for k in known)
+
+
+def fallback_opener(drivers: DriverMap, known: Callable[[str], Iterable[KnownRegister]], *,
+                    open_fn: Callable[..., Kkt] | None = None,
+                    release: Callable[[str], None] | None = None,
+                    on_switch: Callable[[ProtocolSwitch], None] | None = None,
+                    timeout: float = PROBE_TIMEOUT) -> Callable[[str], Kkt]:
+    """``open_register`` for ``kkt-bridge run`` without ``--driver``: the driver the store
+    recorded for the URL (``drivers``), and, when it gets no answer (:data:`NO_ANSWER`),
+    the other installed protocols probed once per call (the daemon calls once per
+    reconnect attempt). A shop may swap a Shtrih-M register for an ATOL one on the same
+    port or address; a register may also be switched to another protocol in its settings.
+
+    The register that answers is opened and identified: when it is one the store knows at
+    that URL (``known(url)``, :func:`is_same_register`), its driver is used from now on
+    (``drivers`` is updated; the daemon's next observation records it in the store); when it
+    is another register, it is served as any new register is (its own identity, no
+    pairing: the «Подключить ККТ» prompt follows), the old register's record and pairing
+    are left alone, and ``on_switch`` says so in words. ``release(url)`` frees the port
+    before the probe (a shared port's owner holds it). A URL the store has no driver for
+    is probed as :func:`open_register` does."""
+    do_open = open_fn or open_register
+
+    def open_url(url: str) -> Kkt:
+        recorded = drivers.get(url)
+        if recorded is None:
+            return do_open(url)
+        try:
+            return _answering_kkt(do_open(url, driver=recorded))
+        except NO_ANSWER as exc:
+            if release is not None:
+                release(url)
+            found = other_driver_answering(url, recorded, timeout=timeout)
+            if found is None:
+                raise exc from None
+            try:
+                kkt = do_open(url, driver=found.driver)
+                identity = kkt.identity()
+            except KktBridgeError:
+                if release is not None:
+                    release(url)
+                raise exc from None
+        registers = tuple(known(url))
+        switch = ProtocolSwitch(url=url, old=recorded, new=found.driver, found=identity,
+                                known=registers, same=is_same_register(identity, registers))
+        # either way the register there speaks this protocol now: the next reconnect asks
+        # it first, and the shared port speaks it
+        drivers.set(url, found.driver)
+        already = [k for k in registers if is_same_register(identity, [k])]
+        if already and all(k.driver == found.driver for k in already):
+            # the store knows this register speaks this protocol: another record at the
+            # same URL (the register it replaced) was asked first, nothing changed
+            log.info("register at %s answers through %s, as recorded for %s", url,
+                     found.driver, identity.key)
+        elif on_switch is not None:
+            on_switch(switch)
+        return kkt
+
+    return open_url
+
+
+def _answering_kkt(kkt: Kkt) -> Kkt:
+    """``kkt`` once it has answered a first question (Shtrih-M talks only at the first
+    command, ATOL already when it opens); closed when it stays silent."""
+    try:
+        kkt.identity()
+    except BaseException:
+        kkt.close()
+        raise
+    return kkt

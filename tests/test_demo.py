@@ -11,17 +11,42 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from kkt_bridge.demo import DEMO_SALES, DemoSummary, run_demo
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
+#: driver -> (its title in Russian, in English, the model its emulator reports)
+DRIVERS = {"shtrih": ("Штрих-М", "Shtrih-M", "ШТРИХ"), "atol": ("АТОЛ", "ATOL", "АТОЛ")}
 
-def test_demo_once_pairs_imports_sells_and_exports(tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("driver", sorted(DRIVERS))
+def test_demo_once_pairs_imports_sells_and_exports(tmp_path: Path, driver: str) -> None:
+    import httpx
+
     out = io.StringIO()
-    summary = run_demo(Console(file=out, width=120), once=True, home=tmp_path)
-    text = out.getvalue()
+    pages: dict[str, str] = {}
 
+    def visit(summary: DemoSummary) -> None:
+        base = summary.page_url.split("/login")[0]
+        with httpx.Client(base_url=base) as client:
+            client.get(summary.page_url[len(base):], follow_redirects=False)
+            pages["emulator"] = client.get("/emulator").text
+
+    summary = run_demo(Console(file=out, width=120), once=True, home=tmp_path, driver=driver,
+                       on_ready=visit)
+    text = out.getvalue()
+    title, _english, model = DRIVERS[driver]
+
+    # the register the integrator watches is of the protocol asked for, and says so
+    assert summary.driver == driver and summary.protocol == title
+    assert summary.model.upper().startswith(model), summary.model
+    assert f"ККТ {title} (эмулятор, {summary.model}) слушает" in text
+    assert f"{title} (--driver {driver})" in text
+    assert f"<dd>{title}</dd>" in pages["emulator"]
+    other = {d: t for d, t in DRIVERS.items() if d != driver}
+    assert all(t[0] not in text for t in other.values()), text
     assert "Соединение установлено" in text
     # each sale's sum as every other sum is written for people: «387,00 ₽», not «руб.»
     sums = re.findall(r"чек ФД \d+: ([^(]+) \(", text)
@@ -67,17 +92,39 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "Traceback" not in rest
 
 
-def test_demo_once_command_prints_the_summary_and_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("driver", "lang"), [(None, "ru"), ("atol", "en")])
+def test_demo_once_command_prints_the_summary_and_exits_0(tmp_path: Path, driver: str | None,
+                                                          lang: str) -> None:
     from click.testing import CliRunner
 
     from kkt_bridge.cli.main import cli
 
-    result = CliRunner().invoke(cli, ["demo", "--once", "--home", str(tmp_path)],
+    args = ["--lang", lang, "demo", "--once", "--home", str(tmp_path)]
+    result = CliRunner().invoke(cli, args + (["--driver", driver] if driver else []),
                                 env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
-    for row in ("Подключение ККТ", "Синхронизация", "Группы товаров / товары",
-                "Документов выгружено", "Посмотреть в бэк-офисе", "Соединение установлено"):
-        assert row in result.output
+    rows = {"ru": ("Подключение ККТ", "Синхронизация", "Группы товаров / товары",
+                   "Документов выгружено", "Посмотреть в бэк-офисе", "Соединение установлено",
+                   "ККТ Штрих-М (эмулятор, ", "Штрих-М (--driver shtrih)"),
+            "en": ("Connection established", "ATOL register (emulator, ",
+                   "ATOL (--driver atol)")}
+    for row in rows[lang]:
+        assert row in result.output, row
+    # Shtrih-M by default; the other protocol is never named
+    other = ("Shtrih", "Штрих") if driver == "atol" else ("ATOL", "АТОЛ")
+    assert not any(word in result.output for word in other), result.output
+
+
+def test_demo_refuses_a_driver_without_an_emulator_before_starting(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kkt_bridge.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["demo", "--once", "--driver", "nosuch",
+                                      "--home", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "nosuch" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "backoffice.sqlite3").exists()
 
 
 def test_demo_prints_its_page_in_words_within_80_columns(tmp_path: Path) -> None:

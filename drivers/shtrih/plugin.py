@@ -36,6 +36,10 @@ class ShtrihDriver:
     )
     default_tcp_port: int | None = TCP_PORT
     probe_speeds = (115200, 57600, 38400, 19200, 9600, 4800)
+    #: a register at the speed asked answers ENQ with one byte within its byte time-out
+    #: (50 ms, shtrih-m.md §1): twice that is the wait at the speeds tried after the usual
+    #: one (kkt_bridge.link.discovery.attempts), where most of a silent port's time went
+    probe_answer_time = 0.1
     #: the emulator front end (`kkt-bridge emulator`, see kkt_bridge.driverapi)
     emulator = "kkt_bridge.drivers.shtrih.emulator.frontend:FRONT_END"
 

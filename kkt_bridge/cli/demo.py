@@ -10,6 +10,7 @@ from types import FrameType
 import click
 from rich.console import Console
 
+from kkt_bridge.driverapi import DEFAULT_DRIVER
 from kkt_bridge.i18n import _
 
 
@@ -33,8 +34,10 @@ def register(group: click.Group) -> None:
                   help=_("Порт страницы kkt-bridge на 127.0.0.1 (0: любой свободный)."))
     @click.option("--open", "open_page", is_flag=True,
                   help=_("Открыть страницу kkt-bridge в браузере."))
+    @click.option("--driver", default=DEFAULT_DRIVER, show_default=True, metavar="shtrih|atol",
+                  help=_("Протокол эмулируемой ККТ: shtrih или atol."))
     def demo(once: bool, home: Path | None, interval: float, port: int,
-             open_page: bool) -> None:
+             open_page: bool, driver: str) -> None:
         """Эмулятор ККТ + эталонный бэк-офис: подключение, обмен, продажи, выгрузка."""
         from kkt_bridge.demo import run_demo
 
@@ -46,7 +49,7 @@ def register(group: click.Group) -> None:
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             run_demo(Console(), once=once, home=home, interval=interval, stop=stop, port=port,
-                     on_page=_open_in_browser if open_page else None)
+                     on_page=_open_in_browser if open_page else None, driver=driver)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

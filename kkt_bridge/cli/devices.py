@@ -2,7 +2,9 @@
 
 Candidates come from :func:`kkt_bridge.link.list_candidates` (USB ids of every installed
 driver, then plain serial ports); with ``--probe`` (the default) each driver asks them at
-each of its speeds. ``--device URL`` adds addresses discovery cannot see (socket://...).
+each of its speeds, every driver's usual speed first, the ports at the same time, and a
+``ttyS*`` the kernel found no UART behind is not asked at all
+(:mod:`kkt_bridge.link.discovery`). ``--device URL`` adds addresses discovery cannot see (socket://...).
 A port that cannot be opened (busy, no permission) is listed with what to do.
 """
 
@@ -52,8 +54,11 @@ def drivers() -> Mapping[str, Driver]:
 
 
 def discover(urls: tuple[str, ...] = (), *, probe: bool = True,
-             timeout: float = DEFAULT_PROBE_TIMEOUT,
+             timeout: float | None = None,
              installed: Mapping[str, Driver] | None = None) -> DevicesReport:
+    """The candidates and, with ``probe``, what answers on them. ``timeout``: how long
+    every probe waits; None: :data:`DEFAULT_PROBE_TIMEOUT` at each driver's usual speed
+    and its own shorter answer time at the others (:func:`~kkt_bridge.link.discovery.attempts`)."""
     installed = drivers() if installed is None else installed
     candidates = list_candidates(installed)
     listed = {c.url for c in candidates}
@@ -64,7 +69,9 @@ def discover(urls: tuple[str, ...] = (), *, probe: bool = True,
         return DevicesReport(tuple(candidates), (), (), probed=False)
     found: list[ProbeResult] = []
     failures: list[tuple[str, LinkError]] = []
-    for candidate, result, error in probe_candidates(candidates, installed, timeout=timeout):
+    for candidate, result, error in probe_candidates(
+            candidates, installed, timeout=DEFAULT_PROBE_TIMEOUT if timeout is None else timeout,
+            sweep_timeout=timeout):
         if result is not None:
             found.append(result)
         elif error is not None:
@@ -114,9 +121,12 @@ def print_report(report: DevicesReport, console: Console) -> None:
               help=_("Опросить порты, чтобы найти ККТ, модель и скорость."))
 @click.option("--device", "urls", multiple=True, metavar="URL",
               help=_("Проверить и этот адрес, например socket://10.0.0.5 (можно несколько)."))
-@click.option("--timeout", type=click.FloatRange(0.01, 30), default=DEFAULT_PROBE_TIMEOUT,
-              show_default=True, help=_("Сколько ждать ответа при опросе, секунд."))
-def devices_command(as_json: bool, probe: bool, urls: tuple[str, ...], timeout: float) -> None:
+@click.option("--timeout", type=click.FloatRange(0.01, 30), default=None,
+              show_default=str(DEFAULT_PROBE_TIMEOUT),
+              help=_("Сколько ждать ответа при опросе, секунд (без параметра: столько на "
+                     "обычной скорости протокола, на прочих — сколько отвечает его ККТ)."))
+def devices_command(as_json: bool, probe: bool, urls: tuple[str, ...],
+                    timeout: float | None) -> None:
     """Найти подключённые ККТ: адрес, модель, заводской номер, скорость."""
     report = discover(urls, probe=probe, timeout=timeout)
     if as_json:

@@ -20,6 +20,7 @@ page's server also serves on ``/metrics``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -48,11 +49,13 @@ from kkt_bridge.bridge.prompts import ConnectPrompt
 from kkt_bridge.bridge.watcher import REASON_TEXT
 from kkt_bridge.errors import ConfigError, KktBridgeError
 from kkt_bridge.i18n import _
+from kkt_bridge.kkt import Kkt
 from kkt_bridge.logs import FORMATS, logging_configured
 from kkt_bridge.metrics import Metrics
 from kkt_bridge.share.paths import LOOPBACK
 from kkt_bridge.share.ports import SharedPortInfo
 from kkt_bridge.share.service import STATE_FILE, SharedPorts
+from kkt_bridge.store import Store
 from kkt_bridge.web.server import DEFAULT_PORT
 
 log = logging.getLogger(__name__)
@@ -221,6 +224,53 @@ def start_shared_ports(options: ShareOptions, devices: list[str], directory: Pat
     return shares
 
 
+def shared_open(shares: SharedPorts,
+                driver_of: Callable[[str], str | None]) -> Callable[..., Kkt]:
+    """``open_register(url, driver=None)`` through the shared ports: the given driver's
+    port (replacing one that speaks another protocol), else the port of the driver
+    ``driver_of`` finds."""
+    probing = shares.opener(app.open_register, add=True, driver_of=driver_of)
+
+    def open_(url: str, driver: str | None = None) -> Kkt:
+        if driver is None:
+            return probing(url)
+        return shares.open_as(url, driver, app.open_register)
+
+    return open_
+
+
+def known_at(db: Store) -> Callable[[str], list[registers.KnownRegister]]:
+    """The registers the store saw at a URL (read at each call: a pairing made while the
+    daemon runs counts)."""
+
+    def known(url: str) -> list[registers.KnownRegister]:
+        return [registers.KnownRegister(r.register_key, r.serial, r.fn_number, r.model, r.driver)
+                for r in db.registers() if r.device_url == url]
+
+    return known
+
+
+def announce_switch(db: Store, switch: registers.ProtocolSwitch) -> None:
+    """Say on the terminal (the journal), in the log and in the registers' event log that
+    the register at a URL answers through another protocol, and what that means."""
+    said = switch.message()
+    click.echo(str(said))
+    if switch.same:
+        log.warning("register at %s answers through %s now, not %s: switched",
+                    switch.url, switch.new, switch.old)
+    else:
+        log.warning("register at %s answers through %s and is another register (%s, %s): "
+                    "served as a new register, the old pairing is kept",
+                    switch.url, switch.new, switch.found.model, switch.found.serial)
+    kind = "protocol_changed" if switch.same else "register_replaced"
+    keys: list[str | None] = [k.register_key for k in switch.known
+                              if not switch.same or k.serial == switch.found.serial]
+    # a store event with no register: the page's log still shows it
+    keys = keys or [None]
+    for key in keys:
+        db.log_event(key, kind, said.message, url=switch.url, old=switch.old, new=switch.new)
+
+
 def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, port: int,
          discover: bool, metrics_port: int | None, metrics_file: Path | None,
          hotplug: str, driver: str | None = None, share: ShareOptions | None = None) -> None:
@@ -242,13 +292,23 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
     try:
         db = app.store()
         devices = list(dict.fromkeys([*urls, *paired_urls(db)]))
-        # --driver for every register, else the driver the store recorded, else a probe
-        recorded = registers.recorded_drivers(db.registers())
-        opener = registers.opener(driver, recorded, app.open_register)
+        # --driver for every register, else the driver the store recorded (with a probe of
+        # the other protocols when it gets no answer), else a probe
+        drivers_at = registers.DriverMap(registers.recorded_drivers(db.registers()))
+        open_fn: Callable[..., Kkt] = app.open_register
+        release: Callable[[str], None] | None = None
         if share is not None:
-            driver_of = registers.driver_of(driver, recorded)
+            driver_of = registers.driver_of(driver, drivers_at)
             shares = start_shared_ports(share, devices, directory, driver_of)
-            opener = shares.opener(opener, add=True, driver_of=driver_of)
+            open_fn = shared_open(shares, driver_of)
+            release = shares.reset  # the owner holds the port: free it for the probe
+        opener: Callable[[str], Kkt]
+        if driver is not None:
+            opener = functools.partial(open_fn, driver=driver)
+        else:
+            opener = registers.fallback_opener(
+                drivers_at, known_at(db), open_fn=open_fn, release=release,
+                on_switch=functools.partial(announce_switch, db))
         daemon = Daemon(db, pm, devices, opener=opener, poll_interval=poll_interval,
                         hotplug=hotplug, metrics_file=metrics_file, preset=preset,
                         discover=discovered_urls if discover else None,

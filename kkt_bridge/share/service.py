@@ -65,6 +65,8 @@ class SharedPorts:
         self.on_document = on_document
         self._drivers = drivers
         self._ports: dict[str, SharedPort] = {}
+        #: URL -> the driver its shared port speaks
+        self._spoken: dict[str, str] = {}
         self._refused: set[str] = set()
         self._lock = threading.Lock()
         self.on_added = on_added
@@ -102,6 +104,7 @@ class SharedPorts:
                 owner.close()
                 return None
             self._ports[url] = port
+            self._spoken[url] = driver
             info = port.info()
             self._publish()
         if self.on_added is not None:
@@ -137,6 +140,38 @@ class SharedPorts:
             return owner.kkt() if owner is not None else fallback(url)
 
         return open_
+
+    def driver_at(self, url: str) -> str | None:
+        """The driver the shared port of ``url`` speaks; None when it has none."""
+        with self._lock:
+            return self._spoken.get(url)
+
+    def remove(self, url: str) -> None:
+        """Close the shared port of ``url`` and its owner's link (the register there now
+        speaks another protocol: the port must be opened again for it)."""
+        with self._lock:
+            port = self._ports.pop(url, None)
+            self._spoken.pop(url, None)
+            self._refused.discard(url)
+            if port is not None:
+                self._publish()
+        if port is not None:
+            port.stop()
+            port.owner.close()
+
+    def open_as(self, url: str, driver: str, fallback: Callable[..., Kkt]) -> Kkt:
+        """The register at ``url`` through ``driver``: its shared port's SharedKkt (a port
+        that speaks another protocol is replaced), else ``fallback(url, driver=driver)``
+        when the driver declares no exchange rules or the port cannot be opened."""
+        spoken = self.driver_at(url)
+        if spoken is not None and spoken != driver:
+            log.info("shared port of %s: %s -> %s", url, spoken, driver)
+            self.remove(url)
+        if self.owner(url) is None and url not in self._refused and \
+                self.add(url, driver) is None:
+            self._refused.add(url)
+        owner = self.owner(url)
+        return owner.kkt() if owner is not None else fallback(url, driver=driver)
 
     def reset(self, url: str) -> None:
         """The register at ``url`` was unplugged: drop its dead port now."""
