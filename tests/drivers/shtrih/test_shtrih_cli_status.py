@@ -66,6 +66,7 @@ def test_status_of_an_unregistered_register() -> None:
 
 
 def test_status_of_a_silent_port_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kkt_bridge import registers
     from kkt_bridge.cli import status as status_cli
     from kkt_bridge.registers import open_register
 
@@ -73,6 +74,10 @@ def test_status_of_a_silent_port_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
         return open_register(url, **options, control_timeout=0.05)
 
     monkeypatch.setattr(status_cli, "open_register", quick)
+    # nothing answers on a silent port whatever the wait: a short probe of each driver at
+    # each speed reaches the same error as the default half second, in a second not ten
+    assert registers.detect_driver.__kwdefaults__ is not None
+    monkeypatch.setitem(registers.detect_driver.__kwdefaults__, "timeout", 0.05)
     code, out = run(Register(answers()), script=Script(silent=True))
     assert code == 3  # LinkError
     assert "Ошибка" in out and "Traceback" not in out
