@@ -44,13 +44,29 @@ medians per line and client, kkt-bridge / pyshtrih wall time per repeat and thei
 and the issue's targets, each marked met or not: wall / wire <= 1.05 on a quiet machine,
 <= 1.10 with the other core busy, kkt-bridge / pyshtrih <= 0.92.
 
+``--floor`` adds a calibration client, the bare line: the Shtrih driver's bytes for the
+documents are first recorded over each line of an unpaced emulator in this process (the
+same archive; seconds), then, in every repeat beside the other clients, replayed over the
+same line of the same paced emulator process: the pty opened raw, or a socket with
+TCP_NODELAY, each recorded write then a read of exactly the bytes the driver read before
+its next write, nothing decoded until the end (the answers are then compared with the
+recorded ones). Its wall / wire is the line's own floor on this machine (the crossings and
+wake-ups a round trip costs whatever the client); the summary prints the driver's
+documents-only ratio, the floor, and the driver's excess over it (per round trip).
+
+``--cpu-latency-us N`` measures every table a second time while a PM QoS request of N us
+is held on ``/dev/cpu_dma_latency`` (needs root; refused before anything is made when the
+file cannot be opened); every table's header and summary say which idle policy was in
+force, and the targets are marked for each. Why, and what it costs:
+:mod:`kkt_bridge.testing.cpu_latency`. The default measurement holds no request.
+
 ``--busy`` measures everything a second time while a busy process keeps one core at 100 %
 (it stops by itself when this benchmark ends, or after ``--busy-cap`` seconds), and prints
 both tables.
 
 Run: ``.venv/bin/python tools/bench_read.py [--documents 1000] [--baud 115200] [--repeats 3]
-[--only shtrih,pyshtrih,atol] [--line pty,tcp] [--busy]``. Small N while developing; the
-lead measures N=1000.
+[--only shtrih,pyshtrih,atol] [--line pty,tcp] [--busy] [--floor] [--cpu-latency-us 0]``.
+Small N while developing; the lead measures N=1000.
 """
 
 from __future__ import annotations

@@ -81,8 +81,11 @@ def cpu_latency(microseconds: int, device: Path = DEVICE) -> Iterator[None]:
         handle.close()
 
 
-def idle_states(root: Path = CPUIDLE.parent / "cpu0" / "cpuidle") -> list[tuple[str, int]]:
-    """(name, exit latency in us) of CPU 0's idle states; empty where the kernel has none."""
+def idle_states(root: Path | None = None) -> list[tuple[str, int]]:
+    """(name, exit latency in us) of CPU 0's idle states (under ``root``, by default the
+    CPU's ``cpuidle`` folder beside :data:`CPUIDLE`); empty where the kernel has none."""
+    if root is None:
+        root = CPUIDLE.parent / "cpu0" / "cpuidle"
     states = []
     for state in sorted(root.glob("state*"), key=lambda p: int(p.name[5:] or 0)):
         try:
