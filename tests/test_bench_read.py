@@ -10,6 +10,8 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -292,3 +294,39 @@ def test_a_floor_run_prints_the_bridge_the_floor_and_the_excess(
     assert "the line's floor (pty): documents wall/wire" in out, out
     assert "shtrih/pty documents: bridge " in out and "bridge over the floor" in out, out
     assert "the driver's path differed" not in out, out
+
+
+def test_the_idle_policies_alternate_from_repeat_to_repeat_a_table_each(
+        bench: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    held: list[int] = []
+    seen: list[tuple[str, tuple[int, ...]]] = []
+
+    @contextmanager
+    def request(microseconds: int) -> Iterator[None]:
+        held.append(microseconds)
+        try:
+            yield
+        finally:
+            held.pop()
+
+    def measured(served: object, line: str, name: str, baud: int, work: object) -> object:
+        seen.append((f"{name}/{line}", tuple(held)))
+        return bench.Run(f"{name}/{line}", 1, 1.0, 1, 1, 0.0, 1, 0.0, baud, 1.0, 2)
+
+    served = {"shtrih": bench.Served("shtrih", [b"x"], None, {"pty": "/dev/null"}, "")}
+    monkeypatch.setattr(bench, "cpu_latency", request)
+    monkeypatch.setattr(bench, "measured", measured)
+    monkeypatch.setitem(bench.MAKERS, "shtrih", lambda url, stored: None)
+    tables = bench.measure("quiet", 1.05, ["shtrih"], ["pty"], served, 115200, 2,
+                           policies=[None, 0])
+    assert seen == [("shtrih/pty", ()), ("shtrih/pty", (0,)),   # repeat 1: A, B
+                    ("shtrih/pty", (0,)), ("shtrih/pty", ())]   # repeat 2: B, A
+    assert held == []  # released after each policy's runs
+    assert [table.title for table in tables] == ["quiet", "quiet, PM QoS 0 us"]
+    assert [len(table.runs) for table in tables] == [2, 2]
+    assert "no PM QoS request" in tables[0].policy
+    assert "PM QoS request 0 us" in tables[1].policy
+    bench.summary(tables[1], ["shtrih"], ["pty"])
+    out = capsys.readouterr().out
+    assert "PM QoS request 0 us held" in out and "target shtrih/pty wall/wire" in out

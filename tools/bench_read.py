@@ -56,8 +56,9 @@ documents-only ratio, the floor, and the driver's excess over it (per round trip
 
 ``--cpu-latency-us N`` measures every table a second time while a PM QoS request of N us
 is held on ``/dev/cpu_dma_latency`` (needs root; refused before anything is made when the
-file cannot be opened); every table's header and summary say which idle policy was in
-force, and the targets are marked for each. Why, and what it costs:
+file cannot be opened): in every repeat the runs go once without and once with the request,
+the two alternating first, and each policy gets its table and summary, which say which idle
+policy was in force, with the targets marked for each. Why, and what it costs:
 :mod:`kkt_bridge.testing.cpu_latency`. The default measurement holds no request.
 
 ``--busy`` measures everything a second time while a busy process keeps one core at 100 %
@@ -556,9 +557,11 @@ def pairs(lines: Sequence[str], clients: Sequence[str]) -> list[tuple[str, str]]
 def measure(title: str, target: float, clients: Sequence[str], lines: Sequence[str],
             served: dict[str, Served], baud: int, repeats: int, *,
             scripts: dict[str, Script] | None = None,
-            latency_us: int | None = None) -> Table:
+            policies: Sequence[int | None] = (None,)) -> list[Table]:
     """Every (line, client) ``repeats`` times, and the bare line of ``scripts`` beside
-    them, under a PM QoS request of ``latency_us`` when it is not None."""
+    them; once under each idle policy of ``policies`` (None: no PM QoS request, else its
+    microseconds), the policies alternating from repeat to repeat (an A/B on a machine
+    whose load drifts), a table each."""
     scripts = scripts or {}
     runners = pairs(lines, clients) + [(line, FLOOR) for line in lines if line in scripts]
     works = {(line, name): MAKERS[name](served[CLIENTS[name]].urls[line],
@@ -566,19 +569,29 @@ def measure(title: str, target: float, clients: Sequence[str], lines: Sequence[s
              for line, name in runners if name != FLOOR}
     for line, script in scripts.items():
         works[line, FLOOR] = floor_client(served["shtrih"].urls[line], script)
-    with cpu_latency(latency_us) if latency_us is not None else nullcontext():
-        policy = idle_policy(latency_us)
-        start = os.getloadavg()
-        print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on "
-              f"{os.cpu_count()} cores; {policy}", flush=True)
-        runs: list[Run] = []
-        for repeat in range(repeats):
-            for line, name in order(runners, repeat):
-                protocol = "shtrih" if name == FLOOR else CLIENTS[name]
-                run = measured(served[protocol], line, name, baud, works[line, name])
-                runs.append(run)
-                print(f"#{repeat + 1} {run.line()}", flush=True)
-    return Table(title, target, runs, start, os.getloadavg(), policy, dict(scripts))
+    start = os.getloadavg()
+    said = {policy: idle_policy(policy) for policy in policies}
+    print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on "
+          f"{os.cpu_count()} cores", flush=True)
+    for policy in policies:
+        print(f"   {tag(policy)}: {said[policy]}")
+    runs: dict[int | None, list[Run]] = {policy: [] for policy in policies}
+    for repeat in range(repeats):
+        for policy in order(policies, repeat):
+            with cpu_latency(policy) if policy is not None else nullcontext():
+                for line, name in order(runners, repeat):
+                    protocol = "shtrih" if name == FLOOR else CLIENTS[name]
+                    run = measured(served[protocol], line, name, baud, works[line, name])
+                    runs[policy].append(run)
+                    print(f"#{repeat + 1} {tag(policy):<11} {run.line()}", flush=True)
+    end = os.getloadavg()
+    return [Table(titled(title, policy), target, runs[policy], start, end, said[policy],
+                  dict(scripts)) for policy in policies]
+
+
+def tag(latency_us: int | None) -> str:
+    """A run's idle policy, short, for its line."""
+    return "default" if latency_us is None else f"PM QoS {latency_us}"
 
 
 def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
@@ -680,9 +693,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "bytes over the same lines of the same emulator: the line's own "
                              "wall / wire, and the driver's excess over it")
     parser.add_argument("--cpu-latency-us", type=int, default=None, metavar="N",
-                        help="measure every table a second time while a PM QoS request of N "
-                             "us is held on /dev/cpu_dma_latency (0: idle CPUs poll instead "
-                             "of halting; needs root; costs idle CPU while it is held)")
+                        help="measure every table a second time, interleaved, while a PM QoS "
+                             "request of N us is held on /dev/cpu_dma_latency (0: idle CPUs "
+                             "poll instead of halting; needs root; costs idle CPU while held)")
     args = parser.parse_args(argv)
     clients: list[str] = args.only
     lines: list[str] = args.line
@@ -739,15 +752,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name in clients:
                     if (name, line) in UNFIT:
                         print(f"  ({UNFIT[name, line]})")
-            tables = [measure(titled("quiet", policy), QUIET_TARGET, clients, lines, served,
-                              args.baud, args.repeats, scripts=scripts, latency_us=policy)
-                      for policy in policies]
+            tables = measure("quiet", QUIET_TARGET, clients, lines, served, args.baud,
+                             args.repeats, scripts=scripts, policies=policies)
             if args.busy:
                 with busy_core(args.busy_cap):
-                    tables += [measure(titled("one core busy", policy), BUSY_TARGET, clients,
-                                       lines, served, args.baud, args.repeats,
-                                       scripts=scripts, latency_us=policy)
-                               for policy in policies]
+                    tables += measure("one core busy", BUSY_TARGET, clients, lines, served,
+                                      args.baud, args.repeats, scripts=scripts,
+                                      policies=policies)
         finally:
             for one in served.values():
                 one.proc.terminate()
