@@ -196,12 +196,18 @@ def test_the_idle_policy_names_the_states_and_the_request(tmp_path: Path) -> Non
     (tmp_path / "cpuidle" / "current_driver").write_text("haltpoll\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "CPUIDLE", tmp_path / "cpuidle")
+        patch.setattr(module, "HALT_POLL_NS", tmp_path / "guest_halt_poll_ns")
         assert module.idle_states(tmp_path / "cpu0" / "cpuidle") == [
             ("POLL", 0), ("haltpoll idle", 1), ("C6", 85)]
         default = module.idle_policy(None)
         held = module.idle_policy(1)
     assert "cpuidle haltpoll [POLL 0 us, haltpoll idle 1 us, C6 85 us]" in default
-    assert "no PM QoS request" in default
+    assert "no PM QoS request" in default and "guest_halt_poll_ns" not in default
+    (tmp_path / "guest_halt_poll_ns").write_text("0\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "CPUIDLE", tmp_path / "cpuidle")
+        patch.setattr(module, "HALT_POLL_NS", tmp_path / "guest_halt_poll_ns")
+        assert "C6 85 us; guest_halt_poll_ns=0]" in module.idle_policy(None)
     assert "PM QoS request 1 us" in held and "stay in: POLL, haltpoll idle)" in held
 
 

@@ -25,6 +25,7 @@ it is never the default of a measurement and never something the bridge itself d
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from kkt_bridge.i18n import _
 DEVICE = Path("/dev/cpu_dma_latency")
 #: where the cpuidle driver of the CPUs is named
 CPUIDLE = Path("/sys/devices/system/cpu/cpuidle")
+#: how long the haltpoll driver lets an idle guest CPU poll before it halts (0: never)
+HALT_POLL_NS = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
 
 
 def request_bytes(microseconds: int) -> bytes:
@@ -104,6 +107,8 @@ def idle_policy(microseconds: int | None) -> str:
     except OSError:
         driver = "?"
     states = ", ".join(f"{name} {latency} us" for name, latency in idle_states()) or "none"
+    with contextlib.suppress(OSError, ValueError):  # not the haltpoll driver
+        states += f"; guest_halt_poll_ns={int(HALT_POLL_NS.read_text())}"
     if microseconds is None:
         held = "no PM QoS request (the machine's default)"
     else:
