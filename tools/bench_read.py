@@ -51,8 +51,11 @@ same line of the same paced emulator process: the pty opened raw, or a socket wi
 TCP_NODELAY, each recorded write then a read of exactly the bytes the driver read before
 its next write, nothing decoded until the end (the answers are then compared with the
 recorded ones). Its wall / wire is the line's own floor on this machine (the crossings and
-wake-ups a round trip costs whatever the client); the summary prints the driver's
-documents-only ratio, the floor, and the driver's excess over it (per round trip).
+wake-ups a round trip costs whatever the client: it is itself Python, a poll and a read a
+answer, a few microseconds a round trip above what a C client would pay); the summary
+prints the driver's documents-only ratio, the floor, and the driver's excess over it (per
+round trip). The emulator's control API counts bytes, wake-ups and CPU, not crossing
+times per command: ``tools/trace_read.py`` splits those.
 
 ``--cpu-latency-us N`` measures every table a second time while a PM QoS request of N us
 is held on ``/dev/cpu_dma_latency`` (needs root; refused before anything is made when the
