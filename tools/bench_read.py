@@ -51,7 +51,7 @@ same line of the same paced emulator process: the pty opened raw, or a socket wi
 TCP_NODELAY, each recorded write then a read of exactly the bytes the driver read before
 its next write, nothing decoded until the end (the answers are then compared with the
 recorded ones). Its wall / wire is the line's own floor on this machine (the crossings and
-wake-ups a round trip costs whatever the client: it is itself Python, a poll and a read a
+wake-ups a round trip costs whatever the client: it is itself Python, a poll and a read an
 answer, a few microseconds a round trip above what a C client would pay); the summary
 prints the driver's documents-only ratio, the floor, and the driver's excess over it (per
 round trip). The emulator's control API counts bytes, wake-ups and CPU, not crossing
