@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -116,3 +119,220 @@ def test_every_client_reads_its_archive_byte_for_byte(
             assert out.count(f" {name}/{line} ") >= 3, out  # two runs and a median
         assert f"target shtrih/{line} wall/wire" in out, out
         assert f"target atol/{line} wall/wire" in out, out
+
+
+# --- the PM QoS request (--cpu-latency-us) ----------------------------------------------------
+
+
+def test_the_latency_request_writes_four_bytes_and_holds_them_for_the_block(
+        tmp_path: Path) -> None:
+    from kkt_bridge.testing.cpu_latency import cpu_latency
+
+    device = tmp_path / "cpu_dma_latency"
+    device.write_bytes(b"")
+    with cpu_latency(0, device):
+        # written at once (unbuffered): the kernel takes the request at write()
+        assert device.read_bytes() == b"\0\0\0\0"
+    with cpu_latency(20, device):
+        pass
+    assert device.read_bytes() == struct.pack("=i", 20)
+
+
+def test_the_latency_request_is_closed_when_the_block_fails(tmp_path: Path) -> None:
+    from kkt_bridge.testing import cpu_latency as module
+
+    opened: list[object] = []
+    real_open = open
+
+    def spy(*args: object, **kwargs: object) -> object:
+        handle = real_open(*args, **kwargs)  # type: ignore[call-overload]
+        opened.append(handle)
+        return handle
+
+    device = tmp_path / "cpu_dma_latency"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "open", spy, raising=False)
+        with pytest.raises(RuntimeError), module.cpu_latency(0, device):
+            raise RuntimeError("the run failed")
+    assert len(opened) == 1 and opened[0].closed  # type: ignore[attr-defined]
+
+
+def test_the_latency_request_refuses_a_device_it_cannot_open(tmp_path: Path) -> None:
+    from kkt_bridge.errors import ConfigError
+    from kkt_bridge.i18n import using_language
+    from kkt_bridge.testing.cpu_latency import cpu_latency
+
+    device = tmp_path / "missing" / "cpu_dma_latency"
+    ran = False
+    with using_language("en"), pytest.raises(ConfigError) as caught, cpu_latency(0, device):
+        ran = True
+    assert not ran
+    assert f"cannot open {device}" in str(caught.value)
+    assert "root" in str(caught.value)
+    with pytest.raises(ConfigError, match="не удалось открыть"), cpu_latency(0, device):
+        pass
+
+
+def test_the_latency_request_refuses_a_value_the_device_cannot_hold(tmp_path: Path) -> None:
+    from kkt_bridge.errors import ConfigError
+    from kkt_bridge.testing.cpu_latency import cpu_latency, request_bytes
+
+    assert request_bytes(0) == b"\0\0\0\0"
+    for value in (-1, 2**31):
+        with pytest.raises(ConfigError), cpu_latency(value, tmp_path / "device"):
+            pass
+    assert not (tmp_path / "device").exists()  # refused before the file was opened
+
+
+def test_the_idle_policy_names_the_states_and_the_request(tmp_path: Path) -> None:
+    from kkt_bridge.testing import cpu_latency as module
+
+    for number, (name, latency) in enumerate((("POLL", 0), ("haltpoll idle", 1), ("C6", 85))):
+        state = tmp_path / "cpu0" / "cpuidle" / f"state{number}"
+        state.mkdir(parents=True)
+        (state / "name").write_text(name + "\n")
+        (state / "latency").write_text(f"{latency}\n")
+    (tmp_path / "cpuidle").mkdir()
+    (tmp_path / "cpuidle" / "current_driver").write_text("haltpoll\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "CPUIDLE", tmp_path / "cpuidle")
+        patch.setattr(module, "HALT_POLL_NS", tmp_path / "guest_halt_poll_ns")
+        assert module.idle_states(tmp_path / "cpu0" / "cpuidle") == [
+            ("POLL", 0), ("haltpoll idle", 1), ("C6", 85)]
+        default = module.idle_policy(None)
+        held = module.idle_policy(1)
+    assert "cpuidle haltpoll [POLL 0 us, haltpoll idle 1 us, C6 85 us]" in default
+    assert "no PM QoS request" in default and "guest_halt_poll_ns" not in default
+    (tmp_path / "guest_halt_poll_ns").write_text("0\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "CPUIDLE", tmp_path / "cpuidle")
+        patch.setattr(module, "HALT_POLL_NS", tmp_path / "guest_halt_poll_ns")
+        assert "C6 85 us; guest_halt_poll_ns=0]" in module.idle_policy(None)
+    assert "PM QoS request 1 us" in held and "stay in: POLL, haltpoll idle)" in held
+
+
+def test_bench_read_refuses_a_latency_request_it_cannot_hold(
+        bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from kkt_bridge.testing.cpu_latency import cpu_latency
+
+    def unopenable(microseconds: int) -> object:
+        return cpu_latency(microseconds, tmp_path / "missing" / "cpu_dma_latency")
+
+    made: list[str] = []
+    monkeypatch.setattr(bench, "cpu_latency", unopenable)
+    monkeypatch.setattr(bench, "fill", lambda *args: made.append("archive"))
+    with pytest.raises(SystemExit) as exited:
+        bench.main(["--documents", "1", "--cpu-latency-us", "0"])
+    assert exited.value.code == 2
+    assert "--cpu-latency-us" in capsys.readouterr().err
+    assert made == []  # refused before any archive was made
+
+
+# --- the bare line (--floor) ------------------------------------------------------------------
+
+
+def test_a_recorded_exchange_becomes_writes_and_the_bytes_read_after_each(
+        bench: ModuleType) -> None:
+    events = [("R", b"\x15"),  # before the first write: the open's, not a step's
+              ("W", b"\x05"), ("R", b"\x15"),
+              ("W", b"\x02\x05\xff\x3a"), ("R", b"\x06"), ("R", b"\x02\x03ab"),
+              ("W", b"\x06"),
+              ("W", b"\x02\x01c"), ("R", b"\x06\x02")]
+    script = bench.script_of(events)
+    assert script.steps == ((b"\x05", 1), (b"\x02\x05\xff\x3a", 5), (b"\x06", 0),
+                            (b"\x02\x01c", 2))
+    assert script.answers == b"\x15\x06\x02\x03ab\x06\x02"
+    assert script.round_trips == 3  # the ACK alone waits for nothing
+
+
+def test_the_recording_port_notes_writes_and_the_reads_that_gave_bytes(
+        bench: ModuleType) -> None:
+    import serial
+
+    port = serial.serial_for_url("loop://", timeout=0.01)
+    events: list[tuple[str, bytes]] = []
+    recording = bench.RecordingPort(port, events)
+    recording.timeout = 0.02
+    assert port.timeout == 0.02
+    recording.write(b"abc")
+    assert recording.read(2) == b"ab" and recording.read(5) == b"c"
+    assert recording.read(1) == b""  # silence is not an event
+    assert events == [("W", b"abc"), ("R", b"ab"), ("R", b"c")]
+    assert recording.is_open  # the rest goes to the port
+    port.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("line", ["pty", "tcp"])
+def test_the_bare_line_replays_the_drivers_bytes_through_the_emulator(
+        bench: ModuleType, tmp_path: Path, line: str) -> None:
+    state = tmp_path / "shtrih.json"
+    stored = bench.fill("shtrih", state, 3)
+    options = ["stray_ff=0"]
+    script = bench.record_shtrih(state, stored, line, options)
+    assert script.round_trips >= 2 * len(stored)  # FF3A and at least one FF3B a document
+    served = bench.serve("shtrih", state, stored, 115200, options, [line])
+    try:
+        driver = bench.measured(served, line, "shtrih", 115200,
+                                bench.shtrih_client(served.urls[line], stored))
+        floor = bench.measured(served, line, "floor", 115200,
+                               bench.floor_client(served.urls[line], script))
+    finally:
+        served.proc.terminate()
+        served.proc.wait(10)
+    written = sum(len(data) for data, _reply in script.steps)
+    # the emulator's line counted what the replay sent and what it read, and nothing more
+    assert (floor.bytes_in, floor.bytes_out) == (written, len(script.answers))
+    assert floor.read_bytes == driver.read_bytes == written + len(script.answers)
+    assert floor.name == f"floor/{line}" and floor.documents == 3
+    assert 0 < floor.read_seconds <= floor.seconds
+
+
+@pytest.mark.slow
+def test_a_floor_run_prints_the_bridge_the_floor_and_the_excess(
+        bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["--documents", "2", "--repeats", "1", "--only", "shtrih",
+                       "--line", "pty", "--floor"]) == 0
+    out = capsys.readouterr().out
+    assert "idle policy: " in out and "no PM QoS request" in out
+    assert out.count(" floor/pty ") == 2, out  # the run and its median
+    assert "the line's floor (pty): documents wall/wire" in out, out
+    assert "shtrih/pty documents: bridge " in out and "bridge over the floor" in out, out
+    assert "the driver's path differed" not in out, out
+
+
+def test_the_idle_policies_alternate_from_repeat_to_repeat_a_table_each(
+        bench: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    held: list[int] = []
+    seen: list[tuple[str, tuple[int, ...]]] = []
+
+    @contextmanager
+    def request(microseconds: int) -> Iterator[None]:
+        held.append(microseconds)
+        try:
+            yield
+        finally:
+            held.pop()
+
+    def measured(served: object, line: str, name: str, baud: int, work: object) -> object:
+        seen.append((f"{name}/{line}", tuple(held)))
+        return bench.Run(f"{name}/{line}", 1, 1.0, 1, 1, 0.0, 1, 0.0, baud, 1.0, 2)
+
+    served = {"shtrih": bench.Served("shtrih", [b"x"], None, {"pty": "/dev/null"}, "")}
+    monkeypatch.setattr(bench, "cpu_latency", request)
+    monkeypatch.setattr(bench, "measured", measured)
+    monkeypatch.setitem(bench.MAKERS, "shtrih", lambda url, stored: None)
+    tables = bench.measure("quiet", 1.05, ["shtrih"], ["pty"], served, 115200, 2,
+                           policies=[None, 0])
+    assert seen == [("shtrih/pty", ()), ("shtrih/pty", (0,)),   # repeat 1: A, B
+                    ("shtrih/pty", (0,)), ("shtrih/pty", ())]   # repeat 2: B, A
+    assert held == []  # released after each policy's runs
+    assert [table.title for table in tables] == ["quiet", "quiet, PM QoS 0 us"]
+    assert [len(table.runs) for table in tables] == [2, 2]
+    assert "no PM QoS request" in tables[0].policy
+    assert "PM QoS request 0 us" in tables[1].policy
+    bench.summary(tables[1], ["shtrih"], ["pty"])
+    out = capsys.readouterr().out
+    assert "PM QoS request 0 us held" in out and "target shtrih/pty wall/wire" in out

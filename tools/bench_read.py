@@ -44,26 +44,50 @@ medians per line and client, kkt-bridge / pyshtrih wall time per repeat and thei
 and the issue's targets, each marked met or not: wall / wire <= 1.05 on a quiet machine,
 <= 1.10 with the other core busy, kkt-bridge / pyshtrih <= 0.92.
 
+``--floor`` adds a calibration client, the bare line: the Shtrih driver's bytes for the
+documents are first recorded over each line of an unpaced emulator in this process (the
+same archive; seconds), then, in every repeat beside the other clients, replayed over the
+same line of the same paced emulator process: the pty opened raw, or a socket with
+TCP_NODELAY, each recorded write then a read of exactly the bytes the driver read before
+its next write, nothing decoded until the end (the answers are then compared with the
+recorded ones). Its wall / wire is the line's own floor on this machine (the crossings and
+wake-ups a round trip costs whatever the client: it is itself Python, a poll and a read an
+answer, a few microseconds a round trip above what a C client would pay); the summary
+prints the driver's documents-only ratio, the floor, and the driver's excess over it (per
+round trip). The emulator's control API counts bytes, wake-ups and CPU, not crossing
+times per command: ``tools/trace_read.py`` splits those.
+
+``--cpu-latency-us N`` measures every table a second time while a PM QoS request of N us
+is held on ``/dev/cpu_dma_latency`` (needs root; refused before anything is made when the
+file cannot be opened): in every repeat the runs go once without and once with the request,
+the two alternating first, and each policy gets its table and summary, which say which idle
+policy was in force, with the targets marked for each. Why, and what it costs:
+:mod:`kkt_bridge.testing.cpu_latency`. The default measurement holds no request.
+
 ``--busy`` measures everything a second time while a busy process keeps one core at 100 %
 (it stops by itself when this benchmark ends, or after ``--busy-cap`` seconds), and prints
 both tables.
 
 Run: ``.venv/bin/python tools/bench_read.py [--documents 1000] [--baud 115200] [--repeats 3]
-[--only shtrih,pyshtrih,atol] [--line pty,tcp] [--busy]``. Small N while developing; the
-lead measures N=1000.
+[--only shtrih,pyshtrih,atol] [--line pty,tcp] [--busy] [--floor] [--cpu-latency-us 0]``.
+Small N while developing; the lead measures N=1000.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import select
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tty
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,11 +96,15 @@ from kkt_bridge.driverapi import get_emulator
 from kkt_bridge.emulation.clock import ManualClock
 from kkt_bridge.emulation.control import call
 from kkt_bridge.emulation.faults import BITS_PER_BYTE
+from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.testing.cpu_latency import cpu_latency, idle_policy
 
 ADMIN = 30
 END_OF_DATA = 0x08
 #: client -> the protocol of the emulator it reads
 CLIENTS = {"shtrih": "shtrih", "pyshtrih": "shtrih", "atol": "atol"}
+#: the bare line's client (--floor): the Shtrih driver's bytes, replayed
+FLOOR = "floor"
 LINES = ("pty", "tcp")
 #: clients that cannot read over a line kind, and why (printed with the results); filled
 #: by --stray-ff
@@ -292,6 +320,162 @@ MAKERS: dict[str, Callable[[str, list[bytes]], Work]] = {
     "shtrih": shtrih_client, "pyshtrih": pyshtrih_client, "atol": atol_client}
 
 
+# --- the line's floor: the Shtrih driver's bytes replayed by a client that does nothing else
+
+
+#: a replayed step: the bytes the driver wrote, and how many it read before its next write
+Step = tuple[bytes, int]
+#: how long the bare client waits for a byte before it calls the replay broken
+FLOOR_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Script:
+    """The Shtrih driver's traffic while it read the documents (no open, no close)."""
+
+    steps: tuple[Step, ...]
+    answers: bytes  # every byte the driver read, in order
+
+    @property
+    def round_trips(self) -> int:
+        """Writes that waited for an answer (an ACK written alone waits for none)."""
+        return sum(1 for _data, reply in self.steps if reply)
+
+
+class RecordingPort:
+    """A pyserial port that notes what the driver writes and what its reads return."""
+
+    def __init__(self, port: Any, events: list[tuple[str, bytes]]) -> None:
+        self._port = port
+        self._events = events
+
+    @property
+    def timeout(self) -> float | None:
+        return self._port.timeout  # type: ignore[no-any-return]
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._port.timeout = value
+
+    def read(self, size: int = 1) -> bytes:
+        data: bytes = self._port.read(size)
+        if data:
+            self._events.append(("R", data))
+        return data
+
+    def write(self, data: bytes, /) -> int | None:
+        self._events.append(("W", bytes(data)))
+        return self._port.write(data)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+
+def script_of(events: Sequence[tuple[str, bytes]]) -> Script:
+    """The steps of a recorded exchange: each write, then the bytes read before the next."""
+    steps: list[list[Any]] = []
+    answers = bytearray()
+    for kind, data in events:
+        if kind == "W":
+            steps.append([data, 0])
+        elif steps:  # bytes before the first write are the open's, not the documents'
+            steps[-1][1] += len(data)
+            answers += data
+    return Script(tuple((data, reply) for data, reply in steps), bytes(answers))
+
+
+def record_shtrih(state: Path, stored: list[bytes], line: str,
+                  options: Sequence[str]) -> Script:
+    """The Shtrih driver's bytes for the documents, over ``line`` of an unpaced emulator in
+    this process serving a copy of ``state`` (seconds, where the paced line takes minutes:
+    the bytes a command takes do not depend on the pace; the replay checks they match)."""
+    from kkt_bridge.cli.emulator import link_option_values
+    from kkt_bridge.emulation import Emulator
+    from kkt_bridge.registers import open_register
+
+    copy = state.with_name(f"record-{line}-{state.name}")
+    for suffix in ("", ".archive"):  # the state and the ФН archive beside it
+        if state.with_name(state.name + suffix).exists():
+            shutil.copyfile(state.with_name(state.name + suffix),
+                            copy.with_name(copy.name + suffix))
+    events: list[tuple[str, bytes]] = []
+    link_options: dict[str, Any] = link_option_values(tuple(options))
+    with Emulator(get_emulator("shtrih"), pty=line == "pty",
+                  tcp=0 if line == "tcp" else None, state_path=copy,
+                  **link_options) as emu:
+        url = emu.pty_path if line == "pty" else emu.tcp_url
+        assert url is not None
+        with open_register(url, driver="shtrih") as kkt:  # type: ignore[attr-defined]
+            transport = kkt.transport
+            port = transport.port
+            transport.port = RecordingPort(port, events)
+            try:
+                for number, data in kkt.iter_documents(1, len(stored)):
+                    if data != stored[number - 1]:
+                        raise SystemExit(f"floor: document {number} differs from the ФН's")
+            finally:
+                transport.port = port
+    return script_of(events)
+
+
+def floor_client(url: str, script: Script) -> Work:
+    """The bare line: ``script`` replayed over ``url`` (the pty in raw mode, or a TCP socket
+    with TCP_NODELAY, as the driver opens them), each write then a read of exactly the
+    bytes the driver read, into one buffer: no framing, no check until the end."""
+    steps = script.steps
+
+    def work(lap: Lap) -> None:
+        buffer = bytearray(len(script.answers))
+        view = memoryview(buffer)
+        at = 0
+        if url.startswith("socket://"):
+            host, port = url.removeprefix("socket://").rsplit(":", 1)
+            sock = socket.create_connection((host, int(port)), timeout=FLOOR_TIMEOUT)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                send, receive = sock.sendall, sock.recv_into
+                lap()
+                for data, reply in steps:
+                    send(data)
+                    end = at + reply
+                    while at < end:
+                        got = receive(view[at:end])
+                        if not got:
+                            raise SystemExit("floor: the emulator closed the socket")
+                        at += got
+                lap()
+            except TimeoutError:
+                raise SystemExit(f"floor: no answer within {FLOOR_TIMEOUT} s after "
+                                 f"{at} bytes: the replay left the driver's path") from None
+            finally:
+                sock.close()
+        else:
+            fd = os.open(url, os.O_RDWR | os.O_NOCTTY)
+            try:
+                tty.setraw(fd)
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                wait, write, readv = int(FLOOR_TIMEOUT * 1000), os.write, os.readv
+                lap()
+                for data, reply in steps:
+                    if write(fd, data) != len(data):
+                        raise SystemExit("floor: the pty took a write in part")
+                    end = at + reply
+                    while at < end:
+                        if not poller.poll(wait):
+                            raise SystemExit(
+                                f"floor: no answer within {FLOOR_TIMEOUT} s after {at} "
+                                f"bytes: the replay left the driver's path")
+                        at += readv(fd, [view[at:end]])
+                lap()
+            finally:
+                os.close(fd)
+        if buffer != script.answers:
+            differ = sum(1 for a, b in zip(buffer, script.answers, strict=True) if a != b)
+            raise SystemExit(f"floor: {differ} answer bytes differ from the driver's")
+    return work
+
+
 def line_counters(control: str, url: str) -> tuple[int, int, float, int]:
     """The counters of the emulator's line at ``url``, and the process's CPU seconds."""
     status = call(control, "status", {})
@@ -359,6 +543,9 @@ class Table:
     runs: list[Run]
     load_start: tuple[float, float, float]
     load_end: tuple[float, float, float]
+    policy: str  # the idle policy in force (cpu_latency.idle_policy)
+    #: line -> what the bare line replayed (--floor), for the summary's round trips
+    scripts: dict[str, Script]
 
 
 def _load(load: tuple[float, float, float]) -> str:
@@ -371,27 +558,50 @@ def pairs(lines: Sequence[str], clients: Sequence[str]) -> list[tuple[str, str]]
 
 
 def measure(title: str, target: float, clients: Sequence[str], lines: Sequence[str],
-            served: dict[str, Served], baud: int, repeats: int) -> Table:
-    runners = pairs(lines, clients)
+            served: dict[str, Served], baud: int, repeats: int, *,
+            scripts: dict[str, Script] | None = None,
+            policies: Sequence[int | None] = (None,)) -> list[Table]:
+    """Every (line, client) ``repeats`` times, and the bare line of ``scripts`` beside
+    them; once under each idle policy of ``policies`` (None: no PM QoS request, else its
+    microseconds), the policies alternating from repeat to repeat (an A/B on a machine
+    whose load drifts), a table each."""
+    scripts = scripts or {}
+    runners = pairs(lines, clients) + [(line, FLOOR) for line in lines if line in scripts]
     works = {(line, name): MAKERS[name](served[CLIENTS[name]].urls[line],
                                         served[CLIENTS[name]].stored)
-             for line, name in runners}
+             for line, name in runners if name != FLOOR}
+    for line, script in scripts.items():
+        works[line, FLOOR] = floor_client(served["shtrih"].urls[line], script)
     start = os.getloadavg()
-    print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on {os.cpu_count()} "
-          f"cores", flush=True)
-    runs: list[Run] = []
+    said = {policy: idle_policy(policy) for policy in policies}
+    print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on "
+          f"{os.cpu_count()} cores", flush=True)
+    for policy in policies:
+        print(f"   {tag(policy)}: {said[policy]}")
+    runs: dict[int | None, list[Run]] = {policy: [] for policy in policies}
     for repeat in range(repeats):
-        for line, name in order(runners, repeat):
-            run = measured(served[CLIENTS[name]], line, name, baud, works[line, name])
-            runs.append(run)
-            print(f"#{repeat + 1} {run.line()}", flush=True)
-    return Table(title, target, runs, start, os.getloadavg())
+        for policy in order(policies, repeat):
+            with cpu_latency(policy) if policy is not None else nullcontext():
+                for line, name in order(runners, repeat):
+                    protocol = "shtrih" if name == FLOOR else CLIENTS[name]
+                    run = measured(served[protocol], line, name, baud, works[line, name])
+                    runs[policy].append(run)
+                    print(f"#{repeat + 1} {tag(policy):<11} {run.line()}", flush=True)
+    end = os.getloadavg()
+    return [Table(titled(title, policy), target, runs[policy], start, end, said[policy],
+                  dict(scripts)) for policy in policies]
+
+
+def tag(latency_us: int | None) -> str:
+    """A run's idle policy, short, for its line."""
+    return "default" if latency_us is None else f"PM QoS {latency_us}"
 
 
 def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
     runs = table.runs
     print(f"-- {table.title}, medians; load average (1, 5, 15 min) at the start "
           f"{_load(table.load_start)}, at the end {_load(table.load_end)}")
+    print(f"   {table.policy}")
     for line in lines:
         for name in clients:
             if (name, line) in UNFIT:
@@ -403,6 +613,8 @@ def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
             if name != "pyshtrih":
                 print(f"  target {name}/{line} wall/wire {mark(med.ratio, table.target)}; "
                       f"documents only {mark(med.read_ratio, table.target)}")
+        if line in table.scripts:
+            floor_summary(table, line, "shtrih" in clients)
         if "shtrih" in clients and "pyshtrih" in clients and ("pyshtrih", line) not in UNFIT:
             ours = [run.seconds for run in runs if run.name == f"shtrih/{line}"]
             theirs = [run.seconds for run in runs if run.name == f"pyshtrih/{line}"]
@@ -412,6 +624,30 @@ def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
             middle = statistics.median(ratios)
             print(f"  target kkt-bridge / pyshtrih median ({line}) "
                   f"{mark(middle, PYSHTRIH_TARGET)}")
+
+
+def floor_summary(table: Table, line: str, with_driver: bool) -> None:
+    """The bare line's median, and the Shtrih driver's excess over it (documents only)."""
+    floor = median_run([run for run in table.runs if run.name == f"{FLOOR}/{line}"])
+    trips = table.scripts[line].round_trips
+    print(f"median    {floor.line()}  ({trips / floor.documents:.1f} round trips/doc)")
+    beyond = (floor.read_seconds - floor.read_bytes * BITS_PER_BYTE / floor.baud) / trips
+    print(f"  the line's floor ({line}): documents wall/wire {floor.read_ratio:.3f}, "
+          f"{beyond * 1e6:.1f} us a round trip beyond the wire")
+    if not with_driver:
+        return
+    ours = median_run([run for run in table.runs if run.name == f"shtrih/{line}"])
+    if ours.read_bytes != floor.read_bytes:
+        print(f"  (the driver's documents took {ours.read_bytes} bytes, the replay "
+              f"{floor.read_bytes}: the driver's path differed from the recorded one)")
+    excess = (ours.read_seconds - floor.read_seconds) / trips * 1e6
+    print(f"  shtrih/{line} documents: bridge {ours.read_ratio:.3f}, line's floor "
+          f"{floor.read_ratio:.3f}, bridge over the floor {ours.read_ratio / floor.read_ratio:.3f}"
+          f" ({excess:+.1f} us a round trip)")
+
+
+def titled(title: str, latency_us: int | None) -> str:
+    return title if latency_us is None else f"{title}, PM QoS {latency_us} us"
 
 
 def parse_lines(text: str) -> list[str]:
@@ -455,15 +691,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the Shtrih emulator's TCP line sends a network register's stray "
                              "0xFF after the host's ACK (wire time then counts a byte that "
                              "overlaps the next request; pyshtrih reads over the pty only)")
+    parser.add_argument("--floor", action="store_true",
+                        help="beside the clients, a bare client replays the Shtrih driver's "
+                             "bytes over the same lines of the same emulator: the line's own "
+                             "wall / wire, and the driver's excess over it")
+    parser.add_argument("--cpu-latency-us", type=int, default=None, metavar="N",
+                        help="measure every table a second time, interleaved, while a PM QoS "
+                             "request of N us is held on /dev/cpu_dma_latency (0: idle CPUs "
+                             "poll instead of halting; needs root; costs idle CPU while held)")
     args = parser.parse_args(argv)
     clients: list[str] = args.only
     lines: list[str] = args.line
+    policies: list[int | None] = [None]
+    if args.cpu_latency_us is not None:
+        try:  # refuse before the archives are made, not after
+            with cpu_latency(args.cpu_latency_us):
+                pass
+        except KktBridgeError as exc:
+            parser.error(f"--cpu-latency-us: {exc}")
+        policies.append(args.cpu_latency_us)
     UNFIT.clear()
     if args.stray_ff:
         UNFIT.update(STRAY_FF_UNFIT)
     if not pairs(lines, clients):
         parser.error("; ".join(UNFIT[name, line] for line in lines for name in clients))
     protocols = list(dict.fromkeys(CLIENTS[name] for line, name in pairs(lines, clients)))
+    if args.floor and "shtrih" not in protocols:
+        protocols.append("shtrih")
     options: dict[str, list[str]] = {"shtrih": [f"stray_ff={int(args.stray_ff)}"],
                                      "atol": [f"results={args.atol_results}"]}
     ATOL_OPTIONS.clear()
@@ -472,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ATOL_OPTIONS["ack_add"] = True
     with tempfile.TemporaryDirectory(prefix="kkt-bench-read-") as tmp:
         served: dict[str, Served] = {}
+        scripts: dict[str, Script] = {}
         try:
             for protocol in protocols:
                 state = Path(tmp) / f"{protocol}.json"
@@ -482,6 +737,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{protocol} archive: {len(stored)} documents, "
                       f"{sum(map(len, stored))} bytes (made in "
                       f"{time.perf_counter() - started:.1f} s through the register's API)")
+                if protocol == "shtrih" and args.floor:
+                    started = time.perf_counter()
+                    for line in lines:
+                        scripts[line] = record_shtrih(state, stored, line, options[protocol])
+                    counts = ", ".join(
+                        f"{line} {len(one.steps)} writes, {one.round_trips} round trips"
+                        for line, one in scripts.items())
+                    print(f"floor: the Shtrih driver's bytes recorded over an unpaced "
+                          f"emulator ({counts}; {time.perf_counter() - started:.1f} s)")
             print(f"lines: {', '.join(lines)} paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} "
                   f"bits a byte); each emulator in its own process; {args.repeats} repeats, "
                   f"the runs' order alternating; ATOL results {args.atol_results}"
@@ -491,12 +755,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name in clients:
                     if (name, line) in UNFIT:
                         print(f"  ({UNFIT[name, line]})")
-            tables = [measure("quiet", QUIET_TARGET, clients, lines, served, args.baud,
-                              args.repeats)]
+            tables = measure("quiet", QUIET_TARGET, clients, lines, served, args.baud,
+                             args.repeats, scripts=scripts, policies=policies)
             if args.busy:
                 with busy_core(args.busy_cap):
-                    tables.append(measure("one core busy", BUSY_TARGET, clients, lines,
-                                          served, args.baud, args.repeats))
+                    tables += measure("one core busy", BUSY_TARGET, clients, lines, served,
+                                      args.baud, args.repeats, scripts=scripts,
+                                      policies=policies)
         finally:
             for one in served.values():
                 one.proc.terminate()

@@ -33,13 +33,18 @@ Medians, 90th percentiles and means in microseconds, and their sum beside the me
 whole overhead (wall minus wire of the command). The tracing costs each end a Python call
 per syscall (about a microsecond).
 
+``--cpu-latency-us N`` holds a PM QoS request while the documents are read
+(:mod:`kkt_bridge.testing.cpu_latency` says why: on a quiet VM the two crossings are mostly
+the vCPU's wake-up from halt); the idle policy in force is printed above the table.
+
 Run: ``.venv/bin/python tools/trace_read.py [--documents 30] [--baud 115200] [--line tcp]
-[--stray-ff]``.
+[--stray-ff] [--cpu-latency-us 0]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import signal
@@ -58,6 +63,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_read import fill
 
 from kkt_bridge.emulation.faults import BITS_PER_BYTE
+from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.testing.cpu_latency import cpu_latency, idle_policy
 
 #: run in the emulator's process: trace the line's reads, writes and due pieces, and write
 #: the trace to argv[1] on SIGUSR1
@@ -259,9 +266,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--line", choices=("pty", "tcp"), default="pty")
     parser.add_argument("--stray-ff", action="store_true",
                         help="over TCP, the stray 0xFF a network Shtrih sends after ACK")
+    parser.add_argument("--cpu-latency-us", type=int, default=None, metavar="N",
+                        help="hold a PM QoS request of N us on /dev/cpu_dma_latency while the "
+                             "documents are read (0: idle CPUs poll instead of halting; "
+                             "needs root)")
     args = parser.parse_args(argv)
     byte_time = BITS_PER_BYTE / args.baud
-    with tempfile.TemporaryDirectory(prefix="kkt-trace-read-") as tmp:
+    policy = contextlib.ExitStack()
+    if args.cpu_latency_us is not None:
+        try:
+            policy.enter_context(cpu_latency(args.cpu_latency_us))
+        except KktBridgeError as exc:
+            parser.error(f"--cpu-latency-us: {exc}")
+    with policy, tempfile.TemporaryDirectory(prefix="kkt-trace-read-") as tmp:
         state, out = Path(tmp) / "shtrih.json", Path(tmp) / "emulator.trace"
         stored = fill("shtrih", state, args.documents)
         proc, path = serve(state, args.baud, out, args.line, args.stray_ff)
@@ -283,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamped = sum(1 for e in emu if e[1] == "s")
     if args.line == "tcp":
         print(f"emulator reads dated by the kernel's stamp: {stamped} of {reads}")
+    print(idle_policy(args.cpu_latency_us))
     print(f"{args.line}: {args.documents} documents, {wall:.3f} s, {commands} commands traced; "
           f"load {os.getloadavg()[0]:.2f}; us per command:")
     for name, values in table.items():
