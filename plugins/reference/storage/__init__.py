@@ -107,11 +107,15 @@ class IncomingDocument(NamedTuple):
     document_type: int
     #: the FNS JSON as objects; None when only its text (``fns_text``) was kept
     fns: dict[str, Any] | None
-    raw: bytes
-    #: the ``fns`` object as JSON text; encoded from ``fns`` when not given
-    fns_text: str | None = None
+    #: bytes, or a bytearray (batch.decode_batch: sqlite3 binds it without an adapter look-up)
+    raw: bytes | bytearray
+    #: the ``fns`` object as JSON text, a str or its UTF-8 bytes (as a request carried it:
+    #: :func:`..batch.decode_batch` checks them and keeps them so); encoded from ``fns``
+    #: when not given
+    fns_text: str | bytes | bytearray | None = None
 
-    def fns_json(self) -> str:
+    def fns_json(self) -> str | bytes | bytearray:
+        """The FNS JSON as text the storages write: a str, or valid UTF-8 bytes."""
         if self.fns_text is not None:
             return self.fns_text
         assert self.fns is not None, "a document without its FNS JSON"

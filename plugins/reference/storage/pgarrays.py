@@ -64,19 +64,23 @@ def float8_array(values: Sequence[float]) -> Float8Array:
                        + b"".join([_FLOAT8.pack(8, v) for v in values]))
 
 
-def _varlena(kind: type[PackedArray], count: int, items: Iterable[bytes]) -> bytes:
-    parts = [_header(kind, count)]
+def _varlena(kind: type[PackedArray], count: int,
+             items: Iterable[bytes | bytearray]) -> bytes:
+    parts: list[bytes | bytearray] = [_header(kind, count)]
     for item in items:
         parts.append(_LENGTH.pack(len(item)))
         parts.append(item)
     return b"".join(parts)
 
 
-def text_array(values: Sequence[str]) -> TextArray:
-    return TextArray(_varlena(TextArray, len(values), (v.encode() for v in values)))
+def text_array(values: Sequence[str | bytes | bytearray]) -> TextArray:
+    """Text elements: a str, or bytes already UTF-8 (the FNS JSON as a request carried it,
+    checked by batch.decode_batch), sent as they are."""
+    return TextArray(_varlena(TextArray, len(values), (
+        v.encode() if isinstance(v, str) else v for v in values)))
 
 
-def bytea_array(values: Sequence[bytes]) -> ByteaArray:
+def bytea_array(values: Sequence[bytes | bytearray]) -> ByteaArray:
     return ByteaArray(_varlena(ByteaArray, len(values), values))
 
 

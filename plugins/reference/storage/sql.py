@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from kkt_bridge.plugins.reference.storage import (
@@ -481,11 +482,13 @@ class Tx:
         cursor.row_factory = None
         for start in range(0, len(rows), 500):
             chunk = rows[start:start + 500]
-            values = ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
+            # the FNS JSON may come as UTF-8 bytes (batch.decode_batch): CAST makes them the
+            # column's TEXT as they are (a str is TEXT already)
+            values = ",".join(["(?,?,?,?,CAST(? AS TEXT),?,?)"] * len(chunk))
             sql = ("INSERT INTO documents (register_id, fn_number, fd_number, document_type,"
                    f" fns, raw, received_at) VALUES {values}"
                    " ON CONFLICT (register_id, fn_number, fd_number) DO NOTHING")
-            args = [value for row in chunk for value in row]
+            args = list(chain.from_iterable(chunk))
             # The usual batch is all new: the count of inserted rows says so, and RETURNING
             # (SQLite buffers every returned row) costs 1.5 us a document. A batch with a
             # repeat is inserted again with RETURNING, from a savepoint: the database still

@@ -74,6 +74,13 @@ def test_a_batch_of_escaped_text_is_judged_by_the_typed_route_alike() -> None:
     assert check(raw) is None and typed(raw) is not None
 
 
+def nested(depth: int) -> list[Any]:
+    inner: list[Any] = []
+    for _level in range(depth - 1):
+        inner = [inner]
+    return inner
+
+
 GOOD = body(doc(1))
 
 
@@ -98,9 +105,31 @@ GOOD = body(doc(1))
     body(doc(1, extra=[[[1]]])), body(doc(1, fns=None)), body(doc(1, key=None)),
     body(*(doc(fd) for fd in range(1, models.MAX_BATCH + 2))),
     b"{}", b"[1]", b"[", b"",
+    # what is wrong only in a later document of a batch
+    body(doc(1), doc(2, fn_number=" ")), body(doc(1), doc(2), doc(3, fn_number="1" * 33)),
+    body(doc(1), doc(2, fns={**doc(2)["fns"], "x": nested(200)}), doc(3)),
+    b"%s, %s" % (body(doc(1))[:-1], body(doc(2))[1:].replace(
+        b'"totalSum":', b'"x": "\xff", "totalSum":')),
 ], ids=lambda raw: str(len(raw)))
 def test_whatever_is_unusual_goes_to_the_typed_route(raw: bytes) -> None:
     assert check(raw) is None
+
+
+def test_brackets_are_counted_per_document_not_per_batch() -> None:
+    """Fifty documents nested 60 deep hold 6,000 brackets between them, none too deep."""
+    fast = check(body(*(doc(fd, fns={**doc(fd)["fns"], "x": nested(60)})
+                        for fd in range(1, 51))))
+    assert fast is not None and len(fast) == 50
+
+
+def test_the_fns_text_is_kept_as_it_arrived() -> None:
+    raw = body(doc(1), doc(2))
+    fast = decode_batch(raw)
+    assert fast is not None
+    for document in fast:
+        text = document.fns_json()
+        assert not isinstance(text, str) and bytes(text) in raw  # the request's own slice
+        assert bytes(text).startswith(b"{")
 
 
 def test_an_unknown_field_goes_to_the_typed_route_which_ignores_it() -> None:
