@@ -47,18 +47,19 @@ def register(request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def reader_for() -> Iterator[Callable[[SharedKkt], Reader]]:
-    """``reader_for(kkt)``: a started backlog :class:`~share_helpers.Reader`, stopped at
-    teardown."""
+def reader_for() -> Iterator[Callable[..., Reader]]:
+    """``reader_for(kkt, hold_at=None)``: a started backlog :class:`~share_helpers.Reader`,
+    stopped at teardown."""
     started: list[Reader] = []
 
-    def start(kkt: SharedKkt) -> Reader:
-        reader = Reader(kkt)
+    def start(kkt: SharedKkt, hold_at: int | None = None) -> Reader:
+        reader = Reader(kkt, hold_at)
         started.append(reader)
         reader.start()
         return reader
 
     yield start
     for reader in started:
+        reader.resume.set()
         reader.finish.set()
         reader.join(READ_BOUND)

@@ -39,20 +39,35 @@ def fill(emu: Any, documents: int) -> None:
 
 class Reader(threading.Thread):
     """The bridge catching up: every document from 1 to the ФН's last, then the new ones,
-    each in one turn of the owner, until told to stop and nothing is left."""
+    each in one turn of the owner, until told to stop and nothing is left.
 
-    def __init__(self, kkt: SharedKkt) -> None:
+    ``hold_at``: after that many documents the reader waits for :attr:`resume` before it
+    reads on, so a test's sales are certain to meet a catch-up still under way, however the
+    machine's load shares the time between the two sides (:attr:`started` tells when the
+    first document is in)."""
+
+    def __init__(self, kkt: SharedKkt, hold_at: int | None = None) -> None:
         super().__init__(daemon=True, name="backlog reader")
         self.kkt = kkt
+        self.hold_at = hold_at
         self.read: list[tuple[int, bytes]] = []
         self.errors: list[BaseException] = []
         self.finish = threading.Event()
+        self.started = threading.Event()
+        self.resume = threading.Event()
+
+    def _held(self) -> bool:
+        return (self.hold_at is not None and len(self.read) >= self.hold_at
+                and not self.resume.is_set())
 
     def run(self) -> None:
         give_up = time.monotonic() + READ_BOUND
         cursor = 0
         try:
             while time.monotonic() < give_up:
+                if self._held():
+                    self.resume.wait(give_up - time.monotonic())
+                    continue
                 last = self.kkt.fn_status().last_fd_number
                 if cursor >= last:
                     if self.finish.is_set():
@@ -61,7 +76,10 @@ class Reader(threading.Thread):
                     continue
                 for number, data in self.kkt.iter_documents(cursor + 1, last):
                     self.read.append((number, data))
+                    self.started.set()
                     cursor = number
+                    if self._held():
+                        break
         except BaseException as exc:  # reported by the test, never swallowed
             self.errors.append(exc)
 

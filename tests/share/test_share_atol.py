@@ -53,15 +53,18 @@ def a_day(till: AtolKkt, mark: Callable[[], None]) -> None:
 def test_a_day_of_an_atol_cash_program_during_a_backlog_catch_up(
         kkt_emulator_factory: Callable[..., Any],
         shared: Callable[..., tuple[LinkOwner, SharedPort]],
-        reader_for: Callable[[SharedKkt], Reader]) -> None:
+        reader_for: Callable[..., Reader]) -> None:
     emu = kkt_emulator_factory(driver="atol", tcp=None, seed=11)
     fill(emu, BACKLOG)
     assert emu.pty_path
     owner, port = shared(emu.pty_path, tcp=None, driver="atol")
     made: list[Completed] = []
     owner.subscribe(made.append)
-    reader = reader_for(owner.kkt())
     before = len(emu.archive())
+    # the catch-up stops one document short of the backlog until the day is done, and the
+    # day starts once it is under way: every step of the day meets it, whatever the load
+    reader = reader_for(owner.kkt(), hold_at=before - 1)
+    assert reader.started.wait(READ_BOUND), "the catch-up began"
 
     progress: list[int] = []
     till = atol_driver.open(str(port.link))
@@ -73,6 +76,7 @@ def test_a_day_of_an_atol_cash_program_during_a_backlog_catch_up(
         a_day(till, mark)
     finally:
         till.close()
+        reader.resume.set()
     reader.finish.set()
     reader.join(READ_BOUND)
 

@@ -76,7 +76,7 @@ def a_day(till: Any, mark: Callable[[], None] = lambda: None) -> None:
 def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
         kkt_emulator_factory: Callable[..., Emulator],
         shared: Callable[..., tuple[LinkOwner, SharedPort]],
-        reader_for: Callable[[SharedKkt], Reader], backlog: int, faults: str) -> None:
+        reader_for: Callable[..., Reader], backlog: int, faults: str) -> None:
     emu = kkt_emulator_factory(tcp=None, seed=11)
     fill(emu, backlog)
     assert emu.pty_path
@@ -85,8 +85,11 @@ def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
     owner, port = shared(emu.pty_path, tcp=None)
     made: list[Completed] = []
     owner.subscribe(made.append)
-    reader = reader_for(owner.kkt())
     before = len(emu.archive())
+    # the catch-up stops one document short of the backlog until the day is done, and the
+    # day starts once it is under way: every step of the day meets it, whatever the load
+    reader = reader_for(owner.kkt(), hold_at=before - 1)
+    assert reader.started.wait(READ_BOUND), "the catch-up began"
 
     progress: list[int] = []
     till = connect(str(port.link))
@@ -94,6 +97,7 @@ def test_a_day_through_the_shared_pty_during_a_backlog_catch_up(
         a_day(till, lambda: progress.append(len(reader.read)))
     finally:
         till.disconnect()
+        reader.resume.set()
     stats = emu.fault_stats
     reader.finish.set()
     reader.join(READ_BOUND)
