@@ -342,12 +342,14 @@ class Script:
         return sum(1 for _data, reply in self.steps if reply)
 
 
-class RecordingPort:
-    """A pyserial port that notes what the driver writes and what its reads return."""
+class NotingPort:
+    """A pyserial port that tells ``note`` of each write (as it starts) and of each read
+    that returned bytes; everything else goes to the port. ``tools/trace_read.py`` notes
+    the moments, this module the bytes."""
 
-    def __init__(self, port: Any, events: list[tuple[str, bytes]]) -> None:
+    def __init__(self, port: Any, note: Callable[[str, bytes], None]) -> None:
         self._port = port
-        self._events = events
+        self._note = note
 
     @property
     def timeout(self) -> float | None:
@@ -360,15 +362,22 @@ class RecordingPort:
     def read(self, size: int = 1) -> bytes:
         data: bytes = self._port.read(size)
         if data:
-            self._events.append(("R", data))
+            self._note("R", data)
         return data
 
     def write(self, data: bytes, /) -> int | None:
-        self._events.append(("W", bytes(data)))
+        self._note("W", bytes(data))
         return self._port.write(data)  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._port, name)
+
+
+class RecordingPort(NotingPort):
+    """A pyserial port that notes what the driver writes and what its reads return."""
+
+    def __init__(self, port: Any, events: list[tuple[str, bytes]]) -> None:
+        super().__init__(port, lambda kind, data: events.append((kind, data)))
 
 
 def script_of(events: Sequence[tuple[str, bytes]]) -> Script:

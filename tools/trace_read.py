@@ -60,7 +60,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_read import fill
+from bench_read import NotingPort, fill
 
 from kkt_bridge.emulation.faults import BITS_PER_BYTE
 from kkt_bridge.errors import KktBridgeError
@@ -114,35 +114,6 @@ main()
 Event = tuple[float, str, int]
 
 
-class TracedPort:
-    """A pyserial port that notes its writes and the reads that returned bytes."""
-
-    def __init__(self, port: Any, trace: list[Event]) -> None:
-        self._port = port
-        self._trace = trace
-
-    @property
-    def timeout(self) -> float | None:
-        return self._port.timeout  # type: ignore[no-any-return]
-
-    @timeout.setter
-    def timeout(self, value: float | None) -> None:
-        self._port.timeout = value
-
-    def read(self, size: int = 1) -> bytes:
-        data: bytes = self._port.read(size)
-        if data:
-            self._trace.append((time.monotonic(), "R", len(data)))
-        return data
-
-    def write(self, data: bytes, /) -> int | None:
-        self._trace.append((time.monotonic(), "W", len(data)))
-        return self._port.write(data)  # type: ignore[no-any-return]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._port, name)
-
-
 def trace_port(transport: Any, trace: list[Event]) -> None:
     """Note the driver's writes and the reads that returned bytes: on the descriptor where
     the transport reads a tty directly (kkt_bridge.link.direct), else around the port."""
@@ -153,7 +124,8 @@ def trace_port(transport: Any, trace: list[Event]) -> None:
         direct = None
     port = transport.port
     if direct is None or direct.direct_io(port) is None:
-        transport.port = TracedPort(port, trace)
+        transport.port = NotingPort(
+            port, lambda kind, data: trace.append((time.monotonic(), kind, len(data))))
         return
     fd, clock, note = port.fd, time.monotonic, trace.append
     real_read, real_write = os.read, os.write
