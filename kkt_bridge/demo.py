@@ -300,7 +300,9 @@ def summary_table(summary: DemoSummary) -> Table:
         (_("Страница kkt-bridge"), summary.page_url.split("/login")[0] + "/"),
     )
     for name, value in rows:
-        table.add_row(name, value)
+        # labels are the seed's words, some lower-case in running text («экспорт товаров»,
+        # "register"); at the head of a table row they start with a capital
+        table.add_row(name[:1].upper() + name[1:], value)
     return table
 
 

@@ -153,3 +153,29 @@ def test_demo_prints_its_page_in_words_within_80_columns(tmp_path: Path) -> None
     assert progress and all(len(line) <= 80 for line in progress)
     # a message is never cut mid-phrase by the console
     assert "Экспорт чеков настроен автоматически" in text.splitlines()
+
+
+@pytest.mark.parametrize(("lang", "labels"), [
+    ("ru", ("ККТ", "ФН", "Экспорт товаров", "Экспорт сотрудников")),
+    ("en", ("Register", "FN", "Goods export", "Employees export")),
+])
+def test_the_summary_table_s_labels_start_with_a_capital(lang: str,
+                                                          labels: tuple[str, ...]) -> None:
+    from kkt_bridge.demo import summary_table
+    from kkt_bridge.i18n import using_language
+
+    summary = DemoSummary(
+        device_url="socket://127.0.0.1:5555", driver="atol", protocol="АТОЛ",
+        model="АТОЛ 30Ф", serial="00106304", fn_number="9999078900001234",
+        backoffice_url="http://127.0.0.1:8000", account="ООО «Ромашка»",
+        shop="Магазин на Ленина", groups=7, goods=8, employees=3, receipts_sold=3,
+        exported=5, backoffice_documents=5, goods_period=900, employees_period=3600,
+        page_url="http://127.0.0.1:8001/login?token=x")
+    out = io.StringIO()
+    with using_language(lang):
+        Console(file=out, width=100, color_system=None).print(summary_table(summary))
+    rows = [line.split("│")[1].strip() for line in out.getvalue().splitlines()
+            if line.count("│") >= 3]
+    assert all(row[:1] == row[:1].upper() for row in rows), rows
+    for label in labels:
+        assert label in rows, (label, rows)
