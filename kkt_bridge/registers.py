@@ -260,14 +260,6 @@ class DriverMap:
         with self._lock:
             return self._drivers.get(url)
 
-    def __contains__(self, url: object) -> bool:
-        with self._lock:
-            return url in self._drivers
-
-    def __getitem__(self, url: str) -> str:
-        with self._lock:
-            return self._drivers[url]
-
     def set(self, url: str, driver: str) -> None:
         with self._lock:
             self._drivers[url] = driver
@@ -373,18 +365,18 @@ def fallback_opener(drivers: DriverMap, known: Callable[[str], Iterable[KnownReg
                 raise exc from None
             try:
                 kkt = do_open(url, driver=found.driver)
-                identity = kkt.identity()
+                identity = _identity_or_close(kkt)
             except KktBridgeError:
                 if release is not None:
                     release(url)
                 raise exc from None
         registers = tuple(known(url))
+        already = tuple(k for k in registers if is_same_register(identity, [k]))
         switch = ProtocolSwitch(url=url, old=recorded, new=found.driver, found=identity,
-                                known=registers, same=is_same_register(identity, registers))
+                                known=registers, same=bool(already))
         # either way the register there speaks this protocol now: the next reconnect asks
         # it first, and the shared port speaks it
         drivers.set(url, found.driver)
-        already = [k for k in registers if is_same_register(identity, [k])]
         if already and all(k.driver == found.driver for k in already):
             # the store knows this register speaks this protocol: another record at the
             # same URL (the register it replaced) was asked first, nothing changed
@@ -397,12 +389,17 @@ def fallback_opener(drivers: DriverMap, known: Callable[[str], Iterable[KnownReg
     return open_url
 
 
-def _answering_kkt(kkt: Kkt) -> Kkt:
-    """``kkt`` once it has answered a first question (Shtrih-M talks only at the first
-    command, ATOL already when it opens); closed when it stays silent."""
+def _identity_or_close(kkt: Kkt) -> Identity:
+    """``kkt``'s identity, its first question (Shtrih-M talks only at the first command,
+    ATOL already when it opens); ``kkt`` is closed when it stays silent."""
     try:
-        kkt.identity()
+        return kkt.identity()
     except BaseException:
         kkt.close()
         raise
+
+
+def _answering_kkt(kkt: Kkt) -> Kkt:
+    """``kkt`` once it has answered a first question; closed when it stays silent."""
+    _identity_or_close(kkt)
     return kkt
