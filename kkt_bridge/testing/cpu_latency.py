@@ -106,13 +106,14 @@ def idle_policy(microseconds: int | None) -> str:
         driver = (CPUIDLE / "current_driver").read_text().strip()
     except OSError:
         driver = "?"
-    states = ", ".join(f"{name} {latency} us" for name, latency in idle_states()) or "none"
+    known = idle_states()
+    states = ", ".join(f"{name} {latency} us" for name, latency in known) or "none"
     with contextlib.suppress(OSError, ValueError):  # not the haltpoll driver
         states += f"; guest_halt_poll_ns={int(HALT_POLL_NS.read_text())}"
     if microseconds is None:
         held = "no PM QoS request (the machine's default)"
     else:
-        allowed = [name for name, latency in idle_states() if latency <= microseconds]
+        allowed = [name for name, latency in known if latency <= microseconds]
         held = (f"PM QoS request {microseconds} us held on {DEVICE} "
                 f"(idle CPUs stay in: {', '.join(allowed) or 'the shallowest state'})")
     return f"idle policy: cpuidle {driver} [{states}]; {held}"
