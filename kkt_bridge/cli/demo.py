@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 from rich.console import Console
 
 from kkt_bridge.driverapi import DEFAULT_DRIVER
 from kkt_bridge.i18n import _
+from kkt_bridge.stop_signals import stop_on_signals
 
 
 def _open_in_browser(url: str) -> None:
@@ -42,14 +41,6 @@ def register(group: click.Group) -> None:
         from kkt_bridge.demo import run_demo
 
         stop = threading.Event()
-
-        def _stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with stop_on_signals(stop.set):
             run_demo(Console(), once=once, home=home, interval=interval, stop=stop, port=port,
                      on_page=_open_in_browser if open_page else None, driver=driver)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)

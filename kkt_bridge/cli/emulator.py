@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -33,6 +31,7 @@ from kkt_bridge.emulation.profile import load_profile
 from kkt_bridge.errors import ConfigError
 from kkt_bridge.i18n import _
 from kkt_bridge.money import format_rubles
+from kkt_bridge.stop_signals import stop_on_signals
 
 
 def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
@@ -119,30 +118,23 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
             raise ConfigError(_("неверная настройка эмулятора: {reason}").format(reason=exc),
                               _("проверьте --link-option")) from None
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     control: ControlServer | None = None
-    try:
-        emu.start()
-        if not no_control:
-            control = ControlServer(emu, port=control_port, state_path=state).start()
-        for url in emu.urls:
-            click.echo(url)
-        if control is not None:
-            # the last line: the keyboard (kkt-bridge emulator sell --at URL ...)
-            click.echo(f"control {control.url}")
-        sys.stdout.flush()
-        while not stop.wait(0.5):  # wakes for signals: a bare wait() would defer them
-            pass
-    finally:
-        if control is not None:
-            control.stop()
-        emu.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals(stop.set):
+        try:
+            emu.start()
+            if not no_control:
+                control = ControlServer(emu, port=control_port, state_path=state).start()
+            for url in emu.urls:
+                click.echo(url)
+            if control is not None:
+                # the last line: the keyboard (kkt-bridge emulator sell --at URL ...)
+                click.echo(f"control {control.url}")
+            sys.stdout.flush()
+            stop.wait()
+        finally:
+            if control is not None:
+                control.stop()
+            emu.stop()
 
 
 def link_option_values(items: tuple[str, ...]) -> dict[str, str]:

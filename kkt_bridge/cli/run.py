@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -55,6 +54,7 @@ from kkt_bridge.metrics import Metrics
 from kkt_bridge.share.paths import LOOPBACK
 from kkt_bridge.share.ports import SharedPortInfo
 from kkt_bridge.share.service import STATE_FILE, SharedPorts
+from kkt_bridge.stop_signals import stop_on_signals
 from kkt_bridge.store import Store
 from kkt_bridge.web.server import DEFAULT_PORT
 
@@ -313,38 +313,35 @@ def _run(urls: tuple[str, ...], poll_interval: float, preset: BackOfficePreset, 
                         hotplug=hotplug, metrics_file=metrics_file, preset=preset,
                         discover=discovered_urls if discover else None,
                         on_link_change=shared_link_change(shares))
-        if shares is not None:
-            # export follows the sales: a document the cash software made goes out now
-            shares.on_document = lambda url, _done: daemon.export_soon(url)
-        context = WebContext(actions=daemon.actions,
-                             security=Security(load_or_create_secret(directory)),
-                             bus=daemon.bus, urls=lambda: daemon.urls,
-                             registry=daemon.metrics.registry, watch=daemon.add_link)
-        server = LocalServer(context, port=port)
-        base = server.start()
-        instance.publish(base)
-        if metrics_port is not None:
-            metrics_server = serve_metrics(daemon.metrics, metrics_port)
-            log.info("metrics at http://127.0.0.1:%d/metrics", metrics_server.server_address[1])
-        daemon.write_metrics()
-        log.info("page at %s/", base)  # the address only: the login token is never logged
-        if os.environ.get("JOURNAL_STREAM"):
-            # stdout is systemd's journal: a login token there would be a secret in a log
-            click.echo(_("Страница kkt-bridge: {page}/ (ссылка для входа: sudo "
-                         "KKT_BRIDGE_HOME={home} kkt-bridge ui)").format(page=base,
-                                                                         home=directory))
-        else:
-            click.echo(_("Страница kkt-bridge (ссылка для входа действует один раз; новая: "
-                         "kkt-bridge ui):"))
-            click.echo(context.login_url())
-        prompts = TerminalPrompts(daemon, interactive=sys.stdin.isatty(), page=f"{base}/")
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            daemon.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        daemon.run(between=prompts.show)
+        # from here on SIGTERM and Ctrl+C stop the daemon cleanly, the login line included
+        with stop_on_signals(daemon.stop):
+            if shares is not None:
+                # export follows the sales: a document the cash software made goes out now
+                shares.on_document = lambda url, _done: daemon.export_soon(url)
+            context = WebContext(actions=daemon.actions,
+                                 security=Security(load_or_create_secret(directory)),
+                                 bus=daemon.bus, urls=lambda: daemon.urls,
+                                 registry=daemon.metrics.registry, watch=daemon.add_link)
+            server = LocalServer(context, port=port)
+            base = server.start()
+            instance.publish(base)
+            if metrics_port is not None:
+                metrics_server = serve_metrics(daemon.metrics, metrics_port)
+                log.info("metrics at http://127.0.0.1:%d/metrics",
+                         metrics_server.server_address[1])
+            daemon.write_metrics()
+            log.info("page at %s/", base)  # the address only: the login token is never logged
+            if os.environ.get("JOURNAL_STREAM"):
+                # stdout is systemd's journal: a login token there would be a secret in a log
+                click.echo(_("Страница kkt-bridge: {page}/ (ссылка для входа: sudo "
+                             "KKT_BRIDGE_HOME={home} kkt-bridge ui)").format(page=base,
+                                                                             home=directory))
+            else:
+                click.echo(_("Страница kkt-bridge (ссылка для входа действует один раз; новая: "
+                             "kkt-bridge ui):"))
+                click.echo(context.login_url())
+            prompts = TerminalPrompts(daemon, interactive=sys.stdin.isatty(), page=f"{base}/")
+            daemon.run(between=prompts.show)
     finally:
         if shares is not None:
             shares.close()
