@@ -44,6 +44,7 @@ Run: ``.venv/bin/python tools/trace_read.py [--documents 30] [--baud 115200] [--
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import itertools
 import os
@@ -60,7 +61,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_read import NotingPort, fill
+from bench_read import NotingPort, fill, opened
 
 from kkt_bridge.emulation.faults import BITS_PER_BYTE
 from kkt_bridge.errors import KktBridgeError
@@ -116,18 +117,36 @@ Event = tuple[float, str, int]
 
 def trace_port(transport: Any, trace: list[Event]) -> None:
     """Note the driver's writes and the reads that returned bytes: on the descriptor where
-    the transport reads a tty directly (kkt_bridge.link.direct), else around the port."""
+    the transport reads a tty directly, on the socket where it reads a ``socket://`` port
+    directly (kkt_bridge.link.direct), else around the port."""
     direct: Any
     try:
         from kkt_bridge.link import direct
     except ImportError:  # a tree from before the direct reads
         direct = None
     port = transport.port
+    clock, note = time.monotonic, trace.append
+    reader = getattr(getattr(transport, "_direct_read", None), "__self__", None)
+    if direct is not None and isinstance(reader, getattr(direct, "SocketIO", ())):
+        recv, send = reader.recv, reader.send
+
+        def noted_recv(size: int) -> bytes:
+            data: bytes = recv(size)
+            if data:
+                note((clock(), "R", len(data)))
+            return data
+
+        def noted_send(data: bytes) -> int:
+            note((clock(), "W", len(data)))
+            return send(data)  # type: ignore[no-any-return]
+
+        reader.recv, reader.send = noted_recv, noted_send
+        return
     if direct is None or direct.direct_io(port) is None:
         transport.port = NotingPort(
             port, lambda kind, data: trace.append((time.monotonic(), kind, len(data))))
         return
-    fd, clock, note = port.fd, time.monotonic, trace.append
+    fd = port.fd
     real_read, real_write = os.read, os.write
 
     def read(where: int, size: int) -> bytes:
@@ -147,11 +166,18 @@ def trace_port(transport: Any, trace: list[Event]) -> None:
     direct.os = proxy  # type: ignore[assignment]
 
 
-def serve(state: Path, baud: int, out: Path, line: str,
+def link_options(driver: str, stray_ff: bool) -> list[str]:
+    """The emulator's ``--link-option``s, as ``bench_read.py`` serves each driver."""
+    if driver == "shtrih":
+        return ["--link-option", f"stray_ff={int(stray_ff)}"]
+    return ["--link-option", "results=async"]
+
+
+def serve(driver: str, state: Path, baud: int, out: Path, line: str,
           stray_ff: bool) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-c", _EMULATOR, str(out), "emulator", "--driver", "shtrih",
+    command = [sys.executable, "-c", _EMULATOR, str(out), "emulator", "--driver", driver,
                *(["--pty"] if line == "pty" else ["--tcp", "127.0.0.1:0"]),
-               "--link-option", f"stray_ff={int(stray_ff)}",
+               *link_options(driver, stray_ff),
                "--state", str(state), "--baud", str(baud)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -164,10 +190,8 @@ def serve(state: Path, baud: int, out: Path, line: str,
     return proc, path
 
 
-def read_all(path: str, stored: list[bytes], trace: list[Event]) -> float:
-    from kkt_bridge.registers import open_register
-
-    with open_register(path, driver="shtrih") as kkt:  # type: ignore[attr-defined]
+def read_all(driver: str, path: str, stored: list[bytes], trace: list[Event]) -> float:
+    with opened(driver, path) as kkt:
         trace_port(kkt.transport, trace)
         started = time.monotonic()
         for number, data in kkt.iter_documents(1, len(stored)):
@@ -176,13 +200,31 @@ def read_all(path: str, stored: list[bytes], trace: list[Event]) -> float:
         return time.monotonic() - started
 
 
+#: the segments of a round trip, in the order of the module text
+SEGMENTS = ("host write -> last host write", "host write -> emu read",
+            "emu read -> last due - wire", "last due -> emu write", "emu write -> host read",
+            "host read -> host write")
+#: counts per round trip (not microseconds)
+COUNTS = ("host reads", "emu writes")
+
+
 def segments(host: list[Event], emu: list[Event], byte_time: float) -> dict[str, list[float]]:
-    """Per command (one host write to the next), the segments of the module text, in us."""
-    writes = [e for e in host if e[1] == "W"]
+    """Per round trip, the segments of the module text in us, and the counts of
+    :data:`COUNTS`. A round trip runs from one request to the next: a request is the
+    host's writes with no read between them (a result's ACK written alone at the end of a
+    document, then the next document's first command), so the driver's work between its
+    documents is in the table too."""
+    requests: list[list[Event]] = []
+    previous = ""
+    for event in host:
+        if event[1] == "W":
+            if previous == "W":
+                requests[-1].append(event)
+            else:
+                requests.append([event])
+        previous = event[1]
     out: dict[str, list[float]] = {name: [] for name in (
-        "host write -> emu read", "emu read -> last due - wire", "last due -> emu write",
-        "emu write -> host read", "host read -> host write", "sum", "wall - wire",
-        "host write -> stamp")}
+        *SEGMENTS, "sum", "wall - wire", "host write -> stamp", *COUNTS)}
     emu_reads = [e for e in emu if e[1] == "r" and e[2] > 0]
     stamps = [e for e in emu if e[1] == "s"]
     emu_writes = [e for e in emu if e[1] == "w"]
@@ -190,23 +232,25 @@ def segments(host: list[Event], emu: list[Event], byte_time: float) -> dict[str,
     host_reads = [e for e in host if e[1] == "R"]
 
     def between(events: list[Event], start: float, end: float) -> list[Event]:
-        return [e for e in events if start <= e[0] < end]
+        times = [e[0] for e in events]  # events are in time order
+        return events[bisect.bisect_left(times, start):bisect.bisect_left(times, end)]
 
-    # skip the first commands (opening, identity): the steady state is the document reads
-    for this, after in itertools.pairwise(writes[5:]):
-        start, end = this[0], after[0]
+    # skip the first requests (opening, identity): the steady state is the document reads
+    for this, after in itertools.pairwise(requests[5:]):
+        first, start, end = this[0][0], this[-1][0], after[0][0]
         reads = between(emu_reads, start, end)
         wrote = between(emu_writes, start, end)
         due = between(dues, start - 0.01, end)
         got = between(host_reads, start, end)
         if not reads or not wrote or not due or not got:
             continue
-        bytes_in = this[2]
-        bytes_out = sum(e[2] for e in wrote)
-        wire = (bytes_in + bytes_out) * byte_time
+        # the wire time of the last write and the answer: a write alone before it (an ACK)
+        # crossed the line while the driver went on to the next request
+        wire = (this[-1][2] + sum(e[2] for e in wrote)) * byte_time
         first_read, last_write, last_due = reads[0][0], wrote[-1][0], due[-1][0]
         last_got = got[-1][0]
         parts = {
+            "host write -> last host write": start - first,
             "host write -> emu read": first_read - start,
             "emu read -> last due - wire": last_due - first_read - wire,
             "last due -> emu write": last_write - last_due,
@@ -216,10 +260,13 @@ def segments(host: list[Event], emu: list[Event], byte_time: float) -> dict[str,
         for name, value in parts.items():
             out[name].append(value * 1e6)
         out["sum"].append(sum(parts.values()) * 1e6)
-        out["wall - wire"].append((end - start - wire) * 1e6)
+        written = sum(e[2] for e in this) + sum(e[2] for e in wrote)
+        out["wall - wire"].append((end - first - written * byte_time) * 1e6)
         stamped = [e for e in stamps if start - 0.001 <= e[0] < end]
         if stamped:
             out["host write -> stamp"].append((stamped[0][0] - start) * 1e6)
+        out["host reads"].append(len(got))
+        out["emu writes"].append(len(wrote))
     return out
 
 
@@ -235,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--documents", type=int, default=30)
     parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--driver", choices=("shtrih", "atol"), default="shtrih",
+                        help="whose read to trace: the project's Shtrih or ATOL driver, each "
+                             "against its own emulator")
     parser.add_argument("--line", choices=("pty", "tcp"), default="pty")
     parser.add_argument("--stray-ff", action="store_true",
                         help="over TCP, the stray 0xFF a network Shtrih sends after ACK")
@@ -251,12 +301,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KktBridgeError as exc:
             parser.error(f"--cpu-latency-us: {exc}")
     with policy, tempfile.TemporaryDirectory(prefix="kkt-trace-read-") as tmp:
-        state, out = Path(tmp) / "shtrih.json", Path(tmp) / "emulator.trace"
-        stored = fill("shtrih", state, args.documents)
-        proc, path = serve(state, args.baud, out, args.line, args.stray_ff)
+        state, out = Path(tmp) / f"{args.driver}.json", Path(tmp) / "emulator.trace"
+        stored = fill(args.driver, state, args.documents)
+        proc, path = serve(args.driver, state, args.baud, out, args.line, args.stray_ff)
         host: list[Event] = []
         try:
-            wall = read_all(path, stored, host)
+            wall = read_all(args.driver, path, stored, host)
             proc.send_signal(signal.SIGUSR1)
             for _ in range(200):  # bounded: the dump takes milliseconds
                 if out.exists():
@@ -273,14 +323,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.line == "tcp":
         print(f"emulator reads dated by the kernel's stamp: {stamped} of {reads}")
     print(idle_policy(args.cpu_latency_us))
-    print(f"{args.line}: {args.documents} documents, {wall:.3f} s, {commands} commands traced; "
-          f"load {os.getloadavg()[0]:.2f}; us per command:")
+    print(f"{args.driver}/{args.line}: {args.documents} documents, {wall:.3f} s, {commands} "
+          f"round trips traced; load {os.getloadavg()[0]:.2f}; us per round trip (counts for "
+          f"the last two rows), and the total per document:")
     for name, values in table.items():
         if values:
+            total = sum(values) / args.documents
             values.sort()
             p90 = values[int(0.9 * (len(values) - 1))]
             print(f"  {name:<30} median {statistics.median(values):8.1f}  p90 {p90:8.1f}"
-                  f"  mean {statistics.fmean(values):8.1f}")
+                  f"  mean {statistics.fmean(values):8.1f}  per document {total:9.1f}")
     return 0
 
 
