@@ -149,6 +149,8 @@ class Transport:
         self.heard = False  # any well-formed packet arrived on this link
         #: the task sent ahead (``follow``): its bytes, its run, its timeout
         self._ahead: tuple[bytes, _Task, float] | None = None
+        #: frames built ahead (:meth:`_prepare`): packet id -> (payload, its frame)
+        self._built: dict[int, tuple[bytes, bytes]] = {}
 
     @property
     def port(self) -> SerialPort:
@@ -156,11 +158,13 @@ class Transport:
 
     @port.setter
     def port(self, port: SerialPort) -> None:
-        # a tty's descriptor is read and written directly (kkt_bridge.link.direct): one poll
-        # and one read of all that waits, where pyserial asked in_waiting (an ioctl), then
-        # selected twice; any other port through its own methods
+        # a tty's descriptor and a socket:// port's socket are read and written directly
+        # (kkt_bridge.link.direct): one poll and one read of all that waits (the frame
+        # reader keeps what comes past a frame), where pyserial asked in_waiting (an ioctl,
+        # or a select on a socket), then selected for each piece; any other port through
+        # its own methods
         self._port = port
-        calls = port_calls(port)
+        calls = port_calls(port, sockets=True)
         self._direct_read = calls.direct.read if calls.direct else None
         self._send = calls.write
 
@@ -171,7 +175,11 @@ class Transport:
         result) goes out with the next one or at :meth:`flush`: the same bytes in one write,
         so the register's line wakes once for the ACK and the next task."""
         self._packet_id = next_packet_id(self._packet_id)
-        frame = build_frame(self._packet_id, payload)
+        built = self._built.get(self._packet_id)
+        if built is not None and built[0] == payload:
+            frame = built[1]  # build_frame's bytes for this id and payload, made ahead
+        else:
+            frame = build_frame(self._packet_id, payload)
         self._unsettled.pop(self._packet_id, None)
         self._unsettled[self._packet_id] = _Sent(frame, resendable)
         while len(self._unsettled) > SENT_KEPT:
@@ -219,6 +227,8 @@ class Transport:
             ahead = None
         self._ahead = None
         run = ahead[1] if ahead is not None else self._start(task)
+        if follow is not None:
+            self._prepare(run, task)
         result = self._finish(run, task, timeout)
         if follow is not None:
             after = follow(*result)
@@ -236,6 +246,23 @@ class Transport:
             self.send(taskbuffer.abort(), defer=True, resendable=False)
         self._add(run, task)
         return run
+
+    def _prepare(self, run: _Task, task: bytes) -> None:
+        """Build now, while the line carries the task and its result, the frames the
+        usual reply to that result takes (its ACK, then the same task again with the next
+        tid, or the two in one C5): between the result and the next task's write, where
+        every microsecond is the line's idle time, :meth:`send` then only looks them up.
+        A guess that does not come true (another task follows, a REQ took an id, a round
+        of tids starts with ABORT) costs nothing but this work: a frame is used only for
+        the packet id and payload it was built for."""
+        ack_id = next_packet_id(self._packet_id)
+        add_id = next_packet_id(ack_id)
+        tid = next_packet_id(run.tid)
+        ack = taskbuffer.ack(run.tid)
+        add = (taskbuffer.ack_add(run.tid, tid, task) if self.ack_add
+               else taskbuffer.add(tid, task))
+        self._built = {ack_id: (ack, build_frame(ack_id, ack)),
+                       add_id: (add, build_frame(add_id, add))}
 
     def _finish(self, run: _Task, task: bytes, timeout: float) -> tuple[int, bytes]:
         try:
