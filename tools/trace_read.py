@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Where a Shtrih document read spends the time beyond the wire: one timestamped trace.
+"""Where a document read spends the time beyond the wire: one timestamped trace.
 
 ``tools/bench_read.py`` says how far the read is from the wire (wall / wire); this says
-where the rest goes, per command. It makes an archive the same way, serves it from an
+where the rest goes, per round trip. It makes an archive the same way, serves it from an
 emulator process of its own over a pty (``--line pty``, the default) or a TCP port
 (``--line tcp``) paced at ``--baud``, and reads every document with the project's Shtrih
-driver while both ends note, on the shared monotonic clock:
+driver (``--driver shtrih``, the default) or ATOL driver (``--driver atol``, results
+asynchronous as ``bench_read.py`` serves them) while both ends note, on the shared
+monotonic clock:
 
 - the driver: each write to the port (when it starts) and each read that returned bytes
   (when it returned, how many);
@@ -13,14 +15,21 @@ driver while both ends note, on the shared monotonic clock:
   dated the bytes, the kernel's receive stamp), each paced piece taken for writing (the
   moment it was due), each write (when it started).
 
-Then, for every command of the steady state (one driver write to the next), the segments:
+Then, for every round trip of the steady state (one request to the next; a request is the
+driver's writes with no read between them, so the ACK a driver writes alone at the end of a
+document joins the next document's first command), the segments:
 
+- ``host write -> last host write``: the driver's work between a write alone and the
+  request it joins (0 but once a document);
 - ``host write -> emu read``: the pty and the scheduler waking the emulator;
 - ``emu read -> last due - wire``: what the emulator's clock loses beyond the wire time of
   the bytes of the command (frame in, answer out), counted from the moment it read the frame;
 - ``last due -> emu write``: how late the last piece of the answer was written;
 - ``emu write -> host read``: the pty and the scheduler waking the driver;
 - ``host read -> host write``: the driver's own reaction (decode, next frame, write).
+
+and, as counts, the driver's reads that returned bytes and the emulator's writes: how many
+pieces an answer came in (ATOL: A1, then the result) and how many reads the driver took.
 
 Over TCP the emulator counts a request from its kernel stamp, not from its read, so the
 second segment is smaller by the first (the crossing is hidden under the wire time);
@@ -29,16 +38,18 @@ second segment is smaller by the first (the crossing is hidden under the wire ti
 ACK unless ``--stray-ff``: that byte leaves while the next request comes in, and would be
 counted as wire time it does not take.
 
-Medians, 90th percentiles and means in microseconds, and their sum beside the median of the
-whole overhead (wall minus wire of the command). The tracing costs each end a Python call
-per syscall (about a microsecond).
+Medians, 90th percentiles, means and the total per document in microseconds, and their sum
+beside the whole overhead (wall minus wire of the round trip; a write alone's bytes count
+as wire, as in ``bench_read.py``, where the segments leave them out: they cross the line
+while the driver goes on). The tracing costs each end a Python call per syscall (about a
+microsecond).
 
 ``--cpu-latency-us N`` holds a PM QoS request while the documents are read
 (:mod:`kkt_bridge.testing.cpu_latency` says why: on a quiet VM the two crossings are mostly
 the vCPU's wake-up from halt); the idle policy in force is printed above the table.
 
-Run: ``.venv/bin/python tools/trace_read.py [--documents 30] [--baud 115200] [--line tcp]
-[--stray-ff] [--cpu-latency-us 0]``.
+Run: ``.venv/bin/python tools/trace_read.py [--driver shtrih|atol] [--documents 30]
+[--baud 115200] [--line tcp] [--stray-ff] [--cpu-latency-us 0]``.
 """
 
 from __future__ import annotations
