@@ -314,6 +314,8 @@ class FrameReader:
 
     def next(self) -> Received | None:
         buffer = self._buffer
+        if not buffer:
+            return None  # the transport asks before every read
         start = buffer.find(STX)
         if start < 0:
             self.dropped += len(buffer)
