@@ -174,22 +174,25 @@ class Transport:
         """Send one packet with the next id; return the id. A deferred packet (the ACK of a
         result) goes out with the next one or at :meth:`flush`: the same bytes in one write,
         so the register's line wakes once for the ACK and the next task."""
-        self._packet_id = next_packet_id(self._packet_id)
-        built = self._built.get(self._packet_id)
+        self._packet_id = packet_id = next_packet_id(self._packet_id)
+        built = self._built.get(packet_id)
         if built is not None and built[0] == payload:
             frame = built[1]  # build_frame's bytes for this id and payload, made ahead
         else:
-            frame = build_frame(self._packet_id, payload)
-        self._unsettled.pop(self._packet_id, None)
-        self._unsettled[self._packet_id] = _Sent(frame, resendable)
-        while len(self._unsettled) > SENT_KEPT:
-            self._unsettled.popitem(last=False)
+            frame = build_frame(packet_id, payload)
         if defer:
             self._deferred += frame
-            self._deferred_ids.append(self._packet_id)
+            self._deferred_ids.append(packet_id)
         else:
+            # the write first: keeping the packet for "send it again" is no reason for the
+            # line to wait (a write that fails closes the link, and the packet with it)
             self._write(frame)
-        return self._packet_id
+        unsettled = self._unsettled
+        unsettled.pop(packet_id, None)
+        unsettled[packet_id] = _Sent(frame, resendable)
+        while len(unsettled) > SENT_KEPT:
+            unsettled.popitem(last=False)
+        return packet_id
 
     def flush(self) -> None:
         """Write a deferred ACK now (before the link is closed or left idle)."""
