@@ -292,6 +292,32 @@ def test_the_bare_line_replays_the_drivers_bytes_through_the_emulator(
     assert 0 < floor.read_seconds <= floor.seconds
 
 
+def test_each_driver_measured_and_pyshtrih_get_a_floor(
+        bench: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: list[str] = []
+
+    class Stopped:  # the emulator's process, stopped at the end
+        def terminate(self) -> None:
+            pass
+
+        def wait(self, timeout: float) -> int:
+            return 0
+
+    monkeypatch.setattr(bench, "fill", lambda protocol, state, documents: [b"x"])
+    monkeypatch.setattr(bench, "serve", lambda protocol, *args: bench.Served(
+        protocol, [b"x"], Stopped(), {}, ""))
+    monkeypatch.setattr(bench, "record", lambda protocol, *args: recorded.append(protocol)
+                        or bench.Script(((b"\x05", 1),), b"\x15"))
+    monkeypatch.setattr(bench, "measure", lambda *args, **kwargs: [])
+    for only, floors in (("atol", ["atol"]), ("pyshtrih", ["shtrih"]),
+                         ("pyshtrih,atol", ["shtrih", "atol"]),
+                         ("shtrih,atol", ["shtrih", "atol"])):
+        recorded.clear()
+        assert bench.main(["--documents", "1", "--only", only, "--line", "pty",
+                           "--floor"]) == 0
+        assert recorded == floors, only
+
+
 @pytest.mark.slow
 def test_a_floor_run_prints_the_bridge_the_floor_and_the_excess(
         bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:

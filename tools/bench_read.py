@@ -746,8 +746,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not pairs(lines, clients):
         parser.error("; ".join(UNFIT[name, line] for line in lines for name in clients))
     protocols = list(dict.fromkeys(CLIENTS[name] for line, name in pairs(lines, clients)))
-    # each driver measured gets its own line's floor; pyshtrih alone, the Shtrih driver's
-    floored = [protocol for protocol in DRIVERS if protocol in clients] or ["shtrih"]
+    # each driver measured gets its own line's floor; pyshtrih the Shtrih driver's
+    floored = [protocol for protocol in DRIVERS
+               if protocol in clients or (protocol == "shtrih" and "pyshtrih" in clients)]
     if args.floor:
         protocols += [protocol for protocol in floored if protocol not in protocols]
     options: dict[str, list[str]] = {"shtrih": [f"stray_ff={int(args.stray_ff)}"],
