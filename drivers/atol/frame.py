@@ -330,8 +330,12 @@ class FrameReader:
             return self._damaged(restart)
         if size is None:
             return None
-        raw = bytes(buffer[:size])
-        del buffer[:size]
+        if size == len(buffer):  # the usual read: one whole frame, and nothing after it
+            raw = bytes(buffer)
+            buffer.clear()
+        else:
+            raw = bytes(buffer[:size])
+            del buffer[:size]
         try:
             packet_id, data = parse_frame(raw)
         except FrameError:
