@@ -264,19 +264,22 @@ def test_the_recording_port_notes_writes_and_the_reads_that_gave_bytes(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["shtrih", "atol"])
 @pytest.mark.parametrize("line", ["pty", "tcp"])
 def test_the_bare_line_replays_the_drivers_bytes_through_the_emulator(
-        bench: ModuleType, tmp_path: Path, line: str) -> None:
-    state = tmp_path / "shtrih.json"
-    stored = bench.fill("shtrih", state, 3)
-    options = ["stray_ff=0"]
-    script = bench.record_shtrih(state, stored, line, options)
-    assert script.round_trips >= 2 * len(stored)  # FF3A and at least one FF3B a document
-    served = bench.serve("shtrih", state, stored, 115200, options, [line])
+        bench: ModuleType, tmp_path: Path, line: str, protocol: str) -> None:
+    state = tmp_path / f"{protocol}.json"
+    stored = bench.fill(protocol, state, 3)
+    options = ["stray_ff=0"] if protocol == "shtrih" else ["results=async"]
+    script = bench.record(protocol, state, stored, line, options)
+    # FF3A (A4 45) and at least one FF3B (A4 46) a document
+    assert script.round_trips >= 2 * len(stored)
+    served = bench.serve(protocol, state, stored, 115200, options, [line])
+    name = bench.FLOORS[protocol]
     try:
-        driver = bench.measured(served, line, "shtrih", 115200,
-                                bench.shtrih_client(served.urls[line], stored))
-        floor = bench.measured(served, line, "floor", 115200,
+        driver = bench.measured(served, line, protocol, 115200,
+                                bench.MAKERS[protocol](served.urls[line], stored))
+        floor = bench.measured(served, line, name, 115200,
                                bench.floor_client(served.urls[line], script))
     finally:
         served.proc.terminate()
@@ -285,20 +288,48 @@ def test_the_bare_line_replays_the_drivers_bytes_through_the_emulator(
     # the emulator's line counted what the replay sent and what it read, and nothing more
     assert (floor.bytes_in, floor.bytes_out) == (written, len(script.answers))
     assert floor.read_bytes == driver.read_bytes == written + len(script.answers)
-    assert floor.name == f"floor/{line}" and floor.documents == 3
+    assert floor.name == f"{name}/{line}" and floor.documents == 3
     assert 0 < floor.read_seconds <= floor.seconds
+
+
+def test_each_driver_measured_and_pyshtrih_get_a_floor(
+        bench: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: list[str] = []
+
+    class Stopped:  # the emulator's process, stopped at the end
+        def terminate(self) -> None:
+            pass
+
+        def wait(self, timeout: float) -> int:
+            return 0
+
+    monkeypatch.setattr(bench, "fill", lambda protocol, state, documents: [b"x"])
+    monkeypatch.setattr(bench, "serve", lambda protocol, *args: bench.Served(
+        protocol, [b"x"], Stopped(), {}, ""))
+    monkeypatch.setattr(bench, "record", lambda protocol, *args: recorded.append(protocol)
+                        or bench.Script(((b"\x05", 1),), b"\x15"))
+    monkeypatch.setattr(bench, "measure", lambda *args, **kwargs: [])
+    for only, floors in (("atol", ["atol"]), ("pyshtrih", ["shtrih"]),
+                         ("pyshtrih,atol", ["shtrih", "atol"]),
+                         ("shtrih,atol", ["shtrih", "atol"])):
+        recorded.clear()
+        assert bench.main(["--documents", "1", "--only", only, "--line", "pty",
+                           "--floor"]) == 0
+        assert recorded == floors, only
 
 
 @pytest.mark.slow
 def test_a_floor_run_prints_the_bridge_the_floor_and_the_excess(
         bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.main(["--documents", "2", "--repeats", "1", "--only", "shtrih",
+    assert bench.main(["--documents", "2", "--repeats", "1", "--only", "shtrih,atol",
                        "--line", "pty", "--floor"]) == 0
     out = capsys.readouterr().out
     assert "idle policy: " in out and "no PM QoS request" in out
-    assert out.count(" floor/pty ") == 2, out  # the run and its median
-    assert "the line's floor (pty): documents wall/wire" in out, out
-    assert "shtrih/pty documents: bridge " in out and "bridge over the floor" in out, out
+    for protocol in ("shtrih", "atol"):  # each driver beside the replay of its own bytes
+        assert out.count(f" floor-{protocol}/pty ") == 2, out  # the run and its median
+        assert f"the line's floor ({protocol}, pty): documents wall/wire" in out, out
+        assert f"{protocol}/pty documents: bridge " in out, out
+    assert out.count("bridge over the floor") == 2, out
     assert "the driver's path differed" not in out, out
 
 

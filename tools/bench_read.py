@@ -44,18 +44,21 @@ medians per line and client, kkt-bridge / pyshtrih wall time per repeat and thei
 and the issue's targets, each marked met or not: wall / wire <= 1.05 on a quiet machine,
 <= 1.10 with the other core busy, kkt-bridge / pyshtrih <= 0.92.
 
-``--floor`` adds a calibration client, the bare line: the Shtrih driver's bytes for the
-documents are first recorded over each line of an unpaced emulator in this process (the
-same archive; seconds), then, in every repeat beside the other clients, replayed over the
-same line of the same paced emulator process: the pty opened raw, or a socket with
-TCP_NODELAY, each recorded write then a read of exactly the bytes the driver read before
-its next write, nothing decoded until the end (the answers are then compared with the
-recorded ones). Its wall / wire is the line's own floor on this machine (the crossings and
-wake-ups a round trip costs whatever the client: it is itself Python, a poll and a read an
-answer, a few microseconds a round trip above what a C client would pay); the summary
-prints the driver's documents-only ratio, the floor, and the driver's excess over it (per
-round trip). The emulator's control API counts bytes, wake-ups and CPU, not crossing
-times per command: ``tools/trace_read.py`` splits those.
+``--floor`` adds a calibration client per driver measured (``floor-shtrih``,
+``floor-atol``; the Shtrih one for pyshtrih alone), the bare line: the driver's bytes for
+the documents are first recorded over each line of an unpaced emulator in this process
+(the same archive; seconds), then, in every repeat beside the other clients, replayed over
+the same line of the same paced emulator process that driver reads from: the pty opened
+raw, or a socket with TCP_NODELAY, each recorded write then a read of exactly the bytes the
+driver read before its next write, nothing decoded until the end (the answers are then
+compared with the recorded ones). Its wall / wire is the line's own floor on this machine
+(the crossings and wake-ups a round trip costs whatever the client: it is itself Python, a
+poll and a read an answer, a few microseconds a round trip above what a C client would
+pay); the summary prints each driver's documents-only ratio, its own line's floor, and the
+driver's excess over it (per round trip): ATOL's frames are longer and come two a task (A1,
+then the result), so the Shtrih floor is no floor for it. The emulator's control API counts
+bytes, wake-ups and CPU, not crossing times per command: ``tools/trace_read.py`` splits
+those.
 
 ``--cpu-latency-us N`` measures every table a second time while a PM QoS request of N us
 is held on ``/dev/cpu_dma_latency`` (needs root; refused before anything is made when the
@@ -103,8 +106,10 @@ ADMIN = 30
 END_OF_DATA = 0x08
 #: client -> the protocol of the emulator it reads
 CLIENTS = {"shtrih": "shtrih", "pyshtrih": "shtrih", "atol": "atol"}
-#: the bare line's client (--floor): the Shtrih driver's bytes, replayed
-FLOOR = "floor"
+#: the bare line's clients (--floor): a driver's bytes, replayed; protocol -> client name
+FLOORS = {"shtrih": "floor-shtrih", "atol": "floor-atol"}
+#: the project's own drivers: a floor is recorded for each of them that is measured
+DRIVERS = ("shtrih", "atol")
 LINES = ("pty", "tcp")
 #: clients that cannot read over a line kind, and why (printed with the results); filled
 #: by --stray-ff
@@ -161,7 +166,7 @@ class Run:
         return self.cpu * 1000 / self.documents
 
     def line(self) -> str:
-        return (f"{self.name:<13} wall {self.seconds:8.3f} s  host->kkt {self.bytes_in:>8} B"
+        return (f"{self.name:<16} wall {self.seconds:8.3f} s  host->kkt {self.bytes_in:>8} B"
                 f"  kkt->host {self.bytes_out:>8} B  wire {self.wire:8.3f} s"
                 f"  wall/wire {self.ratio:6.3f} (documents {self.read_ratio:6.3f})"
                 f"  emulator CPU {self.cpu_ms:6.3f} ms/doc"
@@ -248,17 +253,47 @@ def serve(protocol: str, state: Path, stored: list[bytes], baud: int,
 # --- the clients ----------------------------------------------------------------------------
 
 
-def shtrih_client(url: str, stored: list[bytes]) -> Work:
-    from kkt_bridge.registers import open_register
+#: set by --atol-ack-add: each result is acknowledged inside the next ADD (C5, a [?] fact)
+ATOL_OPTIONS: dict[str, bool] = {}
 
-    def work(lap: Lap) -> None:
-        with open_register(url) as kkt:  # type: ignore[attr-defined]
-            lap()
-            for number, data in kkt.iter_documents(1, len(stored)):
-                if data != stored[number - 1]:
-                    raise SystemExit(f"shtrih: document {number} differs from the ФН's")
-            lap()
-    return work
+
+@contextmanager
+def opened(protocol: str, url: str) -> Iterator[Any]:
+    """The project's driver of ``protocol`` (shtrih, atol) open on ``url``: its register
+    (``iter_documents``, ``transport`` with its ``port``), closed on the way out."""
+    if protocol == "shtrih":
+        from kkt_bridge.registers import open_register
+
+        with open_register(url, driver="shtrih") as kkt:  # type: ignore[attr-defined]
+            yield kkt
+        return
+    from kkt_bridge.drivers.atol.plugin import driver
+
+    kkt = driver.open(url, **ATOL_OPTIONS)
+    try:
+        yield kkt
+    finally:
+        kkt.close()
+
+
+def driver_client(protocol: str) -> Callable[[str, list[bytes]], Work]:
+    """The client of the project's ``protocol`` driver: it reads every document and
+    checks it against the ФН's."""
+    def make(url: str, stored: list[bytes]) -> Work:
+        def work(lap: Lap) -> None:
+            with opened(protocol, url) as kkt:
+                lap()
+                for number, data in kkt.iter_documents(1, len(stored)):
+                    if data != stored[number - 1]:
+                        raise SystemExit(f"{protocol}: document {number} differs from the "
+                                         f"ФН's")
+                lap()
+        return work
+    return make
+
+
+shtrih_client = driver_client("shtrih")
+atol_client = driver_client("atol")
 
 
 def pyshtrih_client(url: str, stored: list[bytes]) -> Work:
@@ -296,31 +331,11 @@ def pyshtrih_client(url: str, stored: list[bytes]) -> Work:
     return work
 
 
-#: set by --atol-ack-add: each result is acknowledged inside the next ADD (C5, a [?] fact)
-ATOL_OPTIONS: dict[str, bool] = {}
-
-
-def atol_client(url: str, stored: list[bytes]) -> Work:
-    from kkt_bridge.drivers.atol.plugin import driver
-
-    def work(lap: Lap) -> None:
-        kkt = driver.open(url, **ATOL_OPTIONS)
-        lap()
-        try:
-            for number, data in kkt.iter_documents(1, len(stored)):
-                if data != stored[number - 1]:
-                    raise SystemExit(f"atol: document {number} differs from the ФН's")
-            lap()
-        finally:
-            kkt.close()
-    return work
-
-
 MAKERS: dict[str, Callable[[str, list[bytes]], Work]] = {
     "shtrih": shtrih_client, "pyshtrih": pyshtrih_client, "atol": atol_client}
 
 
-# --- the line's floor: the Shtrih driver's bytes replayed by a client that does nothing else
+# --- the line's floor: a driver's bytes replayed by a client that does nothing else
 
 
 #: a replayed step: the bytes the driver wrote, and how many it read before its next write
@@ -331,7 +346,7 @@ FLOOR_TIMEOUT = 5.0
 
 @dataclass(frozen=True)
 class Script:
-    """The Shtrih driver's traffic while it read the documents (no open, no close)."""
+    """A driver's traffic while it read the documents (no open, no close)."""
 
     steps: tuple[Step, ...]
     answers: bytes  # every byte the driver read, in order
@@ -393,14 +408,14 @@ def script_of(events: Sequence[tuple[str, bytes]]) -> Script:
     return Script(tuple((data, reply) for data, reply in steps), bytes(answers))
 
 
-def record_shtrih(state: Path, stored: list[bytes], line: str,
-                  options: Sequence[str]) -> Script:
-    """The Shtrih driver's bytes for the documents, over ``line`` of an unpaced emulator in
-    this process serving a copy of ``state`` (seconds, where the paced line takes minutes:
-    the bytes a command takes do not depend on the pace; the replay checks they match)."""
+def record(protocol: str, state: Path, stored: list[bytes], line: str,
+           options: Sequence[str]) -> Script:
+    """The ``protocol`` driver's bytes for the documents, over ``line`` of an unpaced
+    emulator in this process serving a copy of ``state`` (seconds, where the paced line
+    takes minutes: the bytes a command takes do not depend on the pace; the replay checks
+    they match)."""
     from kkt_bridge.cli.emulator import link_option_values
     from kkt_bridge.emulation import Emulator
-    from kkt_bridge.registers import open_register
 
     copy = state.with_name(f"record-{line}-{state.name}")
     for suffix in ("", ".archive"):  # the state and the ФН archive beside it
@@ -409,19 +424,20 @@ def record_shtrih(state: Path, stored: list[bytes], line: str,
                             copy.with_name(copy.name + suffix))
     events: list[tuple[str, bytes]] = []
     link_options: dict[str, Any] = link_option_values(tuple(options))
-    with Emulator(get_emulator("shtrih"), pty=line == "pty",
+    with Emulator(get_emulator(protocol), pty=line == "pty",
                   tcp=0 if line == "tcp" else None, state_path=copy,
                   **link_options) as emu:
         url = emu.pty_path if line == "pty" else emu.tcp_url
         assert url is not None
-        with open_register(url, driver="shtrih") as kkt:  # type: ignore[attr-defined]
+        with opened(protocol, url) as kkt:
             transport = kkt.transport
             port = transport.port
             transport.port = RecordingPort(port, events)
             try:
                 for number, data in kkt.iter_documents(1, len(stored)):
                     if data != stored[number - 1]:
-                        raise SystemExit(f"floor: document {number} differs from the ФН's")
+                        raise SystemExit(f"floor: {protocol} document {number} differs "
+                                         f"from the ФН's")
             finally:
                 transport.port = port
     return script_of(events)
@@ -553,8 +569,8 @@ class Table:
     load_start: tuple[float, float, float]
     load_end: tuple[float, float, float]
     policy: str  # the idle policy in force (cpu_latency.idle_policy)
-    #: line -> what the bare line replayed (--floor), for the summary's round trips
-    scripts: dict[str, Script]
+    #: (protocol, line) -> what its bare line replayed (--floor), for the round trips
+    scripts: dict[tuple[str, str], Script]
 
 
 def _load(load: tuple[float, float, float]) -> str:
@@ -568,19 +584,21 @@ def pairs(lines: Sequence[str], clients: Sequence[str]) -> list[tuple[str, str]]
 
 def measure(title: str, target: float, clients: Sequence[str], lines: Sequence[str],
             served: dict[str, Served], baud: int, repeats: int, *,
-            scripts: dict[str, Script] | None = None,
+            scripts: dict[tuple[str, str], Script] | None = None,
             policies: Sequence[int | None] = (None,)) -> list[Table]:
     """Every (line, client) ``repeats`` times, and the bare line of ``scripts`` beside
     them; once under each idle policy of ``policies`` (None: no PM QoS request, else its
     microseconds), the policies alternating from repeat to repeat (an A/B on a machine
     whose load drifts), a table each."""
     scripts = scripts or {}
-    runners = pairs(lines, clients) + [(line, FLOOR) for line in lines if line in scripts]
+    floors = {name: protocol for protocol, name in FLOORS.items()}
+    runners = pairs(lines, clients) + [(line, FLOORS[protocol]) for line in lines
+                                       for protocol in DRIVERS if (protocol, line) in scripts]
     works = {(line, name): MAKERS[name](served[CLIENTS[name]].urls[line],
                                         served[CLIENTS[name]].stored)
-             for line, name in runners if name != FLOOR}
-    for line, script in scripts.items():
-        works[line, FLOOR] = floor_client(served["shtrih"].urls[line], script)
+             for line, name in runners if name not in floors}
+    for (protocol, line), script in scripts.items():
+        works[line, FLOORS[protocol]] = floor_client(served[protocol].urls[line], script)
     start = os.getloadavg()
     said = {policy: idle_policy(policy) for policy in policies}
     print(f"\n== {title}: load average (1, 5, 15 min) {_load(start)} on "
@@ -592,7 +610,7 @@ def measure(title: str, target: float, clients: Sequence[str], lines: Sequence[s
         for policy in order(policies, repeat):
             with cpu_latency(policy) if policy is not None else nullcontext():
                 for line, name in order(runners, repeat):
-                    protocol = "shtrih" if name == FLOOR else CLIENTS[name]
+                    protocol = floors[name] if name in floors else CLIENTS[name]
                     run = measured(served[protocol], line, name, baud, works[line, name])
                     runs[policy].append(run)
                     print(f"#{repeat + 1} {tag(policy):<11} {run.line()}", flush=True)
@@ -622,8 +640,9 @@ def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
             if name != "pyshtrih":
                 print(f"  target {name}/{line} wall/wire {mark(med.ratio, table.target)}; "
                       f"documents only {mark(med.read_ratio, table.target)}")
-        if line in table.scripts:
-            floor_summary(table, line, "shtrih" in clients)
+        for protocol in DRIVERS:
+            if (protocol, line) in table.scripts:
+                floor_summary(table, protocol, line, protocol in clients)
         if "shtrih" in clients and "pyshtrih" in clients and ("pyshtrih", line) not in UNFIT:
             ours = [run.seconds for run in runs if run.name == f"shtrih/{line}"]
             theirs = [run.seconds for run in runs if run.name == f"pyshtrih/{line}"]
@@ -635,22 +654,24 @@ def summary(table: Table, clients: Sequence[str], lines: Sequence[str]) -> None:
                   f"{mark(middle, PYSHTRIH_TARGET)}")
 
 
-def floor_summary(table: Table, line: str, with_driver: bool) -> None:
-    """The bare line's median, and the Shtrih driver's excess over it (documents only)."""
-    floor = median_run([run for run in table.runs if run.name == f"{FLOOR}/{line}"])
-    trips = table.scripts[line].round_trips
+def floor_summary(table: Table, protocol: str, line: str, with_driver: bool) -> None:
+    """The bare line's median for ``protocol``'s bytes, and its driver's excess over it
+    (documents only)."""
+    floor = median_run([run for run in table.runs
+                        if run.name == f"{FLOORS[protocol]}/{line}"])
+    trips = table.scripts[protocol, line].round_trips
     print(f"median    {floor.line()}  ({trips / floor.documents:.1f} round trips/doc)")
     beyond = (floor.read_seconds - floor.read_bytes * BITS_PER_BYTE / floor.baud) / trips
-    print(f"  the line's floor ({line}): documents wall/wire {floor.read_ratio:.3f}, "
-          f"{beyond * 1e6:.1f} us a round trip beyond the wire")
+    print(f"  the line's floor ({protocol}, {line}): documents wall/wire "
+          f"{floor.read_ratio:.3f}, {beyond * 1e6:.1f} us a round trip beyond the wire")
     if not with_driver:
         return
-    ours = median_run([run for run in table.runs if run.name == f"shtrih/{line}"])
+    ours = median_run([run for run in table.runs if run.name == f"{protocol}/{line}"])
     if ours.read_bytes != floor.read_bytes:
         print(f"  (the driver's documents took {ours.read_bytes} bytes, the replay "
               f"{floor.read_bytes}: the driver's path differed from the recorded one)")
     excess = (ours.read_seconds - floor.read_seconds) / trips * 1e6
-    print(f"  shtrih/{line} documents: bridge {ours.read_ratio:.3f}, line's floor "
+    print(f"  {protocol}/{line} documents: bridge {ours.read_ratio:.3f}, line's floor "
           f"{floor.read_ratio:.3f}, bridge over the floor {ours.read_ratio / floor.read_ratio:.3f}"
           f" ({excess:+.1f} us a round trip)")
 
@@ -701,9 +722,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "0xFF after the host's ACK (wire time then counts a byte that "
                              "overlaps the next request; pyshtrih reads over the pty only)")
     parser.add_argument("--floor", action="store_true",
-                        help="beside the clients, a bare client replays the Shtrih driver's "
-                             "bytes over the same lines of the same emulator: the line's own "
-                             "wall / wire, and the driver's excess over it")
+                        help="beside the clients, a bare client per driver replays that "
+                             "driver's bytes over the same lines of the same emulator: the "
+                             "line's own wall / wire, and the driver's excess over it")
     parser.add_argument("--cpu-latency-us", type=int, default=None, metavar="N",
                         help="measure every table a second time, interleaved, while a PM QoS "
                              "request of N us is held on /dev/cpu_dma_latency (0: idle CPUs "
@@ -725,8 +746,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not pairs(lines, clients):
         parser.error("; ".join(UNFIT[name, line] for line in lines for name in clients))
     protocols = list(dict.fromkeys(CLIENTS[name] for line, name in pairs(lines, clients)))
-    if args.floor and "shtrih" not in protocols:
-        protocols.append("shtrih")
+    # each driver measured gets its own line's floor; pyshtrih the Shtrih driver's
+    floored = [protocol for protocol in DRIVERS
+               if protocol in clients or (protocol == "shtrih" and "pyshtrih" in clients)]
+    if args.floor:
+        protocols += [protocol for protocol in floored if protocol not in protocols]
     options: dict[str, list[str]] = {"shtrih": [f"stray_ff={int(args.stray_ff)}"],
                                      "atol": [f"results={args.atol_results}"]}
     ATOL_OPTIONS.clear()
@@ -735,7 +759,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ATOL_OPTIONS["ack_add"] = True
     with tempfile.TemporaryDirectory(prefix="kkt-bench-read-") as tmp:
         served: dict[str, Served] = {}
-        scripts: dict[str, Script] = {}
+        scripts: dict[tuple[str, str], Script] = {}
         try:
             for protocol in protocols:
                 state = Path(tmp) / f"{protocol}.json"
@@ -746,14 +770,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{protocol} archive: {len(stored)} documents, "
                       f"{sum(map(len, stored))} bytes (made in "
                       f"{time.perf_counter() - started:.1f} s through the register's API)")
-                if protocol == "shtrih" and args.floor:
+                if protocol in floored and args.floor:
                     started = time.perf_counter()
                     for line in lines:
-                        scripts[line] = record_shtrih(state, stored, line, options[protocol])
+                        scripts[protocol, line] = record(protocol, state, stored, line,
+                                                         options[protocol])
                     counts = ", ".join(
-                        f"{line} {len(one.steps)} writes, {one.round_trips} round trips"
-                        for line, one in scripts.items())
-                    print(f"floor: the Shtrih driver's bytes recorded over an unpaced "
+                        f"{line} {len(scripts[protocol, line].steps)} writes, "
+                        f"{scripts[protocol, line].round_trips} round trips" for line in lines)
+                    print(f"floor: the {protocol} driver's bytes recorded over an unpaced "
                           f"emulator ({counts}; {time.perf_counter() - started:.1f} s)")
             print(f"lines: {', '.join(lines)} paced at {args.baud} baud, 8N1 ({BITS_PER_BYTE} "
                   f"bits a byte); each emulator in its own process; {args.repeats} repeats, "

@@ -314,6 +314,8 @@ class FrameReader:
 
     def next(self) -> Received | None:
         buffer = self._buffer
+        if not buffer:
+            return None  # the transport asks before every read
         start = buffer.find(STX)
         if start < 0:
             self.dropped += len(buffer)
@@ -328,8 +330,12 @@ class FrameReader:
             return self._damaged(restart)
         if size is None:
             return None
-        raw = bytes(buffer[:size])
-        del buffer[:size]
+        if size == len(buffer):  # the usual read: one whole frame, and nothing after it
+            raw = bytes(buffer)
+            buffer.clear()
+        else:
+            raw = bytes(buffer[:size])
+            del buffer[:size]
         try:
             packet_id, data = parse_frame(raw)
         except FrameError:

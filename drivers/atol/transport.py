@@ -149,6 +149,8 @@ class Transport:
         self.heard = False  # any well-formed packet arrived on this link
         #: the task sent ahead (``follow``): its bytes, its run, its timeout
         self._ahead: tuple[bytes, _Task, float] | None = None
+        #: frames built ahead (:meth:`_prepare`): packet id -> (payload, its frame)
+        self._built: dict[int, tuple[bytes, bytes]] = {}
 
     @property
     def port(self) -> SerialPort:
@@ -156,11 +158,13 @@ class Transport:
 
     @port.setter
     def port(self, port: SerialPort) -> None:
-        # a tty's descriptor is read and written directly (kkt_bridge.link.direct): one poll
-        # and one read of all that waits, where pyserial asked in_waiting (an ioctl), then
-        # selected twice; any other port through its own methods
+        # a tty's descriptor and a socket:// port's socket are read and written directly
+        # (kkt_bridge.link.direct): one poll and one read of all that waits (the frame
+        # reader keeps what comes past a frame), where pyserial asked in_waiting (an ioctl,
+        # or a select on a socket), then selected for each piece; any other port through
+        # its own methods
         self._port = port
-        calls = port_calls(port)
+        calls = port_calls(port, sockets=True)
         self._direct_read = calls.direct.read if calls.direct else None
         self._send = calls.write
 
@@ -170,18 +174,25 @@ class Transport:
         """Send one packet with the next id; return the id. A deferred packet (the ACK of a
         result) goes out with the next one or at :meth:`flush`: the same bytes in one write,
         so the register's line wakes once for the ACK and the next task."""
-        self._packet_id = next_packet_id(self._packet_id)
-        frame = build_frame(self._packet_id, payload)
-        self._unsettled.pop(self._packet_id, None)
-        self._unsettled[self._packet_id] = _Sent(frame, resendable)
-        while len(self._unsettled) > SENT_KEPT:
-            self._unsettled.popitem(last=False)
+        self._packet_id = packet_id = next_packet_id(self._packet_id)
+        built = self._built.get(packet_id)
+        if built is not None and built[0] == payload:
+            frame = built[1]  # build_frame's bytes for this id and payload, made ahead
+        else:
+            frame = build_frame(packet_id, payload)
         if defer:
             self._deferred += frame
-            self._deferred_ids.append(self._packet_id)
+            self._deferred_ids.append(packet_id)
         else:
+            # the write first: keeping the packet for "send it again" is no reason for the
+            # line to wait (a write that fails closes the link, and the packet with it)
             self._write(frame)
-        return self._packet_id
+        unsettled = self._unsettled
+        unsettled.pop(packet_id, None)
+        unsettled[packet_id] = _Sent(frame, resendable)
+        while len(unsettled) > SENT_KEPT:
+            unsettled.popitem(last=False)
+        return packet_id
 
     def flush(self) -> None:
         """Write a deferred ACK now (before the link is closed or left idle)."""
@@ -219,6 +230,8 @@ class Transport:
             ahead = None
         self._ahead = None
         run = ahead[1] if ahead is not None else self._start(task)
+        if follow is not None:
+            self._prepare(run, task)
         result = self._finish(run, task, timeout)
         if follow is not None:
             after = follow(*result)
@@ -237,14 +250,35 @@ class Transport:
         self._add(run, task)
         return run
 
+    def _prepare(self, run: _Task, task: bytes) -> None:
+        """Build now, while the line carries the task and its result, the frames the
+        usual reply to that result takes (its ACK, then the same task again with the next
+        tid, or the two in one C5): between the result and the next task's write, where
+        every microsecond is the line's idle time, :meth:`send` then only looks them up.
+        A guess that does not come true (another task follows, a REQ took an id, a round
+        of tids starts with ABORT) costs nothing but this work: a frame is used only for
+        the packet id and payload it was built for."""
+        ack_id = next_packet_id(self._packet_id)
+        add_id = next_packet_id(ack_id)
+        tid = next_packet_id(run.tid)
+        ack = taskbuffer.ack(run.tid)
+        add = (taskbuffer.ack_add(run.tid, tid, task) if self.ack_add
+               else taskbuffer.add(tid, task))
+        self._built = {ack_id: (ack, build_frame(ack_id, ack)),
+                       add_id: (add, build_frame(add_id, add))}
+
     def _finish(self, run: _Task, task: bytes, timeout: float) -> tuple[int, bytes]:
         try:
             return self._run(run, task, timeout)
         finally:
             # a finished task's packets are never sent again: an ADD of it that went twice
             # and was damaged on the way must not run it a second time
-            for packet_id in run.ours:
-                self._unsettled.pop(packet_id, None)
+            # (each set in turn: building their union is work between the result and the
+            # next task's write)
+            unsettled = self._unsettled
+            for ids in (run.adds, run.reqs, run.old):
+                for packet_id in ids:
+                    unsettled.pop(packet_id, None)
 
     def _finish_ahead(self) -> None:
         """The task sent ahead was not asked for: run it to its end and drop its result

@@ -18,13 +18,19 @@ tens of microseconds of Python on the path from the register's answer to our nex
   pyserial's own ``write``, with its write timeout.
 
 Only a ``serial.Serial`` of POSIX (a tty, a pty) gets one: sockets, ``usb://``, ``loop://``
-and the test ports keep pyserial's or their own ``read`` and ``write``.
+and the test ports keep pyserial's or their own ``read`` and ``write``, unless the caller
+asks for :class:`SocketIO` (``port_calls(port, sockets=True)``): pyserial's ``socket://``
+port waits for the whole size asked (a select and a recv a piece), asks ``in_waiting`` with
+another select, and selects for writability after every send. A reader that keeps what it
+reads past a message (the ATOL transport's frame reader) takes all that waits in one poll
+and one recv, under the same rules as :class:`DirectIO`.
 """
 
 from __future__ import annotations
 
 import os
 import select
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -114,21 +120,102 @@ class DirectIO:
             port.write(data[written:])
 
 
+def socket_io(port: Any) -> SocketIO | None:
+    """A :class:`SocketIO` for an open pyserial ``socket://`` port, None for any other."""
+    module = sys.modules.get("serial.urlhandler.protocol_socket")
+    if module is None or type(port) is not getattr(module, "Serial", None):
+        return None
+    sock = getattr(port, "_socket", None)
+    if not getattr(port, "is_open", False) or not isinstance(sock, socket.socket):
+        return None
+    return SocketIO(port, sock)
+
+
+class SocketIO:
+    """Reads and writes of one open pyserial ``socket://`` port, with :class:`DirectIO`'s
+    rules: a read waits at most the port's timeout for its first byte and returns what is
+    there, up to the size asked; a closed connection raises ``SerialException`` (pyserial's
+    "socket disconnected"); a send the socket does not take whole goes on through pyserial's
+    ``write``, with its write timeout."""
+
+    def __init__(self, port: Any, sock: socket.socket) -> None:
+        self.port = port
+        self._sock = sock
+        #: the socket's calls, looked up once (a tool may wrap them to note the traffic)
+        self.recv: Callable[[int], bytes] = sock.recv
+        self.send: Callable[[bytes], int] = sock.send
+        self._poll = select.poll()
+        self._poll.register(sock.fileno(), select.POLLIN)
+
+    def _check(self) -> None:
+        if not self.port.is_open or self.port._socket is not self._sock:
+            raise serial.PortNotOpenError()
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes: those waiting, else the first to come within the port's
+        timeout; ``b""`` when none came."""
+        self._check()
+        timeout = self.port.timeout
+        wait = -1 if timeout is None else int(timeout * 1000 + 0.999)  # ms, rounded up
+        for _turn in range(2):  # bounded: a second turn only after an interrupted read
+            if not self._poll.poll(wait):
+                return b""
+            try:
+                data = self.recv(size)
+            except _AGAIN:
+                continue
+            except OSError as exc:
+                raise serial.SerialException(f"read failed: {exc}") from exc
+            if not data:
+                raise serial.SerialException("socket disconnected")
+            return data
+        return b""
+
+    def read_now(self, size: int) -> bytes:
+        """:meth:`read` for bytes that should be waiting already: recv first, wait only if
+        they are not there yet."""
+        self._check()
+        try:
+            data = self.recv(size)
+        except _AGAIN:
+            return self.read(size)
+        except OSError as exc:
+            raise serial.SerialException(f"read failed: {exc}") from exc
+        if not data:
+            raise serial.SerialException("socket disconnected")
+        return data
+
+    def write(self, data: bytes) -> None:
+        """Write ``data`` whole."""
+        self._check()
+        try:
+            written = self.send(data)
+        except _AGAIN:
+            written = 0
+        except OSError as exc:
+            raise serial.SerialException(f"write failed: {exc}") from exc
+        if written < len(data):
+            self.port.write(data[written:])
+
+
 class PortCalls(NamedTuple):
     """How a transport reads and writes one port: directly where :func:`direct_io` can,
     else through the port's own methods, looked up at each call (a wrapper may replace
     them)."""
 
-    direct: DirectIO | None
+    direct: DirectIO | SocketIO | None
     read: Callable[[int], bytes]
     #: for bytes that should be waiting already (the rest of a frame whose head came)
     read_now: Callable[[int], bytes]
     write: Callable[[bytes], object]
 
 
-def port_calls(port: Any) -> PortCalls:
-    """The :class:`PortCalls` of ``port``."""
-    direct = direct_io(port)
+def port_calls(port: Any, *, sockets: bool = False) -> PortCalls:
+    """The :class:`PortCalls` of ``port``; with ``sockets``, a pyserial ``socket://`` port's
+    are :class:`SocketIO`'s (for a reader that keeps what it reads past a message)."""
+    direct: DirectIO | SocketIO | None = direct_io(port)
+    if direct is None and sockets:
+        direct = socket_io(port)
     if direct is not None:
         return PortCalls(direct, direct.read, direct.read_now, direct.write)
 
@@ -141,4 +228,4 @@ def port_calls(port: Any) -> PortCalls:
     return PortCalls(None, read, read, write)
 
 
-__all__ = ["DirectIO", "PortCalls", "direct_io", "port_calls"]
+__all__ = ["DirectIO", "PortCalls", "SocketIO", "direct_io", "port_calls", "socket_io"]

@@ -1,15 +1,17 @@
-"""kkt_bridge.link.direct: a tty's descriptor read and written as pyserial would, on a pty."""
+"""kkt_bridge.link.direct: a tty's descriptor read and written as pyserial would, on a pty;
+a socket:// port's socket read whole on loopback."""
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 import serial
 
-from kkt_bridge.link.direct import DirectIO, direct_io
+from kkt_bridge.link.direct import DirectIO, SocketIO, direct_io, port_calls, socket_io
 
 
 @pytest.fixture
@@ -125,3 +127,80 @@ def test_read_now_takes_what_waits_and_else_waits(pty_port: tuple[serial.Serial,
     assert io.read_now(5) == b"\x00\x11"
     port.timeout = 0.01
     assert io.read_now(1) == b""  # nothing waits: a read's byte timeout of silence
+
+
+# --- a socket:// port read on its socket (SocketIO) -------------------------------------------
+
+
+@pytest.fixture
+def socket_port() -> Iterator[tuple[serial.SerialBase, socket.socket]]:
+    """A pyserial ``socket://`` port connected to a listener on 127.0.0.1, and the
+    accepted socket (the "device")."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    host, number = listener.getsockname()[:2]
+    port = serial.serial_for_url(f"socket://{host}:{number}", timeout=0.05,
+                                 write_timeout=1.0)
+    device, _address = listener.accept()
+    listener.close()
+    try:
+        yield port, device
+    finally:
+        port.close()
+        device.close()
+
+
+def test_only_a_socket_port_gets_socket_io_and_only_when_asked(
+        socket_port: tuple[serial.SerialBase, socket.socket],
+        pty_port: tuple[serial.Serial, int]) -> None:
+    port, _device = socket_port
+    assert isinstance(socket_io(port), SocketIO)
+    assert port_calls(port).direct is None  # the Shtrih driver's reads stay pyserial's
+    calls = port_calls(port, sockets=True)
+    assert isinstance(calls.direct, SocketIO) and calls.read == calls.direct.read
+    tty, _master = pty_port
+    assert socket_io(tty) is None
+    assert isinstance(port_calls(tty, sockets=True).direct, DirectIO)
+    assert socket_io(serial.serial_for_url("loop://", timeout=0.05)) is None
+    assert socket_io(object()) is None
+
+
+def test_a_socket_read_takes_all_that_waits_in_one_call(
+        socket_port: tuple[serial.SerialBase, socket.socket]) -> None:
+    port, device = socket_port
+    port.timeout = 5.0  # were more awaited, the read would last this long
+    io = SocketIO(port, port._socket)  # type: ignore[attr-defined]
+    device.sendall(b"\xfe\x01\x00\x02\xa1\x33")
+    got = io.read(4096)
+    while len(got) < 6:  # loopback may hand the segment over in parts: what came, came
+        got += io.read(4096)
+    assert got == b"\xfe\x01\x00\x02\xa1\x33"
+    device.sendall(b"abcdef")
+    assert len(io.read(2)) <= 2  # never more than asked
+
+
+def test_a_socket_read_of_silence_is_empty_and_a_closed_peer_raises(
+        socket_port: tuple[serial.SerialBase, socket.socket]) -> None:
+    port, device = socket_port
+    port.timeout = 0.01
+    io = SocketIO(port, port._socket)  # type: ignore[attr-defined]
+    assert io.read(10) == b""
+    device.close()
+    with pytest.raises(serial.SerialException, match="disconnected"):
+        io.read(10)
+
+
+def test_a_socket_write_reaches_the_device_and_a_closed_port_raises(
+        socket_port: tuple[serial.SerialBase, socket.socket]) -> None:
+    port, device = socket_port
+    io = SocketIO(port, port._socket)  # type: ignore[attr-defined]
+    io.write(b"\xfe\x02\x00\x05\xc2\x01\x9a")
+    device.settimeout(5.0)
+    got = b""
+    while len(got) < 7:
+        got += device.recv(100)
+    assert got == b"\xfe\x02\x00\x05\xc2\x01\x9a"
+    port.close()
+    with pytest.raises(serial.SerialException):
+        io.read(1)
+    with pytest.raises(serial.SerialException):
+        io.write(b"\x05")

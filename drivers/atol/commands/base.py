@@ -105,7 +105,7 @@ class Command:
             return answer[1:]
         if kind is AnswerKind.OWN and answer[:1] == bytes([self.own]):
             return answer[1:]  # an own byte of 55 (the 45 answer) never carries an error
-        if answer[:1] != bytes([GENERIC]) or len(answer) < 2:
+        if len(answer) < 2 or answer[0] != GENERIC:
             raise self._short(answer)
         if answer[1]:
             self._raise(answer[1], answer[2] if len(answer) > 2 else 0)
