@@ -136,6 +136,8 @@ class Demo:
         self._stack.callback(worker.join, 30)
         self._stack.callback(self.daemon.stop)
         self.page_url = self._serve_page()
+        # the control URL, opened in a browser, points to the page that does the same
+        self.control.page_url = self.page_url.split("/login")[0] + "/emulator"
         self.say(_("ККТ {protocol} (эмулятор, {model}) слушает {url}").format(
             protocol=self.protocol, model=self.emulator.device.model.name,
             url=self.device_url))

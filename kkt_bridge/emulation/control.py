@@ -18,6 +18,10 @@ that keyboard. It acts on the register itself, not through its line, because
 ``Accept-Language`` asks for (the emulator's own otherwise). The URL carries a random
 token (``http://127.0.0.1:PORT/TOKEN``): only who was told it (the emulator's stdout, or
 ``STATE.control``, a 0600 file beside the state file) can act. Nothing else listens.
+A GET of the URL itself, as a browser makes when someone opens the printed URL, reads only:
+a page that says what the address is and which commands act on it
+(:mod:`kkt_bridge.emulation.controlpage`); other paths and methods get a body that says why
+they are refused.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, os_error_text
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
@@ -290,6 +295,18 @@ class ControlServer:
             def do_POST(self) -> None:
                 server._serve(self)
 
+            def do_GET(self) -> None:
+                server._serve(self)
+
+            def do_HEAD(self) -> None:
+                server._serve(self)
+
+            def send_error(self, code: int, message: str | None = None,
+                           explain: str | None = None) -> None:
+                # the base class's own refusals (an unknown method, a malformed request
+                # line) get the same body as ours, in the caller's language
+                server._refuse_in_language(self, HTTPStatus(code))
+
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("control: " + format, *args)
 
@@ -302,6 +319,9 @@ class ControlServer:
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever,
                                         name="kkt-emulator-control", daemon=True)
+
+    #: the demo's «Эмулятор ККТ» page, linked from the page at the control URL
+    page_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -323,16 +343,31 @@ class ControlServer:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         # the caller's language (its Accept-Language): a page in English gets English
-        with using_language(negotiate(request.headers.get("Accept-Language"))
-                            if request.headers.get("Accept-Language") else None):
+        with using_language(_asked_language(request)):
             self._serve_in_language(request)
 
+    def _action_path(self, path: str) -> str | None:
+        """What follows the token in ``path`` ("" for the control URL itself, "/sell" for
+        an action), None when the path does not start with the token."""
+        prefix = f"/{self.token}"
+        head, rest = path[:len(prefix)], path[len(prefix):]
+        if not secrets.compare_digest(head.encode(), prefix.encode()):
+            return None
+        return rest if rest in ("", "/") or rest.startswith("/") else None
+
     def _serve_in_language(self, request: BaseHTTPRequestHandler) -> None:
-        prefix = f"/{self.token}/"
-        if not secrets.compare_digest(request.path[:len(prefix)].encode(), prefix.encode()):
-            self._answer(request, HTTPStatus.NOT_FOUND, {"ok": False, "error": "not found"})
+        rest = self._action_path(urlsplit(request.path).path)
+        if rest is None:
+            self._refuse(request, HTTPStatus.NOT_FOUND)
             return
-        action = request.path[len(prefix):]
+        if request.command in ("GET", "HEAD"):
+            if rest in ("", "/"):
+                self._show_page(request)
+            else:
+                self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED
+                             if rest[1:] in HANDLERS else HTTPStatus.NOT_FOUND)
+            return
+        action = rest[1:]
         try:
             length = int(request.headers.get("Content-Length") or 0)
             if not 0 <= length <= MAX_BODY:
@@ -356,14 +391,72 @@ class ControlServer:
             return
         self._answer(request, HTTPStatus.OK, {"ok": True, **result})
 
+    def _show_page(self, request: BaseHTTPRequestHandler) -> None:
+        from .controlpage import HEADERS, control_page
+
+        status = run_action(self.emu, "status", {})
+        page = control_page(self.url, status, _(self.emu.front_end.title), self.page_url)
+        _send(request, HTTPStatus.OK, page, "text/html; charset=utf-8", HEADERS)
+
+    def _refuse_in_language(self, request: BaseHTTPRequestHandler,
+                            status: HTTPStatus) -> None:
+        with using_language(_asked_language(request)):
+            self._refuse(request, status)
+
+    def _refuse(self, request: BaseHTTPRequestHandler, status: HTTPStatus) -> None:
+        """A request the control API does not serve: a body that says why, HTML for a
+        browser, the API's JSON for a program."""
+        from .controlpage import HEADERS, error_page, error_text, wants_html
+
+        method = getattr(request, "command", None) or "?"
+        path = getattr(request, "path", None)
+        ours = path is not None and self._action_path(urlsplit(path).path) is not None
+        if status == HTTPStatus.NOT_IMPLEMENTED and method not in ("GET", "HEAD", "POST"):
+            # a method no handler is for: on the control URL it is the method that is
+            # wrong, elsewhere the address
+            status = HTTPStatus.METHOD_NOT_ALLOWED if ours else HTTPStatus.NOT_FOUND
+        message, hint = error_text(status, method)
+        headers = dict(HEADERS)
+        if status == HTTPStatus.METHOD_NOT_ALLOWED:
+            headers["Allow"] = "GET, HEAD, POST"
+        headers_in = getattr(request, "headers", None)
+        if wants_html(headers_in.get("Accept") if headers_in is not None else None):
+            # who holds the token may be led back to the page of the control URL
+            _send(request, status, error_page(status, message, hint,
+                                              self.url if ours else None),
+                  "text/html; charset=utf-8", headers)
+        else:
+            _send(request, status, _json({"ok": False, "error": message, "hint": hint}),
+                  "application/json; charset=utf-8", headers)
+
     @staticmethod
     def _answer(request: BaseHTTPRequestHandler, status: HTTPStatus,
                 body: dict[str, Any]) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json; charset=utf-8")
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
+        _send(request, status, _json(body), "application/json; charset=utf-8", {})
+
+
+def _asked_language(request: BaseHTTPRequestHandler) -> str | None:
+    headers = getattr(request, "headers", None)  # absent when the request line was bad
+    asked = headers.get("Accept-Language") if headers is not None else None
+    return negotiate(asked) if asked else None
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _send(request: BaseHTTPRequestHandler, status: HTTPStatus, payload: bytes,
+          content_type: str, headers: Mapping[str, str]) -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", content_type)
+    request.send_header("Content-Length", str(len(payload)))
+    for name, value in headers.items():
+        request.send_header(name, value)
+    if status >= 400 and getattr(request, "headers", None) is None:
+        request.send_header("Connection", "close")  # a request we could not even read
+        request.close_connection = True
+    request.end_headers()
+    if getattr(request, "command", None) != "HEAD":
         request.wfile.write(payload)
 
 

@@ -1,0 +1,128 @@
+"""The control URL opened as a URL: a page that says what it is, errors with a body.
+
+The emulator prints ``control http://127.0.0.1:PORT/TOKEN``; people open printed URLs. A GET
+of it gives a page (the register, the commands with this URL in ``--at``, the demo's page
+when there is one) in the language asked for; another path or method gets a body that says
+what is wrong, HTML for a browser and JSON for a program; nothing of it changes the register
+or shows the token to who did not have it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kkt_bridge.driverapi import get_emulator
+from kkt_bridge.emulation import Emulator
+from kkt_bridge.emulation.control import ControlServer, call
+from kkt_bridge.errors import ConfigError
+from kkt_bridge.i18n import using_language
+
+HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture(params=["shtrih", "atol"])
+def control(request: pytest.FixtureRequest) -> Iterator[ControlServer]:
+    emu = Emulator(get_emulator(request.param), pty=False, tcp=0, seed=7).start()
+    server = ControlServer(emu).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        emu.stop()
+
+
+def test_the_control_url_in_a_browser_says_what_it_is(control: ControlServer) -> None:
+    answer = httpx.get(control.url, headers={**HTML, "Accept-Language": "ru-RU,ru;q=0.9"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["referrer-policy"] == "no-referrer"  # the URL holds the token
+    assert answer.headers["cache-control"] == "no-store"
+    page = answer.text
+    assert "Эмулятор ККТ: адрес управления" in page and 'lang="ru"' in page
+    identity = control.emu.device.state.identity
+    assert identity.serial in page and str(identity.fn_number) in page
+    assert control.emu.urls[0] in page  # where the cash software connects
+    for action in ("register", "open-shift", "sell", "close-shift", "status"):
+        assert f"kkt-bridge emulator {action} --at {shlex.quote(control.url)}" in page
+    # a standalone emulator: no link, and where the page is found
+    assert "<a " not in page and "kkt-bridge demo" in page
+
+
+def test_in_english_and_without_accept_language(control: ControlServer) -> None:
+    english = httpx.get(control.url, headers={**HTML, "Accept-Language": "en-US,en;q=0.9"})
+    assert "Register emulator: control address" in english.text
+    assert "Эмулятор" not in english.text and 'lang="en"' in english.text
+    assert "Open the shift." in english.text  # the command's own help, translated
+    # no header: the emulator's own language, Russian by default
+    with using_language("ru"):
+        plain = httpx.get(control.url + "/")
+    assert plain.status_code == 200 and "адрес управления" in plain.text
+
+
+def test_the_demo_page_is_linked_when_there_is_one(control: ControlServer) -> None:
+    control.page_url = "http://127.0.0.1:1/emulator"
+    page = httpx.get(control.url, headers=HTML).text
+    assert '<a href="http://127.0.0.1:1/emulator" rel="noreferrer">' in page
+
+
+def test_a_get_changes_nothing(control: ControlServer) -> None:
+    before = len(control.emu.archive())
+    for path in ("", "/", "/register", "/open-shift", "/sell"):
+        httpx.get(control.url + path, headers=HTML)
+    assert len(control.emu.archive()) == before
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/sell", 405),        # an action is a POST
+    ("GET", "/status", 405),
+    ("PUT", "", 405),             # a method nothing serves, on the control URL
+    ("DELETE", "/sell", 405),
+    ("GET", "/nothing", 404),     # not an action
+    ("BREW", "", 405),
+])
+def test_what_is_not_served_says_why(control: ControlServer, method: str, path: str,
+                                     status: int) -> None:
+    answer = httpx.request(method, control.url + path, headers={"Accept-Language": "ru"})
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["ok"] is False and body["error"] and body["hint"]
+    if status == 405:
+        assert "POST" in answer.headers["allow"] and method in body["error"]
+    english = httpx.request(method, control.url + path, headers={"Accept-Language": "en"})
+    assert english.json()["error"].isascii() and english.json()["hint"].isascii()
+    # a browser gets a page that leads back to the control URL
+    page = httpx.request(method, control.url + path, headers={**HTML, "Accept-Language": "ru"})
+    assert page.status_code == status and page.headers["content-type"].startswith("text/html")
+    assert f'<a href="{control.url}"' in page.text and f"HTTP {status}" in page.text
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "BREW"])
+def test_a_wrong_token_learns_nothing(control: ControlServer, method: str) -> None:
+    base = control.url.rsplit("/", 1)[0]
+    for path in ("/", "/favicon.ico", "/wrong-token", "/wrong-token/status",
+                 f"/{control.token}x/status", f"/{control.token[:-1]}/status"):
+        answer = httpx.request(method, base + path, headers={**HTML, "Accept-Language": "ru"})
+        assert answer.status_code == 404, path
+        assert "по этому адресу ничего нет" in answer.text
+        assert control.token not in answer.text and "<a " not in answer.text
+
+
+def test_head_is_a_get_without_a_body(control: ControlServer) -> None:
+    answer = httpx.head(control.url, headers=HTML)
+    assert answer.status_code == 200 and answer.content == b""
+    assert int(answer.headers["content-length"]) > 0
+
+
+def test_a_wrong_token_through_the_client_is_said_in_words(control: ControlServer) -> None:
+    base = control.url.rsplit("/", 1)[0]
+    with using_language("ru"), pytest.raises(ConfigError) as caught:
+        call(base + "/wrong-token", "status", {})
+    assert "по этому адресу ничего нет" in caught.value.message
+    assert "STATE.control" in caught.value.hint
+    with using_language("en"), pytest.raises(ConfigError) as caught:
+        call(base + "/wrong-token", "status", {})
+    assert caught.value.message == "there is nothing at this address"
