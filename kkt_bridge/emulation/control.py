@@ -496,25 +496,51 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
     """Run ``action`` on the emulator at ``at``; the answer, or the emulator's error."""
     import httpx
 
-    url = f"{resolve_control_url(at)}/{action}"
+    control = resolve_control_url(at)
+    url = f"{control}/{action}"
+    # where, as a person may read it: the host and port, never the token
+    where = "{0.scheme}://{0.netloc}".format(urlsplit(control))
     try:
         response = httpx.post(url, json=dict(data), timeout=timeout,
                               headers={"Accept-Language": language()})
     except httpx.HTTPError as exc:
         raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
-            url=url.rsplit("/", 2)[0], reason=exc),
-            _("проверьте, что эмулятор запущен")) from None
+            url=where, reason=unreachable_reason(exc, timeout)),
+            _("проверьте, что эмулятор запущен: адрес управления — последняя строка его "
+              "вывода (control http://…), он же в файле STATE.control")) from None
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise LinkError(_("по адресу {url} отвечает не эмулятор").format(
-            url=url.rsplit("/", 2)[0]), _("проверьте адрес управления"))
+        raise LinkError(_("по адресу {url} отвечает не эмулятор").format(url=where),
+                        _("проверьте адрес управления"))
     if not body.get("ok"):
         raise ConfigError(str(body.get("error") or response.status_code),
                           with_at(str(body.get("hint") or _("проверьте параметры")), at))
     return body
+
+
+def unreachable_reason(exc: BaseException, timeout: float) -> str:
+    """Why an HTTP request got no answer, in the UI language: the system's and httpx's own
+    words are English («[Errno 111] Connection refused») whatever the UI says."""
+    import errno
+    import socket
+
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return _("нет ответа за {seconds:g} с").format(seconds=timeout)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return _("такого адреса не найти")
+        if getattr(cause, "errno", None) in (errno.ECONNREFUSED, errno.ECONNRESET):
+            return _("на этом порту никто не слушает")
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return os_error_text(cause)
+        cause = cause.__cause__ or cause.__context__
+    return _("соединение не установлено ({error})").format(error=type(exc).__name__)
 
 
 def with_at(hint: str, at: str) -> str:

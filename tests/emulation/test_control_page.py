@@ -126,3 +126,26 @@ def test_a_wrong_token_through_the_client_is_said_in_words(control: ControlServe
     with using_language("en"), pytest.raises(ConfigError) as caught:
         call(base + "/wrong-token", "status", {})
     assert caught.value.message == "there is nothing at this address"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("ru", "на этом порту никто не слушает"), ("en", "nothing listens on that port")])
+def test_an_address_where_nothing_listens_is_said_in_words(lang: str, words: str) -> None:
+    from kkt_bridge.errors import LinkError
+
+    at = f"http://127.0.0.1:{_free_port()}/some-token"
+    with using_language(lang), pytest.raises(LinkError) as caught:
+        call(at, "status", {}, timeout=5)
+    text = caught.value.message + " " + caught.value.hint
+    assert words in text and "Errno" not in text and "Connection refused" not in text
+    # the host and port, as the user may read it; the token stays out of the message
+    assert at.rsplit("/", 1)[0] in caught.value.message and "some-token" not in text
+    assert "STATE.control" in caught.value.hint
