@@ -1,0 +1,63 @@
+"""``kkt-bridge emulator`` given what a new user gives it: a host that does not resolve, an
+address of another computer, a missing or broken profile. Each is said in the UI language,
+with a hint that fits (another port does not help an address that is not this computer's),
+never in the system's or json's English."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kkt_bridge.cli.main import cli
+from kkt_bridge.errors import os_error_text
+from kkt_bridge.i18n import set_language, using_language
+
+ENGLISH_LEAKS = ("Errno", "Name or service", "No such file", "Expecting", "Cannot assign",
+                 "Traceback")
+
+
+def run(*args: str, lang: str = "ru") -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--lang", lang, "emulator", "--no-control", *args])
+    set_language("ru")
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("args", "ru", "en"), [
+    (["--tcp", "no-such-host.invalid:5555"], "адрес no-such-host.invalid не найден",
+     "address no-such-host.invalid not found"),
+    # TEST-NET-1: never an address of this computer
+    (["--tcp", "192.0.2.1:5555"], "такого адреса нет у этого компьютера",
+     "this computer has no such address"),
+])
+def test_an_address_that_is_not_this_computers(args: list[str], ru: str, en: str) -> None:
+    code, out = run(*args)
+    assert code != 0 and ru in out and "--tcp 127.0.0.1:5555" in out, out
+    assert "другой порт" not in out  # another port would not help
+    assert not any(leak in out for leak in ENGLISH_LEAKS), out
+    code, out = run(*args, lang="en")
+    assert code != 0 and en in out and out.isascii(), out
+
+
+def test_a_profile_that_is_missing_or_not_json(tmp_path: Path) -> None:
+    code, out = run("--profile", str(tmp_path / "missing.json"))
+    assert code == 2 and "нет такого файла или каталога" in out, out
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"inn": "7701234560",\n}', encoding="utf-8")
+    code, out = run("--profile", str(broken))
+    assert code == 2 and "не является JSON: ошибка в строке 2, позиция 1" in out, out
+    code, out = run("--profile", str(broken), lang="en")
+    assert "is not JSON: a mistake at line 2, position 1" in out, out
+    for text in (out, run("--profile", str(tmp_path / "missing.json"))[1]):
+        assert not any(leak in text for leak in ENGLISH_LEAKS), text
+
+
+@pytest.mark.parametrize("code", [errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
+                                  errno.EROFS])
+def test_file_errors_are_translated(code: int) -> None:
+    error = OSError(code, "English text from the system")
+    assert "English" not in os_error_text(error)
+    with using_language("en"):
+        assert "English" not in os_error_text(error) and os_error_text(error).isascii()
