@@ -58,13 +58,13 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
               help=_("JSON-профиль регистрации: ИНН, РНМ, СНО, ФФД, адрес."))
 @click.option("--unregistered", is_flag=True,
               help=_("Новая ККТ, ещё не зарегистрированная."))
-@click.option("--baud", type=click.IntRange(0), default=None,
+@click.option("--baud", type=click.IntRange(0), default=None, metavar="N",
               help=_("Скорость линии: байты идут не быстрее, чем на реальном порту."))
 @click.option("--latency", type=click.FloatRange(0), default=None, metavar="MS",
               help=_("Задержка ответа на каждую команду, мс."))
 @click.option("--faults", metavar="SPEC", default=None,
               help=_("Неисправности, например corrupt=0.01,nak=0.02,silent_after=100."))
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=int, default=None, metavar="N",
               help=_("Зерно случайности: с ним неисправности повторяются байт в байт."))
 @click.option("--no-stray-ff", is_flag=True,
               help=_("Только Штрих-М: не посылать лишний 0xFF после ACK по TCP (настоящие "
@@ -74,6 +74,7 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
                      "Штрих-М stray_ff=0, frame_while_held=ignore; у АТОЛ results=sync, "
                      "abort_reply=A1, ack_reply=A1, accept_ack_add=1."))
 @click.option("--control-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              metavar="PORT",
               help=_("Порт управления на 127.0.0.1 (0 — любой свободный)."))
 @click.option("--no-control", is_flag=True,
               help=_("Без управления: команды register, sell и другие не смогут до него "
