@@ -133,8 +133,8 @@ def _status(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
 def _register(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     if emu.device.registered:
         raise ConfigError(_("ККТ уже зарегистрирована"),
-                          _("для изменения параметров используйте reregister, для нового "
-                            "ФН — replace-fn"))
+                          _("изменить параметры: kkt-bridge emulator reregister; новый ФН: "
+                            "kkt-bridge emulator replace-fn"))
     return _document(emu.register(_profile(emu, data)))
 
 

@@ -149,3 +149,11 @@ def test_an_address_where_nothing_listens_is_said_in_words(lang: str, words: str
     # the host and port, as the user may read it; the token stays out of the message
     assert at.rsplit("/", 1)[0] in caught.value.message and "some-token" not in text
     assert "STATE.control" in caught.value.hint
+
+
+def test_registering_twice_names_the_commands_to_run(control: ControlServer) -> None:
+    with using_language("ru"), pytest.raises(ConfigError) as caught:
+        call(control.url, "register", {})
+    assert caught.value.message == "ККТ уже зарегистрирована"
+    for command in ("reregister", "replace-fn"):  # each as the user can paste it
+        assert f"kkt-bridge emulator {command} --at {control.url}" in caught.value.hint
