@@ -160,6 +160,14 @@ class VirtualRegister:
         loaded = self.state_file.load() if self.state_file is not None else None
         base = profile or DEMO_PROFILE
         if loaded is not None:
+            if loaded.identity.protocol != self.model.protocol:
+                # the other protocol's register would answer with this model's name and
+                # numbers but this front end's bytes: no real register does that
+                raise ConfigError(
+                    _("в файле состояния {path} — ККТ другого протокола ({protocol})").format(
+                        path=state_path, protocol=loaded.identity.protocol),
+                    _("запустите эмулятор с --driver {protocol} или укажите другой "
+                      "--state").format(protocol=loaded.identity.protocol))
             self.state = loaded
             self.profile = base.with_serial(self.state.identity.serial)
             return

@@ -73,3 +73,21 @@ def test_help_names_values_not_click_types(command: list[str], lang: str) -> Non
     assert result.exit_code == 0, result.output
     for word in ("INTEGER", "FLOAT", "TEXT", "RANGE"):
         assert word not in result.output, result.output
+
+
+@pytest.mark.parametrize(("made_by", "then"), [("atol", "shtrih"), ("shtrih", "atol")])
+def test_a_state_file_of_the_other_protocol_is_refused(tmp_path: Path, made_by: str,
+                                                       then: str) -> None:
+    from kkt_bridge.driverapi import get_emulator
+    from kkt_bridge.emulation import Emulator
+
+    state = tmp_path / "kkt.json"
+    Emulator(get_emulator(made_by), pty=False, tcp=None, state_path=state).stop()
+    saved = state.read_bytes()
+    code, out = run("--driver", then, "--tcp", "127.0.0.1:0", "--state", str(state))
+    assert code == 2 and f"ККТ другого протокола ({made_by})" in out, out
+    assert f"--driver {made_by}" in out
+    assert state.read_bytes() == saved  # nothing written over the other register
+    code, out = run("--driver", then, "--tcp", "127.0.0.1:0", "--state", str(state),
+                    lang="en")
+    assert f"another protocol ({made_by})" in out and out.isascii(), out
