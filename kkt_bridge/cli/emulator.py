@@ -90,6 +90,12 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
     if state is not None and state.parent and not state.parent.is_dir():
         raise ConfigError(_("каталог {path} не существует").format(path=state.parent),
                           _("создайте его или укажите другой --state"))
+    if state is not None and (running := _running_on(state)) is not None:
+        raise ConfigError(
+            _("эмулятор с файлом состояния {path} уже запущен").format(path=state),
+            _("команды kkt-bridge emulator ... --at {path} действуют на него; чтобы "
+              "запустить ещё один, укажите другой --state (адрес управления запущенного: "
+              "{url})").format(path=state, url=running))
     factory = emulator_factory(driver_name)
     options: dict[str, Any] = dict(link_option_values(link_options))
     known = get_emulator(driver_name).link_option_names
@@ -144,6 +150,21 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
         emu.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _running_on(state: Path) -> str | None:
+    """The control URL of an emulator that serves ``state`` now (its ``STATE.control``
+    answers), None when none does: two registers saving over one file would each lose the
+    other's documents."""
+    from kkt_bridge.emulation.control import resolve_control_url
+    from kkt_bridge.errors import KktBridgeError
+
+    try:
+        url = resolve_control_url(str(state))
+        call(url, "status", {}, timeout=3.0)
+    except KktBridgeError:
+        return None  # no control file, or one left by an emulator that is gone
+    return url
 
 
 def link_option_values(items: tuple[str, ...]) -> dict[str, str]:

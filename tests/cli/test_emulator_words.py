@@ -91,3 +91,33 @@ def test_a_state_file_of_the_other_protocol_is_refused(tmp_path: Path, made_by: 
     code, out = run("--driver", then, "--tcp", "127.0.0.1:0", "--state", str(state),
                     lang="en")
     assert f"another protocol ({made_by})" in out and out.isascii(), out
+
+
+def test_a_second_emulator_on_a_running_ones_state_file_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    state = tmp_path / "kkt.json"
+    kkt_bridge = str(Path(sys.executable).with_name("kkt-bridge"))
+    first = subprocess.Popen([kkt_bridge, "emulator", "--tcp", "127.0.0.1:0", "--state",
+                              str(state)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout is not None
+        first.stdout.readline()
+        control = first.stdout.readline().split()[1]
+        archive = state.with_name("kkt.json.archive").read_bytes()
+        code, out = run("--tcp", "127.0.0.1:0", "--state", str(state))
+        assert code == 2 and "уже запущен" in out and control in out, out
+        assert state.with_name("kkt.json.control").read_text().strip() == control
+        assert state.with_name("kkt.json.archive").read_bytes() == archive
+    finally:
+        first.terminate()
+        first.wait(10)
+    # once it is gone, its state file is free again (a control file left by a killed
+    # emulator would not stand in the way either: nothing answers there)
+    state.with_name("kkt.json.control").write_text(control + "\n")
+    result = CliRunner().invoke(cli, ["emulator", "status", "--at", str(state)])
+    assert result.exit_code != 0
+    from kkt_bridge.cli.emulator import _running_on
+
+    assert _running_on(state) is None
