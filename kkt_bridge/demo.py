@@ -43,7 +43,7 @@ from kkt_bridge.bridge.pairing import CONNECTED
 from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.cli.lines import result_lines
 from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
-from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.errors import ConfigError, KktBridgeError, os_error_text
 from kkt_bridge.i18n import _
 from kkt_bridge.money import format_rubles
 from kkt_bridge.pluginmanager import get_plugin_manager
@@ -108,7 +108,13 @@ class Demo:
         from kkt_bridge.emulation import Emulator
         from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
-        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(_("не удалось создать каталог {path}: {reason}").format(
+                path=self.home, reason=os_error_text(exc)),
+                _("укажите другой --home или не указывайте его: данные демонстрации будут "
+                  "во временном каталоге")) from None
         self.backoffice = self._stack.enter_context(
             ReferenceBackOffice(self.home / "backoffice.sqlite3", open_ui=True))
         self.backoffice.seed_demo()

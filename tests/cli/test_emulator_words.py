@@ -121,3 +121,17 @@ def test_a_second_emulator_on_a_running_ones_state_file_is_refused(tmp_path: Pat
     from kkt_bridge.cli.emulator import _running_on
 
     assert _running_on(state) is None
+
+
+def test_a_demo_home_that_cannot_be_made_is_said_not_traced(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    home = blocker / "demo"  # under a file: no one can make it, root included
+    for lang, words in (("ru", "не удалось создать каталог"),
+                        ("en", "cannot create the directory")):
+        result = CliRunner().invoke(cli, ["--lang", lang, "demo", "--once", "--home",
+                                          str(home)])
+        set_language("ru")
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert "--home" in result.output and "Traceback" not in result.output
+        assert not any(leak in result.output for leak in ENGLISH_LEAKS), result.output
