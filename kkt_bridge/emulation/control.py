@@ -253,11 +253,31 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(_("неизвестный признак расчёта {operation}").format(
             operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
                                     "4 — возврат расхода"))
+    _change_from_cash_only(items, payments or {})
     with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
         sale: SaleResult = emu.sell(items, payments, operation=operation)
     return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
             "receipt_number": sale.receipt_number, "shift_number": sale.shift_number,
             "total": sale.total, "change": sale.change}
+
+
+def _change_from_cash_only(items: list[Item], payments: Mapping[str, int]) -> None:
+    """A card payment above the total, checked here: the register refuses it, but all a
+    protocol says is «bad parameters» (Shtrih-M: code 0x33 of the closing command), and
+    the person at the keyboard can put it right once told what it is."""
+    from kkt_bridge.money import format_rubles
+
+    from .sale import round_kopecks
+
+    non_cash = sum(amount for kind, amount in payments.items() if kind != "cash")
+    # the receipt's total as the register makes it: each line rounded half up
+    total = sum(round_kopecks(item.price * Decimal(str(item.quantity))) for item in items)
+    if non_cash > total:
+        raise ConfigError(
+            _("безналичная оплата {paid} больше итога чека {total}").format(
+                paid=format_rubles(non_cash), total=format_rubles(total)),
+            _("сдачу ККТ даёт только с наличных: безналичными платят не больше итога, "
+              "остальное — наличными"))
 
 
 HANDLERS: dict[str, Callable[[Emulator, Mapping[str, Any]], dict[str, Any]]] = {

@@ -157,3 +157,24 @@ def test_registering_twice_names_the_commands_to_run(control: ControlServer) -> 
     assert caught.value.message == "ККТ уже зарегистрирована"
     for command in ("reregister", "replace-fn"):  # each as the user can paste it
         assert f"kkt-bridge emulator {command} --at {control.url}" in caught.value.hint
+
+
+@pytest.mark.parametrize(("electronic", "cash"), [(5000, 0), (334, 0), (1000, 500)])
+def test_a_card_payment_above_the_total_is_said_as_such(control: ControlServer,
+                                                        electronic: int, cash: int) -> None:
+    """Both protocols refuse it as «bad parameters» (Shtrih-M: 0x33 of its closing
+    command); the keyboard says what is wrong, and no document is made."""
+    call(control.url, "open-shift", {})
+    before = len(control.emu.archive())
+    sale = {"items": [{"name": "Хлеб", "price": 1000, "quantity": "0.333"}],
+            "payments": {"electronic": electronic, "cash": cash}}
+    with using_language("ru"), pytest.raises(ConfigError) as caught:
+        call(control.url, "sell", sale)
+    assert caught.value.message == (
+        f"безналичная оплата {electronic // 100},{electronic % 100:02d}\u00a0₽ больше "
+        "итога чека 3,33\u00a0₽")
+    assert "только с наличных" in caught.value.hint
+    assert len(control.emu.archive()) == before
+    # exactly the total by card is a sale
+    call(control.url, "sell", {**sale, "payments": {"electronic": 333}})
+    assert len(control.emu.archive()) == before + 1
