@@ -303,7 +303,7 @@ def parse_item(text: str) -> dict[str, Any]:
 def _looks_numeric(text: str) -> bool:
     # a minus or spaces still make a field, so that its own check says what is wrong with
     # it («-1» is a negative price, not part of the item's name)
-    text = text.strip().lower()
+    text = text.strip().lower().removesuffix("%").strip()  # a VAT rate as «20%»
     return text in VAT_NAMES or text.lstrip("-").replace(",", ".").replace(".", "", 1).isdigit()
 
 

@@ -135,3 +135,15 @@ def test_a_demo_home_that_cannot_be_made_is_said_not_traced(tmp_path: Path) -> N
         assert result.exit_code == 2 and words in result.output, result.output
         assert "--home" in result.output and "Traceback" not in result.output
         assert not any(leak in result.output for leak in ENGLISH_LEAKS), result.output
+
+
+@pytest.mark.parametrize(("text", "vat"), [("Хлеб:49.90:1:20%", 1), ("Хлеб:49.90:2:10 %", 2),
+                                           ("Хлеб:49.90:1:0%", 5)])
+def test_a_vat_rate_with_its_percent_sign(text: str, vat: int) -> None:
+    from kkt_bridge.cli.emulator import parse_item
+    from kkt_bridge.cli.money import vat_code
+
+    assert parse_item(text)["vat"] == vat and parse_item(text)["name"] == "Хлеб"
+    assert vat_code("20%") == 1  # goods add --vat 20% as well
+    code, out = run("sell", "--at", "http://127.0.0.1:9/x", "--item", "Хлеб:49.90:1:15%")
+    assert code == 2 and "ставка НДС «15%» неизвестна" in out, out
