@@ -337,10 +337,29 @@ def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: 
 
 @emulator.command("status", help=_("Что сейчас с эмулятором: номера, смена, ФН."))
 @_AT
-def status_command(at: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help=_("Всё, что эмулятор говорит о себе, одним JSON-объектом (с байтами "
+                     "линий и временем процессора)."))
+def status_command(at: str, as_json: bool) -> None:
     answer = call(at, "status", {})
     answer.pop("ok", None)
-    click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from kkt_bridge.driverapi import load_drivers
+    from kkt_bridge.emulation.controlpage import status_rows
+
+    driver = load_drivers().get(str(answer.get("driver", "")))
+    protocol = _(driver.title) if driver is not None else str(answer.get("driver", ""))
+    table = Table(title=_("Эмулятор ККТ"), show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in status_rows(answer, protocol):
+        table.add_row(name, value)
+    Console(soft_wrap=True).print(table)
 
 
 def register(group: click.Group) -> None:

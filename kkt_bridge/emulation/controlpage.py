@@ -66,23 +66,35 @@ def _document(title: str, body: str) -> bytes:
             f"<body>{body}</body></html>\n").encode()
 
 
-def _facts(status: Mapping[str, Any], protocol: str) -> str:
+def status_rows(status: Mapping[str, Any], protocol: str) -> list[tuple[str, str]]:
+    """The emulator's ``status`` for people: (name, value) rows in the UI language, the
+    same on this page and in ``kkt-bridge emulator status``."""
+    from kkt_bridge.money import format_rubles
+
     shift = _("№{number}, {state}").format(
         number=status.get("shift_number", 0),
         state=_("открыта") if status.get("shift_open") else _("закрыта"))
-    rows = (
+    return [
         (_("Протокол"), protocol),
         (_("Заводской номер"), str(status.get("serial", ""))),
         (_("ФН"), str(status.get("fn_number") or "—")),
         (_("Регистрация"), _("зарегистрирована") if status.get("registered")
          else _("не зарегистрирована")),
         (_("Смена"), shift),
+        (_("Чеков в смене"), str(status.get("receipts", 0))),
         (_("Последний ФД"), str(status.get("last_fd_number", 0))),
+        (_("Не передано в ОФД"), str(status.get("ofd_queue", 0))),
+        (_("Наличных в кассе"), format_rubles(int(status.get("cash_in_drawer", 0)))),
         (_("Порт ККТ для кассовой программы"), ", ".join(status.get("urls") or ()) or "—"),
-    )
+    ]
+
+
+def _facts(status: Mapping[str, Any], protocol: str) -> str:
     return "<dl>" + "".join(f"<dt>{escape(name)}</dt><dd data-fact=\"{index}\">"
                             f"{escape(value)}</dd>"
-                            for index, (name, value) in enumerate(rows)) + "</dl>"
+                            for index, (name, value) in enumerate(status_rows(status,
+                                                                              protocol))
+                            ) + "</dl>"
 
 
 def command_line(action: str, url: str, extra: str = "") -> str:

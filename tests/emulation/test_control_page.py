@@ -178,3 +178,28 @@ def test_a_card_payment_above_the_total_is_said_as_such(control: ControlServer,
     # exactly the total by card is a sale
     call(control.url, "sell", {**sale, "payments": {"electronic": 333}})
     assert len(control.emu.archive()) == before + 1
+
+
+def test_emulator_status_is_a_table_for_people_and_json_on_request(
+        control: ControlServer) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from kkt_bridge.cli.main import cli
+    from kkt_bridge.i18n import set_language
+
+    serial = control.emu.device.state.identity.serial
+    try:
+        ru = CliRunner().invoke(cli, ["emulator", "status", "--at", control.url])
+        en = CliRunner().invoke(cli, ["--lang", "en", "emulator", "status", "--at",
+                                      control.url])
+        raw = CliRunner().invoke(cli, ["emulator", "status", "--at", control.url, "--json"])
+    finally:
+        set_language("ru")
+    assert ru.exit_code == 0 and "Заводской номер" in ru.output and serial in ru.output
+    assert "Смена" in ru.output and "закрыта" in ru.output and "{" not in ru.output
+    assert en.exit_code == 0 and "Serial number" in en.output and serial in en.output
+    assert "Смена" not in en.output
+    data = json.loads(raw.output)
+    assert data["serial"] == serial and "cpu_seconds" in data and "ok" not in data
