@@ -147,3 +147,13 @@ def test_a_vat_rate_with_its_percent_sign(text: str, vat: int) -> None:
     assert vat_code("20%") == 1  # goods add --vat 20% as well
     code, out = run("sell", "--at", "http://127.0.0.1:9/x", "--item", "Хлеб:49.90:1:15%")
     assert code == 2 and "ставка НДС «15%» неизвестна" in out, out
+
+
+@pytest.mark.parametrize(("lang", "words"), [("ru", "адрес управления"),
+                                             ("en", "the control address")])
+def test_the_emulators_help_says_what_it_prints_and_what_takes_it(lang: str,
+                                                                  words: str) -> None:
+    result = CliRunner().invoke(cli, ["--lang", lang, "emulator", "--help"])
+    set_language("ru")
+    text = " ".join(result.output.split())  # as click wraps it
+    assert words in text and "control http://" in text and "--at" in text, text
