@@ -44,12 +44,14 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
 
 
 @click.group("emulator", invoke_without_command=True,
-             help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая.") + "\n\n" + _(
-                 "Первые строки его вывода — адреса, на которых он слушает (псевдотерминал, "
-                 "socket://…): их указывают кассовой программе и kkt-bridge --device. "
-                 "Последняя — control http://…, адрес управления: его (или файл --state) "
-                 "принимают в --at команды ниже. Работает до Ctrl-C и сохраняет состояние "
-                 "в файл --state."))
+             # one message, paragraphs and all: the group's help is translated again
+             # by its whole text when shown (kkt_bridge.cli.main)
+             help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая.\n\n"
+                    "Первые строки его вывода — адреса, на которых он слушает (псевдотерминал, "
+                    "socket://…): их указывают кассовой программе и kkt-bridge --device. "
+                    "Последняя — control http://…, адрес управления: его (или файл --state) "
+                    "принимают в --at команды ниже. Работает до Ctrl-C и сохраняет "
+                    "состояние в файл --state."))
 @click.option("--driver", "driver_name", default=DEFAULT_DRIVER, show_default=True,
               metavar="shtrih|atol", help=_("Протокол эмулируемой ККТ: shtrih или atol."))
 @click.option("--pty", "use_pty", is_flag=True,

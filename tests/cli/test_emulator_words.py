@@ -153,7 +153,12 @@ def test_a_vat_rate_with_its_percent_sign(text: str, vat: int) -> None:
                                              ("en", "the control address")])
 def test_the_emulators_help_says_what_it_prints_and_what_takes_it(lang: str,
                                                                   words: str) -> None:
-    result = CliRunner().invoke(cli, ["--lang", lang, "emulator", "--help"])
-    set_language("ru")
-    text = " ".join(result.output.split())  # as click wraps it
+    # a fresh process: this one defined the command's help in the language of its import
+    import subprocess
+    import sys
+
+    done = subprocess.run([str(Path(sys.executable).with_name("kkt-bridge")), "--lang", lang,
+                           "emulator", "--help"], capture_output=True, text=True, timeout=60,
+                          check=True)
+    text = " ".join(done.stdout.split())  # as click wraps it
     assert words in text and "control http://" in text and "--at" in text, text
