@@ -23,7 +23,8 @@ from typing import Any
 from kkt_bridge.i18n import _, language
 
 #: the commands that act on a running emulator, as ``kkt-bridge emulator --help`` lists
-#: them (the same words as their help), with the arguments an example needs
+#: them (the same words as their help), with the arguments an example needs (translated:
+#: an English page sells Bread)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("status", "Что сейчас с эмулятором: номера, смена, ФН.", ""),
     ("register", "Зарегистрировать ККТ (как инженер ЦТО).", ""),
@@ -108,7 +109,8 @@ def control_page(url: str, status: Mapping[str, Any], protocol: str,
     """The page at the control URL: what it is, the register, the commands, the demo page."""
     title = _("Эмулятор ККТ: адрес управления")
     rows = "".join(
-        f"<tr><td><pre>{escape(command_line(action, url, extra))}</pre></td>"
+        f"<tr><td><pre>{escape(command_line(action, url, _(extra) if extra else ''))}"
+        f"</pre></td>"
         f"<td>{escape(_(words))}</td></tr>" for action, words, extra in COMMANDS)
     if page_url:
         intro = _("То же в браузере: страница «Эмулятор ККТ» демонстрации")
