@@ -414,7 +414,13 @@ class ControlServer:
     def _show_page(self, request: BaseHTTPRequestHandler) -> None:
         from .controlpage import HEADERS, control_page
 
-        status = run_action(self.emu, "status", {})
+        try:
+            status = run_action(self.emu, "status", {})
+        except Exception as exc:  # a bug of ours: said, as a POST would say it
+            log.exception("control page failed")
+            self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
+                         {"ok": False, "error": repr(exc)})
+            return
         page = control_page(self.url, status, _(self.emu.front_end.title), self.page_url)
         _send(request, HTTPStatus.OK, page, "text/html; charset=utf-8", HEADERS)
 

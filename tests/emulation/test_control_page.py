@@ -205,3 +205,15 @@ def test_emulator_status_is_a_table_for_people_and_json_on_request(
     assert "Смена" not in en.output
     data = json.loads(raw.output)
     assert data["serial"] == serial and "cpu_seconds" in data and "ok" not in data
+
+
+def test_a_bug_behind_the_page_is_said_not_a_dropped_connection(
+        control: ControlServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kkt_bridge.emulation import control as control_module
+
+    def broken(emu: object, data: object) -> dict[str, object]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(control_module.HANDLERS, "status", broken)
+    answer = httpx.get(control.url, headers=HTML)
+    assert answer.status_code == 500 and "a bug" in answer.json()["error"]
