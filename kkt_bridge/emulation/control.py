@@ -203,8 +203,18 @@ def _need_shift(emu: Emulator, is_open: bool) -> None:
         refuse(Reason.SHIFT_CLOSED if is_open else Reason.SHIFT_OPEN)
 
 
+def _need_registered(emu: Emulator) -> None:
+    """Registration checked here for the same reason as the shift: through its protocol
+    the Shtrih-M front end refuses with 0x8F «ККТ не фискализирована» and a hint for a real
+    register («зарегистрируйте ККТ в ФНС»), where the keyboard's person needs the command
+    that registers the emulator."""
+    if not emu.device.registered:
+        refuse(Reason.NOT_REGISTERED)
+
+
 def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     cashier = keyboard_cashier(data)
+    _need_registered(emu)
     _need_shift(emu, is_open=False)
     with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.open_shift())
@@ -212,6 +222,7 @@ def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     cashier = keyboard_cashier(data)
+    _need_registered(emu)
     _need_shift(emu, is_open=True)
     with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.close_shift())
@@ -254,6 +265,7 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
             operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
                                     "4 — возврат расхода"))
     _change_from_cash_only(items, payments or {})
+    _need_registered(emu)
     with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
         sale: SaleResult = emu.sell(items, payments, operation=operation)
     return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
