@@ -64,7 +64,7 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     Reason.NOT_REGISTERED: ("ККТ не зарегистрирована",
                             "зарегистрируйте её: kkt-bridge emulator register"),
     Reason.FN_BAD_STATE: ("ФН не в том состоянии для этой операции",
-                          "для зарегистрированной ККТ используйте reregister"),
+                          "для зарегистрированной ККТ: kkt-bridge emulator reregister"),
     Reason.FN_FAILURE: ("ФН не смог сохранить документ", "проверьте место на диске"),
     Reason.FN_NO_DATA: ("в ФН нет такого документа", "проверьте номер документа"),
     Reason.FN_SHIFT_OVER_24H: ("смена длится больше 24 часов",

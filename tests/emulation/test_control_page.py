@@ -217,3 +217,16 @@ def test_a_bug_behind_the_page_is_said_not_a_dropped_connection(
     monkeypatch.setitem(control_module.HANDLERS, "status", broken)
     answer = httpx.get(control.url, headers=HTML)
     assert answer.status_code == 500 and "a bug" in answer.json()["error"]
+
+
+def test_every_refusal_hint_that_names_a_command_names_it_whole() -> None:
+    """A hint says «kkt-bridge emulator COMMAND», which the client completes with the
+    user's --at; a bare «reregister» the user could not run as written."""
+    from kkt_bridge.emulation.control import REFUSALS, with_at
+
+    commands = ("register", "reregister", "replace-fn", "open-shift", "close-shift")
+    for _message, hint in REFUSALS.values():
+        for word in hint.replace(":", " ").replace(",", " ").split():
+            if word in commands:
+                assert f"kkt-bridge emulator {word}" in hint, hint
+                assert f"emulator {word} --at kkt.json" in with_at(hint, "kkt.json"), hint
