@@ -570,7 +570,9 @@ def unreachable_reason(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return _("нет ответа за {seconds:g} с").format(seconds=timeout)
     cause: BaseException | None = exc
-    while cause is not None:
+    for _depth in range(10):  # a cyclic __context__ must not hang the client
+        if cause is None:
+            break
         if isinstance(cause, socket.gaierror):
             return _("такого адреса не найти")
         if getattr(cause, "errno", None) in (errno.ECONNREFUSED, errno.ECONNRESET):

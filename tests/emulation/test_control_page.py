@@ -230,3 +230,12 @@ def test_every_refusal_hint_that_names_a_command_names_it_whole() -> None:
             if word in commands:
                 assert f"kkt-bridge emulator {word}" in hint, hint
                 assert f"emulator {word} --at kkt.json" in with_at(hint, "kkt.json"), hint
+
+
+def test_a_host_that_cannot_be_found_is_said_in_words() -> None:
+    from kkt_bridge.errors import LinkError
+
+    with using_language("ru"), pytest.raises(LinkError) as caught:
+        call("http://no-such-host.invalid:1/some-token", "status", {}, timeout=10)
+    assert "такого адреса не найти" in caught.value.message, caught.value.message
+    assert "Errno" not in caught.value.message
