@@ -193,6 +193,30 @@ def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
     return KeyboardCashier(name, inn.strip())
 
 
+#: tag 1030 holds at most 128 characters
+ITEM_NAME_LIMIT = 128
+
+
+def _item_name(name: str) -> str:
+    """An item's name (tag 1030) checked as the cashier's is: the register refuses a name
+    too long or not in CP866 only as «the document does not fit the ФН»."""
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    if not name.strip():
+        raise ConfigError(_("у позиции пустое название"), _("укажите название, например "
+                                                            "Хлеб:49.90"))
+    try:
+        name.encode("cp866")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            _("в названии «{name}» есть знаки, которых нет в кодировке ФН (CP866)").format(
+                name=shown),
+            _("пишите кириллицей или латиницей, без эмодзи и редких знаков")) from None
+    if len(name) > ITEM_NAME_LIMIT:
+        raise ConfigError(_("название «{name}» длиннее {n} знаков (тег 1030)").format(
+            name=shown, n=ITEM_NAME_LIMIT), _("сократите название позиции"))
+    return name
+
+
 def _need_shift(emu: Emulator, is_open: bool) -> None:
     """The shift's state checked here, the same for every protocol: a front end that runs
     the keyboard's action through its protocol (Shtrih-M) would otherwise refuse with its
@@ -253,7 +277,8 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         if quantity <= 0 or vat not in VAT_RATES:
             raise ConfigError(_("позиция «{name}»: неверное количество или ставка НДС").format(
                 name=raw["name"]), _("количество больше нуля, ставка НДС 1…6 (тег 1199)"))
-        items.append(Item(raw["name"], _money(raw.get("price"), raw["name"]), quantity, vat))
+        items.append(Item(_item_name(raw["name"]), _money(raw.get("price"), raw["name"]),
+                          quantity, vat))
     payments = data.get("payments")
     if payments is not None:
         if not isinstance(payments, dict):

@@ -239,3 +239,20 @@ def test_a_host_that_cannot_be_found_is_said_in_words() -> None:
         call("http://no-such-host.invalid:1/some-token", "status", {}, timeout=10)
     assert "такого адреса не найти" in caught.value.message, caught.value.message
     assert "Errno" not in caught.value.message
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("Х" * 129, "длиннее 128 знаков (тег 1030)"),
+    ("Торт 🎂", "нет в кодировке ФН (CP866)"),
+])
+def test_an_item_name_the_fn_cannot_hold_is_said_as_such(control: ControlServer, name: str,
+                                                         words: str) -> None:
+    """The register refuses either as «документ не помещается в ФН»: true, and no help."""
+    call(control.url, "open-shift", {})
+    before = len(control.emu.archive())
+    with using_language("ru"), pytest.raises(ConfigError) as caught:
+        call(control.url, "sell", {"items": [{"name": name, "price": 100}]})
+    assert words in caught.value.message and "не помещается" not in caught.value.message
+    assert len(control.emu.archive()) == before
+    call(control.url, "sell", {"items": [{"name": "Х" * 128, "price": 100}]})
+    assert len(control.emu.archive()) == before + 1  # the longest name 1030 holds
