@@ -43,7 +43,7 @@ from kkt_bridge.bridge.pairing import CONNECTED
 from kkt_bridge.bridge.periods import period_label
 from kkt_bridge.cli.lines import result_lines
 from kkt_bridge.driverapi import DEFAULT_DRIVER, get_emulator
-from kkt_bridge.errors import KktBridgeError
+from kkt_bridge.errors import ConfigError, KktBridgeError, os_error_text
 from kkt_bridge.i18n import _
 from kkt_bridge.money import format_rubles
 from kkt_bridge.pluginmanager import get_plugin_manager
@@ -108,7 +108,13 @@ class Demo:
         from kkt_bridge.emulation import Emulator
         from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 
-        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(_("не удалось создать каталог {path}: {reason}").format(
+                path=self.home, reason=os_error_text(exc)),
+                _("укажите другой --home или не указывайте его: данные демонстрации будут "
+                  "во временном каталоге")) from None
         self.backoffice = self._stack.enter_context(
             ReferenceBackOffice(self.home / "backoffice.sqlite3", open_ui=True))
         self.backoffice.seed_demo()
@@ -136,6 +142,8 @@ class Demo:
         self._stack.callback(worker.join, 30)
         self._stack.callback(self.daemon.stop)
         self.page_url = self._serve_page()
+        # the control URL, opened in a browser, points to the page that does the same
+        self.control.page_url = self.page_url.split("/login")[0] + "/emulator"
         self.say(_("ККТ {protocol} (эмулятор, {model}) слушает {url}").format(
             protocol=self.protocol, model=self.emulator.device.model.name,
             url=self.device_url))

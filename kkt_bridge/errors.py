@@ -192,6 +192,11 @@ def os_error_text(exc: BaseException) -> str:
         errno.EADDRNOTAVAIL: _("такого адреса нет у этого компьютера"),
         errno.EACCES: _("нет прав"),
         errno.EPERM: _("нет прав"),
+        errno.ENOENT: _("нет такого файла или каталога"),
+        errno.EISDIR: _("это каталог, а не файл"),
+        errno.ENOTDIR: _("часть пути — не каталог"),
+        errno.ENOSPC: _("нет места на диске"),
+        errno.EROFS: _("файловая система только для чтения"),
     }
     if code in known:
         return known[code]

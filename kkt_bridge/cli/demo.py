@@ -28,8 +28,10 @@ def register(group: click.Group) -> None:
     @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help=_("Каталог для данных демонстрации (по умолчанию временный)."))
     @click.option("--interval", type=click.FloatRange(1, 3600), default=10.0,
-                  show_default=True, help=_("Пауза между продажами без --once, секунды."))
+                  show_default=True, metavar="SECONDS",
+                  help=_("Пауза между продажами без --once, секунды."))
     @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+                  metavar="PORT",
                   help=_("Порт страницы kkt-bridge на 127.0.0.1 (0: любой свободный)."))
     @click.option("--open", "open_page", is_flag=True,
                   help=_("Открыть страницу kkt-bridge в браузере."))

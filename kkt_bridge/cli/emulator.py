@@ -43,7 +43,14 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
 
 
 @click.group("emulator", invoke_without_command=True,
-             help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая."))
+             # one message, paragraphs and all: the group's help is translated again
+             # by its whole text when shown (kkt_bridge.cli.main)
+             help=_("Эмулятор ККТ: отвечает байт в байт, как настоящая.\n\n"
+                    "Первые строки его вывода — адреса, на которых он слушает (псевдотерминал, "
+                    "socket://…): их указывают кассовой программе и kkt-bridge --device. "
+                    "Последняя — control http://…, адрес управления: его (или файл --state) "
+                    "принимают в --at команды ниже. Работает до Ctrl-C и сохраняет "
+                    "состояние в файл --state."))
 @click.option("--driver", "driver_name", default=DEFAULT_DRIVER, show_default=True,
               metavar="shtrih|atol", help=_("Протокол эмулируемой ККТ: shtrih или atol."))
 @click.option("--pty", "use_pty", is_flag=True,
@@ -57,13 +64,13 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
               help=_("JSON-профиль регистрации: ИНН, РНМ, СНО, ФФД, адрес."))
 @click.option("--unregistered", is_flag=True,
               help=_("Новая ККТ, ещё не зарегистрированная."))
-@click.option("--baud", type=click.IntRange(0), default=None,
+@click.option("--baud", type=click.IntRange(0), default=None, metavar="N",
               help=_("Скорость линии: байты идут не быстрее, чем на реальном порту."))
 @click.option("--latency", type=click.FloatRange(0), default=None, metavar="MS",
               help=_("Задержка ответа на каждую команду, мс."))
 @click.option("--faults", metavar="SPEC", default=None,
               help=_("Неисправности, например corrupt=0.01,nak=0.02,silent_after=100."))
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=int, default=None, metavar="N",
               help=_("Зерно случайности: с ним неисправности повторяются байт в байт."))
 @click.option("--no-stray-ff", is_flag=True,
               help=_("Только Штрих-М: не посылать лишний 0xFF после ACK по TCP (настоящие "
@@ -73,6 +80,7 @@ def emulator_factory(driver_name: str = DEFAULT_DRIVER) -> Any:
                      "Штрих-М stray_ff=0, frame_while_held=ignore; у АТОЛ results=sync, "
                      "abort_reply=A1, ack_reply=A1, accept_ack_add=1."))
 @click.option("--control-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              metavar="PORT",
               help=_("Порт управления на 127.0.0.1 (0 — любой свободный)."))
 @click.option("--no-control", is_flag=True,
               help=_("Без управления: команды register, sell и другие не смогут до него "
@@ -88,6 +96,12 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
     if state is not None and state.parent and not state.parent.is_dir():
         raise ConfigError(_("каталог {path} не существует").format(path=state.parent),
                           _("создайте его или укажите другой --state"))
+    if state is not None and (running := _running_on(state)) is not None:
+        raise ConfigError(
+            _("эмулятор с файлом состояния {path} уже запущен").format(path=state),
+            _("команды kkt-bridge emulator ... --at {path} действуют на него; чтобы "
+              "запустить ещё один, укажите другой --state (адрес управления запущенного: "
+              "{url})").format(path=state, url=running))
     factory = emulator_factory(driver_name)
     options: dict[str, Any] = dict(link_option_values(link_options))
     known = get_emulator(driver_name).link_option_names
@@ -135,6 +149,21 @@ def emulator(ctx: click.Context, driver_name: str, use_pty: bool, tcp: str | Non
             if control is not None:
                 control.stop()
             emu.stop()
+
+
+def _running_on(state: Path) -> str | None:
+    """The control URL of an emulator that serves ``state`` now (its ``STATE.control``
+    answers), None when none does: two registers saving over one file would each lose the
+    other's documents."""
+    from kkt_bridge.emulation.control import resolve_control_url
+    from kkt_bridge.errors import KktBridgeError
+
+    try:
+        url = resolve_control_url(str(state))
+        call(url, "status", {}, timeout=3.0)
+    except KktBridgeError:
+        return None  # no control file, or one left by an emulator that is gone
+    return url
 
 
 def link_option_values(items: tuple[str, ...]) -> dict[str, str]:
@@ -273,7 +302,7 @@ def parse_item(text: str) -> dict[str, Any]:
 def _looks_numeric(text: str) -> bool:
     # a minus or spaces still make a field, so that its own check says what is wrong with
     # it («-1» is a negative price, not part of the item's name)
-    text = text.strip().lower()
+    text = text.strip().lower().removesuffix("%").strip()  # a VAT rate as «20%»
     return text in VAT_NAMES or text.lstrip("-").replace(",", ".").replace(".", "", 1).isdigit()
 
 
@@ -307,10 +336,29 @@ def sell_command(at: str, items: tuple[str, ...], cash: str | None, electronic: 
 
 @emulator.command("status", help=_("Что сейчас с эмулятором: номера, смена, ФН."))
 @_AT
-def status_command(at: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help=_("Всё, что эмулятор говорит о себе, одним JSON-объектом (с байтами "
+                     "линий и временем процессора)."))
+def status_command(at: str, as_json: bool) -> None:
     answer = call(at, "status", {})
     answer.pop("ok", None)
-    click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from kkt_bridge.driverapi import load_drivers
+    from kkt_bridge.emulation.controlpage import status_rows
+
+    driver = load_drivers().get(str(answer.get("driver", "")))
+    protocol = _(driver.title) if driver is not None else str(answer.get("driver", ""))
+    table = Table(title=_("Эмулятор ККТ"), show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in status_rows(answer, protocol):
+        table.add_row(name, value)
+    Console(soft_wrap=True).print(table)
 
 
 def register(group: click.Group) -> None:

@@ -25,8 +25,9 @@ def rubles(text: str, what: str) -> int:
 
 
 def vat_code(text: str) -> int:
-    """Tag 1199 from ``20``, ``10``, ``20/120``, ``10/110``, ``0`` or ``none``."""
-    code = VAT_NAMES.get(text.strip().lower())
+    """Tag 1199 from ``20``, ``10``, ``20/120``, ``10/110``, ``0`` or ``none`` (``20%``
+    too: a rate is written with its percent sign as often as without)."""
+    code = VAT_NAMES.get(text.strip().lower().removesuffix("%").strip())
     if code is None:
         raise ConfigError(_("ставка НДС «{vat}» неизвестна").format(vat=text),
                           _("допустимые: {names}").format(names=", ".join(VAT_NAMES)))

@@ -18,6 +18,10 @@ that keyboard. It acts on the register itself, not through its line, because
 ``Accept-Language`` asks for (the emulator's own otherwise). The URL carries a random
 token (``http://127.0.0.1:PORT/TOKEN``): only who was told it (the emulator's stdout, or
 ``STATE.control``, a 0600 file beside the state file) can act. Nothing else listens.
+A GET of the URL itself, as a browser makes when someone opens the printed URL, reads only:
+a page that says what the address is and which commands act on it
+(:mod:`kkt_bridge.emulation.controlpage`); other paths and methods get a body that says why
+they are refused.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, os_error_text
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
@@ -59,7 +64,7 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
     Reason.NOT_REGISTERED: ("ККТ не зарегистрирована",
                             "зарегистрируйте её: kkt-bridge emulator register"),
     Reason.FN_BAD_STATE: ("ФН не в том состоянии для этой операции",
-                          "для зарегистрированной ККТ используйте reregister"),
+                          "для зарегистрированной ККТ: kkt-bridge emulator reregister"),
     Reason.FN_FAILURE: ("ФН не смог сохранить документ", "проверьте место на диске"),
     Reason.FN_NO_DATA: ("в ФН нет такого документа", "проверьте номер документа"),
     Reason.FN_SHIFT_OVER_24H: ("смена длится больше 24 часов",
@@ -128,8 +133,8 @@ def _status(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
 def _register(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     if emu.device.registered:
         raise ConfigError(_("ККТ уже зарегистрирована"),
-                          _("для изменения параметров используйте reregister, для нового "
-                            "ФН — replace-fn"))
+                          _("изменить параметры: kkt-bridge emulator reregister; новый ФН: "
+                            "kkt-bridge emulator replace-fn"))
     return _document(emu.register(_profile(emu, data)))
 
 
@@ -188,6 +193,30 @@ def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
     return KeyboardCashier(name, inn.strip())
 
 
+#: tag 1030 holds at most 128 characters
+ITEM_NAME_LIMIT = 128
+
+
+def _item_name(name: str) -> str:
+    """An item's name (tag 1030) checked as the cashier's is: the register refuses a name
+    too long or not in CP866 only as «the document does not fit the ФН»."""
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    if not name.strip():
+        raise ConfigError(_("у позиции пустое название"), _("укажите название, например "
+                                                            "Хлеб:49.90"))
+    try:
+        name.encode("cp866")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            _("в названии «{name}» есть знаки, которых нет в кодировке ФН (CP866)").format(
+                name=shown),
+            _("пишите кириллицей или латиницей, без эмодзи и редких знаков")) from None
+    if len(name) > ITEM_NAME_LIMIT:
+        raise ConfigError(_("название «{name}» длиннее {n} знаков (тег 1030)").format(
+            name=shown, n=ITEM_NAME_LIMIT), _("сократите название позиции"))
+    return name
+
+
 def _need_shift(emu: Emulator, is_open: bool) -> None:
     """The shift's state checked here, the same for every protocol: a front end that runs
     the keyboard's action through its protocol (Shtrih-M) would otherwise refuse with its
@@ -198,8 +227,18 @@ def _need_shift(emu: Emulator, is_open: bool) -> None:
         refuse(Reason.SHIFT_CLOSED if is_open else Reason.SHIFT_OPEN)
 
 
+def _need_registered(emu: Emulator) -> None:
+    """Registration checked here for the same reason as the shift: through its protocol
+    the Shtrih-M front end refuses with 0x8F «ККТ не фискализирована» and a hint for a real
+    register («зарегистрируйте ККТ в ФНС»), where the keyboard's person needs the command
+    that registers the emulator."""
+    if not emu.device.registered:
+        refuse(Reason.NOT_REGISTERED)
+
+
 def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     cashier = keyboard_cashier(data)
+    _need_registered(emu)
     _need_shift(emu, is_open=False)
     with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.open_shift())
@@ -207,6 +246,7 @@ def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     cashier = keyboard_cashier(data)
+    _need_registered(emu)
     _need_shift(emu, is_open=True)
     with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.close_shift())
@@ -237,7 +277,8 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         if quantity <= 0 or vat not in VAT_RATES:
             raise ConfigError(_("позиция «{name}»: неверное количество или ставка НДС").format(
                 name=raw["name"]), _("количество больше нуля, ставка НДС 1…6 (тег 1199)"))
-        items.append(Item(raw["name"], _money(raw.get("price"), raw["name"]), quantity, vat))
+        items.append(Item(_item_name(raw["name"]), _money(raw.get("price"), raw["name"]),
+                          quantity, vat))
     payments = data.get("payments")
     if payments is not None:
         if not isinstance(payments, dict):
@@ -248,11 +289,32 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(_("неизвестный признак расчёта {operation}").format(
             operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
                                     "4 — возврат расхода"))
+    _change_from_cash_only(items, payments or {})
+    _need_registered(emu)
     with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
         sale: SaleResult = emu.sell(items, payments, operation=operation)
     return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
             "receipt_number": sale.receipt_number, "shift_number": sale.shift_number,
             "total": sale.total, "change": sale.change}
+
+
+def _change_from_cash_only(items: list[Item], payments: Mapping[str, int]) -> None:
+    """A card payment above the total, checked here: the register refuses it, but all a
+    protocol says is «bad parameters» (Shtrih-M: code 0x33 of the closing command), and
+    the person at the keyboard can put it right once told what it is."""
+    from kkt_bridge.money import format_rubles
+
+    from .sale import round_kopecks
+
+    non_cash = sum(amount for kind, amount in payments.items() if kind != "cash")
+    # the receipt's total as the register makes it: each line rounded half up
+    total = sum(round_kopecks(item.price * Decimal(str(item.quantity))) for item in items)
+    if non_cash > total:
+        raise ConfigError(
+            _("безналичная оплата {paid} больше итога чека {total}").format(
+                paid=format_rubles(non_cash), total=format_rubles(total)),
+            _("сдачу ККТ даёт только с наличных: безналичными платят не больше итога, "
+              "остальное — наличными"))
 
 
 HANDLERS: dict[str, Callable[[Emulator, Mapping[str, Any]], dict[str, Any]]] = {
@@ -290,6 +352,18 @@ class ControlServer:
             def do_POST(self) -> None:
                 server._serve(self)
 
+            def do_GET(self) -> None:
+                server._serve(self)
+
+            def do_HEAD(self) -> None:
+                server._serve(self)
+
+            def send_error(self, code: int, message: str | None = None,
+                           explain: str | None = None) -> None:
+                # the base class's own refusals (an unknown method, a malformed request
+                # line) get the same body as ours, in the caller's language
+                server._refuse_in_language(self, HTTPStatus(code))
+
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("control: " + format, *args)
 
@@ -302,6 +376,9 @@ class ControlServer:
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever,
                                         name="kkt-emulator-control", daemon=True)
+
+    #: the demo's «Эмулятор ККТ» page, linked from the page at the control URL
+    page_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -323,16 +400,31 @@ class ControlServer:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         # the caller's language (its Accept-Language): a page in English gets English
-        with using_language(negotiate(request.headers.get("Accept-Language"))
-                            if request.headers.get("Accept-Language") else None):
+        with using_language(_asked_language(request)):
             self._serve_in_language(request)
 
+    def _action_path(self, path: str) -> str | None:
+        """What follows the token in ``path`` ("" for the control URL itself, "/sell" for
+        an action), None when the path does not start with the token."""
+        prefix = f"/{self.token}"
+        head, rest = path[:len(prefix)], path[len(prefix):]
+        if not secrets.compare_digest(head.encode(), prefix.encode()):
+            return None
+        return rest if rest in ("", "/") or rest.startswith("/") else None
+
     def _serve_in_language(self, request: BaseHTTPRequestHandler) -> None:
-        prefix = f"/{self.token}/"
-        if not secrets.compare_digest(request.path[:len(prefix)].encode(), prefix.encode()):
-            self._answer(request, HTTPStatus.NOT_FOUND, {"ok": False, "error": "not found"})
+        rest = self._action_path(urlsplit(request.path).path)
+        if rest is None:
+            self._refuse(request, HTTPStatus.NOT_FOUND)
             return
-        action = request.path[len(prefix):]
+        if request.command in ("GET", "HEAD"):
+            if rest in ("", "/"):
+                self._show_page(request)
+            else:
+                self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED
+                             if rest[1:] in HANDLERS else HTTPStatus.NOT_FOUND)
+            return
+        action = rest[1:]
         try:
             length = int(request.headers.get("Content-Length") or 0)
             if not 0 <= length <= MAX_BODY:
@@ -356,14 +448,78 @@ class ControlServer:
             return
         self._answer(request, HTTPStatus.OK, {"ok": True, **result})
 
+    def _show_page(self, request: BaseHTTPRequestHandler) -> None:
+        from .controlpage import HEADERS, control_page
+
+        try:
+            status = run_action(self.emu, "status", {})
+        except Exception as exc:  # a bug of ours: said, as a POST would say it
+            log.exception("control page failed")
+            self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
+                         {"ok": False, "error": repr(exc)})
+            return
+        page = control_page(self.url, status, _(self.emu.front_end.title), self.page_url)
+        _send(request, HTTPStatus.OK, page, "text/html; charset=utf-8", HEADERS)
+
+    def _refuse_in_language(self, request: BaseHTTPRequestHandler,
+                            status: HTTPStatus) -> None:
+        with using_language(_asked_language(request)):
+            self._refuse(request, status)
+
+    def _refuse(self, request: BaseHTTPRequestHandler, status: HTTPStatus) -> None:
+        """A request the control API does not serve: a body that says why, HTML for a
+        browser, the API's JSON for a program."""
+        from .controlpage import HEADERS, error_page, error_text, wants_html
+
+        method = getattr(request, "command", None) or "?"
+        path = getattr(request, "path", None)
+        ours = path is not None and self._action_path(urlsplit(path).path) is not None
+        if status == HTTPStatus.NOT_IMPLEMENTED and method not in ("GET", "HEAD", "POST"):
+            # a method no handler is for: on the control URL it is the method that is
+            # wrong, elsewhere the address
+            status = HTTPStatus.METHOD_NOT_ALLOWED if ours else HTTPStatus.NOT_FOUND
+        message, hint = error_text(status, method)
+        headers = dict(HEADERS)
+        if status == HTTPStatus.METHOD_NOT_ALLOWED:
+            headers["Allow"] = "GET, HEAD, POST"
+        headers_in = getattr(request, "headers", None)
+        if wants_html(headers_in.get("Accept") if headers_in is not None else None):
+            # who holds the token may be led back to the page of the control URL
+            _send(request, status, error_page(status, message, hint,
+                                              self.url if ours else None),
+                  "text/html; charset=utf-8", headers)
+        else:
+            _send(request, status, _json({"ok": False, "error": message, "hint": hint}),
+                  "application/json; charset=utf-8", headers)
+
     @staticmethod
     def _answer(request: BaseHTTPRequestHandler, status: HTTPStatus,
                 body: dict[str, Any]) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json; charset=utf-8")
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
+        _send(request, status, _json(body), "application/json; charset=utf-8", {})
+
+
+def _asked_language(request: BaseHTTPRequestHandler) -> str | None:
+    headers = getattr(request, "headers", None)  # absent when the request line was bad
+    asked = headers.get("Accept-Language") if headers is not None else None
+    return negotiate(asked) if asked else None
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _send(request: BaseHTTPRequestHandler, status: HTTPStatus, payload: bytes,
+          content_type: str, headers: Mapping[str, str]) -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", content_type)
+    request.send_header("Content-Length", str(len(payload)))
+    for name, value in headers.items():
+        request.send_header(name, value)
+    if status >= 400 and getattr(request, "headers", None) is None:
+        request.send_header("Connection", "close")  # a request we could not even read
+        request.close_connection = True
+    request.end_headers()
+    if getattr(request, "command", None) != "HEAD":
         request.wfile.write(payload)
 
 
@@ -403,25 +559,53 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
     """Run ``action`` on the emulator at ``at``; the answer, or the emulator's error."""
     import httpx
 
-    url = f"{resolve_control_url(at)}/{action}"
+    control = resolve_control_url(at)
+    url = f"{control}/{action}"
+    # where, as a person may read it: the host and port, never the token
+    where = "{0.scheme}://{0.netloc}".format(urlsplit(control))
     try:
         response = httpx.post(url, json=dict(data), timeout=timeout,
                               headers={"Accept-Language": language()})
     except httpx.HTTPError as exc:
         raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
-            url=url.rsplit("/", 2)[0], reason=exc),
-            _("проверьте, что эмулятор запущен")) from None
+            url=where, reason=unreachable_reason(exc, timeout)),
+            _("проверьте, что эмулятор запущен: адрес управления — последняя строка его "
+              "вывода (control http://…), он же в файле STATE.control")) from None
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise LinkError(_("по адресу {url} отвечает не эмулятор").format(
-            url=url.rsplit("/", 2)[0]), _("проверьте адрес управления"))
+        raise LinkError(_("по адресу {url} отвечает не эмулятор").format(url=where),
+                        _("проверьте адрес управления"))
     if not body.get("ok"):
         raise ConfigError(str(body.get("error") or response.status_code),
                           with_at(str(body.get("hint") or _("проверьте параметры")), at))
     return body
+
+
+def unreachable_reason(exc: BaseException, timeout: float) -> str:
+    """Why an HTTP request got no answer, in the UI language: the system's and httpx's own
+    words are English («[Errno 111] Connection refused») whatever the UI says."""
+    import errno
+    import socket
+
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return _("нет ответа за {seconds:g} с").format(seconds=timeout)
+    cause: BaseException | None = exc
+    for _depth in range(10):  # a cyclic __context__ must not hang the client
+        if cause is None:
+            break
+        if isinstance(cause, socket.gaierror):
+            return _("такого адреса не найти")
+        if getattr(cause, "errno", None) in (errno.ECONNREFUSED, errno.ECONNRESET):
+            return _("на этом порту никто не слушает")
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return os_error_text(cause)
+        cause = cause.__cause__ or cause.__context__
+    return _("соединение не установлено ({error})").format(error=type(exc).__name__)
 
 
 def with_at(hint: str, at: str) -> str:

@@ -467,12 +467,22 @@ class TcpServer(Line):
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._listener.bind((host, port))
+        except socket.gaierror:
+            # a name that does not resolve: the system's words for it are English
+            self._listener.close()
+            raise LinkError(_("адрес {host} не найден").format(host=host),
+                            _("укажите адрес этого компьютера, например --tcp "
+                              "127.0.0.1:{port}").format(port=port)) from None
         except OSError as exc:
             self._listener.close()
+            if exc.errno == errno.EADDRNOTAVAIL:  # another port would not help
+                hint = _("укажите адрес этого компьютера, например --tcp "
+                         "127.0.0.1:{port}").format(port=port)
+            else:
+                hint = _("укажите другой порт: --tcp {host}:0 выберет свободный").format(
+                    host=host)
             raise LinkError(_("порт {host}:{port} недоступен: {reason}").format(
-                host=host, port=port, reason=os_error_text(exc)),
-                _("укажите другой порт: --tcp {host}:0 выберет свободный").format(
-                    host=host)) from None
+                host=host, port=port, reason=os_error_text(exc)), hint) from None
         self._listener.listen(1)
         self._listener.setblocking(False)
         self.host, self.port = self._listener.getsockname()[:2]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kkt_bridge.errors import ConfigError
+from kkt_bridge.errors import ConfigError, os_error_text
 from kkt_bridge.fiscal.facts import FFD_CODES, TAX_SYSTEM_KEYS
 from kkt_bridge.i18n import _
 
@@ -180,10 +180,16 @@ def load_profile(path: Path) -> Profile:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(_("не удалось прочитать профиль {path}: {reason}").format(
-            path=path, reason=exc.strerror), _("проверьте путь к файлу профиля")) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(_("профиль {path} не является JSON: {reason}").format(
-            path=path, reason=exc), _("исправьте файл профиля")) from exc
+            path=path, reason=os_error_text(exc)), _("проверьте путь к файлу профиля")) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(_("профиль {path} не в кодировке UTF-8").format(path=path),
+                          _("сохраните файл профиля в UTF-8")) from exc
+    except json.JSONDecodeError as exc:
+        # json's own words are English: where the mistake is says enough
+        raise ConfigError(_("профиль {path} не является JSON: ошибка в строке {line}, "
+                            "позиция {column}").format(path=path, line=exc.lineno,
+                                                       column=exc.colno),
+                          _("исправьте файл профиля")) from exc
     if not isinstance(data, dict):
         raise ConfigError(_("профиль {path} должен быть JSON-объектом").format(path=path),
                           _("исправьте файл профиля"))

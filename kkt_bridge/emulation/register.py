@@ -117,7 +117,11 @@ class SaleResult:
 def fresh_numbers(seed: int | None) -> tuple[str, str]:
     """A serial number and a ФН number for a new register: random, or from ``seed``.
 
-    The serial stays below 2**32: some protocols (Shtrih 0x11) carry it as a u32."""
+    The serial is what every protocol carries whole: eight digits, the first not a zero.
+    ATOL's 3F carries it as 8 BCD digits and Shtrih's 0x11 as a u32, and both drivers read
+    a number; a serial with leading zeros (a 16-digit one, say) would reach the bridge's
+    pages without them while its documents (tag 1013) kept them, and the emulator's page
+    and the register page of the demo would show the same register under two numbers."""
     rng = random.Random(f"kkt-numbers:{seed}") if seed is not None else None
 
     def digits(count: int) -> str:
@@ -125,7 +129,10 @@ def fresh_numbers(seed: int | None) -> tuple[str, str]:
             return "".join(str(rng.randrange(10)) for _ in range(count))
         return "".join(secrets.choice("0123456789") for _ in range(count))
 
-    return "00000000" + digits(8), "99990789" + digits(8)
+    serial = digits(8)
+    # the same draws as ever, so a seed keeps its ФН number; only a leading zero is replaced
+    serial = serial if serial[0] != "0" else "1" + serial[1:]
+    return serial, "99990789" + digits(8)
 
 
 class VirtualRegister:
@@ -153,6 +160,14 @@ class VirtualRegister:
         loaded = self.state_file.load() if self.state_file is not None else None
         base = profile or DEMO_PROFILE
         if loaded is not None:
+            if loaded.identity.protocol != self.model.protocol:
+                # the other protocol's register would answer with this model's name and
+                # numbers but this front end's bytes: no real register does that
+                raise ConfigError(
+                    _("в файле состояния {path} — ККТ другого протокола ({protocol})").format(
+                        path=state_path, protocol=loaded.identity.protocol),
+                    _("запустите эмулятор с --driver {protocol} или укажите другой "
+                      "--state").format(protocol=loaded.identity.protocol))
             self.state = loaded
             self.profile = base.with_serial(self.state.identity.serial)
             return

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kkt_bridge.errors import DocumentError, StoreError
+from kkt_bridge.errors import DocumentError, StoreError, os_error_text
 from kkt_bridge.i18n import _
 
 from .state import RegisterState
@@ -60,7 +60,7 @@ class StateFile:
         except OSError as exc:
             raise StoreError(
                 _("не удалось прочитать состояние эмулятора {path}: {reason}").format(
-                    path=self.path, reason=exc.strerror),
+                    path=self.path, reason=os_error_text(exc)),
                 _("проверьте права на файл или укажите другой --state")) from exc
         try:
             lines = self.archive_path.read_bytes().split(b"\n")
@@ -69,7 +69,7 @@ class StateFile:
         except OSError as exc:
             raise StoreError(
                 _("не удалось прочитать архив эмулятора {path}: {reason}").format(
-                    path=self.archive_path, reason=exc.strerror),
+                    path=self.archive_path, reason=os_error_text(exc)),
                 _("проверьте права на файл")) from exc
         try:
             data = json.loads(raw.decode("utf-8"))

@@ -74,9 +74,11 @@ def test_a_service_engineer_and_a_cashier_at_the_keyboard(
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    # the Shtrih front end goes through its protocol: the register's own answer, 0x8F
-    (["open-shift"], "не фискализирована"),
-    (["sell", "--item", "Хлеб:49.90"], "не фискализирована"),
+    # checked at the keyboard, the same on every protocol, with the command that helps
+    # (through its protocol the Shtrih front end would answer 0x8F «не фискализирована»)
+    (["open-shift"], "не зарегистрирована. зарегистрируйте её: kkt-bridge emulator register"),
+    (["sell", "--item", "Хлеб:49.90"], "ККТ не зарегистрирована"),
+    (["close-shift"], "ККТ не зарегистрирована"),
     (["reregister"], "ещё не зарегистрирована"),
     (["sell", "--item", "Хлеб:abc"], "Хлеб:abc"),
 ])

@@ -72,7 +72,8 @@ def test_each_new_register_has_its_own_serial_and_fn_unless_the_profile_fixes_th
     assert len(numbers) == 2
     for reg in (first, second):
         ident = reg.state.identity
-        assert len(ident.serial) == 16 and int(ident.serial) < 2**32
+        # the digits every protocol carries whole (ATOL 3F: 8 BCD digits), no leading zero
+        assert len(ident.serial) == 8 and ident.serial.isdigit() and ident.serial[0] != "0"
         assert rnm_is_valid(reg.state.registrations[0].rnm, fresh.inn, ident.serial)
     fixed = Profile(kkt_serial="0000000000000042", fn_number="9999078900000042")
     reg = _register(profile=fixed)

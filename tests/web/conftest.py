@@ -69,8 +69,12 @@ def chromium_path() -> str:
                            "Chromium (Debian's package)", "apt-get install chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
+    # per module, not per session: while Playwright's sync API runs, its event loop stands
+    # as the running loop of the main thread, and a later test of the same worker that
+    # calls asyncio.run() (tests/test_i18n.py) would fail with «cannot be called from a
+    # running event loop»
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
