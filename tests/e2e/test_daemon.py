@@ -29,7 +29,7 @@ def test_run_exports_new_documents_and_stops_on_sigterm(
     store.close()
     # DEBUG: the most a log ever says, and still no token in it
     daemon = subprocess.Popen(cli_command("run", "--log-format", "json", "--log-level", "DEBUG",
-                                          "--poll-interval", "0.2"),
+                                          "--poll-interval", "0.2", "--port", "0"),
                               env=child_env(home), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:

@@ -36,7 +36,7 @@ def test_run_serves_and_writes_metrics(kkt_emulator_factory: Callable[..., Any],
     textfile = tmp_path / "node-exporter" / "kkt_bridge.prom"
     daemon = subprocess.Popen(
         cli_command("run", "--log-format", "json", "--log-level", "debug",
-                    "--poll-interval", "0.2", "--metrics-port", "0",
+                    "--poll-interval", "0.2", "--port", "0", "--metrics-port", "0",
                     "--metrics-file", str(textfile)),
         env=child_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert daemon.stderr is not None
