@@ -156,8 +156,8 @@ def test_demo_prints_its_page_in_words_within_80_columns(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(("lang", "labels"), [
-    ("ru", ("ККТ", "ФН", "Экспорт товаров", "Экспорт сотрудников")),
-    ("en", ("Register", "FN", "Goods export", "Employees export")),
+    ("ru", ("ККТ", "ФН", "Экспорт товаров", "Экспорт сотрудников", "Страница kkt-bridge")),
+    ("en", ("Register", "FN", "Goods export", "Employees export", "The kkt-bridge page")),
 ])
 def test_the_summary_table_s_labels_start_with_a_capital(lang: str,
                                                           labels: tuple[str, ...]) -> None:
@@ -177,5 +177,6 @@ def test_the_summary_table_s_labels_start_with_a_capital(lang: str,
     rows = [line.split("│")[1].strip() for line in out.getvalue().splitlines()
             if line.count("│") >= 3]
     assert all(row[:1] == row[:1].upper() for row in rows), rows
+    assert "Kkt-bridge" not in out.getvalue()  # the program's name keeps its small letters
     for label in labels:
         assert label in rows, (label, rows)
