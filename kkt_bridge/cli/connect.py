@@ -117,7 +117,7 @@ def connect_dialogue(be: Dialogues, device: str, *, plugin: str | None,
                      "run — заданный ему."))
 @click.option("--backoffice", "endpoint", default=None, metavar="URL",
               help=_("Адрес бэк-офиса, если не по умолчанию."))
-@click.option("--code", default=None,
+@click.option("--code", default=None, metavar=_("КОД"),
               help=_("Код синхронизации (виден в списке процессов: лучше --code-file)."))
 @click.option("--code-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="PATH", help=_("Прочитать код синхронизации из файла."))

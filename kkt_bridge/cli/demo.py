@@ -28,7 +28,7 @@ def register(group: click.Group) -> None:
     @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help=_("Каталог для данных демонстрации (по умолчанию временный)."))
     @click.option("--interval", type=click.FloatRange(1, 3600), default=10.0,
-                  show_default=True, metavar="SECONDS",
+                  show_default=True, metavar=_("СЕКУНДЫ"),
                   help=_("Пауза между продажами без --once, секунды."))
     @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
                   metavar="PORT",

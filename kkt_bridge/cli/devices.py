@@ -121,7 +121,7 @@ def print_report(report: DevicesReport, console: Console) -> None:
               help=_("Опросить порты, чтобы найти ККТ, модель и скорость."))
 @click.option("--device", "urls", multiple=True, metavar="URL",
               help=_("Проверить и этот адрес, например socket://10.0.0.5 (можно несколько)."))
-@click.option("--timeout", type=click.FloatRange(0.01, 30), default=None,
+@click.option("--timeout", type=click.FloatRange(0.01, 30), default=None, metavar=_("СЕКУНДЫ"),
               show_default=str(DEFAULT_PROBE_TIMEOUT),
               help=_("Сколько ждать ответа при опросе, секунд (без параметра: столько на "
                      "обычной скорости протокола, на прочих — сколько отвечает его ККТ)."))

@@ -173,7 +173,7 @@ def print_findings(findings: list[doctor.Finding], console: Console) -> None:
     "Проверить доступ к ККТ, правила udev, часы, ФН, ОФД и бэк-офис."))
 @click.option("--device", "urls", multiple=True, metavar="URL",
               help=_("Порт ККТ (можно несколько); по умолчанию все найденные ККТ."))
-@click.option("--baudrate", type=int, default=None,
+@click.option("--baudrate", type=int, default=None, metavar="BAUD",
               help=_("Настроенная скорость порта: сообщить, если ККТ отвечает на другой."))
 @click.option("--json", "as_json", is_flag=True, help=_("Вывести JSON для скриптов."))
 @click.option("--driver", default=None, metavar="NAME",

@@ -212,7 +212,7 @@ def register_command(at: str, profile: Path | None) -> None:
 @emulator.command("reregister", help=_("Перерегистрировать ККТ: изменить параметры."))
 @_AT
 @_PROFILE
-@click.option("--reason", type=click.IntRange(1, 4), default=4, show_default=True,
+@click.option("--reason", type=click.IntRange(1, 4), default=4, show_default=True, metavar="N",
               help=_("Причина (тег 1101): 1 — замена ФН, 2 — смена ОФД, 3 — смена "
                      "реквизитов, 4 — смена настроек ККТ."))
 def reregister_command(at: str, profile: Path | None, reason: int) -> None:

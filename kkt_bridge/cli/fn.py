@@ -122,8 +122,9 @@ def _progress(total: int) -> Iterator[_Progress]:
 @click.option("--driver", default=None, metavar="NAME",
               help=_("Протокол ККТ: shtrih или atol (по умолчанию определяется опросом)."))
 @click.option("--from", "first", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="N",
               help=_("Первый номер ФД."))
-@click.option("--to", "last", type=click.IntRange(min=1), default=None,
+@click.option("--to", "last", type=click.IntRange(min=1), default=None, metavar="N",
               help=_("Последний номер ФД (по умолчанию последний документ в ФН)."))
 @click.option("--format", "fmt", type=click.Choice(READ_FORMATS), default="fns",
               show_default=True,

@@ -250,7 +250,7 @@ def add_command(name: str, price: str, code: str | None, barcodes: tuple[str, ..
 @goods_group.command(name="edit", help=_(
     "Изменить товар на кассе: указанные поля, остальные остаются."))
 @click.argument("good")
-@click.option("--name", default=None, help=_("Новое наименование."))
+@click.option("--name", default=None, metavar=_("НАЗВАНИЕ"), help=_("Новое наименование."))
 @_good_options(adding=False)
 def edit_command(good: str, name: str | None, price: str | None, code: str | None,
                  barcodes: tuple[str, ...], group: str | None, vat: str | None,
@@ -321,7 +321,7 @@ def group_add_command(name: str, parent: str | None, group_id: str,
 
 @groups_group.command(name="edit", help=_("Переименовать или перенести группу товаров."))
 @click.argument("group")
-@click.option("--name", default=None, help=_("Новое название."))
+@click.option("--name", default=None, metavar=_("НАЗВАНИЕ"), help=_("Новое название."))
 @click.option("--parent", default=None, metavar=_("ГРУППА"),
               help=_("Родительская группа: код или название (\"\" — верхний уровень)."))
 @_DEVICE

@@ -119,12 +119,14 @@ class TerminalPrompts:
 @click.option("--log-level", default="INFO", show_default=True, help=_("Уровень журнала."),
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--poll-interval", type=click.FloatRange(0.1, 3600), default=DEFAULT_POLL_INTERVAL,
+              metavar=_("СЕКУНДЫ"),
               show_default=True, help=_("Как часто опрашивать ККТ, секунд."))
 @click.option("--plugin", default=None, metavar="NAME",
               help=_("Бэк-офис для «Подключить ККТ»: тогда кассиру остаётся ввести только код."))
 @click.option("--backoffice", "endpoint", default=None, metavar="URL",
               help=_("Адрес этого бэк-офиса, если у модуля нет адреса по умолчанию."))
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              metavar="PORT",
               help=_("Порт страницы и API на 127.0.0.1 (0: любой свободный)."))
 @click.option("--discover/--no-discover", default=True, show_default=True,
               help=_("Искать ККТ по USB-идентификаторам и следить за ними."))

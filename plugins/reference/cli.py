@@ -33,7 +33,7 @@ def default_db() -> Path:
 
 
 def _db_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--db", "db_path", envvar=DB_ENV, default=None,
+    return click.option("--db", "db_path", envvar=DB_ENV, default=None, metavar="DB",
                         help=_("База бэк-офиса: файл SQLite (или sqlite:///путь) либо "
                                "postgresql://пользователь@хост:порт/база; по умолчанию "
                                "файл в каталоге данных kkt-bridge."))(function)
@@ -63,20 +63,24 @@ def backoffice_group() -> None:
 
 @backoffice_group.command(name="serve", help=_(
     "Запустить сервер бэк-офиса; первая строка вывода — его адрес."))
-@click.option("--host", default="127.0.0.1", show_default=True, help=_("Адрес для приёма."))
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST",
+              help=_("Адрес для приёма."))
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              metavar="PORT",
               help=_("Порт; 0 — выбрать свободный."))
 @_db_option
-@click.option("--faults", default=None,
+@click.option("--faults", default=None, metavar="SPEC",
               help=_("Сбои для проверки клиентов, например "
                       "429:every=3:retry_after=2,drop:first=1"))
 @click.option("--seed-demo", is_flag=True,
               help=_("Заполнить демонстрационными товарами и сотрудниками."))
 @click.option("--code-ttl", type=click.IntRange(1), default=24 * 3600, show_default=True,
+              metavar=_("СЕКУНДЫ"),
               help=_("Срок действия кода синхронизации, секунд."))
 @click.option("--ui", "open_ui", is_flag=True,
               help=_("Страницы «Мои Кассы» без входа (только для адреса 127.0.0.1)."))
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              metavar="N",
               help=_("Число процессов сервера (больше одного — только с PostgreSQL)."))
 def serve_command(host: str, port: int, db_path: str | None, faults: str | None,
                   seed_demo: bool, code_ttl: int, open_ui: bool, workers: int) -> None:
@@ -121,7 +125,8 @@ def openapi_command(write: bool) -> None:
 @backoffice_group.command(name="add-register", help=_(
     "«Мои Кассы» -> «Добавить ККТ»: выдать код синхронизации (последняя строка вывода)."))
 @_db_option
-@click.option("--shop", required=True, help=_("Магазин, к которому подключается касса."))
+@click.option("--shop", required=True, metavar=_("МАГАЗИН"),
+              help=_("Магазин, к которому подключается касса."))
 @click.option("--new-shop", is_flag=True,
               help=_("Создать магазин, если его ещё нет (иначе опечатка — ошибка)."))
 def add_register_command(db_path: str | None, shop: str, new_shop: bool) -> None:
@@ -148,7 +153,7 @@ def add_register_command(db_path: str | None, shop: str, new_shop: bool) -> None
 @backoffice_group.command(name="documents", help=_(
     "Полученные документы, по одному JSON на строку (чек — в формате JSON ФНС)."))
 @_db_option
-@click.option("--after", type=click.IntRange(0), default=0,
+@click.option("--after", type=click.IntRange(0), default=0, metavar="N",
               help=_("Только документы с номером получения больше этого."))
 @click.option("--envelope", is_flag=True,
               help=_("Печатать с ключом, кассой и временем получения вокруг JSON ФНС."))

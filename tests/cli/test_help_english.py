@@ -85,8 +85,24 @@ def test_english_help_has_no_cyrillic(english: dict[str, str]) -> None:
     assert not russian, json.dumps(russian, ensure_ascii=False, indent=1)
 
 
-def test_russian_stays_the_default() -> None:
-    russian = _help_pages([])
+@pytest.fixture(scope="module")
+def russian() -> dict[str, str]:
+    return _help_pages([])
+
+
+@pytest.mark.parametrize("language", ["russian", "english"])
+def test_options_name_their_values_not_click_types(language: str,
+                                                   request: pytest.FixtureRequest) -> None:
+    """click names a value by its type («INTEGER RANGE», "FLOAT RANGE") unless the option
+    says what it takes: English in the Russian help, and no help to anyone."""
+    pages: dict[str, str] = request.getfixturevalue(language)
+    typed = {path or "(kkt-bridge)": [line.strip() for line in page.splitlines()
+                                      if re.search(r"\b(INTEGER|FLOAT|TEXT)\b|\bRANGE\b", line)]
+             for path, page in pages.items()}
+    assert not {path: lines for path, lines in typed.items() if lines}
+
+
+def test_russian_stays_the_default(russian: dict[str, str]) -> None:
     assert "Подключить ККТ к бэк-офису" in russian["connect"]
     assert "Обновить сейчас" in russian["sync now"]
     assert "Никогда" in russian["settings"]
