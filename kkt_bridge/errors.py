@@ -59,6 +59,10 @@ class LinkClosedError(LinkError):
     pass
 
 
+class ConnectionRefusedLinkError(LinkError):
+    """Nothing listens at the network address (or it turned the connection away)."""
+
+
 class NotARegisterError(LinkError):
     """Something answers on the port, but not a fiscal register of the expected protocol."""
 

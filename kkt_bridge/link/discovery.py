@@ -17,7 +17,8 @@ from typing import Any
 from serial.tools import list_ports
 
 from kkt_bridge.driverapi import Driver, ProbeResult, UsbId, load_drivers
-from kkt_bridge.errors import LinkError
+from kkt_bridge.errors import ConnectionRefusedLinkError, LinkError
+from kkt_bridge.link.failures import refused_everywhere
 from kkt_bridge.link.urls import LinkKind, has_speed, link_kind, with_default_port
 
 
@@ -200,15 +201,30 @@ def probe(url: str, drivers: Mapping[str, Driver] | None = None, *, timeout: flo
     (in the order and with the waits of :func:`attempts`).
 
     Returns the first register found, or None when nothing answered like one. A missing,
-    busy or forbidden port raises its LinkError: that is not "no register".
+    busy or forbidden port raises its LinkError: that is not "no register". A network
+    address that turns one protocol away is still asked by the others (without a port in
+    the URL each asks at its own usual port); turned away by all, it raises one error that
+    names them.
     """
     drivers = load_drivers() if drivers is None else drivers
     ordered = [drivers[only]] if only is not None else list(drivers.values())
     fastest = fastest_speed(url) if url.startswith("/") else None
+    refused: dict[str, tuple[Driver, str, ConnectionRefusedLinkError]] = {}
     for driver, target, speed, wait in attempts(url, ordered, timeout, sweep_timeout, fastest):
-        result = driver.probe(target, speed, wait)
+        if driver.name in refused:
+            continue
+        try:
+            result = driver.probe(target, speed, wait)
+        except ConnectionRefusedLinkError as exc:
+            refused[driver.name] = (driver, target, exc)
+            continue
         if result is not None:
             return result
+    if len(refused) == 1:
+        raise next(iter(refused.values()))[2]
+    if refused:
+        raise refused_everywhere(url, [(driver.title, target, driver.default_tcp_port)
+                                       for driver, target, _exc in refused.values()])
     return None
 
 

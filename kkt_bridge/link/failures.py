@@ -12,12 +12,13 @@ import errno
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from serial.tools import list_ports
 
 from kkt_bridge.errors import (
+    ConnectionRefusedLinkError,
     LinkError,
     LinkTimeoutError,
     NotARegisterError,
@@ -143,7 +144,8 @@ def tcp_failure(url: str, exc: BaseException | None,
                      "программой").format(port=default_port)
         else:
             hint = _("проверьте адрес и порт и что ККТ не занята другой программой")
-        return LinkError(_("ККТ {where} отказала в соединении").format(where=where), hint)
+        return ConnectionRefusedLinkError(
+            _("ККТ {where} отказала в соединении").format(where=where), hint)
     if code in _UNREACHABLE or _in_chain(exc, TimeoutError):
         # pyserial re-raises a connect time-out as a SerialException in English, with the
         # TimeoutError as its context: found there, not shown to the user as is
@@ -153,6 +155,28 @@ def tcp_failure(url: str, exc: BaseException | None,
                            "принимает одно подключение)"))
     return LinkError(_("не удалось подключиться к ККТ {where}: {reason}").format(
         where=where, reason=_reason(exc)), _("проверьте адрес и сеть"))
+
+
+def refused_everywhere(url: str, tried: Iterable[tuple[str, str, int | None]]
+                       ) -> ConnectionRefusedLinkError:
+    """Every protocol asked at ``url`` was turned away. ``tried``: each protocol's title,
+    the URL it tried and the port its registers usually listen on. Without a port in
+    ``url`` each tried its own, and the message names them all."""
+    tried = list(tried)
+    host, port = network_address(url)
+    if port is not None:
+        where = f"{host}:{port}"
+    else:
+        ports = ", ".join(dict.fromkeys(str(network_address(target)[1]) for _t, target, _p
+                                        in tried))
+        where = _("{host} (порты {ports})").format(host=host, ports=ports)
+    usual = ", ".join(_("{port} у {protocol}").format(port=usual_port, protocol=_(title))
+                      for title, _target, usual_port in tried if usual_port is not None)
+    hint = (_("проверьте адрес и порт (обычно {ports}) и что ККТ не занята другой "
+              "программой").format(ports=usual) if usual and port is not None
+            else _("проверьте адрес и что ККТ не занята другой программой"))
+    return ConnectionRefusedLinkError(
+        _("ККТ {where} отказала в соединении").format(where=where), hint)
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
