@@ -3,6 +3,8 @@ task-buffer packets both ways, the fixed tasks, the data of an A4 46 answer."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -111,3 +113,45 @@ def test_the_frame_size_equals_the_byte_walk(length: int, low_extra: bool, tail:
     buffer = (bytes((frame.STX, low, length >> 7, 1)) + tail)[:4 + cut]
     assert frame.frame_size(buffer) == frame.frame_size_walk(buffer)
     assert frame.frame_size(bytearray(buffer)) == frame.frame_size_walk(buffer)
+
+
+def _stream() -> st.SearchStrategy[bytes]:
+    """Frames whole, damaged and cut, with escapes and garbage between, run together."""
+    escapy = st.binary(max_size=12).map(lambda b: b.replace(b"\x01", b"\xfd").replace(
+        b"\x02", b"\xfe"))
+    good = st.builds(frame.build_frame, st.integers(0, 0xF0).filter(lambda i: i < 0xFD),
+                     escapy)
+    piece = st.one_of(
+        good,
+        good.map(lambda f: f[:-1] + bytes([f[-1] ^ 0x01])),  # a bad CRC (or a bad escape)
+        st.tuples(good, st.integers(1, 8)).map(lambda t: t[0][:t[1]]),  # cut short
+        st.binary(max_size=4),  # noise, STX and ESC among it now and then
+        st.sampled_from([b"\xfe", b"\xfd", b"\xfe\x00", b"\xfe\x7f\x00"]),
+    )
+    return st.lists(piece, max_size=8).map(b"".join)
+
+
+def _by_byte(reader: frame.FrameReader, data: bytes) -> list[tuple[int, bytes | None, bytes]]:
+    out = []
+    for index, value in enumerate(data):
+        reader.feed(bytes([value]))
+        while (got := reader.next()) is not None:
+            out.append((index, got.data, got.raw))
+    return out
+
+
+@given(stream=_stream(), cuts=st.lists(st.integers(0, 200), max_size=4))
+def test_taking_a_read_at_once_equals_feeding_it_a_byte_at_a_time(
+        stream: bytes, cuts: list[int]) -> None:
+    """Frames, the byte that completes each, what stays buffered and what was dropped: the
+    same whether a read is taken whole (the emulator) or a byte at a time; the reads split
+    anywhere, and what one leaves unfinished the next completes."""
+    bounds = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
+    whole, single = frame.FrameReader(), frame.FrameReader()
+    for begin, end in itertools.pairwise(bounds):
+        chunk = stream[begin:end]
+        taken = [(index, got.data, got.raw) for index, got in whole.take(chunk)]
+        assert taken == _by_byte(single, chunk)
+        assert whole.pending == single.pending
+        assert whole.dropped == single.dropped
+    assert whole.cut() is None if single.pending < 4 else whole.cut() is not None
