@@ -27,6 +27,9 @@ than the register decided to send it. The link tells the pacer which bytes end a
 (:class:`_Packets` run ahead over the inbox), so the line wakes once a packet, not once a
 byte; every byte still reaches the link with its own arrival time, and the timers (the
 frame timeout, a task falling due) run in time order, so a late poll acts as a punctual one.
+Both readers take what arrived a run of bytes at a time, not a Python call a byte (the
+emulator's CPU a document); the byte-at-a-time path stays for lines so slow that a frame
+timeout fits between two bytes, and as the reference the tests hold the other equal to.
 """
 
 from __future__ import annotations
@@ -116,9 +119,11 @@ class _Task:
 
 
 class _Packets:
-    """The frame reader fed a byte at a time, asking it for packets only when one can have
-    ended (its :meth:`FrameReader.needed` bytes are in, or an STX may cut the one being
-    read): asking after every byte would rescan a long packet once a byte."""
+    """The frame reader, given a write's bytes at once (:meth:`take`: each packet with the
+    byte it ends at), or, on a line too slow for that, a byte at a time (:meth:`push`,
+    asking it for packets only when one can have ended: its :meth:`FrameReader.needed`
+    bytes are in, or an STX may cut the one being read; asking after every byte would
+    rescan a long packet once a byte)."""
 
     def __init__(self) -> None:
         self.reader = FrameReader()
