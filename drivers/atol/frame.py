@@ -183,7 +183,7 @@ def parse_frame(frame: bytes) -> tuple[int, bytes]:
         if _bad_escape(body):
             return parse_frame_declared(frame)
         body = body.replace(b"\xfd\xee", b"\xfe").replace(b"\xfd\xed", b"\xfd")
-    if len(body) != length + 1 or STX in frame[4:]:
+    if len(body) != length + 1 or frame.find(STX, 4) >= 0:
         return parse_frame_declared(frame)
     crc = _CRC_TABLE[0xFF ^ frame[3]]
     for byte in body:
@@ -324,8 +324,15 @@ class FrameReader:
         if start:
             self.dropped += start
             del buffer[:start]
-        size = frame_size(buffer)
-        restart = buffer.find(STX, 1, size if size is not None else len(buffer))
+        end = len(buffer)
+        if end >= OVERHEAD and buffer.find(ESC, 4) < 0:
+            # no FD in the buffer (the usual read): frame_size's answer without its call,
+            # the DATA and CRC plain bytes after the head
+            whole = OVERHEAD + ((buffer[1] & 0x7F) | (buffer[2] << 7))
+            size = whole if whole <= end else None
+        else:
+            size = frame_size(buffer)
+        restart = buffer.find(STX, 1, size if size is not None else end)
         if restart > 0:
             return self._damaged(restart)
         if size is None:

@@ -13,7 +13,7 @@ from kkt_bridge.drivers.atol import frame, taskbuffer
 from kkt_bridge.drivers.atol.commands import REGISTRY, fn
 from kkt_bridge.drivers.atol.commands.base import EMPTY, Bcd, Command
 from kkt_bridge.drivers.atol.errors import AtolDeviceError
-from kkt_bridge.errors import ProtocolError
+from kkt_bridge.errors import FrameError, ProtocolError
 
 byte = st.integers(0, 255)
 
@@ -155,3 +155,42 @@ def test_taking_a_read_at_once_equals_feeding_it_a_byte_at_a_time(
         assert whole.pending == single.pending
         assert whole.dropped == single.dropped
     assert whole.cut() is None if single.pending < 4 else whole.cut() is not None
+
+
+def _reference_frames(stream: bytes) -> list[tuple[int, bytes | None, bytes]]:
+    """The receiver's rule of atol.md §2.1 over a whole stream, sized by the byte walk:
+    skip to an STX; a frame is its walked size unless an STX comes inside it first."""
+    out: list[tuple[int, bytes | None, bytes]] = []
+    buffer = bytearray(stream)
+    while (start := buffer.find(frame.STX)) >= 0:
+        del buffer[:start]
+        size = frame.frame_size_walk(buffer)
+        restart = buffer.find(frame.STX, 1, size if size is not None else len(buffer))
+        if restart > 0:
+            raw = bytes(buffer[:restart])
+            out.append((raw[3] if len(raw) > 3 else 0, None, raw))
+            del buffer[:restart]
+            continue
+        if size is None:
+            break
+        raw = bytes(buffer[:size])
+        del buffer[:size]
+        try:
+            packet_id, data = frame.parse_frame_declared(raw)
+        except FrameError:  # the declaration refuses it: a damaged frame
+            out.append((raw[3], None, raw))
+        else:
+            out.append((packet_id, data, raw))
+    return out
+
+
+@given(stream=_stream())
+def test_the_reader_finds_the_frames_the_walked_rule_finds(stream: bytes) -> None:
+    """FrameReader.next sizes a frame without FD in sight inline, else by frame_size: the
+    frames of any stream are those the byte walk and the declaration give."""
+    reader = frame.FrameReader()
+    reader.feed(stream)
+    got = []
+    while (received := reader.next()) is not None:
+        got.append((received.packet_id, received.data, received.raw))
+    assert got == _reference_frames(stream)
