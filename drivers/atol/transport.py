@@ -151,6 +151,10 @@ class Transport:
         self._ahead: tuple[bytes, _Task, float] | None = None
         #: frames built ahead (:meth:`_prepare`): packet id -> (payload, its frame)
         self._built: dict[int, tuple[bytes, bytes]] = {}
+        #: the payloads built ahead with them: the ACK of this tid, the ADD of this tid and
+        #: task (the caller's very bytes object): taken instead of building them again
+        self._built_ack: tuple[int, bytes] | None = None
+        self._built_add: tuple[int, bytes, bytes] | None = None
 
     @property
     def port(self) -> SerialPort:
@@ -266,6 +270,8 @@ class Transport:
                else taskbuffer.add(tid, task))
         self._built = {ack_id: (ack, build_frame(ack_id, ack)),
                        add_id: (add, build_frame(add_id, add))}
+        self._built_ack = (run.tid, ack)
+        self._built_add = (tid, task, add) if not self.ack_add else None
 
     def _finish(self, run: _Task, task: bytes, timeout: float) -> tuple[int, bytes]:
         try:
@@ -366,7 +372,11 @@ class Transport:
             payload = taskbuffer.ack_add(self._deferred_ack, run.tid, task)
             self._drop_deferred()  # its ACK goes inside this packet
         else:
-            payload = taskbuffer.add(run.tid, task)
+            built = self._built_add
+            if built is not None and built[0] == run.tid and built[1] is task:
+                payload = built[2]  # taskbuffer.add(run.tid, task), made by _prepare
+            else:
+                payload = taskbuffer.add(run.tid, task)
         run.last_add = self.send(payload, defer=defer)
         run.add_sent = self._unsettled[run.last_add]
         run.adds.add(run.last_add)
@@ -439,7 +449,10 @@ class Transport:
 
     def _result(self, run: _Task, status: int, answer: bytes) -> tuple[int, bytes]:
         alone = not self._deferred
-        self.send(taskbuffer.ack(run.tid), defer=True)
+        built = self._built_ack
+        # taskbuffer.ack(run.tid), made by _prepare when it was for this tid
+        self.send(built[1] if built is not None and built[0] == run.tid
+                  else taskbuffer.ack(run.tid), defer=True)
         self._deferred_ack = run.tid if alone else None
         return status, answer
 

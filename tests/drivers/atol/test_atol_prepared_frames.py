@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kkt_bridge.drivers.atol.frame import ASYNC_ID, MAX_PACKET_ID, build_frame
-from kkt_bridge.drivers.atol.taskbuffer import HostPacket, TaskStatus, reply
-from kkt_bridge.drivers.atol.transport import Transport
+from kkt_bridge.drivers.atol.taskbuffer import HostPacket, TaskStatus, ack, add, reply
+from kkt_bridge.drivers.atol.transport import Transport, _Task
 
 READ_NEXT = bytes.fromhex("00 00 A4 46")
 
@@ -113,3 +113,25 @@ def test_the_frames_built_ahead_are_the_usual_replys(ack_add: bool) -> None:
     assert built[3] == (b"\xc2\x01", build_frame(3, b"\xc2\x01"))
     second = (bytes.fromhex("C5 01 01 02") if ack_add else bytes.fromhex("C1 01 02")) + READ_NEXT
     assert built[4] == (second, build_frame(4, second))
+
+
+def test_a_payload_built_ahead_is_taken_only_for_its_tid_and_task() -> None:
+    """_prepare's ADD and ACK payloads stand in for taskbuffer.add / ack only for the tid
+    (and the very task object) they were made for; a marker shows when one is taken."""
+    clock = FakeClock()
+    transport = Transport(ScriptedPort(lambda _pid, _data: [], clock), clock=clock)
+    written: list[bytes] = []
+    transport._send = written.append  # type: ignore[method-assign]
+    task = READ_NEXT
+    transport._built_add = (5, task, b"\xc1\x01\x05marker")
+    transport._add(_Task(4), task)  # another tid
+    transport._add(_Task(5), bytes(bytearray(task)))  # an equal task, not the same object
+    transport._add(_Task(5), task)
+    assert written == [build_frame(1, add(4, task)), build_frame(2, add(5, task)),
+                       build_frame(3, b"\xc1\x01\x05marker")]
+    transport._built_ack = (7, b"\xc2\x07marker")
+    transport._result(_Task(6), TaskStatus.ASYNC_RESULT, b"")
+    transport.flush()
+    transport._result(_Task(7), TaskStatus.ASYNC_RESULT, b"")
+    transport.flush()
+    assert written[3:] == [build_frame(4, ack(6)), build_frame(5, b"\xc2\x07marker")]
