@@ -99,6 +99,8 @@ CONTROL_TIMEOUT = 1.0
 #: a link quiet for longer than this may have changed hands (another program on the port, a
 #: power cycle of the device): the next command starts with ENQ again
 BLIND_IDLE = 1.0
+#: the longest frame (STX, LEN, 255 bytes of body, LRC): what a short-read frame can leave
+QUIET_BOUND = 258
 #: how many bytes of what answered instead of a register go into the error message
 NOISE_SHOWN = 8
 
@@ -466,7 +468,10 @@ class Transport:
             rest += more
         # decode_frame's checks on the parts as they came (STX, LEN and the length hold)
         if not size or not frame_ok(size, rest[:size], rest[size]):
-            self._reject()  # a bad LRC, or LEN 0: no command echo, no answer
+            # a bad LRC, or LEN 0: no command echo, no answer. A LEN hit on the line may
+            # have cut the frame short of its real end: its tail is still coming
+            self._wait_quiet()
+            self._reject()
         body = rest[:size]
         self._owed_ack = True  # written with whatever we send next, or at the end
         return body
@@ -475,6 +480,19 @@ class Transport:
         """Keep a little of what arrived that is not the protocol (the stray 0xFF is)."""
         if value != STRAY and len(self._noise) <= NOISE_SHOWN:
             self._noise.append(value)
+
+    def _wait_quiet(self) -> None:
+        """Read and drop what still comes until a byte timeout of silence (bounded by two
+        frames' worth). A NAK must follow the device's last byte: the tail of a frame read
+        short, taken for the device's reply to our next ENQ, would have its data bytes read
+        as ACK, NAK or STX, and the device's copy misframed the same way every time."""
+        read = self._read
+        left = 2 * QUIET_BOUND
+        while left > 0:
+            got = read(left)
+            if not got:
+                return
+            left -= len(got)
 
     def _reject(self) -> NoReturn:
         self._write(_NAK)

@@ -34,6 +34,10 @@ class Script:
 
     held: bytes | None = None  # an answer held from before the host connected
     corrupt_answers: int = 0  # send this many answers with a wrong LRC
+    # send this many answers with a LEN this much too small (a LEN byte hit on the line):
+    # the frame's bytes all go, so its tail follows what the host takes for its end
+    short_len_answers: int = 0
+    short_by: int = 4
     nak_frames: int = 0  # NAK this many received frames
     stray: bool = False  # 0xFF after every ACK from the host, and before each control byte
     silent: bool = False  # answer nothing at all
@@ -106,6 +110,9 @@ class FakeDevice:
         if self.script.corrupt_answers > 0:
             self.script.corrupt_answers -= 1
             frame[-1] ^= 0x5A
+        elif self.script.short_len_answers > 0:
+            self.script.short_len_answers -= 1
+            frame[1] -= self.script.short_by
         return bytes(frame)
 
     def _run(self) -> None:

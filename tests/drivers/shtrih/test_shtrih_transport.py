@@ -77,6 +77,31 @@ def test_bad_lrc_is_naked_and_the_answer_sent_again() -> None:
                                  + bytes([NAK, ENQ, ACK]))
 
 
+@pytest.mark.parametrize("tail", [
+    pytest.param(bytes([NAK, 0x33, 0x44]), id="a-NAK-in-the-tail"),
+    pytest.param(bytes([ACK, 0x02, 0x05, 0x02, 0x01]), id="ACK-and-STX-in-the-tail"),
+    pytest.param(bytes([0x02, 0x03, ACK, NAK]), id="STX-first"),
+])
+def test_a_frame_whose_len_was_hit_is_naked_only_after_its_tail(tail: bytes) -> None:
+    """A LEN byte hit on the line reads short: the rest of the frame still comes. Its data
+    bytes must not be read as the device's reply to the next ENQ (a 15 taken for its NAK
+    would lose an answer the device holds; an 02 taken for an STX would misframe the
+    resent answer the same way every time). The host waits for the line to go quiet, then
+    NAKs, and the device's second copy is read whole."""
+    answer = ANSWER + tail * 3
+
+    def handler(body: bytes) -> bytes:
+        assert body == REQUEST
+        return answer
+
+    script = Script(short_len_answers=1, short_by=len(tail) * 3)
+    with fake_port(handler, script) as (port, device):
+        assert transport(port).exchange(REQUEST, 3.0) == answer
+    assert script.received == [REQUEST]  # run once
+    assert bytes(device.log) == (bytes([ENQ]) + build_frame(REQUEST)
+                                 + bytes([NAK, ENQ, ACK]))
+
+
 def test_a_naked_frame_is_sent_again() -> None:
     script = Script(nak_frames=2)
     with fake_port(echo_status, script) as (port, device):
