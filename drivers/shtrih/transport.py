@@ -5,8 +5,15 @@ One :meth:`Transport.exchange` sends one command body and returns its answer bod
 1. ENQ. NAK means the device is idle: send the frame and wait for ACK. ACK means it holds
    (or is preparing) an answer: read it; if it is the answer to an earlier command, drop it
    and ENQ again.
-2. Read ``STX LEN body LRC`` and ACK it. On a bad LRC or a short frame, NAK it and ENQ
-   again: the device sends the same answer once more.
+2. Read ``STX LEN body LRC`` and ACK it. On a bad LRC or a short frame, NAK it (once the
+   line is quiet: a LEN hit on the line reads the frame short of its end) and ENQ again:
+   the device sends the same answer once more.
+
+A noisy line can turn the device's ACK of our frame into a NAK. So a NAK is followed by a
+byte timeout's wait: an answer that comes in it is ours (the device speaks unasked only
+right after taking a frame); after silence the frame is sent again only once the device
+says it is idle, and an answer it holds is taken only if it echoes our command and is not
+a copy of the previous answer. Otherwise a sale whose ACK was hit would be made twice.
 
 Network models send a stray 0xFF after the host's ACK, so 0xFF is skipped wherever a
 control byte or STX is awaited. Every loop is bounded by the attempt count and by the
@@ -39,10 +46,10 @@ the ENQ first: their safety is worth more than two bytes.
 
 If the blind frame gets no acknowledgement (or garbage) within ``control_timeout``, or a
 NAK, the exchange falls back to the handshake above. The device may then hold an answer:
-after a NAK it cannot be ours (dropped, as always); after silence it is either a copy of
-the previous answer (our ACK was lost and the device ignored the frame) or the answer to
-our frame. It is taken only if it is not byte-identical to the previous answer; a copy is
-acknowledged and dropped, and the frame goes again after the device says NAK. A query
+a copy of the previous answer (our ACK was lost and the device ignored the frame) or the
+answer to our frame (taken, its ACK lost or hit). It is taken only if it echoes our
+command and is not byte-identical to the previous answer; a copy is acknowledged and
+dropped, and the frame goes again after the device says NAK. A query
 whose own answer happened to equal the previous one then runs twice: harmless, except that
 a second FF3B moves the ФН on a block, which the length FF3A announced catches
 (``ShtrihKkt.read_document`` reads such a document again).
@@ -239,6 +246,8 @@ class Transport:
         sent = self._ahead is not None
         self._ahead = None
         frame = self._frame_of(body)
+        # an answer echoes its command: one that does not is never this command's
+        echo = command_prefix(body)
         self._heard = False
         self._noise.clear()
         started = self._clock()
@@ -274,7 +283,7 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
-                if written and answer != suspect:
+                if written and answer != suspect and answer.startswith(echo):
                     return self._took(answer, clean=False)
                 continue  # the answer to an earlier command: dropped, ENQ again
             if reply == NAK:
@@ -292,9 +301,23 @@ class Transport:
                 ack = self._control(min(deadline, self._clock() + self.control_timeout),
                                     stx_is_ack=True)
                 if ack == NAK:
-                    written = False  # the device rejected the frame: safe to send again
                     if blind and not attempt:
                         self.blind_fallbacks += 1
+                    # Refused, or taken with its ACK hit on the line (06 read as 15). A
+                    # refused frame is followed by silence, a taken one by its answer: an
+                    # ENQ sent into that answer would bring a second copy, and the copy
+                    # and the NAK it ends with would meet the next exchanges out of step
+                    try:
+                        answer = self._answer(self._clock() + self.byte_timeout)
+                    except _Corrupt:
+                        accepted, suspect = True, None  # an answer came: the frame was taken
+                        continue
+                    if answer is not None and answer.startswith(echo):
+                        return self._took(answer, clean=False)
+                    # silence: refused (sent again once the device says it is idle), or a
+                    # slow command. The device holds at most our answer, the previous one
+                    # (our ACK of it lost) or another command's: only ours is taken
+                    suspect = previous
                     continue
                 if ack not in (ACK, STX):
                     if blind and not attempt:

@@ -39,6 +39,8 @@ class Script:
     short_len_answers: int = 0
     short_by: int = 4
     nak_frames: int = 0  # NAK this many received frames
+    # take this many frames, but the ACK reaches the host as NAK (hit on the line)
+    acks_read_as_nak: int = 0
     stray: bool = False  # 0xFF after every ACK from the host, and before each control byte
     silent: bool = False  # answer nothing at all
     ignore_enqs: int = 0  # stay silent on this many ENQs
@@ -157,7 +159,11 @@ class FakeDevice:
                     self._send(bytes([ACK]))
                     self.script.silent = True
                     continue
-                self._send(bytes([ACK]) + self._frame(self.held))
+                ack = ACK
+                if self.script.acks_read_as_nak > 0:
+                    self.script.acks_read_as_nak -= 1
+                    ack = NAK
+                self._send(bytes([ack]) + self._frame(self.held))
             elif byte == ACK:
                 if self.held is not None and self.script.lose_acks > 0:
                     self.script.lose_acks -= 1

@@ -111,6 +111,38 @@ def test_a_naked_frame_is_sent_again() -> None:
     assert bytes(device.log) == (bytes([ENQ]) + frame) * 3 + bytes([ACK])
 
 
+@pytest.mark.parametrize("query", [True, False])
+def test_an_ack_read_as_nak_does_not_run_the_command_twice(query: bool) -> None:
+    """The device took the frame, but its ACK reads as NAK (a byte hit on the line). The
+    answer it then sends is ours: taken, not dropped as an earlier command's, so the frame
+    is not sent again (a sale would be made twice)."""
+    script = Script(acks_read_as_nak=1)
+    with fake_port(echo_status, script) as (port, _device):
+        t = transport(port)
+        assert t.exchange(REQUEST, 3.0, query=query) == ANSWER
+        assert t.exchange(REQUEST, 3.0, query=query) == ANSWER  # the link is in step after
+    assert script.received == [REQUEST, REQUEST]
+
+
+def test_after_a_nak_a_held_answer_of_another_command_is_not_taken() -> None:
+    """A frame really refused, and the device holds another program's answer (a different
+    command echo): that answer is dropped and the frame goes again."""
+    script = Script(nak_frames=1)
+    with fake_port(echo_status, script) as (port, device):
+        t = transport(port)
+        real_write = t._send
+
+        def write(data: bytes) -> object:
+            if data == bytes([ENQ]) and script.nak_frames == 0 and device.held is None \
+                    and not script.received:
+                device.held = STALE  # another program's command ran in between
+            return real_write(data)
+
+        t._send = write  # type: ignore[method-assign]
+        assert t.exchange(REQUEST, 3.0) == ANSWER
+    assert script.received == [REQUEST]
+
+
 def test_stray_ff_is_skipped_wherever_a_control_byte_is_awaited() -> None:
     script = Script(stray=True)
     with fake_port(echo_status, script) as (port, _device):
