@@ -334,6 +334,8 @@ class Transport:
                 if answer is None:
                     announced = True
                     break
+                if not answer.startswith(echo):
+                    continue  # bytes another program left on the line, not our answer
                 # clean: the first try, and the device's own ACK came (not just its STX)
                 return self._took(answer, clean=not attempt and ack == ACK, timeout=timeout,
                                   follow=follow)

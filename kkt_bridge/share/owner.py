@@ -38,6 +38,7 @@ from kkt_bridge.kkt import (
     capabilities_of,
 )
 
+from .device_io import drain_stale, fileno_of
 from .fairlock import FairLock
 from .rules import Completed, ExchangeRules
 
@@ -65,6 +66,7 @@ class LinkOwner:
         self._kkt: Kkt | None = None
         self._next_open = 0.0
         self._unsettled = False
+        self._after_cash = False
         self._listeners: list[Listener] = []
         self._closed = False
         #: cash-software commands answered, and the fiscal documents they made (for status)
@@ -83,6 +85,12 @@ class LinkOwner:
         try:
             kkt = self._open_kkt()
             try:
+                if self._after_cash:
+                    # the cash software's last exchange may have left bytes of the register
+                    # on the line (an answer it gave up on): the bridge's first command
+                    # would read them as its own reply
+                    drain_stale(self._port, fileno_of(self._port))
+                    self._after_cash = False
                 yield kkt
             except (LinkClosedError, OSError):
                 self._drop()
@@ -101,6 +109,7 @@ class LinkOwner:
         turn."""
         self._lock.acquire(priority=True)
         try:
+            self._after_cash = True
             port = self._open_quietly()
             if port is not None and self._unsettled:
                 try:

@@ -10,7 +10,6 @@ an unplugged cable; its speed settings never reach the register.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
@@ -21,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .device_io import drain_stale, fileno_of, read_device, waiting
 from .owner import LinkOwner
 from .rules import Completed, ExchangeTracker
 
@@ -31,8 +31,6 @@ _READ_SIZE = 4096
 STALE_WRITE = 1.0
 #: how long the loop sleeps at most inside an exchange before it asks the tracker again
 _TICK = 0.5
-#: bytes the register said while nobody listened, read before a turn: bounded
-_STALE_READS = 64
 #: how often a port without a descriptor (usb://) is asked for bytes during an exchange
 POLL_INTERVAL = 0.001
 
@@ -116,19 +114,6 @@ class _CashGone(Exception):
     """The cash program closed its end (a TCP client went away)."""
 
 
-def read_device(port: Any) -> bytes:
-    """What the register has sent, without waiting (the port was seen readable)."""
-    sock = getattr(port, "_socket", None)
-    if sock is not None:  # pyserial's socket:// reads one byte per select otherwise
-        data: bytes = sock.recv(_READ_SIZE)
-        if not data:
-            raise ConnectionResetError(errno.ECONNRESET, "the register closed the connection")
-        return data
-    waiting = int(getattr(port, "in_waiting", 0) or 0)
-    chunk: bytes = port.read(max(1, waiting))
-    return chunk
-
-
 class Conversation:
     """Serve one cash program until it goes away or ``stop`` is set."""
 
@@ -182,8 +167,8 @@ class Conversation:
 
     def _forward(self, port: Any, first: bytes) -> None:
         tracker = self.tracker
-        device = _fileno(port)
-        _drain_stale(port, device)
+        device = fileno_of(port)
+        drain_stale(port, device)
         now = time.monotonic()
         out = tracker.from_host(first, now)
         if out:
@@ -196,7 +181,7 @@ class Conversation:
             if device is None:
                 wait = min(wait, POLL_INTERVAL)  # a port select cannot watch: poll it
             readable, _w, _x = select.select(watched, [], [], wait)
-            if device in readable or (device is None and _waiting(port)):
+            if device in readable or (device is None and waiting(port)):
                 data = read_device(port)
                 if data:
                     back = tracker.from_device(data, time.monotonic())
@@ -212,32 +197,4 @@ class Conversation:
                         port.write(out)
 
 
-def _fileno(port: Any) -> int | None:
-    """The descriptor select can watch, None for a port without one (usb://)."""
-    try:
-        return int(port.fileno())
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def _waiting(port: Any) -> bool:
-    return bool(getattr(port, "in_waiting", 0))
-
-
-def _drain_stale(port: Any, device: int | None) -> None:
-    """Drop what the register sent while nobody listened (a stray byte, an answer nobody
-    waited for any more: a register that holds an answer sends it again when asked)."""
-    for _read in range(_STALE_READS):
-        if device is None:
-            if not _waiting(port):
-                return
-        else:
-            readable, _w, _x = select.select([device], [], [], 0)
-            if not readable:
-                return
-        with contextlib.suppress(BlockingIOError):
-            if not read_device(port):
-                return
-
-
-__all__ = ["Conversation", "Endpoint", "PtyEndpoint", "SocketEndpoint", "read_device"]
+__all__ = ["Conversation", "Endpoint", "PtyEndpoint", "SocketEndpoint"]

@@ -117,6 +117,23 @@ def test_settle_reads_away_an_answer_the_register_still_holds(kkt_emulator: Emul
         port.close()
 
 
+def test_a_bridge_turn_after_a_cash_turn_starts_on_a_quiet_line(kkt_emulator: Emulator) -> None:
+    """The cash software asked and went away before the register's reply came: the reply
+    must not wait on the line for the bridge's first command to read as its own."""
+    owner = LinkOwner(kkt_emulator.pty_path or "", ShtrihExchangeRules())
+    try:
+        with owner.cash_turn() as port:
+            port.write(bytes([ENQ]) + STATUS)
+            give_up = time.monotonic() + 5
+            while port.in_waiting < 2 and time.monotonic() < give_up:
+                time.sleep(0.01)
+            assert port.in_waiting >= 2, "the register answered"
+        with owner.bridge_turn():
+            assert port.in_waiting == 0
+    finally:
+        owner.close()
+
+
 def test_the_tcp_face_listens_on_loopback_only(
         kkt_emulator: Emulator, shared: Callable[..., tuple[LinkOwner, SharedPort]]) -> None:
     _owner, port = shared(kkt_emulator.pty_path or "", tcp=0)

@@ -143,6 +143,14 @@ def test_after_a_nak_a_held_answer_of_another_command_is_not_taken() -> None:
     assert script.received == [REQUEST]
 
 
+def test_an_answer_that_does_not_echo_the_command_is_never_returned() -> None:
+    """Behind the ACK of our frame comes another command's answer (bytes another program
+    left on the line): it is not returned as ours."""
+    with fake_port(lambda body: STALE, Script()) as (port, _device), \
+            pytest.raises(ProtocolError):
+        transport(port).exchange(REQUEST, 3.0)
+
+
 def test_stray_ff_is_skipped_wherever_a_control_byte_is_awaited() -> None:
     script = Script(stray=True)
     with fake_port(echo_status, script) as (port, _device):
