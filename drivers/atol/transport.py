@@ -248,12 +248,8 @@ class Transport:
         finally:
             # a finished task's packets are never sent again: an ADD of it that went twice
             # and was damaged on the way must not run it a second time
-            # (each set in turn: building their union is work between the result and the
-            # next task's write)
-            unsettled = self._unsettled
-            for ids in (run.adds, run.reqs, run.old):
-                for packet_id in ids:
-                    unsettled.pop(packet_id, None)
+            for packet_id in run.ours:
+                self._unsettled.pop(packet_id, None)
 
     def _finish_ahead(self) -> None:
         """The task sent ahead was not asked for: run it to its end and drop its result
