@@ -313,9 +313,34 @@ class FrameReader:
         return max(1, OVERHEAD + length - len(buffer))
 
     def next(self) -> Received | None:
-        buffer = self._buffer
-        if not buffer:
+        if not self._buffer:
             return None  # the transport asks before every read
+        step = self._step()
+        return step[1] if step is not None else None
+
+    def take(self, data: bytes) -> list[tuple[int, Received]]:
+        """Feed ``data`` and hand out every frame it completes, each with the index in
+        ``data`` of the byte that completed it (a frame's last byte; for a frame cut by
+        the next one, that one's STX): what feeding the bytes one at a time and asking
+        :meth:`next` after each gives, without a Python call a byte
+        (tests/drivers/atol/test_atol_fast_paths.py holds them equal)."""
+        buffer = self._buffer
+        base = -len(buffer)  # the index in ``data`` of the buffer's first byte
+        buffer += data
+        out: list[tuple[int, Received]] = []
+        while True:
+            before = len(buffer)
+            step = self._step()
+            if step is None:
+                return out
+            at, received = step
+            out.append((max(base + at, 0), received))
+            base += before - len(buffer)
+
+    def _step(self) -> tuple[int, Received] | None:
+        """The next frame out of the buffer, with the index (in the buffer as it was) of
+        the byte that completed it; None while none is complete."""
+        buffer = self._buffer
         start = buffer.find(STX)
         if start < 0:
             self.dropped += len(buffer)
@@ -324,69 +349,19 @@ class FrameReader:
         if start:
             self.dropped += start
             del buffer[:start]
-        end = len(buffer)
-        if end >= OVERHEAD and buffer.find(ESC, 4) < 0:
-            # no FD in the buffer (the usual read): frame_size's answer without its call,
-            # the DATA and CRC plain bytes after the head
-            whole = OVERHEAD + ((buffer[1] & 0x7F) | (buffer[2] << 7))
-            size = whole if whole <= end else None
-        else:
-            size = frame_size(buffer)
-        restart = buffer.find(STX, 1, size if size is not None else end)
+        size = frame_size(buffer)
+        restart = buffer.find(STX, 1, size if size is not None else len(buffer))
         if restart > 0:
-            return self._damaged(restart)
+            return start + restart, self._damaged(restart)
         if size is None:
             return None
-        if size == len(buffer):  # the usual read: one whole frame, and nothing after it
-            raw = bytes(buffer)
-            buffer.clear()
-        else:
-            raw = bytes(buffer[:size])
-            del buffer[:size]
+        raw = bytes(buffer[:size])
+        del buffer[:size]
         try:
             packet_id, data = parse_frame(raw)
         except FrameError:
-            return Received(raw[3], None, raw)
-        return Received(packet_id, data, raw)
-
-    def take(self, data: bytes) -> list[tuple[int, Received]]:
-        """Feed ``data`` and hand out every frame it completes, each with the index in
-        ``data`` of the byte that completed it (a frame's last byte; for a frame cut by
-        the next one, that one's STX): what feeding the bytes one at a time and asking
-        :meth:`next` after each gives, in one pass over the buffer instead of a Python
-        call a byte (tests/drivers/atol/test_atol_fast_paths.py holds them equal)."""
-        buffer = self._buffer
-        base = -len(buffer)  # the index in ``data`` of the buffer's first byte
-        buffer += data
-        out: list[tuple[int, Received]] = []
-        while buffer:
-            start = buffer.find(STX)
-            if start < 0:
-                self.dropped += len(buffer)
-                buffer.clear()
-                break
-            if start:
-                self.dropped += start
-                base += start
-                del buffer[:start]
-            size = frame_size(buffer)
-            restart = buffer.find(STX, 1, size if size is not None else len(buffer))
-            if restart > 0:
-                out.append((max(base + restart, 0), self._damaged(restart)))
-                base += restart
-                continue
-            if size is None:
-                break
-            raw = bytes(buffer[:size])
-            del buffer[:size]
-            try:
-                packet_id, payload = parse_frame(raw)
-            except FrameError:
-                out.append((max(base + size - 1, 0), Received(raw[3], None, raw)))
-            else:
-                out.append((max(base + size - 1, 0), Received(packet_id, payload, raw)))
-            base += size
-        return out
+            return start + size - 1, Received(raw[3], None, raw)
+        return start + size - 1, Received(packet_id, data, raw)
 
     def cut(self) -> Received | None:
         """The line went quiet in the middle of a frame: hand it out damaged."""
