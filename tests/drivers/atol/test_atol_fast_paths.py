@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from construct import ConstructError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from kkt_bridge.drivers.atol import frame, taskbuffer
 from kkt_bridge.drivers.atol.commands import REGISTRY, fn
 from kkt_bridge.drivers.atol.commands.base import EMPTY, Bcd, Command
 from kkt_bridge.drivers.atol.errors import AtolDeviceError
-from kkt_bridge.errors import FrameError, ProtocolError
+from kkt_bridge.errors import ProtocolError
 
 byte = st.integers(0, 255)
 
@@ -158,36 +159,35 @@ def test_taking_a_read_at_once_equals_feeding_it_a_byte_at_a_time(
 
 
 def _reference_frames(stream: bytes) -> list[tuple[int, bytes | None, bytes]]:
-    """The receiver's rule of atol.md §2.1 over a whole stream, sized by the byte walk:
-    skip to an STX; a frame is its walked size unless an STX comes inside it first."""
+    """The receiver's rule of atol.md §2.1 over a whole stream, stated piece by piece rather
+    than as a reader's loop: escaping leaves an FE only as a frame's STX, so every FE starts
+    a piece that runs to the next FE. A piece long enough for the length its head says
+    (sized by the byte walk) holds that frame, then noise; a shorter one was cut by the
+    next FE (all of it damaged) or, the last, is still arriving. What the construct
+    declaration parses is a frame; what it refuses, a damaged one."""
+    starts = [index for index, value in enumerate(stream) if value == frame.STX]
     out: list[tuple[int, bytes | None, bytes]] = []
-    buffer = bytearray(stream)
-    while (start := buffer.find(frame.STX)) >= 0:
-        del buffer[:start]
-        size = frame.frame_size_walk(buffer)
-        restart = buffer.find(frame.STX, 1, size if size is not None else len(buffer))
-        if restart > 0:
-            raw = bytes(buffer[:restart])
-            out.append((raw[3] if len(raw) > 3 else 0, None, raw))
-            del buffer[:restart]
-            continue
+    for start, end in itertools.pairwise([*starts, len(stream)]):
+        piece = stream[start:end]
+        size = frame.frame_size_walk(piece)
         if size is None:
-            break
-        raw = bytes(buffer[:size])
-        del buffer[:size]
+            if end < len(stream):  # cut by the next FE, not still arriving
+                out.append((piece[3] if len(piece) > 3 else 0, None, piece))
+            continue
+        raw = piece[:size]
         try:
-            packet_id, data = frame.parse_frame_declared(raw)
-        except FrameError:  # the declaration refuses it: a damaged frame
+            parsed = frame.Frame.parse(raw)
+        except ConstructError:
             out.append((raw[3], None, raw))
         else:
-            out.append((packet_id, data, raw))
+            out.append((parsed.id, bytes(parsed.body.data), raw))
     return out
 
 
 @given(stream=_stream())
 def test_the_reader_finds_the_frames_the_walked_rule_finds(stream: bytes) -> None:
-    """FrameReader.next sizes a frame without FD in sight inline, else by frame_size: the
-    frames of any stream are those the byte walk and the declaration give."""
+    """The frames FrameReader.next hands out of any stream, read at once, are those of the
+    rule stated piece by piece, sized by the byte walk and parsed by the declaration."""
     reader = frame.FrameReader()
     reader.feed(stream)
     got = []
