@@ -116,12 +116,25 @@ def test_the_frame_size_equals_the_byte_walk(length: int, low_extra: bool, tail:
     assert frame.frame_size(bytearray(buffer)) == frame.frame_size_walk(buffer)
 
 
+#: data rich in the bytes escaping is about
+_escapy = st.binary(max_size=12).map(lambda b: b.replace(b"\x01", b"\xfd").replace(
+    b"\x02", b"\xfe"))
+
+
+@given(packet_id=st.integers(0, 0xFC), data=_escapy, tail=st.binary(max_size=8))
+def test_the_frame_size_of_a_declared_frame_is_its_length(packet_id: int, data: bytes,
+                                                          tail: bytes) -> None:
+    """frame_size held to the construct declaration: whatever follows a frame the
+    declaration builds, its size is that frame's; any part of it is too short."""
+    wire = frame.build_frame_declared(packet_id, data)
+    assert frame.frame_size(wire + tail) == len(wire)
+    assert [frame.frame_size(wire[:end]) for end in range(len(wire))] == [None] * len(wire)
+
+
 def _stream() -> st.SearchStrategy[bytes]:
     """Frames whole, damaged and cut, with escapes and garbage between, run together."""
-    escapy = st.binary(max_size=12).map(lambda b: b.replace(b"\x01", b"\xfd").replace(
-        b"\x02", b"\xfe"))
     good = st.builds(frame.build_frame, st.integers(0, 0xF0).filter(lambda i: i < 0xFD),
-                     escapy)
+                     _escapy)
     piece = st.one_of(
         good,
         good.map(lambda f: f[:-1] + bytes([f[-1] ^ 0x01])),  # a bad CRC (or a bad escape)
