@@ -313,34 +313,9 @@ class FrameReader:
         return max(1, OVERHEAD + length - len(buffer))
 
     def next(self) -> Received | None:
-        if not self._buffer:
+        buffer = self._buffer
+        if not buffer:
             return None  # the transport asks before every read
-        step = self._step()
-        return step[1] if step is not None else None
-
-    def take(self, data: bytes) -> list[tuple[int, Received]]:
-        """Feed ``data`` and hand out every frame it completes, each with the index in
-        ``data`` of the byte that completed it (a frame's last byte; for a frame cut by
-        the next one, that one's STX): what feeding the bytes one at a time and asking
-        :meth:`next` after each gives, without a Python call a byte
-        (tests/drivers/atol/test_atol_fast_paths.py holds them equal)."""
-        buffer = self._buffer
-        base = -len(buffer)  # the index in ``data`` of the buffer's first byte
-        buffer += data
-        out: list[tuple[int, Received]] = []
-        while True:
-            before = len(buffer)
-            step = self._step()
-            if step is None:
-                return out
-            at, received = step
-            out.append((max(base + at, 0), received))
-            base += before - len(buffer)
-
-    def _step(self) -> tuple[int, Received] | None:
-        """The next frame out of the buffer, with the index (in the buffer as it was) of
-        the byte that completed it; None while none is complete."""
-        buffer = self._buffer
         start = buffer.find(STX)
         if start < 0:
             self.dropped += len(buffer)
@@ -352,7 +327,7 @@ class FrameReader:
         size = frame_size(buffer)
         restart = buffer.find(STX, 1, size if size is not None else len(buffer))
         if restart > 0:
-            return start + restart, self._damaged(restart)
+            return self._damaged(restart)
         if size is None:
             return None
         raw = bytes(buffer[:size])
@@ -360,8 +335,8 @@ class FrameReader:
         try:
             packet_id, data = parse_frame(raw)
         except FrameError:
-            return start + size - 1, Received(raw[3], None, raw)
-        return start + size - 1, Received(packet_id, data, raw)
+            return Received(raw[3], None, raw)
+        return Received(packet_id, data, raw)
 
     def cut(self) -> Received | None:
         """The line went quiet in the middle of a frame: hand it out damaged."""
