@@ -67,11 +67,12 @@ def test_segments_of_round_trips_with_a_write_alone_between_documents(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("driver", ["shtrih", "atol"])
+@pytest.mark.parametrize(("driver", "line"), [("shtrih", "pty"), ("atol", "pty"),
+                                              ("atol", "tcp")])  # tcp: read on its socket
 def test_a_traced_read_prints_the_segments_of_either_driver(
-        trace: ModuleType, driver: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert trace.main(["--driver", driver, "--documents", "2"]) == 0
+        trace: ModuleType, driver: str, line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert trace.main(["--driver", driver, "--documents", "2", "--line", line]) == 0
     out = capsys.readouterr().out
-    assert f"{driver}/pty: 2 documents" in out, out
+    assert f"{driver}/{line}: 2 documents" in out, out
     for name in (*trace.SEGMENTS, "wall - wire", *trace.COUNTS):
         assert f"  {name} " in out, out

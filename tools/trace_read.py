@@ -127,37 +127,25 @@ Event = tuple[float, str, int]
 
 
 def trace_port(transport: Any, trace: list[Event]) -> None:
-    """Note the driver's writes and the reads that returned bytes: on the descriptor where
-    the transport reads a tty directly, on the socket where it reads a ``socket://`` port
-    directly (kkt_bridge.link.direct), else around the port."""
+    """Note the driver's writes and the reads that returned bytes: on the descriptor (a
+    tty's, or a ``socket://`` port's socket) where the transport reads directly
+    (kkt_bridge.link.direct), else around the port."""
     direct: Any
     try:
         from kkt_bridge.link import direct
     except ImportError:  # a tree from before the direct reads
         direct = None
-    port = transport.port
     clock, note = time.monotonic, trace.append
-    reader = getattr(getattr(transport, "_direct_read", None), "__self__", None)
-    if direct is not None and isinstance(reader, getattr(direct, "SocketIO", ())):
-        recv, send = reader.recv, reader.send
-
-        def noted_recv(size: int) -> bytes:
-            data: bytes = recv(size)
-            if data:
-                note((clock(), "R", len(data)))
-            return data
-
-        def noted_send(data: bytes) -> int:
-            note((clock(), "W", len(data)))
-            return send(data)  # type: ignore[no-any-return]
-
-        reader.recv, reader.send = noted_recv, noted_send
-        return
-    if direct is None or direct.direct_io(port) is None:
+    reader = None
+    for name in ("_direct_read", "_read"):  # the ATOL and the Shtrih transport's read
+        owner = getattr(getattr(transport, name, None), "__self__", None)
+        if direct is not None and isinstance(owner, direct.DirectIO):  # SocketIO included
+            reader = owner
+    if reader is None:
         transport.port = NotingPort(
-            port, lambda kind, data: trace.append((time.monotonic(), kind, len(data))))
+            transport.port, lambda kind, data: trace.append((time.monotonic(), kind, len(data))))
         return
-    fd = port.fd
+    fd = reader.fd
     real_read, real_write = os.read, os.write
 
     def read(where: int, size: int) -> bytes:

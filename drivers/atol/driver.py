@@ -322,19 +322,13 @@ class AtolKkt:
         command = fn_cmds.READ_TLV
         task = command.build_task(self.password)  # the same bytes object every block
 
-        # the answer more() decoded last and its data: the loop takes the block from here
-        # rather than decoding the same answer a second time
-        decoded: list[Any] = [None, b""]
-
         def more(_status: int, answer: bytes) -> bytes | None:
             """The next A4 46, when this answer is a block and the length is not reached
             with it: the transport adds it at once (its ``follow``)."""
             try:
-                data = command.answer_data(answer)
+                size = len(command.answer_data(answer))
             except KktBridgeError:
                 return None  # a refusal (0xDA: no more data): the loop below says what
-            decoded[0], decoded[1] = answer, data
-            size = len(data)
             return task if size and got + size < length else None
 
         # every answer carries a 4-byte TLV header at least, so the length bounds the loop
@@ -342,9 +336,7 @@ class AtolKkt:
             if got >= length:
                 break
             try:
-                answer = self._answer(command, {}, more)
-                # more() ran on this very answer (inside a batch) unless it was refused
-                block = decoded[1] if decoded[0] is answer else command.answer_data(answer)
+                block = command.answer_data(self._answer(command, {}, more))
             except FnNoDataError:
                 break
             if not block:

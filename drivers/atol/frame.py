@@ -324,69 +324,19 @@ class FrameReader:
         if start:
             self.dropped += start
             del buffer[:start]
-        end = len(buffer)
-        if end >= OVERHEAD and buffer.find(ESC, 4) < 0:
-            # no FD in the buffer (the usual read): frame_size's answer without its call,
-            # the DATA and CRC plain bytes after the head
-            whole = OVERHEAD + ((buffer[1] & 0x7F) | (buffer[2] << 7))
-            size = whole if whole <= end else None
-        else:
-            size = frame_size(buffer)
-        restart = buffer.find(STX, 1, size if size is not None else end)
+        size = frame_size(buffer)
+        restart = buffer.find(STX, 1, size if size is not None else len(buffer))
         if restart > 0:
             return self._damaged(restart)
         if size is None:
             return None
-        if size == len(buffer):  # the usual read: one whole frame, and nothing after it
-            raw = bytes(buffer)
-            buffer.clear()
-        else:
-            raw = bytes(buffer[:size])
-            del buffer[:size]
+        raw = bytes(buffer[:size])
+        del buffer[:size]
         try:
             packet_id, data = parse_frame(raw)
         except FrameError:
             return Received(raw[3], None, raw)
         return Received(packet_id, data, raw)
-
-    def take(self, data: bytes) -> list[tuple[int, Received]]:
-        """Feed ``data`` and hand out every frame it completes, each with the index in
-        ``data`` of the byte that completed it (a frame's last byte; for a frame cut by
-        the next one, that one's STX): what feeding the bytes one at a time and asking
-        :meth:`next` after each gives, in one pass over the buffer instead of a Python
-        call a byte (tests/drivers/atol/test_atol_fast_paths.py holds them equal)."""
-        buffer = self._buffer
-        base = -len(buffer)  # the index in ``data`` of the buffer's first byte
-        buffer += data
-        out: list[tuple[int, Received]] = []
-        while buffer:
-            start = buffer.find(STX)
-            if start < 0:
-                self.dropped += len(buffer)
-                buffer.clear()
-                break
-            if start:
-                self.dropped += start
-                base += start
-                del buffer[:start]
-            size = frame_size(buffer)
-            restart = buffer.find(STX, 1, size if size is not None else len(buffer))
-            if restart > 0:
-                out.append((max(base + restart, 0), self._damaged(restart)))
-                base += restart
-                continue
-            if size is None:
-                break
-            raw = bytes(buffer[:size])
-            del buffer[:size]
-            try:
-                packet_id, payload = parse_frame(raw)
-            except FrameError:
-                out.append((max(base + size - 1, 0), Received(raw[3], None, raw)))
-            else:
-                out.append((max(base + size - 1, 0), Received(packet_id, payload, raw)))
-            base += size
-        return out
 
     def cut(self) -> Received | None:
         """The line went quiet in the middle of a frame: hand it out damaged."""

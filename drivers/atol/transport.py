@@ -149,12 +149,6 @@ class Transport:
         self.heard = False  # any well-formed packet arrived on this link
         #: the task sent ahead (``follow``): its bytes, its run, its timeout
         self._ahead: tuple[bytes, _Task, float] | None = None
-        #: frames built ahead (:meth:`_prepare`): packet id -> (payload, its frame)
-        self._built: dict[int, tuple[bytes, bytes]] = {}
-        #: the payloads built ahead with them: the ACK of this tid, the ADD of this tid and
-        #: task (the caller's very bytes object): taken instead of building them again
-        self._built_ack: tuple[int, bytes] | None = None
-        self._built_add: tuple[int, bytes, bytes] | None = None
 
     @property
     def port(self) -> SerialPort:
@@ -179,11 +173,7 @@ class Transport:
         result) goes out with the next one or at :meth:`flush`: the same bytes in one write,
         so the register's line wakes once for the ACK and the next task."""
         self._packet_id = packet_id = next_packet_id(self._packet_id)
-        built = self._built.get(packet_id)
-        if built is not None and built[0] == payload:
-            frame = built[1]  # build_frame's bytes for this id and payload, made ahead
-        else:
-            frame = build_frame(packet_id, payload)
+        frame = build_frame(packet_id, payload)
         if defer:
             self._deferred += frame
             self._deferred_ids.append(packet_id)
@@ -234,8 +224,6 @@ class Transport:
             ahead = None
         self._ahead = None
         run = ahead[1] if ahead is not None else self._start(task)
-        if follow is not None:
-            self._prepare(run, task)
         result = self._finish(run, task, timeout)
         if follow is not None:
             after = follow(*result)
@@ -254,37 +242,14 @@ class Transport:
         self._add(run, task)
         return run
 
-    def _prepare(self, run: _Task, task: bytes) -> None:
-        """Build now, while the line carries the task and its result, the frames the
-        usual reply to that result takes (its ACK, then the same task again with the next
-        tid, or the two in one C5): between the result and the next task's write, where
-        every microsecond is the line's idle time, :meth:`send` then only looks them up.
-        A guess that does not come true (another task follows, a REQ took an id, a round
-        of tids starts with ABORT) costs nothing but this work: a frame is used only for
-        the packet id and payload it was built for."""
-        ack_id = next_packet_id(self._packet_id)
-        add_id = next_packet_id(ack_id)
-        tid = next_packet_id(run.tid)
-        ack = taskbuffer.ack(run.tid)
-        add = (taskbuffer.ack_add(run.tid, tid, task) if self.ack_add
-               else taskbuffer.add(tid, task))
-        self._built = {ack_id: (ack, build_frame(ack_id, ack)),
-                       add_id: (add, build_frame(add_id, add))}
-        self._built_ack = (run.tid, ack)
-        self._built_add = (tid, task, add) if not self.ack_add else None
-
     def _finish(self, run: _Task, task: bytes, timeout: float) -> tuple[int, bytes]:
         try:
             return self._run(run, task, timeout)
         finally:
             # a finished task's packets are never sent again: an ADD of it that went twice
             # and was damaged on the way must not run it a second time
-            # (each set in turn: building their union is work between the result and the
-            # next task's write)
-            unsettled = self._unsettled
-            for ids in (run.adds, run.reqs, run.old):
-                for packet_id in ids:
-                    unsettled.pop(packet_id, None)
+            for packet_id in run.ours:
+                self._unsettled.pop(packet_id, None)
 
     def _finish_ahead(self) -> None:
         """The task sent ahead was not asked for: run it to its end and drop its result
@@ -372,11 +337,7 @@ class Transport:
             payload = taskbuffer.ack_add(self._deferred_ack, run.tid, task)
             self._drop_deferred()  # its ACK goes inside this packet
         else:
-            built = self._built_add
-            if built is not None and built[0] == run.tid and built[1] is task:
-                payload = built[2]  # taskbuffer.add(run.tid, task), made by _prepare
-            else:
-                payload = taskbuffer.add(run.tid, task)
+            payload = taskbuffer.add(run.tid, task)
         run.last_add = self.send(payload, defer=defer)
         run.add_sent = self._unsettled[run.last_add]
         run.adds.add(run.last_add)
@@ -449,10 +410,7 @@ class Transport:
 
     def _result(self, run: _Task, status: int, answer: bytes) -> tuple[int, bytes]:
         alone = not self._deferred
-        built = self._built_ack
-        # taskbuffer.ack(run.tid), made by _prepare when it was for this tid
-        self.send(built[1] if built is not None and built[0] == run.tid
-                  else taskbuffer.ack(run.tid), defer=True)
+        self.send(taskbuffer.ack(run.tid), defer=True)
         self._deferred_ack = run.tid if alone else None
         return status, answer
 

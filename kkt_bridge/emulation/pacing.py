@@ -32,8 +32,7 @@ cut by a disconnect) are applied here.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from itertools import accumulate, repeat
+from collections.abc import Callable, Iterator
 
 from .faults import FaultInjector
 
@@ -76,28 +75,6 @@ class Pacer:
             self._inbox.append((arrival, byte))
             if acts(byte, arrival):
                 self._events.append(arrival)
-
-    def arrive_all(self, data: bytes, now: float,
-                   acting: Callable[[bytes, list[float]], Iterable[int]]) -> None:
-        """:meth:`arrive` for a link that reads a write's bytes at once, not a Python call
-        a byte: ``acting(data, arrivals)`` gets the bytes (after the line's faults) and
-        each one's arrival, and names, in order, the indices of those it acts on (the rule
-        of ``acts``). The arrivals are the very sums :meth:`arrive` makes."""
-        self.bytes_in += len(data)
-        faults = self.faults
-        if faults.is_silent(now):
-            return
-        data = faults.inbound(data)
-        if not data:
-            return
-        # max(now, the line free) + a byte time, then each byte a byte time after the one
-        # before it (which is never before now): arrive's sums, in the same order
-        arrivals = list(accumulate(repeat(faults.spec.byte_time, len(data)),
-                                   initial=max(now, self._in_free)))
-        del arrivals[0]
-        self._in_free = arrivals[-1]
-        self._inbox.extend(zip(arrivals, data, strict=True))
-        self._events.extend(arrivals[index] for index in acting(data, arrivals))
 
     def arrived(self, now: float) -> Iterator[tuple[float, int]]:
         """(arrival time, byte) of every byte that has arrived by ``now``, in order."""

@@ -19,11 +19,11 @@ tens of microseconds of Python on the path from the register's answer to our nex
 
 Only a ``serial.Serial`` of POSIX (a tty, a pty) gets one: sockets, ``usb://``, ``loop://``
 and the test ports keep pyserial's or their own ``read`` and ``write``, unless the caller
-asks for :class:`SocketIO` (``port_calls(port, sockets=True)``): pyserial's ``socket://``
-port waits for the whole size asked (a select and a recv a piece), asks ``in_waiting`` with
-another select, and selects for writability after every send. A reader that keeps what it
-reads past a message (the ATOL transport's frame reader) takes all that waits in one poll
-and one recv, under the same rules as :class:`DirectIO`.
+asks for :class:`SocketIO` (``port_calls(port, sockets=True)``), the same reads and writes
+on a ``socket://`` port's socket: pyserial's waits for the whole size asked (a select and a
+recv a piece), asks ``in_waiting`` with another select, and selects for writability after
+every send. A reader that keeps what it reads past a message (the ATOL transport's frame
+reader) takes all that waits in one poll and one read.
 """
 
 from __future__ import annotations
@@ -54,22 +54,24 @@ def direct_io(port: Any) -> DirectIO | None:
 class DirectIO:
     """Reads and writes of one open pyserial POSIX port (see the module text)."""
 
-    def __init__(self, port: Any) -> None:
+    def __init__(self, port: Any, fd: int | None = None) -> None:
         self.port = port
-        self.fd: int = port.fd
+        self.fd: int = port.fd if fd is None else fd
         self._abort: int | None = getattr(port, "pipe_abort_read_r", None)
         self._poll = select.poll()
         self._poll.register(self.fd, select.POLLIN)
         if self._abort is not None:
             self._poll.register(self._abort, select.POLLIN)
 
+    def _check(self) -> None:
+        if not self.port.is_open or self.port.fd != self.fd:
+            raise serial.PortNotOpenError()
+
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes: those waiting, else the first to come within the port's
         timeout; ``b""`` when none came (see the module text)."""
-        port = self.port
-        if not port.is_open or port.fd != self.fd:
-            raise serial.PortNotOpenError()
-        timeout = port.timeout
+        self._check()
+        timeout = self.port.timeout
         wait = -1 if timeout is None else int(timeout * 1000 + 0.999)  # ms, rounded up
         for _turn in range(2):  # bounded: a second turn only after an interrupted read
             ready = self._poll.poll(wait)
@@ -94,9 +96,7 @@ class DirectIO:
     def read_now(self, size: int) -> bytes:
         """:meth:`read` for bytes that should be waiting already (the rest of a frame whose
         head just came): read first, and wait only if they are not there yet."""
-        port = self.port
-        if not port.is_open or port.fd != self.fd:
-            raise serial.PortNotOpenError()
+        self._check()
         try:
             data = os.read(self.fd, size)
         except _AGAIN:
@@ -107,9 +107,7 @@ class DirectIO:
 
     def write(self, data: bytes) -> None:
         """Write ``data`` whole (see the module text)."""
-        port = self.port
-        if not port.is_open or port.fd != self.fd:
-            raise serial.PortNotOpenError()
+        self._check()
         try:
             written = os.write(self.fd, data)
         except _AGAIN:
@@ -117,7 +115,7 @@ class DirectIO:
         except OSError as exc:
             raise serial.SerialException(f"write failed: {exc}") from exc
         if written < len(data):
-            port.write(data[written:])
+            self.port.write(data[written:])
 
 
 def socket_io(port: Any) -> SocketIO | None:
@@ -131,71 +129,18 @@ def socket_io(port: Any) -> SocketIO | None:
     return SocketIO(port, sock)
 
 
-class SocketIO:
-    """Reads and writes of one open pyserial ``socket://`` port, with :class:`DirectIO`'s
-    rules: a read waits at most the port's timeout for its first byte and returns what is
-    there, up to the size asked; a closed connection raises ``SerialException`` (pyserial's
-    "socket disconnected"); a send the socket does not take whole goes on through pyserial's
-    ``write``, with its write timeout."""
+class SocketIO(DirectIO):
+    """:class:`DirectIO` on an open pyserial ``socket://`` port's socket: read(2) and
+    write(2) on a socket are its recv and send, under the same rules (a peer that closed
+    the connection reads as readable and empty, and raises)."""
 
     def __init__(self, port: Any, sock: socket.socket) -> None:
-        self.port = port
         self._sock = sock
-        #: the socket's calls, looked up once (a tool may wrap them to note the traffic)
-        self.recv: Callable[[int], bytes] = sock.recv
-        self.send: Callable[[bytes], int] = sock.send
-        self._poll = select.poll()
-        self._poll.register(sock.fileno(), select.POLLIN)
+        super().__init__(port, sock.fileno())
 
     def _check(self) -> None:
         if not self.port.is_open or self.port._socket is not self._sock:
             raise serial.PortNotOpenError()
-
-    def read(self, size: int) -> bytes:
-        """Up to ``size`` bytes: those waiting, else the first to come within the port's
-        timeout; ``b""`` when none came."""
-        self._check()
-        timeout = self.port.timeout
-        wait = -1 if timeout is None else int(timeout * 1000 + 0.999)  # ms, rounded up
-        for _turn in range(2):  # bounded: a second turn only after an interrupted read
-            if not self._poll.poll(wait):
-                return b""
-            try:
-                data = self.recv(size)
-            except _AGAIN:
-                continue
-            except OSError as exc:
-                raise serial.SerialException(f"read failed: {exc}") from exc
-            if not data:
-                raise serial.SerialException("socket disconnected")
-            return data
-        return b""
-
-    def read_now(self, size: int) -> bytes:
-        """:meth:`read` for bytes that should be waiting already: recv first, wait only if
-        they are not there yet."""
-        self._check()
-        try:
-            data = self.recv(size)
-        except _AGAIN:
-            return self.read(size)
-        except OSError as exc:
-            raise serial.SerialException(f"read failed: {exc}") from exc
-        if not data:
-            raise serial.SerialException("socket disconnected")
-        return data
-
-    def write(self, data: bytes) -> None:
-        """Write ``data`` whole."""
-        self._check()
-        try:
-            written = self.send(data)
-        except _AGAIN:
-            written = 0
-        except OSError as exc:
-            raise serial.SerialException(f"write failed: {exc}") from exc
-        if written < len(data):
-            self.port.write(data[written:])
 
 
 class PortCalls(NamedTuple):
@@ -203,7 +148,7 @@ class PortCalls(NamedTuple):
     else through the port's own methods, looked up at each call (a wrapper may replace
     them)."""
 
-    direct: DirectIO | SocketIO | None
+    direct: DirectIO | None
     read: Callable[[int], bytes]
     #: for bytes that should be waiting already (the rest of a frame whose head came)
     read_now: Callable[[int], bytes]
@@ -213,7 +158,7 @@ class PortCalls(NamedTuple):
 def port_calls(port: Any, *, sockets: bool = False) -> PortCalls:
     """The :class:`PortCalls` of ``port``; with ``sockets``, a pyserial ``socket://`` port's
     are :class:`SocketIO`'s (for a reader that keeps what it reads past a message)."""
-    direct: DirectIO | SocketIO | None = direct_io(port)
+    direct = direct_io(port)
     if direct is None and sockets:
         direct = socket_io(port)
     if direct is not None:

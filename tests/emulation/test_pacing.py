@@ -105,29 +105,3 @@ def test_no_input_overtakes_a_link_run_until_the_line_is_quiet() -> None:
     quiet = pacer.quiet_until(1.0 + 0.5 * BYTE)
     pacer.arrive(b"d", 1.0 + 0.5 * BYTE, lambda _byte, _at: True)  # queued behind them
     assert pacer.next_deadline() == pytest.approx(quiet)  # there, and not a moment sooner
-
-
-@pytest.mark.parametrize("spec", ["baud=9600", "baud=115200,corrupt_in=0.2,drop_in=0.2", ""])
-def test_a_write_taken_at_once_arrives_as_one_taken_a_byte_at_a_time(spec: str) -> None:
-    """arrive_all: the same arrival times (to the bit), the same wake-ups, the same bytes
-    through the same faults, the link told each byte with its arrival."""
-    each, whole = _pacer(spec), _pacer(spec)
-    seen_each: list[tuple[int, float]] = []
-    seen_whole: list[tuple[int, float]] = []
-
-    def acts(byte: int, at: float) -> bool:
-        seen_each.append((byte, at))
-        return byte % 3 == 0
-
-    def acting(data: bytes, arrivals: list[float]) -> list[int]:
-        seen_whole.extend(zip(data, arrivals, strict=True))
-        return [index for index, byte in enumerate(data) if byte % 3 == 0]
-
-    for now, data in [(1.0, bytes(range(40))), (1.0, b"xyz"), (5.0, b""), (9.0, b"\x03abc")]:
-        each.arrive(data, now, acts)
-        whole.arrive_all(data, now, acting)
-        assert seen_whole == seen_each
-        assert whole.next_deadline() == each.next_deadline()
-        assert (whole.bytes_in, whole.receiving) == (each.bytes_in, each.receiving)
-    assert list(whole.arrived(20.0)) == list(each.arrived(20.0))
-    assert whole.quiet_until(20.0) == each.quiet_until(20.0)

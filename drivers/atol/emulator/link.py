@@ -27,15 +27,11 @@ than the register decided to send it. The link tells the pacer which bytes end a
 (:class:`_Packets` run ahead over the inbox), so the line wakes once a packet, not once a
 byte; every byte still reaches the link with its own arrival time, and the timers (the
 frame timeout, a task falling due) run in time order, so a late poll acts as a punctual one.
-Both readers take what arrived a run of bytes at a time, not a Python call a byte (the
-emulator's CPU a document); the byte-at-a-time path stays for lines so slow that a frame
-timeout fits between two bytes, and as the reference the tests hold the other equal to.
 """
 
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,11 +115,9 @@ class _Task:
 
 
 class _Packets:
-    """The frame reader, given a write's bytes at once (:meth:`take`: each packet with the
-    byte it ends at), or, on a line too slow for that, a byte at a time (:meth:`push`,
-    asking it for packets only when one can have ended: its :meth:`FrameReader.needed`
-    bytes are in, or an STX may cut the one being read; asking after every byte would
-    rescan a long packet once a byte)."""
+    """The frame reader fed a byte at a time, asking it for packets only when one can have
+    ended (its :meth:`FrameReader.needed` bytes are in, or an STX may cut the one being
+    read): asking after every byte would rescan a long packet once a byte."""
 
     def __init__(self) -> None:
         self.reader = FrameReader()
@@ -140,14 +134,6 @@ class _Packets:
             out.append(frame)
         self._need = reader.needed() if reader.pending else 1
         return out
-
-    def take(self, data: bytes) -> list[tuple[int, Received]]:
-        """What pushing ``data`` a byte at a time gives, in one pass: each packet with the
-        index of the byte it comes out at."""
-        reader = self.reader
-        frames = reader.take(data)
-        self._need = reader.needed() if reader.pending else 1
-        return frames
 
     def cut(self) -> Received | None:
         self._need = 1
@@ -170,9 +156,6 @@ class AtolLink:
         self.power_cycle = power_cycle
         self.disconnect_requested = False
         self.pacer = Pacer(faults, byte_timeout=FRAME_TIMEOUT)
-        #: the readers take a byte at a time (the reference the whole-write path is held
-        #: equal to, tests/drivers/atol/emulator/test_atol_link_wakes.py)
-        self.bytewise = False
         self._packets = _Packets()
         self._last_rx = 0.0
         self._ahead = _Packets()  # the look-ahead reader, at the tail of the pacer's inbox
@@ -200,29 +183,7 @@ class AtolLink:
     def receive(self, data: bytes, now: float) -> None:
         """Bytes the host wrote, setting off down the line at ``now`` (the line's word:
         the write where it knows it, else the read; see ``EmulatedLink.receive``)."""
-        if self._bytewise():
-            self.pacer.arrive(data, now, self._acts)
-        else:
-            self.pacer.arrive_all(data, now, self._acting)
-
-    def _bytewise(self) -> bool:
-        """Whether bytes go through the readers one at a time: on a line so slow that a
-        frame timeout can pass between two bytes of one write (the readers taking a write
-        at once see the line's silence only before its first byte), or when a test asks."""
-        return self.bytewise or self.faults.spec.byte_time * 2 >= FRAME_TIMEOUT
-
-    def _acting(self, data: bytes, arrivals: list[float]) -> list[int]:
-        """:meth:`_acts` for a whole write: the indices of the bytes it is true for."""
-        ahead = self._ahead
-        if ahead.reader.pending and arrivals[0] - self._ahead_last >= FRAME_TIMEOUT:
-            ahead.cut()
-        self._ahead_last = arrivals[-1]
-        acting: list[int] = []
-        answered_by_nothing = self._answered_by_nothing
-        for index, frame in ahead.take(data):
-            if (not acting or acting[-1] != index) and not answered_by_nothing(frame):
-                acting.append(index)
-        return acting
+        self.pacer.arrive(data, now, self._acts)
 
     def _acts(self, byte: int, arrival: float) -> bool:
         """Will the register act on this byte when it arrives? The link's own reading, run
@@ -249,55 +210,6 @@ class AtolLink:
 
     def poll(self, now: float) -> bytes:
         """Advance to ``now``: handle what arrived, run due tasks, return bytes to write."""
-        if self._bytewise():
-            self._arrived_bytewise(now)
-        else:
-            arrived = list(self.pacer.arrived(now))
-            if arrived:
-                self._arrived(arrived)
-        self._timers(now)
-        return self._release(now)
-
-    def _arrived(self, arrived: list[tuple[float, int]]) -> None:
-        """Hand the bytes that arrived to the packet reader a run at a time (a run: bytes
-        closer than a frame timeout to each other), with the timers a byte at a time would
-        see: a task falling due at a byte runs before the packet that byte ends. Inside a
-        run the frame timeout never fires (no gap is that long), so the reader being
-        ahead of the byte the timers run at changes nothing they do."""
-        times = [at for at, _byte in arrived]
-        data = bytes([byte for _at, byte in arrived])
-        count = len(times)
-        ends = [index for index in range(1, count)
-                if times[index] - times[index - 1] >= FRAME_TIMEOUT]
-        ends.append(count)
-        packets = self._packets
-        due = self._task_due()
-        start = 0
-        for end in ends:
-            at = times[start]
-            if at >= due or (at - self._last_rx >= FRAME_TIMEOUT and packets.reader.pending):
-                self._timers(at)
-                due = self._task_due()
-            checked = start + 1  # the bytes before this one had their timers run
-            taken: list[tuple[int, Received | None]] = list(packets.take(data[start:end]))
-            taken.append((end - start - 1, None))  # the timers up to the run's last byte
-            for offset, frame in taken:
-                stop = start + offset
-                while checked <= stop and times[stop] >= due:
-                    first = bisect_left(times, due, checked, stop + 1)
-                    self._last_rx = times[first - 1]
-                    self._timers(times[first])
-                    due = self._task_due()
-                    checked = first + 1
-                checked = max(checked, stop + 1)
-                if frame is not None:
-                    self._last_rx = times[stop]
-                    self._packet(frame, times[stop])
-                    due = self._task_due()
-            self._last_rx = times[end - 1]
-            start = end
-
-    def _arrived_bytewise(self, now: float) -> None:
         due = self._task_due()
         for at, byte in self.pacer.arrived(now):
             # the timers only when one can fire: a task falls due, or the line was quiet
@@ -313,6 +225,8 @@ class AtolLink:
                 for frame in frames:
                     self._packet(frame, at)
                 due = self._task_due()
+        self._timers(now)
+        return self._release(now)
 
     def _task_due(self) -> float:
         return min((t.ready_at for t in self._tasks.values() if not t.done),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from construct import ConstructError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from kkt_bridge.drivers.atol import frame, taskbuffer
 from kkt_bridge.drivers.atol.commands import REGISTRY, fn
 from kkt_bridge.drivers.atol.commands.base import EMPTY, Bcd, Command
 from kkt_bridge.drivers.atol.errors import AtolDeviceError
-from kkt_bridge.errors import FrameError, ProtocolError
+from kkt_bridge.errors import ProtocolError
 
 byte = st.integers(0, 255)
 
@@ -115,12 +116,25 @@ def test_the_frame_size_equals_the_byte_walk(length: int, low_extra: bool, tail:
     assert frame.frame_size(bytearray(buffer)) == frame.frame_size_walk(buffer)
 
 
+#: data rich in the bytes escaping is about
+_escapy = st.binary(max_size=12).map(lambda b: b.replace(b"\x01", b"\xfd").replace(
+    b"\x02", b"\xfe"))
+
+
+@given(packet_id=st.integers(0, 0xFC), data=_escapy, tail=st.binary(max_size=8))
+def test_the_frame_size_of_a_declared_frame_is_its_length(packet_id: int, data: bytes,
+                                                          tail: bytes) -> None:
+    """frame_size held to the construct declaration: whatever follows a frame the
+    declaration builds, its size is that frame's; any part of it is too short."""
+    wire = frame.build_frame_declared(packet_id, data)
+    assert frame.frame_size(wire + tail) == len(wire)
+    assert [frame.frame_size(wire[:end]) for end in range(len(wire))] == [None] * len(wire)
+
+
 def _stream() -> st.SearchStrategy[bytes]:
     """Frames whole, damaged and cut, with escapes and garbage between, run together."""
-    escapy = st.binary(max_size=12).map(lambda b: b.replace(b"\x01", b"\xfd").replace(
-        b"\x02", b"\xfe"))
     good = st.builds(frame.build_frame, st.integers(0, 0xF0).filter(lambda i: i < 0xFD),
-                     escapy)
+                     _escapy)
     piece = st.one_of(
         good,
         good.map(lambda f: f[:-1] + bytes([f[-1] ^ 0x01])),  # a bad CRC (or a bad escape)
@@ -131,66 +145,43 @@ def _stream() -> st.SearchStrategy[bytes]:
     return st.lists(piece, max_size=8).map(b"".join)
 
 
-def _by_byte(reader: frame.FrameReader, data: bytes) -> list[tuple[int, bytes | None, bytes]]:
-    out = []
-    for index, value in enumerate(data):
-        reader.feed(bytes([value]))
-        while (got := reader.next()) is not None:
-            out.append((index, got.data, got.raw))
+def _reference_frames(stream: bytes) -> list[tuple[int, bytes | None, bytes]]:
+    """The receiver's rule of atol.md §2.1 over a whole stream, stated piece by piece rather
+    than as a reader's loop: escaping leaves an FE only as a frame's STX, so every FE starts
+    a piece that runs to the next FE. A piece long enough for the length its head says
+    (sized by the byte walk) holds that frame, then noise; a shorter one was cut by the
+    next FE (all of it damaged) or, the last, is still arriving. What the construct
+    declaration parses is a frame; what it refuses, a damaged one."""
+    starts = [index for index, value in enumerate(stream) if value == frame.STX]
+    out: list[tuple[int, bytes | None, bytes]] = []
+    for start, end in itertools.pairwise([*starts, len(stream)]):
+        piece = stream[start:end]
+        size = frame.frame_size_walk(piece)
+        if size is None:
+            if end < len(stream):  # cut by the next FE, not still arriving
+                out.append((piece[3] if len(piece) > 3 else 0, None, piece))
+            continue
+        raw = piece[:size]
+        try:
+            parsed = frame.Frame.parse(raw)
+        except ConstructError:
+            out.append((raw[3], None, raw))
+        else:
+            out.append((parsed.id, bytes(parsed.body.data), raw))
     return out
 
 
 @given(stream=_stream(), cuts=st.lists(st.integers(0, 200), max_size=4))
-def test_taking_a_read_at_once_equals_feeding_it_a_byte_at_a_time(
-        stream: bytes, cuts: list[int]) -> None:
-    """Frames, the byte that completes each, what stays buffered and what was dropped: the
-    same whether a read is taken whole (the emulator) or a byte at a time; the reads split
-    anywhere, and what one leaves unfinished the next completes."""
+def test_the_reader_finds_the_frames_the_walked_rule_finds(stream: bytes,
+                                                           cuts: list[int]) -> None:
+    """The frames FrameReader.next hands out of any stream, fed in reads split anywhere,
+    are those of the rule stated piece by piece, sized by the byte walk and parsed by the
+    declaration."""
     bounds = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
-    whole, single = frame.FrameReader(), frame.FrameReader()
-    for begin, end in itertools.pairwise(bounds):
-        chunk = stream[begin:end]
-        taken = [(index, got.data, got.raw) for index, got in whole.take(chunk)]
-        assert taken == _by_byte(single, chunk)
-        assert whole.pending == single.pending
-        assert whole.dropped == single.dropped
-    assert whole.cut() is None if single.pending < 4 else whole.cut() is not None
-
-
-def _reference_frames(stream: bytes) -> list[tuple[int, bytes | None, bytes]]:
-    """The receiver's rule of atol.md §2.1 over a whole stream, sized by the byte walk:
-    skip to an STX; a frame is its walked size unless an STX comes inside it first."""
-    out: list[tuple[int, bytes | None, bytes]] = []
-    buffer = bytearray(stream)
-    while (start := buffer.find(frame.STX)) >= 0:
-        del buffer[:start]
-        size = frame.frame_size_walk(buffer)
-        restart = buffer.find(frame.STX, 1, size if size is not None else len(buffer))
-        if restart > 0:
-            raw = bytes(buffer[:restart])
-            out.append((raw[3] if len(raw) > 3 else 0, None, raw))
-            del buffer[:restart]
-            continue
-        if size is None:
-            break
-        raw = bytes(buffer[:size])
-        del buffer[:size]
-        try:
-            packet_id, data = frame.parse_frame_declared(raw)
-        except FrameError:  # the declaration refuses it: a damaged frame
-            out.append((raw[3], None, raw))
-        else:
-            out.append((packet_id, data, raw))
-    return out
-
-
-@given(stream=_stream())
-def test_the_reader_finds_the_frames_the_walked_rule_finds(stream: bytes) -> None:
-    """FrameReader.next sizes a frame without FD in sight inline, else by frame_size: the
-    frames of any stream are those the byte walk and the declaration give."""
     reader = frame.FrameReader()
-    reader.feed(stream)
     got = []
-    while (received := reader.next()) is not None:
-        got.append((received.packet_id, received.data, received.raw))
+    for begin, end in itertools.pairwise(bounds):
+        reader.feed(stream[begin:end])
+        while (received := reader.next()) is not None:
+            got.append((received.packet_id, received.data, received.raw))
     assert got == _reference_frames(stream)
