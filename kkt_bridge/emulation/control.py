@@ -539,6 +539,14 @@ def _write_private(path: Path, text: str) -> None:
 def resolve_control_url(at: str) -> str:
     """The control URL from ``--at``: the URL the emulator printed, or its state file."""
     if at.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(at)
+            # .port raises ValueError for «:abc» or «:99999», as urlsplit does for «[bad»
+            valid = bool(parts.hostname) and parts.port != 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise _not_a_control_url(at)
         return at.rstrip("/")
     path = Path(at)
     candidates = [path] if path.name.endswith(".control") else [control_file(path)]
@@ -554,6 +562,12 @@ def resolve_control_url(at: str) -> str:
                         "файл --state запущенного эмулятора"))
 
 
+def _not_a_control_url(at: str) -> ConfigError:
+    return ConfigError(_("«{at}» — не адрес управления эмулятора").format(at=at),
+                       _("укажите URL, который эмулятор вывел при запуске (control "
+                         "http://127.0.0.1:ПОРТ/…), или файл --state запущенного эмулятора"))
+
+
 def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
          ) -> dict[str, Any]:
     """Run ``action`` on the emulator at ``at``; the answer, or the emulator's error."""
@@ -566,6 +580,8 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
     try:
         response = httpx.post(url, json=dict(data), timeout=timeout,
                               headers={"Accept-Language": language()})
+    except httpx.InvalidURL:  # what urlsplit let through and httpx does not take
+        raise _not_a_control_url(at) from None
     except httpx.HTTPError as exc:
         raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
             url=where, reason=unreachable_reason(exc, timeout)),

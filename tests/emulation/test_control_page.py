@@ -256,3 +256,18 @@ def test_an_item_name_the_fn_cannot_hold_is_said_as_such(control: ControlServer,
     assert len(control.emu.archive()) == before
     call(control.url, "sell", {"items": [{"name": "Х" * 128, "price": 100}]})
     assert len(control.emu.archive()) == before + 1  # the longest name 1030 holds
+
+
+@pytest.mark.parametrize("at", ["http://[bad", "http://127.0.0.1:abc/x",
+                                "http://127.0.0.1:99999/x", "http:///token"])
+def test_a_control_url_that_is_not_one_is_said_in_words(at: str) -> None:
+    """A mistyped --at used to end in urllib's or httpx's traceback («Invalid IPv6 URL»,
+    "Invalid port: 'abc'") or in «nothing listens» for a port no one can listen on."""
+    with using_language("ru"), pytest.raises(ConfigError) as caught:
+        call(at, "status", {}, timeout=5)
+    assert caught.value.message == f"«{at}» — не адрес управления эмулятора"
+    assert "--state" in caught.value.hint
+    with using_language("en"), pytest.raises(ConfigError) as caught:
+        call(at, "status", {}, timeout=5)
+    assert "is not an emulator's control address" in caught.value.message
+    assert "PORT" in caught.value.hint and "ПОРТ" not in caught.value.hint
