@@ -424,6 +424,9 @@ class ControlServer:
                 self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED
                              if rest[1:] in HANDLERS else HTTPStatus.NOT_FOUND)
             return
+        if rest in ("", "/"):  # the URL itself only shows its page: the actions are below it
+            self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED)
+            return
         action = rest[1:]
         try:
             length = int(request.headers.get("Content-Length") or 0)
@@ -473,7 +476,8 @@ class ControlServer:
 
         method = getattr(request, "command", None) or "?"
         path = getattr(request, "path", None)
-        ours = path is not None and self._action_path(urlsplit(path).path) is not None
+        rest = self._action_path(urlsplit(path).path) if path is not None else None
+        ours = rest is not None
         if status == HTTPStatus.NOT_IMPLEMENTED and method not in ("GET", "HEAD", "POST"):
             # a method no handler is for: on the control URL it is the method that is
             # wrong, elsewhere the address
@@ -481,7 +485,8 @@ class ControlServer:
         message, hint = error_text(status, method)
         headers = dict(HEADERS)
         if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            headers["Allow"] = "GET, HEAD, POST"
+            # the URL itself is read, an action is posted
+            headers["Allow"] = "GET, HEAD" if rest in ("", "/") else "POST"
         headers_in = getattr(request, "headers", None)
         if wants_html(headers_in.get("Accept") if headers_in is not None else None):
             # who holds the token may be led back to the page of the control URL

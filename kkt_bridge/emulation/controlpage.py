@@ -137,6 +137,11 @@ def error_text(status: HTTPStatus, method: str) -> tuple[str, str]:
         return (_("по этому адресу ничего нет"),
                 _("адрес управления эмулятор выводит при запуске (строка control), он же "
                   "в файле STATE.control"))
+    if status == HTTPStatus.METHOD_NOT_ALLOWED and method == "POST":  # to the URL itself
+        return (_("запрос POST здесь не принимается"),
+                _("по самому адресу управления браузер открывает страницу; действие "
+                  "принимается запросом POST с его именем в конце адреса (/status, "
+                  "/sell), так его посылают команды kkt-bridge emulator"))
     if status in (HTTPStatus.METHOD_NOT_ALLOWED, HTTPStatus.NOT_IMPLEMENTED):
         return (_("запрос {method} здесь не принимается").format(method=method[:16]),
                 _("откройте адрес управления в браузере или выполните команду "

@@ -85,6 +85,8 @@ def test_a_get_changes_nothing(control: ControlServer) -> None:
     ("DELETE", "/sell", 405),
     ("GET", "/nothing", 404),     # not an action
     ("BREW", "", 405),
+    ("POST", "", 405),            # the URL itself is a page: no action is named
+    ("POST", "/", 405),
 ])
 def test_what_is_not_served_says_why(control: ControlServer, method: str, path: str,
                                      status: int) -> None:
@@ -92,8 +94,9 @@ def test_what_is_not_served_says_why(control: ControlServer, method: str, path: 
     assert answer.status_code == status
     body = answer.json()
     assert body["ok"] is False and body["error"] and body["hint"]
-    if status == 405:
-        assert "POST" in answer.headers["allow"] and method in body["error"]
+    if status == 405:  # Allow names what this very address takes
+        assert answer.headers["allow"] == ("GET, HEAD" if path in ("", "/") else "POST")
+        assert method in body["error"]
     english = httpx.request(method, control.url + path, headers={"Accept-Language": "en"})
     assert english.json()["error"].isascii() and english.json()["hint"].isascii()
     # a browser gets a page that leads back to the control URL
