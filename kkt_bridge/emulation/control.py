@@ -608,24 +608,21 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
 def unreachable_reason(exc: BaseException, timeout: float) -> str:
     """Why an HTTP request got no answer, in the UI language: the system's and httpx's own
     words are English («[Errno 111] Connection refused») whatever the UI says."""
-    import errno
     import socket
 
     import httpx
 
+    from kkt_bridge.link.failures import REFUSED, errno_of, in_chain
+
     if isinstance(exc, httpx.TimeoutException):
         return _("нет ответа за {seconds:g} с").format(seconds=timeout)
-    cause: BaseException | None = exc
-    for _depth in range(10):  # a cyclic __context__ must not hang the client
-        if cause is None:
-            break
-        if isinstance(cause, socket.gaierror):
-            return _("такого адреса не найти")
-        if getattr(cause, "errno", None) in (errno.ECONNREFUSED, errno.ECONNRESET):
-            return _("на этом порту никто не слушает")
-        if isinstance(cause, OSError) and cause.errno is not None:
-            return os_error_text(cause)
-        cause = cause.__cause__ or cause.__context__
+    if in_chain(exc, socket.gaierror):
+        return _("такого адреса не найти")
+    code = errno_of(exc)  # httpx wraps the OSError it got, often twice
+    if code in REFUSED:
+        return _("на этом порту никто не слушает")
+    if code is not None:
+        return os_error_text(OSError(code, os.strerror(code)))
     return _("соединение не установлено ({error})").format(error=type(exc).__name__)
 
 
