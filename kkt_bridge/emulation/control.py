@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, os_error_text
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
+from kkt_bridge.fiscal.tags import tag_spec
 from kkt_bridge.i18n import _, language, negotiate, using_language
 
 from .archive import StoredDocument
@@ -159,8 +160,16 @@ def _replace_fn(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     return {**_document(document), "fn_number": emu.device.state.identity.fn_number}
 
 
+def _string_limit(tag: int) -> int:
+    """How many characters a string tag holds: the FFD table's bytes, one a character in
+    CP866."""
+    spec = tag_spec(tag)
+    assert spec is not None, tag
+    return spec.max_length
+
+
 #: tag 1021 holds at most 64 characters
-CASHIER_NAME_LIMIT = 64
+CASHIER_NAME_LIMIT = _string_limit(1021)
 
 
 def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
@@ -194,7 +203,7 @@ def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
 
 
 #: tag 1030 holds at most 128 characters
-ITEM_NAME_LIMIT = 128
+ITEM_NAME_LIMIT = _string_limit(1030)
 
 
 def _item_name(name: str) -> str:
