@@ -143,7 +143,7 @@ class Demo:
         self._stack.callback(self.daemon.stop)
         self.page_url = self._serve_page()
         # the control URL, opened in a browser, points to the page that does the same
-        self.control.page_url = self.page_url.split("/login")[0] + "/emulator"
+        self.control.page_url = self.web.base_url + "/emulator"
         self.say(_("ККТ {protocol} (эмулятор, {model}) слушает {url}").format(
             protocol=self.protocol, model=self.emulator.device.model.name,
             url=self.device_url))
