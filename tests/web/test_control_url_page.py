@@ -9,29 +9,17 @@ a GET says, in words, that it takes a POST and leads back.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from kkt_bridge.demo import Demo
 
 pytestmark = pytest.mark.slow
 
 STEP_TIMEOUT = 30_000
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    running = Demo(tmp_path / "demo", Console(file=io.StringIO(), width=120))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
 
 
 def test_the_control_url_in_the_browser(launch_browser: Callable[..., Any], demo: Demo,
