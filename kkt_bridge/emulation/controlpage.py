@@ -50,7 +50,13 @@ _STYLE = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem aut
           "code,pre{font-family:ui-monospace,monospace;font-size:.92em}"
           "pre{background:#f3f3f3;padding:.6rem .8rem;overflow-x:auto;white-space:pre-wrap}"
           "dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}"
-          "dt{color:#555}dd{margin:0}td{padding:.25rem .8rem .25rem 0;vertical-align:top}"
+          "dt{color:#555}dd{margin:0;overflow-wrap:anywhere}"
+          "td{padding:.25rem .8rem .25rem 0;vertical-align:top}"
+          # a phone's screen: each name above its value, each command above its words, and
+          # a command's URL broken anywhere rather than widening the page past the screen
+          "@media (max-width:40rem){dl{display:block}dd{margin:0 0 .4rem}"
+          "td{display:block;padding:0}td+td{padding:.2rem 0 .8rem}"
+          "pre{overflow-wrap:anywhere}}"
           "td pre{margin:0}"
           ".error{color:#a40000}")
 
