@@ -63,18 +63,6 @@ def test_file_errors_are_translated(code: int) -> None:
         assert "English" not in os_error_text(error) and os_error_text(error).isascii()
 
 
-@pytest.mark.parametrize("command", [["emulator"], ["demo"], ["emulator", "sell"]])
-@pytest.mark.parametrize("lang", ["ru", "en"])
-def test_help_names_values_not_click_types(command: list[str], lang: str) -> None:
-    """click names an option's value by its type («INTEGER RANGE», "FLOAT RANGE"): English
-    in the Russian help, and no help to anyone; the options name what they take."""
-    result = CliRunner().invoke(cli, ["--lang", lang, *command, "--help"])
-    set_language("ru")
-    assert result.exit_code == 0, result.output
-    for word in ("INTEGER", "FLOAT", "TEXT", "RANGE"):
-        assert word not in result.output, result.output
-
-
 @pytest.mark.parametrize(("made_by", "then"), [("atol", "shtrih"), ("shtrih", "atol")])
 def test_a_state_file_of_the_other_protocol_is_refused(tmp_path: Path, made_by: str,
                                                        then: str) -> None:
