@@ -54,6 +54,19 @@ def test_a_profile_that_is_missing_or_not_json(tmp_path: Path) -> None:
         assert not any(leak in text for leak in ENGLISH_LEAKS), text
 
 
+@pytest.mark.parametrize("content", [b"garbage\n", b"\xff\xfe"])
+def test_a_state_file_that_is_not_json_is_said_in_words(tmp_path: Path,
+                                                        content: bytes) -> None:
+    state = tmp_path / "kkt.json"
+    state.write_bytes(content)
+    code, out = run("--tcp", "127.0.0.1:0", "--state", str(state))
+    assert code != 0 and "повреждено (не JSON)" in out, out
+    assert not any(leak in out for leak in (*ENGLISH_LEAKS, "codec", "char 0")), out
+    code, out = run("--tcp", "127.0.0.1:0", "--state", str(state), lang="en")
+    assert "is corrupt (not JSON)" in out and out.isascii(), out
+    assert state.read_bytes() == content  # nothing written over it
+
+
 @pytest.mark.parametrize("code", [errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
                                   errno.EROFS])
 def test_file_errors_are_translated(code: int) -> None:
