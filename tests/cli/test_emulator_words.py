@@ -138,6 +138,28 @@ def test_a_demo_home_that_cannot_be_made_is_said_not_traced(tmp_path: Path) -> N
         assert not any(leak in result.output for leak in ENGLISH_LEAKS), result.output
 
 
+def test_a_busy_page_port_is_said_in_words_with_the_option_to_change(tmp_path: Path) -> None:
+    """The demo's page port taken: the system's «Address already in use» and a hint with
+    «kkt-bridge run --port» were shown to who ran kkt-bridge demo."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for lang, words in (("ru", f"порт {port} для страницы kkt-bridge недоступен: адрес "
+                                   "уже занят другой программой"),
+                            ("en", f"port {port} for the kkt-bridge page is unavailable: the "
+                                   "address is in use by another program")):
+            result = CliRunner().invoke(cli, ["--lang", lang, "demo", "--once", "--home",
+                                              str(tmp_path / lang), "--port", str(port)])
+            set_language("ru")
+            assert result.exit_code == 2 and words in result.output, result.output
+            assert "--port" in result.output and "run --port" not in result.output
+            assert not any(leak in result.output for leak in (*ENGLISH_LEAKS, "Address")), (
+                result.output)
+
+
 @pytest.mark.parametrize(("text", "vat"), [("Хлеб:49.90:1:20%", 1), ("Хлеб:49.90:2:10 %", 2),
                                            ("Хлеб:49.90:1:0%", 5)])
 def test_a_vat_rate_with_its_percent_sign(text: str, vat: int) -> None:
