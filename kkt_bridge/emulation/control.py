@@ -313,11 +313,8 @@ def _change_from_cash_only(items: list[Item], payments: Mapping[str, int]) -> No
     the person at the keyboard can put it right once told what it is."""
     from kkt_bridge.money import format_rubles
 
-    from .sale import round_kopecks
-
     non_cash = sum(amount for kind, amount in payments.items() if kind != "cash")
-    # the receipt's total as the register makes it: each line rounded half up
-    total = sum(round_kopecks(item.price * Decimal(str(item.quantity))) for item in items)
+    total = sum(item.amount for item in items)  # the receipt's total as the register's
     if non_cash > total:
         raise ConfigError(
             _("безналичная оплата {paid} больше итога чека {total}").format(
