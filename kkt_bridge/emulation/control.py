@@ -458,14 +458,22 @@ class ControlServer:
         self._answer(request, HTTPStatus.OK, {"ok": True, **result})
 
     def _show_page(self, request: BaseHTTPRequestHandler) -> None:
-        from .controlpage import HEADERS, control_page
+        from .controlpage import HEADERS, control_page, error_page, wants_html
 
         try:
             status = run_action(self.emu, "status", {})
         except Exception as exc:  # a bug of ours: said, as a POST would say it
             log.exception("control page failed")
-            self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
-                         {"ok": False, "error": repr(exc)})
+            if not wants_html(request.headers.get("Accept")):
+                self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
+                             {"ok": False, "error": repr(exc)})
+                return
+            # a browser shows a page, not the API's JSON
+            failed = HTTPStatus.INTERNAL_SERVER_ERROR
+            _send(request, failed, error_page(
+                failed, _("эмулятор не смог показать эту страницу"),
+                _("это ошибка kkt-bridge ({error}); подробности — в выводе эмулятора").format(
+                    error=repr(exc)), None), "text/html; charset=utf-8", HEADERS)
             return
         page = control_page(self.url, status, _(self.emu.front_end.title), self.page_url)
         _send(request, HTTPStatus.OK, page, "text/html; charset=utf-8", HEADERS)

@@ -218,8 +218,14 @@ def test_a_bug_behind_the_page_is_said_not_a_dropped_connection(
         raise RuntimeError("a bug")
 
     monkeypatch.setitem(control_module.HANDLERS, "status", broken)
-    answer = httpx.get(control.url, headers=HTML)
+    answer = httpx.get(control.url)
     assert answer.status_code == 500 and "a bug" in answer.json()["error"]
+    # a browser gets a page that says it, in its language, not the API's JSON
+    page = httpx.get(control.url, headers={**HTML, "Accept-Language": "ru"})
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "Эмулятор не смог показать эту страницу" in page.text and "a bug" in page.text
+    english = httpx.get(control.url, headers={**HTML, "Accept-Language": "en"})
+    assert "could not show this page" in english.text
 
 
 def test_every_refusal_hint_that_names_a_command_names_it_whole() -> None:
