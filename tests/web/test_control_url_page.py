@@ -21,6 +21,23 @@ pytestmark = pytest.mark.slow
 
 STEP_TIMEOUT = 30_000
 
+#: the program's names and options in the page's words that a line break cuts in two
+BROKEN_AT_A_HYPHEN = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    if (node.parentElement.closest("pre")) continue;
+    for (const found of node.data.matchAll(/kkt-bridge|--[a-z][a-z-]*/g)) {
+      const range = document.createRange();
+      range.setStart(node, found.index);
+      range.setEnd(node, found.index + found[0].length);
+      const lines = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+      if (lines.size > 1) broken.push(found[0]);
+    }
+  }
+  return broken;
+}"""
+
 
 def test_the_control_url_in_the_browser(launch_browser: Callable[..., Any], demo: Demo,
                                         artifacts_dir: Path) -> None:
@@ -76,6 +93,8 @@ def test_the_control_url_in_the_browser(launch_browser: Callable[..., Any], demo
     phone = launch_browser(viewport={"width": 390, "height": 800}).new_page()
     phone.goto(url)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # nor is a program's name or an option broken at its hyphen («kkt-» / «bridge»)
+    assert phone.evaluate(BROKEN_AT_A_HYPHEN) == []
     phone.screenshot(path=str(folder / "04-phone.png"), full_page=True)
 
     # a browser in English gets English
