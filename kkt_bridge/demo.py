@@ -25,7 +25,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -143,7 +142,7 @@ class Demo:
         self._stack.callback(self.daemon.stop)
         self.page_url = self._serve_page()
         # the control URL, opened in a browser, points to the page that does the same
-        self.control.page_url = self.page_url.split("/login")[0] + "/emulator"
+        self.control.page_url = self.web.base_url + "/emulator"
         self.say(_("ККТ {protocol} (эмулятор, {model}) слушает {url}").format(
             protocol=self.protocol, model=self.emulator.device.model.name,
             url=self.device_url))
@@ -242,7 +241,7 @@ class Demo:
             items = [Item(good.name, good.price,
                           "0.750" if good.weighed else self.rng.randint(1, 3), vat=good.vat)
                      for good in picked]
-            total = sum(_line_total(item.price, item.quantity) for item in items)
+            total = sum(item.amount for item in items)
             cash = self.rng.random() < 0.5
             payments = {"cash": total} if cash else {"electronic": total}
             result = self.emulator.sell(items, payments)
@@ -278,12 +277,6 @@ class Demo:
         self.sell(DEMO_SALES)
         self.update_now()
         return self.summary()
-
-
-def _line_total(price: int, quantity: object) -> int:
-    """A line's sum in kopecks, rounded half up per line as the register does."""
-    exact = Decimal(price) * Decimal(str(quantity))
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def summary_table(summary: DemoSummary) -> Table:

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from kkt_bridge.errors import ConfigError, KktBridgeError, LinkError, os_error_text
 from kkt_bridge.fiscal.facts import OPERATIONS, VAT_RATES
+from kkt_bridge.fiscal.tags import tag_spec
 from kkt_bridge.i18n import _, language, negotiate, using_language
 
 from .archive import StoredDocument
@@ -159,8 +160,16 @@ def _replace_fn(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     return {**_document(document), "fn_number": emu.device.state.identity.fn_number}
 
 
+def _string_limit(tag: int) -> int:
+    """How many characters a string tag holds: the FFD table's bytes, one a character in
+    CP866."""
+    spec = tag_spec(tag)
+    assert spec is not None, tag
+    return spec.max_length
+
+
 #: tag 1021 holds at most 64 characters
-CASHIER_NAME_LIMIT = 64
+CASHIER_NAME_LIMIT = _string_limit(1021)
 
 
 def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
@@ -194,7 +203,7 @@ def keyboard_cashier(data: Mapping[str, Any]) -> KeyboardCashier | None:
 
 
 #: tag 1030 holds at most 128 characters
-ITEM_NAME_LIMIT = 128
+ITEM_NAME_LIMIT = _string_limit(1030)
 
 
 def _item_name(name: str) -> str:
@@ -304,11 +313,8 @@ def _change_from_cash_only(items: list[Item], payments: Mapping[str, int]) -> No
     the person at the keyboard can put it right once told what it is."""
     from kkt_bridge.money import format_rubles
 
-    from .sale import round_kopecks
-
     non_cash = sum(amount for kind, amount in payments.items() if kind != "cash")
-    # the receipt's total as the register makes it: each line rounded half up
-    total = sum(round_kopecks(item.price * Decimal(str(item.quantity))) for item in items)
+    total = sum(item.amount for item in items)  # the receipt's total as the register's
     if non_cash > total:
         raise ConfigError(
             _("безналичная оплата {paid} больше итога чека {total}").format(
@@ -424,6 +430,9 @@ class ControlServer:
                 self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED
                              if rest[1:] in HANDLERS else HTTPStatus.NOT_FOUND)
             return
+        if rest in ("", "/"):  # the URL itself only shows its page: the actions are below it
+            self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED)
+            return
         action = rest[1:]
         try:
             length = int(request.headers.get("Content-Length") or 0)
@@ -449,14 +458,22 @@ class ControlServer:
         self._answer(request, HTTPStatus.OK, {"ok": True, **result})
 
     def _show_page(self, request: BaseHTTPRequestHandler) -> None:
-        from .controlpage import HEADERS, control_page
+        from .controlpage import HEADERS, control_page, error_page, wants_html
 
         try:
             status = run_action(self.emu, "status", {})
         except Exception as exc:  # a bug of ours: said, as a POST would say it
             log.exception("control page failed")
-            self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
-                         {"ok": False, "error": repr(exc)})
+            if not wants_html(request.headers.get("Accept")):
+                self._answer(request, HTTPStatus.INTERNAL_SERVER_ERROR,
+                             {"ok": False, "error": repr(exc)})
+                return
+            # a browser shows a page, not the API's JSON
+            failed = HTTPStatus.INTERNAL_SERVER_ERROR
+            _send(request, failed, error_page(
+                failed, _("эмулятор не смог показать эту страницу"),
+                _("это ошибка kkt-bridge ({error}); подробности — в выводе эмулятора").format(
+                    error=repr(exc)), None), "text/html; charset=utf-8", HEADERS)
             return
         page = control_page(self.url, status, _(self.emu.front_end.title), self.page_url)
         _send(request, HTTPStatus.OK, page, "text/html; charset=utf-8", HEADERS)
@@ -473,7 +490,8 @@ class ControlServer:
 
         method = getattr(request, "command", None) or "?"
         path = getattr(request, "path", None)
-        ours = path is not None and self._action_path(urlsplit(path).path) is not None
+        rest = self._action_path(urlsplit(path).path) if path is not None else None
+        ours = rest is not None
         if status == HTTPStatus.NOT_IMPLEMENTED and method not in ("GET", "HEAD", "POST"):
             # a method no handler is for: on the control URL it is the method that is
             # wrong, elsewhere the address
@@ -481,7 +499,8 @@ class ControlServer:
         message, hint = error_text(status, method)
         headers = dict(HEADERS)
         if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            headers["Allow"] = "GET, HEAD, POST"
+            # the URL itself is read, an action is posted
+            headers["Allow"] = "GET, HEAD" if rest in ("", "/") else "POST"
         headers_in = getattr(request, "headers", None)
         if wants_html(headers_in.get("Accept") if headers_in is not None else None):
             # who holds the token may be led back to the page of the control URL
@@ -539,6 +558,14 @@ def _write_private(path: Path, text: str) -> None:
 def resolve_control_url(at: str) -> str:
     """The control URL from ``--at``: the URL the emulator printed, or its state file."""
     if at.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(at)
+            # .port raises ValueError for «:abc» or «:99999», as urlsplit does for «[bad»
+            valid = bool(parts.hostname) and parts.port != 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise _not_a_control_url(at)
         return at.rstrip("/")
     path = Path(at)
     candidates = [path] if path.name.endswith(".control") else [control_file(path)]
@@ -554,6 +581,12 @@ def resolve_control_url(at: str) -> str:
                         "файл --state запущенного эмулятора"))
 
 
+def _not_a_control_url(at: str) -> ConfigError:
+    return ConfigError(_("«{at}» — не адрес управления эмулятора").format(at=at),
+                       _("укажите URL, который эмулятор вывел при запуске (control "
+                         "http://127.0.0.1:ПОРТ/…), или файл --state запущенного эмулятора"))
+
+
 def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
          ) -> dict[str, Any]:
     """Run ``action`` on the emulator at ``at``; the answer, or the emulator's error."""
@@ -566,6 +599,8 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
     try:
         response = httpx.post(url, json=dict(data), timeout=timeout,
                               headers={"Accept-Language": language()})
+    except httpx.InvalidURL:  # what urlsplit let through and httpx does not take
+        raise _not_a_control_url(at) from None
     except httpx.HTTPError as exc:
         raise LinkError(_("эмулятор не отвечает на {url}: {reason}").format(
             url=where, reason=unreachable_reason(exc, timeout)),
@@ -587,24 +622,21 @@ def call(at: str, action: str, data: Mapping[str, Any], timeout: float = 30.0
 def unreachable_reason(exc: BaseException, timeout: float) -> str:
     """Why an HTTP request got no answer, in the UI language: the system's and httpx's own
     words are English («[Errno 111] Connection refused») whatever the UI says."""
-    import errno
     import socket
 
     import httpx
 
+    from kkt_bridge.link.failures import REFUSED, errno_of, in_chain
+
     if isinstance(exc, httpx.TimeoutException):
         return _("нет ответа за {seconds:g} с").format(seconds=timeout)
-    cause: BaseException | None = exc
-    for _depth in range(10):  # a cyclic __context__ must not hang the client
-        if cause is None:
-            break
-        if isinstance(cause, socket.gaierror):
-            return _("такого адреса не найти")
-        if getattr(cause, "errno", None) in (errno.ECONNREFUSED, errno.ECONNRESET):
-            return _("на этом порту никто не слушает")
-        if isinstance(cause, OSError) and cause.errno is not None:
-            return os_error_text(cause)
-        cause = cause.__cause__ or cause.__context__
+    if in_chain(exc, socket.gaierror):
+        return _("такого адреса не найти")
+    code = errno_of(exc)  # httpx wraps the OSError it got, often twice
+    if code in REFUSED:
+        return _("на этом порту никто не слушает")
+    if code is not None:
+        return os_error_text(OSError(code, os.strerror(code)))
     return _("соединение не установлено ({error})").format(error=type(exc).__name__)
 
 

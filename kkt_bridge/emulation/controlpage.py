@@ -14,6 +14,7 @@ elsewhere, and its headers keep the URL (which holds the token) out of any Refer
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from html import escape
@@ -50,9 +51,26 @@ _STYLE = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem aut
           "code,pre{font-family:ui-monospace,monospace;font-size:.92em}"
           "pre{background:#f3f3f3;padding:.6rem .8rem;overflow-x:auto;white-space:pre-wrap}"
           "dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}"
-          "dt{color:#555}dd{margin:0}td{padding:.25rem .8rem .25rem 0;vertical-align:top}"
+          "dt{color:#555}dd{margin:0;overflow-wrap:anywhere}"
+          "td{padding:.25rem .8rem .25rem 0;vertical-align:top}"
+          # a phone's screen: each name above its value, each command above its words, and
+          # a command's URL broken anywhere rather than widening the page past the screen
+          "@media (max-width:40rem){dl{display:block}dd{margin:0 0 .4rem}"
+          "td{display:block;padding:0}td+td{padding:.2rem 0 .8rem}"
+          "pre{overflow-wrap:anywhere}}"
           "td pre{margin:0}"
-          ".error{color:#a40000}")
+          ".error{color:#a40000}.nb{white-space:nowrap}")
+
+
+#: a program's name or an option, kept whole on a line: a browser breaks a line after a
+#: hyphen, and «kkt-» / «bridge» or «--» / «state» on two lines read as something else
+_UNBROKEN = re.compile(r"kkt-bridge|--[a-z][a-z-]*")
+
+
+def _words(text: str) -> str:
+    """``text`` escaped for HTML, its program names and options unbroken."""
+    return _UNBROKEN.sub(lambda found: f'<span class="nb">{found.group()}</span>',
+                         escape(text))
 
 
 def wants_html(accept: str | None) -> bool:
@@ -111,22 +129,22 @@ def control_page(url: str, status: Mapping[str, Any], protocol: str,
     rows = "".join(
         f"<tr><td><pre>{escape(command_line(action, url, _(extra) if extra else ''))}"
         f"</pre></td>"
-        f"<td>{escape(_(words))}</td></tr>" for action, words, extra in COMMANDS)
+        f"<td>{_words(_(words))}</td></tr>" for action, words, extra in COMMANDS)
     if page_url:
         intro = _("То же в браузере: страница «Эмулятор ККТ» демонстрации")
         after = _("Она открывается после входа по ссылке, которую вывела kkt-bridge demo.")
-        page = (f'<p>{escape(intro)} <a href="{escape(page_url)}" rel="noreferrer">'
-                f"{escape(page_url)}</a>. {escape(after)}</p>")
+        page = (f'<p>{_words(intro)} <a href="{escape(page_url)}" rel="noreferrer">'
+                f"{escape(page_url)}</a>. {_words(after)}</p>")
     else:
-        page = "<p>" + escape(_("У отдельно запущенного эмулятора нет своей страницы: "
+        page = "<p>" + _words(_("У отдельно запущенного эмулятора нет своей страницы: "
                                 "страница «Эмулятор ККТ» есть у kkt-bridge demo.")) + "</p>"
     what = _("Это адрес управления эмулятора ККТ — его клавиатура: по нему команды "
              "kkt-bridge emulator регистрируют ККТ, открывают и закрывают смену и пробивают "
              "чеки. Браузер здесь ничего не меняет: команды приходят запросами POST.")
     state_file = _("Вместо адреса в --at подойдёт файл --state запущенного эмулятора.")
     # the demo's page first: who opened this in a browser most likely wants a browser's
-    body = (f"<h1>{escape(title)}</h1><p>{escape(what)}</p>{_facts(status, protocol)}"
-            f"{page}<h2>{escape(_('Команды'))}</h2><p>{escape(state_file)}</p>"
+    body = (f"<h1>{escape(title)}</h1><p>{_words(what)}</p>{_facts(status, protocol)}"
+            f"{page}<h2>{escape(_('Команды'))}</h2><p>{_words(state_file)}</p>"
             f"<table>{rows}</table>")
     return _document(title, body)
 
@@ -137,6 +155,11 @@ def error_text(status: HTTPStatus, method: str) -> tuple[str, str]:
         return (_("по этому адресу ничего нет"),
                 _("адрес управления эмулятор выводит при запуске (строка control), он же "
                   "в файле STATE.control"))
+    if status == HTTPStatus.METHOD_NOT_ALLOWED and method == "POST":  # to the URL itself
+        return (_("запрос POST здесь не принимается"),
+                _("по самому адресу управления браузер открывает страницу; действие "
+                  "принимается запросом POST с его именем в конце адреса (/status, "
+                  "/sell), так его посылают команды kkt-bridge emulator"))
     if status in (HTTPStatus.METHOD_NOT_ALLOWED, HTTPStatus.NOT_IMPLEMENTED):
         return (_("запрос {method} здесь не принимается").format(method=method[:16]),
                 _("откройте адрес управления в браузере или выполните команду "
@@ -154,6 +177,6 @@ def error_page(status: HTTPStatus, message: str, hint: str, home: str | None) ->
         back = (f'<p><a href="{escape(home)}" rel="noreferrer">'
                 f"{escape(_('Адрес управления эмулятора: что он умеет'))}</a></p>")
     body = (f"<h1 class=\"error\">{escape(message[:1].upper() + message[1:])}</h1>"
-            f"<p>{escape(hint[:1].upper() + hint[1:])}.</p>{back}"
+            f"<p>{_words(hint[:1].upper() + hint[1:])}.</p>{back}"
             f"<p><small>HTTP {int(status)}</small></p>")
     return _document(title, body)

@@ -93,6 +93,11 @@ class Item:
     payment_subject: int = SUBJECT_GOODS
     department: int = 0
 
+    @property
+    def amount(self) -> int:
+        """The line's cost as the register makes it: price × quantity, rounded half up."""
+        return round_kopecks(Decimal(str(self.quantity)) * self.price)
+
 
 @dataclass(frozen=True)
 class KeyboardCashier:
@@ -671,7 +676,7 @@ class VirtualRegister:
                         refuse(Reason.BAD_PARAMETERS)
                     self.add_line_now(operation, 1, Line(
                         name=item.name, quantity=quantity.quantize(Decimal("0.000001")),
-                        price=item.price, amount=round_kopecks(quantity * item.price),
+                        price=item.price, amount=item.amount,
                         vat_rate=item.vat, department=item.department,
                         payment_method=item.payment_method,
                         payment_subject=item.payment_subject))

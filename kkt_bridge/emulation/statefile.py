@@ -77,9 +77,14 @@ class StateFile:
             documents = [json.loads(line) for line in lines[:count]]
             state = RegisterState.from_json(data, documents)
         except (ValueError, KeyError, TypeError, AssertionError, DocumentError) as exc:
+            reason: object = exc
+            if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+                # json's and the codec's own words are English, and nobody mends the file
+                # by hand (the hint says what to do)
+                reason = _("не JSON")
             raise StoreError(
                 _("состояние эмулятора {path} повреждено ({reason})").format(
-                    path=self.path, reason=exc),
+                    path=self.path, reason=reason),
                 _("удалите файл и его .archive, чтобы начать с нового устройства, "
                   "или восстановите их из копии")) from exc
         self._saved = count

@@ -40,7 +40,8 @@ INSTALL_UDEV_HINT = "sudo tools/install-udev"
 _BUSY = {errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK}
 _DENIED = {errno.EACCES, errno.EPERM}
 _MISSING = {errno.ENOENT, errno.ENODEV, errno.ENXIO}
-_REFUSED = {errno.ECONNREFUSED, errno.ECONNRESET}
+#: nothing listens there, or it turned the connection away
+REFUSED = {errno.ECONNREFUSED, errno.ECONNRESET}
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ETIMEDOUT}
 
 
@@ -134,11 +135,11 @@ def tcp_failure(url: str, exc: BaseException | None,
     """``default_port``: the port the driver's registers usually listen on, for the hint."""
     host, port = network_address(url)
     where = f"{host}:{port}" if port is not None else host
-    if _in_chain(exc, socket.gaierror):
+    if in_chain(exc, socket.gaierror):
         return LinkError(_("имя {host} не найдено").format(host=host),
                          _("проверьте имя ККТ в сети или укажите её IP-адрес"))
-    code = _errno_of(exc)
-    if code in _REFUSED:
+    code = errno_of(exc)
+    if code in REFUSED:
         if default_port is not None and default_port != port:
             hint = _("проверьте адрес и порт (обычно {port}) и что ККТ не занята другой "
                      "программой").format(port=default_port)
@@ -146,7 +147,7 @@ def tcp_failure(url: str, exc: BaseException | None,
             hint = _("проверьте адрес и порт и что ККТ не занята другой программой")
         return ConnectionRefusedLinkError(
             _("ККТ {where} отказала в соединении").format(where=where), hint)
-    if code in _UNREACHABLE or _in_chain(exc, TimeoutError):
+    if code in _UNREACHABLE or in_chain(exc, TimeoutError):
         # pyserial re-raises a connect time-out as a SerialException in English, with the
         # TimeoutError as its context: found there, not shown to the user as is
         return LinkError(_("ККТ {where} недоступна по сети").format(where=where),
@@ -188,11 +189,11 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
         exc = exc.__cause__ or exc.__context__
 
 
-def _in_chain(exc: BaseException | None, kind: type[BaseException]) -> bool:
+def in_chain(exc: BaseException | None, kind: type[BaseException]) -> bool:
     return any(isinstance(link, kind) for link in _chain(exc))
 
 
-def _errno_of(exc: BaseException | None) -> int | None:
+def errno_of(exc: BaseException | None) -> int | None:
     """The first errno in the exception chain: pyserial often wraps the OSError it got."""
     for link in _chain(exc):
         code = getattr(link, "errno", None)
@@ -206,7 +207,7 @@ def _errno_of(exc: BaseException | None) -> int | None:
 def _reason(exc: BaseException | None) -> str:
     if exc is None:
         return "?"
-    code = _errno_of(exc)
+    code = errno_of(exc)
     return os.strerror(code) if code is not None else str(exc)
 
 
@@ -216,7 +217,7 @@ def translate_open_error(url: str, exc: BaseException,
     kind = link_kind(url)
     if kind in (LinkKind.SOCKET, LinkKind.RFC2217):
         return tcp_failure(url, exc, default_port)
-    code = _errno_of(exc)
+    code = errno_of(exc)
     node = os.path.realpath(url) if kind is LinkKind.DEVICE else None
     if code in _MISSING:
         return port_not_found(url)

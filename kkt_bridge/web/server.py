@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 
-from kkt_bridge.errors import ConfigError
+from kkt_bridge.errors import ConfigError, os_error_text
 from kkt_bridge.i18n import _
 from kkt_bridge.web.context import WebContext
 
@@ -46,10 +46,11 @@ class LocalServer:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
+            # both run and demo take --port: the hint names the option, not one command
             raise ConfigError(
-                _("порт {port} для страницы kkt-bridge занят: {error}").format(
-                    port=self.port, error=exc.strerror or exc),
-                _("укажите другой: kkt-bridge run --port ПОРТ (0: любой свободный)")) from None
+                _("порт {port} для страницы kkt-bridge недоступен: {error}").format(
+                    port=self.port, error=os_error_text(exc)),
+                _("укажите другой --port (0: любой свободный)")) from None
         sock.listen(64)
         sock.set_inheritable(True)
         self.port = sock.getsockname()[1]

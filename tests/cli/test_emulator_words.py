@@ -54,6 +54,19 @@ def test_a_profile_that_is_missing_or_not_json(tmp_path: Path) -> None:
         assert not any(leak in text for leak in ENGLISH_LEAKS), text
 
 
+@pytest.mark.parametrize("content", [b"garbage\n", b"\xff\xfe"])
+def test_a_state_file_that_is_not_json_is_said_in_words(tmp_path: Path,
+                                                        content: bytes) -> None:
+    state = tmp_path / "kkt.json"
+    state.write_bytes(content)
+    code, out = run("--tcp", "127.0.0.1:0", "--state", str(state))
+    assert code != 0 and "повреждено (не JSON)" in out, out
+    assert not any(leak in out for leak in (*ENGLISH_LEAKS, "codec", "char 0")), out
+    code, out = run("--tcp", "127.0.0.1:0", "--state", str(state), lang="en")
+    assert "is corrupt (not JSON)" in out and out.isascii(), out
+    assert state.read_bytes() == content  # nothing written over it
+
+
 @pytest.mark.parametrize("code", [errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
                                   errno.EROFS])
 def test_file_errors_are_translated(code: int) -> None:
@@ -61,18 +74,6 @@ def test_file_errors_are_translated(code: int) -> None:
     assert "English" not in os_error_text(error)
     with using_language("en"):
         assert "English" not in os_error_text(error) and os_error_text(error).isascii()
-
-
-@pytest.mark.parametrize("command", [["emulator"], ["demo"], ["emulator", "sell"]])
-@pytest.mark.parametrize("lang", ["ru", "en"])
-def test_help_names_values_not_click_types(command: list[str], lang: str) -> None:
-    """click names an option's value by its type («INTEGER RANGE», "FLOAT RANGE"): English
-    in the Russian help, and no help to anyone; the options name what they take."""
-    result = CliRunner().invoke(cli, ["--lang", lang, *command, "--help"])
-    set_language("ru")
-    assert result.exit_code == 0, result.output
-    for word in ("INTEGER", "FLOAT", "TEXT", "RANGE"):
-        assert word not in result.output, result.output
 
 
 @pytest.mark.parametrize(("made_by", "then"), [("atol", "shtrih"), ("shtrih", "atol")])
@@ -135,6 +136,28 @@ def test_a_demo_home_that_cannot_be_made_is_said_not_traced(tmp_path: Path) -> N
         assert result.exit_code == 2 and words in result.output, result.output
         assert "--home" in result.output and "Traceback" not in result.output
         assert not any(leak in result.output for leak in ENGLISH_LEAKS), result.output
+
+
+def test_a_busy_page_port_is_said_in_words_with_the_option_to_change(tmp_path: Path) -> None:
+    """The demo's page port taken: the system's «Address already in use» and a hint with
+    «kkt-bridge run --port» were shown to who ran kkt-bridge demo."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for lang, words in (("ru", f"порт {port} для страницы kkt-bridge недоступен: адрес "
+                                   "уже занят другой программой"),
+                            ("en", f"port {port} for the kkt-bridge page is unavailable: the "
+                                   "address is in use by another program")):
+            result = CliRunner().invoke(cli, ["--lang", lang, "demo", "--once", "--home",
+                                              str(tmp_path / lang), "--port", str(port)])
+            set_language("ru")
+            assert result.exit_code == 2 and words in result.output, result.output
+            assert "--port" in result.output and "run --port" not in result.output
+            assert not any(leak in result.output for leak in (*ENGLISH_LEAKS, "Address")), (
+                result.output)
 
 
 @pytest.mark.parametrize(("text", "vat"), [("Хлеб:49.90:1:20%", 1), ("Хлеб:49.90:2:10 %", 2),

@@ -50,7 +50,7 @@ def test_the_control_url_in_a_browser_says_what_it_is(control: ControlServer) ->
     for action in ("register", "open-shift", "sell", "close-shift", "status"):
         assert f"kkt-bridge emulator {action} --at {shlex.quote(control.url)}" in page
     # a standalone emulator: no link, and where the page is found
-    assert "<a " not in page and "kkt-bridge demo" in page
+    assert "<a " not in page and "kkt-bridge demo" in re.sub("<[^>]+>", "", page)
 
 
 def test_in_english_and_without_accept_language(control: ControlServer) -> None:
@@ -85,6 +85,8 @@ def test_a_get_changes_nothing(control: ControlServer) -> None:
     ("DELETE", "/sell", 405),
     ("GET", "/nothing", 404),     # not an action
     ("BREW", "", 405),
+    ("POST", "", 405),            # the URL itself is a page: no action is named
+    ("POST", "/", 405),
 ])
 def test_what_is_not_served_says_why(control: ControlServer, method: str, path: str,
                                      status: int) -> None:
@@ -92,8 +94,9 @@ def test_what_is_not_served_says_why(control: ControlServer, method: str, path: 
     assert answer.status_code == status
     body = answer.json()
     assert body["ok"] is False and body["error"] and body["hint"]
-    if status == 405:
-        assert "POST" in answer.headers["allow"] and method in body["error"]
+    if status == 405:  # Allow names what this very address takes
+        assert answer.headers["allow"] == ("GET, HEAD" if path in ("", "/") else "POST")
+        assert method in body["error"]
     english = httpx.request(method, control.url + path, headers={"Accept-Language": "en"})
     assert english.json()["error"].isascii() and english.json()["hint"].isascii()
     # a browser gets a page that leads back to the control URL
@@ -215,8 +218,14 @@ def test_a_bug_behind_the_page_is_said_not_a_dropped_connection(
         raise RuntimeError("a bug")
 
     monkeypatch.setitem(control_module.HANDLERS, "status", broken)
-    answer = httpx.get(control.url, headers=HTML)
+    answer = httpx.get(control.url)
     assert answer.status_code == 500 and "a bug" in answer.json()["error"]
+    # a browser gets a page that says it, in its language, not the API's JSON
+    page = httpx.get(control.url, headers={**HTML, "Accept-Language": "ru"})
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "Эмулятор не смог показать эту страницу" in page.text and "a bug" in page.text
+    english = httpx.get(control.url, headers={**HTML, "Accept-Language": "en"})
+    assert "could not show this page" in english.text
 
 
 def test_every_refusal_hint_that_names_a_command_names_it_whole() -> None:
@@ -256,3 +265,18 @@ def test_an_item_name_the_fn_cannot_hold_is_said_as_such(control: ControlServer,
     assert len(control.emu.archive()) == before
     call(control.url, "sell", {"items": [{"name": "Х" * 128, "price": 100}]})
     assert len(control.emu.archive()) == before + 1  # the longest name 1030 holds
+
+
+@pytest.mark.parametrize("at", ["http://[bad", "http://127.0.0.1:abc/x",
+                                "http://127.0.0.1:99999/x", "http:///token"])
+def test_a_control_url_that_is_not_one_is_said_in_words(at: str) -> None:
+    """A mistyped --at used to end in urllib's or httpx's traceback («Invalid IPv6 URL»,
+    "Invalid port: 'abc'") or in «nothing listens» for a port no one can listen on."""
+    with using_language("ru"), pytest.raises(ConfigError) as caught:
+        call(at, "status", {}, timeout=5)
+    assert caught.value.message == f"«{at}» — не адрес управления эмулятора"
+    assert "--state" in caught.value.hint
+    with using_language("en"), pytest.raises(ConfigError) as caught:
+        call(at, "status", {}, timeout=5)
+    assert "is not an emulator's control address" in caught.value.message
+    assert "PORT" in caught.value.hint and "ПОРТ" not in caught.value.hint

@@ -14,6 +14,7 @@ names another directory, so a person can look at every step after the run.
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import os
 import subprocess
 import sys
@@ -23,7 +24,9 @@ from typing import Any
 
 import pytest
 from page_helpers import Daemon
+from rich.console import Console
 
+from kkt_bridge.demo import Demo
 from kkt_bridge.plugins.reference.server import ReferenceBackOffice
 from kkt_bridge.testing.system import require_program
 
@@ -145,6 +148,19 @@ def office(tmp_path: Path) -> Iterator[ReferenceBackOffice]:
     bo.serve_in_thread()
     yield bo
     bo.stop()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    """``kkt-bridge demo`` started in this process, its output kept quiet: the emulated
+    register with its control URL, the back office, the daemon and the page (its one-time
+    link in ``page_url``), not yet paired."""
+    running = Demo(tmp_path / "demo", Console(file=io.StringIO(), width=120))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

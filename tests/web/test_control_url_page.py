@@ -9,13 +9,11 @@ a GET says, in words, that it takes a POST and leads back.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from kkt_bridge.demo import Demo
 
@@ -23,15 +21,22 @@ pytestmark = pytest.mark.slow
 
 STEP_TIMEOUT = 30_000
 
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    running = Demo(tmp_path / "demo", Console(file=io.StringIO(), width=120))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+#: the program's names and options in the page's words that a line break cuts in two
+BROKEN_AT_A_HYPHEN = """() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    if (node.parentElement.closest("pre")) continue;
+    for (const found of node.data.matchAll(/kkt-bridge|--[a-z][a-z-]*/g)) {
+      const range = document.createRange();
+      range.setStart(node, found.index);
+      range.setEnd(node, found.index + found[0].length);
+      const lines = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+      if (lines.size > 1) broken.push(found[0]);
+    }
+  }
+  return broken;
+}"""
 
 
 def test_the_control_url_in_the_browser(launch_browser: Callable[..., Any], demo: Demo,
@@ -71,7 +76,26 @@ def test_the_control_url_in_the_browser(launch_browser: Callable[..., Any], demo
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading")).to_have_text("По этому адресу ничего нет")
     assert demo.control.token not in page.content()
+    # a form that posts to the URL itself: a page says where actions go, and leads back
+    page.goto("about:blank")
+    page.set_content(f'<form method="post" action="{url}"><button>POST</button></form>')
+    with page.expect_navigation():
+        page.get_by_role("button", name="POST").click()
+    expect(page.get_by_role("heading")).to_have_text("Запрос POST здесь не принимается")
+    expect(page.locator("body")).to_contain_text("(/status, /sell)")
+    page.screenshot(path=str(folder / "03-post-to-the-url.png"), full_page=True)
+    page.get_by_role("link", name="Адрес управления эмулятора: что он умеет").click()
+    expect(page.get_by_role("heading", name="Эмулятор ККТ: адрес управления")).to_be_visible()
     assert len(demo.emulator.archive()) == before  # nothing a browser did made a document
+
+    # a phone: nothing wider than its screen (the commands' URLs break, names stand above
+    # their values)
+    phone = launch_browser(viewport={"width": 390, "height": 800}).new_page()
+    phone.goto(url)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # nor is a program's name or an option broken at its hyphen («kkt-» / «bridge»)
+    assert phone.evaluate(BROKEN_AT_A_HYPHEN) == []
+    phone.screenshot(path=str(folder / "04-phone.png"), full_page=True)
 
     # a browser in English gets English
     english = launch_browser(locale="en-US").new_page()
@@ -80,4 +104,4 @@ def test_the_control_url_in_the_browser(launch_browser: Callable[..., Any], demo
            ).to_be_visible()
     expect(english.locator("body")).to_contain_text("Open the shift.")
     expect(english.locator("body")).not_to_contain_text("Эмулятор")
-    english.screenshot(path=str(folder / "02-en.png"), full_page=True)
+    english.screenshot(path=str(folder / "05-en.png"), full_page=True)

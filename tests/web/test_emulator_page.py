@@ -9,14 +9,12 @@ are refused. A real ``kkt-bridge run`` has no such page and no link to it.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from rich.console import Console
 
 from kkt_bridge.bridge.access import DirectAccess
 from kkt_bridge.bridge.actions import Actions
@@ -36,17 +34,12 @@ STEP_TIMEOUT = 30_000
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    """The demo started and paired (its register, back office, daemon and page), with no
-    receipts sold yet."""
-    running = Demo(tmp_path / "demo", Console(file=io.StringIO(), width=120))
-    try:
-        running.start()
-        running.connect()
-        running.configure()
-        yield running
-    finally:
-        running.stop()
+def demo(demo: Demo) -> Demo:
+    """The demo of ``conftest.py``, paired with its back office and its exchange set, with
+    no receipts sold yet."""
+    demo.connect()
+    demo.configure()
+    return demo
 
 
 def test_the_emulator_page_of_the_demo(launch_browser: Callable[..., Any], demo: Demo,
