@@ -2,7 +2,8 @@
 
 Every error a user can see says what happened (``message``) and what to do (``hint``).
 Both are already translated when the error is raised (see :mod:`kkt_bridge.i18n`), so the
-CLI prints ``str(error)`` and nothing else: no traceback reaches a user.
+CLI prints them (:meth:`KktBridgeError.for_people`) and nothing else: no traceback
+reaches a user.
 Never put a secret (token, password) into a message: messages are logged.
 """
 
@@ -24,6 +25,29 @@ class KktBridgeError(Exception):
         if self.hint:
             return f"{self.message}. {self.hint}"
         return self.message
+
+    def for_people(self) -> str:
+        """The message and hint as the CLI prints them: the hint is a new sentence after
+        the full stop, so it starts with a capital letter (the strings themselves start in
+        lower case: they are also put after a colon or inside another sentence)."""
+        if self.hint:
+            return f"{self.message}. {sentence_start(self.hint)}"
+        return self.message
+
+
+#: first words a hint may start with that are typed as they stand, never capitalised
+_TYPED_AS_IS = frozenset({"kkt-bridge", "sudo"})
+
+
+def sentence_start(text: str) -> str:
+    """``text`` with its first letter capitalised, unless it starts with something the
+    user types as it stands: a command (``kkt-bridge …``, ``sudo …``), an option
+    (``--device``), a name with ``_``, ``/``, ``.`` or digits in it (``work_mode``)."""
+    word = text.split(maxsplit=1)[0].rstrip(",:;") if text.strip() else ""
+    if (not word or not word[0].islower() or word in _TYPED_AS_IS
+            or any(not (c.isalpha() or c in "-«»'’") for c in word)):
+        return text
+    return text[0].upper() + text[1:] if text[0] == word[0] else text
 
 
 # --- link: the port, the cable, the socket -------------------------------------------------

@@ -96,7 +96,7 @@ def connect_dialogue(be: Dialogues, device: str, *, plugin: str | None,
         except PairingError as exc:
             if not typed or attempt + 1 == attempts:
                 raise
-            click.echo(_("Ошибка: ") + str(exc), err=True)
+            click.echo(_("Ошибка: ") + exc.for_people(), err=True)
             continue
         show_connected(connected)
         return connected

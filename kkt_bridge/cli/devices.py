@@ -34,6 +34,11 @@ class DevicesReport:
     found: tuple[ProbeResult, ...]
     failures: tuple[tuple[str, LinkError], ...]
     probed: bool
+    #: the addresses the user gave with --device
+    given: tuple[str, ...] = ()
+    #: those of them where nothing answered and nothing failed to open, as given (a
+    #: register found there may be listed under a fuller address: socket://HOST:PORT)
+    silent: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,9 +71,10 @@ def discover(urls: tuple[str, ...] = (), *, probe: bool = True,
         if url not in listed:
             candidates.insert(0, Candidate(url, Confidence.USB_ID, None, url))
     if not probe:
-        return DevicesReport(tuple(candidates), (), (), probed=False)
+        return DevicesReport(tuple(candidates), (), (), probed=False, given=urls)
     found: list[ProbeResult] = []
     failures: list[tuple[str, LinkError]] = []
+    silent: list[str] = []
     for candidate, result, error in probe_candidates(
             candidates, installed, timeout=DEFAULT_PROBE_TIMEOUT if timeout is None else timeout,
             sweep_timeout=timeout):
@@ -76,7 +82,10 @@ def discover(urls: tuple[str, ...] = (), *, probe: bool = True,
             found.append(result)
         elif error is not None:
             failures.append((candidate.url, error))
-    return DevicesReport(tuple(candidates), tuple(found), tuple(failures), probed=True)
+        elif candidate.url in urls:
+            silent.append(candidate.url)
+    return DevicesReport(tuple(candidates), tuple(found), tuple(failures), probed=True,
+                         given=urls, silent=tuple(silent))
 
 
 def _speed(result: ProbeResult) -> str:
@@ -97,9 +106,17 @@ def print_report(report: DevicesReport, console: Console) -> None:
         else:
             console.print(_("ККТ не найдены (проверено портов: {count})").format(
                 count=len(report.candidates)))
-            # a network register or an emulator's pty is not on the list of ports
-            console.print(_("ККТ в сети или эмулятор укажите сами: kkt-bridge devices "
-                            "--device socket://АДРЕС[:ПОРТ] или --device /dev/pts/N"),
+            if not report.given:
+                # a network register or an emulator's pty is not on the list of ports
+                console.print(_("ККТ в сети или эмулятор укажите сами: kkt-bridge devices "
+                                "--device socket://АДРЕС[:ПОРТ] или --device /dev/pts/N"),
+                              highlight=False)
+        for url in report.silent:
+            console.print(_("{url}: ККТ не ответила").format(url=url), highlight=False)
+        if report.silent:
+            # the user gave the address: what is left to check is the address and the register
+            console.print(_("Проверьте адрес и порт и что ККТ включена; адрес эмулятора — "
+                            "строка pty или tcp, которую он вывел при запуске"),
                           highlight=False)
     else:
         table = Table(title=_("Порты, где может быть ККТ"))

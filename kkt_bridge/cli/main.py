@@ -131,7 +131,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KktBridgeError as exc:
-            click.echo(_("Ошибка: ") + str(exc), err=True)
+            click.echo(_("Ошибка: ") + exc.for_people(), err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -98,7 +98,7 @@ class TerminalPrompts:
             self.daemon.stop()
             return
         except KktBridgeError as exc:
-            click.echo(_("Ошибка: ") + str(exc), err=True)
+            click.echo(_("Ошибка: ") + exc.for_people(), err=True)
             connected = None
         finally:
             signal.signal(signal.SIGINT, previous)

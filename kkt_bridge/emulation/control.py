@@ -49,7 +49,7 @@ from kkt_bridge.i18n import _, language, negotiate, using_language
 from .archive import StoredDocument
 from .emulator import Emulator
 from .profile import Profile, inn_is_valid
-from .refusal import Reason, Refused, refuse
+from .refusal import Reason, Refused, refused_by_register
 from .register import Item, KeyboardCashier, SaleResult
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
                                 "дождитесь, пока кассовая программа закроет чек"),
     Reason.PAYMENTS_LESS_THAN_TOTAL: ("сумма оплат меньше итога чека",
                                       "добавьте оплату на недостающую сумму"),
+    Reason.NON_CASH_ABOVE_TOTAL: ("безналичная оплата {paid} больше итога чека {total}",
+                                  "сдачу ККТ даёт только с наличных: безналичными платят не "
+                                  "больше итога, остальное — наличными"),
     Reason.NOT_ENOUGH_CASH: ("не хватает наличности в кассе",
                              "уменьшите сумму или внесите наличные"),
     Reason.ZERO_TOTAL: ("нулевой итог чека", "добавьте позиции с суммой"),
@@ -92,8 +95,11 @@ REFUSALS: dict[Reason, tuple[str, str]] = {
 
 
 def refusal_error(refused: Refused) -> ConfigError:
+    from kkt_bridge.money import format_rubles
+
     message, hint = REFUSALS[refused.reason]
-    return ConfigError(_(message), _(hint))
+    sums = {name: format_rubles(kopecks) for name, kopecks in refused.sums.items()}
+    return ConfigError(_(message).format(**sums) if sums else _(message), _(hint))
 
 
 # --- the actions: JSON in, JSON out -----------------------------------------------------------
@@ -207,8 +213,10 @@ ITEM_NAME_LIMIT = _string_limit(1030)
 
 
 def _item_name(name: str) -> str:
-    """An item's name (tag 1030) checked as the cashier's is: the register refuses a name
-    too long or not in CP866 only as «the document does not fit the ФН»."""
+    """An item's name (tag 1030) checked as the cashier's is. Not a check the register
+    makes for the keyboard: the Shtrih-M one cuts a long name to 128 characters and prints
+    «?» for a sign outside CP866 without a word, the ATOL one refuses only as «the document
+    does not fit the ФН»."""
     shown = name if len(name) <= 40 else name[:40] + "…"
     if not name.strip():
         raise ConfigError(_("у позиции пустое название"), _("укажите название, например "
@@ -226,37 +234,14 @@ def _item_name(name: str) -> str:
     return name
 
 
-def _need_shift(emu: Emulator, is_open: bool) -> None:
-    """The shift's state checked here, the same for every protocol: a front end that runs
-    the keyboard's action through its protocol (Shtrih-M) would otherwise refuse with its
-    own error code («команда не поддерживается в этом режиме»), not with what is wrong."""
-    state = getattr(emu.device, "state", None)
-    shift = getattr(state, "shift", None)
-    if shift is not None and shift.is_open != is_open:
-        refuse(Reason.SHIFT_CLOSED if is_open else Reason.SHIFT_OPEN)
-
-
-def _need_registered(emu: Emulator) -> None:
-    """Registration checked here for the same reason as the shift: through its protocol
-    the Shtrih-M front end refuses with 0x8F «ККТ не фискализирована» and a hint for a real
-    register («зарегистрируйте ККТ в ФНС»), where the keyboard's person needs the command
-    that registers the emulator."""
-    if not emu.device.registered:
-        refuse(Reason.NOT_REGISTERED)
-
-
 def _open_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     cashier = keyboard_cashier(data)
-    _need_registered(emu)
-    _need_shift(emu, is_open=False)
     with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.open_shift())
 
 
 def _close_shift(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
     cashier = keyboard_cashier(data)
-    _need_registered(emu)
-    _need_shift(emu, is_open=True)
     with emu.device.cashier_at_keyboard(cashier):
         return _document(emu.close_shift())
 
@@ -298,29 +283,11 @@ def _sell(emu: Emulator, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(_("неизвестный признак расчёта {operation}").format(
             operation=operation), _("1 — приход, 2 — возврат прихода, 3 — расход, "
                                     "4 — возврат расхода"))
-    _change_from_cash_only(items, payments or {})
-    _need_registered(emu)
     with emu.device.cashier_at_keyboard(keyboard_cashier(data)):
         sale: SaleResult = emu.sell(items, payments, operation=operation)
     return {"fd_number": sale.fd_number, "fiscal_sign": sale.fiscal_sign,
             "receipt_number": sale.receipt_number, "shift_number": sale.shift_number,
             "total": sale.total, "change": sale.change}
-
-
-def _change_from_cash_only(items: list[Item], payments: Mapping[str, int]) -> None:
-    """A card payment above the total, checked here: the register refuses it, but all a
-    protocol says is «bad parameters» (Shtrih-M: code 0x33 of the closing command), and
-    the person at the keyboard can put it right once told what it is."""
-    from kkt_bridge.money import format_rubles
-
-    non_cash = sum(amount for kind, amount in payments.items() if kind != "cash")
-    total = sum(item.amount for item in items)  # the receipt's total as the register's
-    if non_cash > total:
-        raise ConfigError(
-            _("безналичная оплата {paid} больше итога чека {total}").format(
-                paid=format_rubles(non_cash), total=format_rubles(total)),
-            _("сдачу ККТ даёт только с наличных: безналичными платят не больше итога, "
-              "остальное — наличными"))
 
 
 HANDLERS: dict[str, Callable[[Emulator, Mapping[str, Any]], dict[str, Any]]] = {
@@ -338,7 +305,11 @@ def run_action(emu: Emulator, action: str, data: Mapping[str, Any]) -> dict[str,
                           _("допустимые: {names}").format(names=", ".join(ACTIONS)))
     try:
         return handler(emu, data)
-    except Refused as refused:
+    except (Refused, KktBridgeError) as error:
+        # the register's reason in words, whichever protocol the front end ran it through
+        refused = refused_by_register(error)
+        if refused is None:
+            raise
         raise refusal_error(refused) from None
 
 

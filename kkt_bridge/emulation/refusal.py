@@ -9,6 +9,7 @@ state changes, so a refused operation changes nothing.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import NoReturn
 
 
@@ -28,6 +29,7 @@ class Reason(enum.Enum):
     RECEIPT_CLOSED = "receipt_closed"  # no receipt is open
     RECEIPT_OTHER_TYPE = "receipt_other_type"  # a receipt of another operation is open
     PAYMENTS_LESS_THAN_TOTAL = "payments_less_than_total"
+    NON_CASH_ABOVE_TOTAL = "non_cash_above_total"  # change is given from cash only
     NOT_ENOUGH_CASH = "not_enough_cash"
     ZERO_TOTAL = "zero_total"
     TOTAL_OVERFLOW = "total_overflow"  # the sum does not fit the register's money counters
@@ -36,10 +38,24 @@ class Reason(enum.Enum):
 
 
 class Refused(Exception):
-    def __init__(self, reason: Reason) -> None:
+    """``sums``: the amounts, in kopecks, that tell the person at the keyboard what to put
+    right (a protocol's code carries none of them)."""
+
+    def __init__(self, reason: Reason, sums: Mapping[str, int] | None = None) -> None:
         super().__init__(reason.value)
         self.reason = reason
+        self.sums = dict(sums or {})
 
 
-def refuse(reason: Reason) -> NoReturn:
-    raise Refused(reason)
+def refuse(reason: Reason, **sums: int) -> NoReturn:
+    raise Refused(reason, sums)
+
+
+def refused_by_register(error: BaseException) -> Refused | None:
+    """The register's refusal behind ``error``: a front end whose keyboard actions run
+    through its protocol (Shtrih-M) raises its protocol's error for the code, with the
+    :class:`Refused` as its cause, so the reason is not lost to the person who acted."""
+    if isinstance(error, Refused):
+        return error
+    cause = error.__cause__
+    return cause if isinstance(cause, Refused) else None

@@ -494,7 +494,7 @@ class VirtualRegister:
         if cash + non_cash < total:
             refuse(Reason.PAYMENTS_LESS_THAN_TOTAL)
         if non_cash > total:
-            refuse(Reason.BAD_PARAMETERS)  # change is given in cash only
+            refuse(Reason.NON_CASH_ABOVE_TOTAL, paid=non_cash, total=total)
         change = cash + non_cash - total
         kept = cash - change
         into_drawer = kept if draft.operation in CASH_INTO_DRAWER else -kept

@@ -131,3 +131,42 @@ def test_a_port_without_a_description_shows_a_dash(monkeypatch: pytest.MonkeyPat
         Candidate("/dev/ttyS0", Confidence.SERIAL_PORT, None, "n/a")])
     result = CliRunner().invoke(cli, ["devices", "--no-probe"])
     assert "/dev/ttyS0" in result.output and "n/a" not in result.output, result.output
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_nothing_at_the_address_given_is_not_told_to_give_it(
+        monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """The user gave --device: the advice is about that address, not to give one."""
+    monkeypatch.setattr(devices_cli, "drivers", lambda: {"fake": FakeDriver({})})
+    monkeypatch.setattr(devices_cli, "list_candidates", lambda installed: [])
+    try:
+        result = CliRunner().invoke(cli, ["--lang", lang, "devices", "--device",
+                                          "socket://10.0.0.9:7778"])
+    finally:
+        set_language("ru")
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "--device socket://АДРЕС" not in out and "--device socket://ADDRESS" not in out
+    if lang == "ru":
+        assert "socket://10.0.0.9:7778: ККТ не ответила" in out
+        assert "Проверьте адрес и порт и что ККТ включена" in out
+    else:
+        assert "socket://10.0.0.9:7778: no register answered" in out
+        assert "Check the address and the port and that the register is on" in out
+        assert not any("а" <= ch <= "я" for ch in out.lower()), out
+
+
+def test_an_address_given_beside_a_register_found_is_said_to_be_silent(
+        fake_world: None) -> None:
+    result = CliRunner().invoke(cli, ["devices", "--device", "socket://10.0.0.5:7778",
+                                      "--device", "socket://10.0.0.9:7778"])
+    out = " ".join(result.output.split())
+    assert "ФЕЙК-01Ф" in out and "socket://10.0.0.9:7778: ККТ не ответила" in out
+    assert "socket://10.0.0.5:7778: ККТ не ответила" not in out  # that one answered
+
+
+def test_an_address_given_short_is_not_silent_when_found_under_its_full_name(
+        fake_world: None) -> None:
+    result = CliRunner().invoke(cli, ["devices", "--device", "socket://10.0.0.5"])
+    assert "socket://10.0.0.5:7778" in result.output
+    assert "не ответила" not in result.output and "Проверьте адрес" not in result.output

@@ -49,5 +49,5 @@ def test_the_error_names_the_driver_that_answers(kkt_emulator_factory: Any, driv
     assert f"--driver {driver}" in out and "Traceback" not in out, out
     assert "отвечает ККТ" in out
     code, out = run(*command, "--device", emu.pty_path, "--driver", OTHER[driver], lang="en")
-    assert code == 3 and f"give --driver {driver}" in out, out
+    assert code == 3 and f"Give --driver {driver}" in out, out
     assert not any("а" <= ch <= "я" for ch in out.split("(")[0].lower()), out

@@ -74,9 +74,9 @@ def test_a_service_engineer_and_a_cashier_at_the_keyboard(
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    # checked at the keyboard, the same on every protocol, with the command that helps
-    # (through its protocol the Shtrih front end would answer 0x8F «не фискализирована»)
-    (["open-shift"], "не зарегистрирована. зарегистрируйте её: kkt-bridge emulator register"),
+    # the register's reason, the same on every protocol, with the command that helps
+    # (not the 0x8F «не фискализирована» the Shtrih front end answers on its line)
+    (["open-shift"], "не зарегистрирована. Зарегистрируйте её: kkt-bridge emulator register"),
     (["sell", "--item", "Хлеб:49.90"], "ККТ не зарегистрирована"),
     (["close-shift"], "ККТ не зарегистрирована"),
     (["reregister"], "ещё не зарегистрирована"),

@@ -167,8 +167,8 @@ def test_registering_twice_names_the_commands_to_run(control: ControlServer) -> 
 @pytest.mark.parametrize(("electronic", "cash"), [(5000, 0), (334, 0), (1000, 500)])
 def test_a_card_payment_above_the_total_is_said_as_such(control: ControlServer,
                                                         electronic: int, cash: int) -> None:
-    """Both protocols refuse it as «bad parameters» (Shtrih-M: 0x33 of its closing
-    command); the keyboard says what is wrong, and no document is made."""
+    """On the line both protocols refuse it as «bad parameters» (Shtrih-M: 0x33 of its
+    closing command); the keyboard says the register's reason, and no document is made."""
     call(control.url, "open-shift", {})
     before = len(control.emu.archive())
     sale = {"items": [{"name": "Хлеб", "price": 1000, "quantity": "0.333"}],

@@ -78,7 +78,7 @@ def test_the_documents_carry_the_cashier_at_the_keyboard(
     (("--cashier", "Петрова 🙂"), "CP866"),
     (("--cashier", "Петрова А.А.", "--cashier-inn", "500100732250"), "неверен"),
     (("--cashier", "Петрова А.А.", "--cashier-inn", "7707083893"), "12 цифр"),
-    (("--cashier-inn", CASHIER_INN), "укажите и --cashier"),
+    (("--cashier-inn", CASHIER_INN), "Укажите и --cashier"),
 ])
 def test_a_wrong_cashier_makes_no_document(keyboard: tuple[Any, str, str],
                                            extra: tuple[str, ...], words: str) -> None:

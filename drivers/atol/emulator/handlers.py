@@ -61,6 +61,7 @@ REFUSALS: dict[Reason, int] = {
     Reason.RECEIPT_CLOSED: ReceiptClosedError.error_code,
     Reason.RECEIPT_OTHER_TYPE: 0x6A,
     Reason.PAYMENTS_LESS_THAN_TOTAL: 0x86,
+    Reason.NON_CASH_ABOVE_TOTAL: 0x13,  # as any bad parameter: no code of its own
     Reason.NOT_ENOUGH_CASH: 0x98,
     Reason.ZERO_TOTAL: 0x08,
     Reason.TOTAL_OVERFLOW: 0x81,

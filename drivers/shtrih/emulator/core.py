@@ -13,12 +13,13 @@ from typing import Any
 from kkt_bridge.emulation import documents
 from kkt_bridge.emulation.archive import StoredDocument
 from kkt_bridge.emulation.faults import DeviceFaults
+from kkt_bridge.emulation.refusal import Reason
+from kkt_bridge.emulation.refusal import refuse as refuse_because
 from kkt_bridge.emulation.register import RegisterModel, VirtualRegister
 from kkt_bridge.fiscal.wire import TagValue
 
 from .codes import OPERATION_TO_RECEIPT_TYPE
 from .refusal import (
-    SHIFT_OVER_24H,
     WRONG_MODE,
     WRONG_PASSWORD,
     refuse,
@@ -134,15 +135,19 @@ class DeviceCore(VirtualRegister):
         super().need_paper()
 
     def need_shift_closed(self) -> None:
-        """Shift-closed commands (open a shift, registration reports) refuse anything else."""
+        """Shift-closed commands (open a shift, registration reports) refuse anything else.
+        An open shift is the register's refusal (the same code on the line), so the
+        keyboard is told what is wrong."""
         if self.mode() != MODE_SHIFT_CLOSED:
+            if self.receipt is None:
+                refuse_because(Reason.SHIFT_OPEN)
             refuse(WRONG_MODE)
 
     def need_shift_for_sale(self) -> None:
         """A sale may start in an open shift, or open one itself; not after 24 hours."""
         mode = self.mode()
         if mode == MODE_SHIFT_EXPIRED:
-            refuse(SHIFT_OVER_24H)
+            refuse_because(Reason.SHIFT_OVER_24H)  # SHIFT_OVER_24H on the line
         if mode not in (MODE_WORKING_SHIFT_OPEN, MODE_SHIFT_CLOSED):
             refuse(WRONG_MODE)
 

@@ -6,8 +6,9 @@ parsed and answers built only with the command declarations of
 :mod:`kkt_bridge.drivers.shtrih.commands`, the same ones the driver uses: the emulator is
 the driver's mirror, over the protocol-neutral register of :mod:`kkt_bridge.emulation`.
 The methods a cashier's actions stand for (:meth:`sell`, :meth:`open_shift`,
-:meth:`register` ...) go through ``handle`` with real request bodies too, so they exercise
-the protocol, not a shortcut around it.
+:meth:`register` ...) go through the same handlers with real request bodies too, so they
+exercise the protocol, not a shortcut around it; only a refusal of the register reaches
+them as its reason, not as the code a client on the line gets (see :meth:`call`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from kkt_bridge.drivers.shtrih.commands.registration import (
 )
 from kkt_bridge.drivers.shtrih.commands.shift import CANCEL_RECEIPT, OPEN_SHIFT, Z_REPORT
 from kkt_bridge.drivers.shtrih.commands.tables import WRITE_TABLE
-from kkt_bridge.drivers.shtrih.errors import raise_for
+from kkt_bridge.drivers.shtrih.errors import error_for
 from kkt_bridge.drivers.shtrih.frame import command_prefix
 from kkt_bridge.emulation.archive import StoredDocument
 from kkt_bridge.emulation.profile import Profile
@@ -115,29 +116,47 @@ class EmulatedDevice(DeviceCore):
 
     def _dispatch(self, code: int, echo: bytes, data: bytes) -> bytes:
         cmd: Command | None = REGISTRY.get(code)
-        handler = HANDLERS.get(code)
-        if cmd is None or handler is None:
+        if cmd is None or HANDLERS.get(code) is None:
             return echo + bytes([UNSUPPORTED])
+        try:
+            return self._run(code, cmd, data)
+        except Refused as refused:
+            return cmd.error_answer(REASON_CODES[refused.reason])
+
+    def _run(self, code: int, cmd: Command, data: bytes) -> bytes:
+        """One command's answer; a refusal of the virtual register is raised as
+        :class:`Refused`, which :meth:`_dispatch` turns into the protocol's code."""
         try:
             request = cmd.request.parse(data)
         except Exception:  # construct errors, undecodable text, short data
             return cmd.error_answer(BAD_PARAMETERS)
         try:
-            return handler(self, cmd, request)
+            return HANDLERS[code](self, cmd, request)
         except Refusal as refusal:
             return cmd.error_answer(refusal.code)
-        except Refused as refused:
-            return cmd.error_answer(REASON_CODES[refused.reason])
 
-    # --- at the register: everything goes through handle() ---------------------------------
+    # --- at the register: everything goes through the command handlers -------------------
 
     def call(self, cmd: Command, **fields: Any) -> Any:
         """Send one command as a client would; raise the driver's error on an error answer,
-        return the parsed answer otherwise."""
-        answer = self.handle(cmd.build_request(**fields))
+        return the parsed answer otherwise.
+
+        When the virtual register refused, its :class:`Refused` is the error's cause: the
+        person at the keyboard is told the register's reason («не хватает наличности в
+        кассе»), which the protocol's code alone («код 0x46») would lose (see
+        :func:`kkt_bridge.emulation.refusal.refused_by_register`).
+        """
+        code, _echo, data = _code_of(cmd.build_request(**fields))
+        refused: Refused | None = None
+        with self.lock:
+            try:
+                answer = self._run(code, cmd, data)
+            except Refused as exc:
+                refused = exc
+                answer = cmd.error_answer(REASON_CODES[exc.reason])
         skip = len(cmd.code_bytes)
         if answer[skip] != 0:
-            raise_for(cmd.code, answer[skip])
+            raise error_for(cmd.code, answer[skip]) from refused
         return cmd.answer.parse(answer[skip + 1:])
 
     def open_shift(self, password: int = CASHIER_PASSWORD) -> StoredDocument:

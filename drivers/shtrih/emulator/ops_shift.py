@@ -8,6 +8,7 @@ from typing import Any
 from kkt_bridge.drivers.shtrih.commands import Command
 from kkt_bridge.drivers.shtrih.commands.cash import CASH_IN, CASH_OUT
 from kkt_bridge.drivers.shtrih.commands.shift import CANCEL_RECEIPT, OPEN_SHIFT, X_REPORT, Z_REPORT
+from kkt_bridge.emulation.refusal import Reason, refuse
 
 from .core import (
     ADMIN_ROWS,
@@ -16,7 +17,6 @@ from .core import (
     DeviceCore,
 )
 from .dispatch import handles
-from .refusal import WRONG_MODE, refuse
 
 
 @handles(OPEN_SHIFT)
@@ -46,7 +46,7 @@ def z_report(core: DeviceCore, cmd: Command, request: Any) -> bytes:
     core.need_no_receipt()
     core.need_registered()
     if core.mode() == MODE_SHIFT_CLOSED:
-        refuse(WRONG_MODE)
+        refuse(Reason.SHIFT_CLOSED)  # WRONG_MODE on the line, its reason at the keyboard
     core.need_paper()
     core.close_shift_now(operator)
     return cmd.build_answer(operator=operator)
