@@ -53,5 +53,11 @@ class FairLock:
             return len(self._queues[True])
 
     @property
+    def bridge_waiting(self) -> int:
+        """How many bridge turns wait now."""
+        with self._cond:
+            return len(self._queues[False])
+
+    @property
     def held(self) -> bool:
         return self._held

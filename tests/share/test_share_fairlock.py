@@ -12,10 +12,8 @@ from kkt_bridge.share.fairlock import FairLock
 BOUND = 5.0
 
 
-def waiter(lock: FairLock, priority: bool, name: str, order: list[str],
-           started: list[str]) -> threading.Thread:
+def waiter(lock: FairLock, priority: bool, name: str, order: list[str]) -> threading.Thread:
     def run() -> None:
-        started.append(name)
         assert lock.acquire(priority=priority, timeout=BOUND)
         order.append(name)
         lock.release()
@@ -25,12 +23,13 @@ def waiter(lock: FairLock, priority: bool, name: str, order: list[str],
     return thread
 
 
-def settle(lock: FairLock, cash: int, total_started: list[str], want: int) -> None:
-    """Wait (bounded) until ``want`` waiters have started and ``cash`` of them queue."""
+def settle(lock: FairLock, cash: int, bridge: int) -> None:
+    """Wait (bounded) until ``cash`` cash programs and ``bridge`` bridge turns are in the
+    lock's queues: the next waiter starts only once the previous one queued, however late
+    the machine's load runs its thread."""
     give_up = time.monotonic() + BOUND
     while time.monotonic() < give_up:
-        if len(total_started) == want and lock.cash_waiting == cash:
-            time.sleep(0.02)  # the bridge waiters are in their wait too
+        if lock.cash_waiting == cash and lock.bridge_waiting == bridge:
             return
         time.sleep(0.005)
     raise AssertionError("waiters did not queue")
@@ -45,11 +44,11 @@ def test_cash_first_then_bridge_each_in_arrival_order(queue: list[str]) -> None:
     lock = FairLock()
     assert lock.acquire(priority=False)
     order: list[str] = []
-    started: list[str] = []
     threads = []
     for count, name in enumerate(queue, 1):
-        threads.append(waiter(lock, name.startswith("cash"), name, order, started))
-        settle(lock, sum(n.startswith("cash") for n in queue[:count]), started, count)
+        threads.append(waiter(lock, name.startswith("cash"), name, order))
+        cash = sum(n.startswith("cash") for n in queue[:count])
+        settle(lock, cash, count - cash)
     lock.release()
     for thread in threads:
         thread.join(BOUND)
