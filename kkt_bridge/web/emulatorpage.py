@@ -169,11 +169,10 @@ def _sale(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def _total(items: list[dict[str, Any]]) -> int:
-    """The receipt's total as the register rounds it, per line, half up."""
-    from decimal import ROUND_HALF_UP, Decimal
+    """The receipt's total as the register makes it (:attr:`Item.amount`, line by line)."""
+    from kkt_bridge.emulation.register import Item
 
-    return sum(int((Decimal(item["price"]) * Decimal(item["quantity"])).quantize(
-        Decimal(1), rounding=ROUND_HALF_UP)) for item in items)
+    return sum(Item(item["name"], item["price"], item["quantity"]).amount for item in items)
 
 
 def _action(request: Request, work: Callable[[Page, dict[str, str]], str],
