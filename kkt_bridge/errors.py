@@ -22,17 +22,16 @@ class KktBridgeError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message}. {self.hint}"
-        return self.message
+        return self._with_hint(self.hint)
 
     def for_people(self) -> str:
         """The message and hint as the CLI prints them: the hint is a new sentence after
         the full stop, so it starts with a capital letter (the strings themselves start in
         lower case: they are also put after a colon or inside another sentence)."""
-        if self.hint:
-            return f"{self.message}. {sentence_start(self.hint)}"
-        return self.message
+        return self._with_hint(sentence_start(self.hint) if self.hint else None)
+
+    def _with_hint(self, hint: str | None) -> str:
+        return f"{self.message}. {hint}" if hint else self.message
 
 
 #: first words a hint may start with that are typed as they stand, never capitalised
